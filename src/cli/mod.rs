@@ -1,0 +1,174 @@
+//! The command line: argument definitions and one module per command.
+
+mod inspect;
+mod pack;
+mod table;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::package::{Layout, Limits};
+
+/// Promote exported integration assets between environments, deterministically.
+#[derive(Debug, Parser)]
+#[command(name = "hoist", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Most entries a package may hold.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_entries)]
+    pub max_entries: u64,
+    /// Most bytes a package may inflate to (suffixes K, M, G accepted).
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_bytes, default_value = "32G")]
+    pub max_total_size: u64,
+    /// Highest inflate ratio accepted for an entry over 1 MiB.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_ratio)]
+    pub max_ratio: u64,
+}
+
+impl Global {
+    /// The limits these options ask for.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_entries: self.max_entries,
+            max_total_size: self.max_total_size,
+            max_ratio: self.max_ratio,
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List a package's assets: kinds, names, versions, sizes, labels, references.
+    Inspect {
+        /// A ZIP file or a directory.
+        package: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The layout, when it should not be detected.
+        #[arg(long, value_name = "LAYOUT")]
+        layout: Option<Layout>,
+    },
+    /// Check packages against the sha256 digests in their manifest.
+    Verify {
+        /// ZIP files or directories.
+        #[arg(required = true)]
+        packages: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pack a directory into a deterministic ZIP with a manifest.
+    Pack {
+        /// The directory.
+        dir: PathBuf,
+        /// The ZIP file to write.
+        #[arg(short, long, value_name = "ZIP")]
+        output: PathBuf,
+        /// The layout, when it should not be detected.
+        #[arg(long, value_name = "LAYOUT")]
+        layout: Option<Layout>,
+        /// Accept edits made since the directory's hoist.json was written, and rehash.
+        #[arg(long)]
+        rehash: bool,
+    },
+    /// Extract a ZIP safely into a directory.
+    Unpack {
+        /// The ZIP file.
+        zip: PathBuf,
+        /// The directory to create.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace the directory if it is not empty.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        Some((i, 'T' | 't')) => (&t[..i], 40),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 512M or 32G"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = cli.global.jobs {
+        if n == 0 {
+            return Err(Error::Usage("--jobs must be at least 1".into()));
+        }
+        pool = pool.num_threads(n);
+    }
+    let pool = pool
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
+    pool.install(|| dispatch(cli))
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+    let limits = cli.global.limits();
+    match cli.command {
+        Command::Inspect {
+            package,
+            json,
+            layout,
+        } => inspect::run(&package, json, layout, &limits),
+        Command::Verify { packages, json } => verify::run(&packages, json, &limits),
+        Command::Pack {
+            dir,
+            output,
+            layout,
+            rehash,
+        } => pack::pack(&dir, &output, layout, rehash, &limits),
+        Command::Unpack { zip, output, force } => pack::unpack(&zip, &output, force, &limits),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("512"), Ok(512));
+        assert_eq!(parse_bytes("2K"), Ok(2048));
+        assert_eq!(parse_bytes("32G"), Ok(32 << 30));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999T").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

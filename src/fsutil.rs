@@ -1,0 +1,85 @@
+//! Writing files so that a reader never sees half of one.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The folder a path lives in (`.` for a bare file name).
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, and renames it
+/// into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_of(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    finish_temp_file(tmp, path)
+}
+
+/// Flushes a finished temporary file, gives it ordinary permissions and renames it to `path`.
+pub fn finish_temp_file(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    tmp.as_file().sync_all()?;
+    set_readable(tmp.as_file())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(parent_of(path));
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_readable(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_readable(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// Flushes a folder's entries, so a rename inside it survives a power cut. Best effort.
+pub fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Whether `dir` is missing or an empty folder.
+pub fn is_missing_or_empty(dir: &Path) -> io::Result<bool> {
+    match fs::read_dir(dir) {
+        Ok(mut it) => Ok(it.next().is_none()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves the finished folder `tmp` to `dest`, replacing whatever folder was there.
+/// The old folder is renamed aside first and removed only after the new one is in place.
+pub fn replace_dir(tmp: &Path, dest: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(dest).is_ok() {
+        let aside = tempfile::Builder::new()
+            .prefix(".hoist-old-")
+            .tempdir_in(parent_of(dest))?;
+        let aside = aside.keep();
+        // `aside` exists and is empty; renaming a folder onto an empty folder replaces it.
+        fs::rename(dest, &aside)?;
+        if let Err(e) = fs::rename(tmp, dest) {
+            let _ = fs::rename(&aside, dest);
+            return Err(e);
+        }
+        fs::remove_dir_all(&aside)?;
+    } else {
+        fs::rename(tmp, dest)?;
+    }
+    sync_dir(parent_of(dest));
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! hoist promotes exported integration assets between environments (dev → test → prod).
+//!
+//! The pipeline: load packages ([`package`]) into assets ([`model`]), select, transform and
+//! resolve them against a target, and write packages back deterministically. The command
+//! line ([`cli`]) is a thin layer over this library.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod digest;
+pub mod error;
+pub mod fsutil;
+pub mod model;
+pub mod package;
+
+pub use cli::{Cli, run};
+pub use error::Error;

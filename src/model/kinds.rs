@@ -1,0 +1,161 @@
+//! What hoist knows about each kind: which fields reference other assets, and where the
+//! document repeats the asset's own name.
+//!
+//! Kinds are an open set. A kind not listed here has no references and is carried through
+//! untouched.
+
+/// One reference field of a kind: the value at `pointer` names an asset of kind `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefDecl {
+    /// JSON pointer into the asset's document; `*` stands for every element of an array.
+    pub pointer: &'static str,
+    /// Kind of the asset named there.
+    pub target: &'static str,
+}
+
+/// The rules of one known kind.
+#[derive(Debug, Clone, Copy)]
+pub struct KindRules {
+    /// The kind's name as written in specs and layouts.
+    pub name: &'static str,
+    /// Fields that name other assets.
+    pub refs: &'static [RefDecl],
+    /// Field of the document that repeats the asset's name, kept in step on rename.
+    pub name_field: Option<&'static str>,
+    /// What the kind is, for `hoist schema` and error hints.
+    pub about: &'static str,
+}
+
+const fn r(pointer: &'static str, target: &'static str) -> RefDecl {
+    RefDecl { pointer, target }
+}
+
+/// Every known kind, sorted by name.
+pub const KNOWN: &[KindRules] = &[
+    KindRules {
+        name: "api",
+        refs: &[
+            r("/group", "api_group"),
+            r("/authorizer", "authorizer"),
+            r("/backend", "backend"),
+        ],
+        name_field: Some("/name"),
+        about: "an API of an API group",
+    },
+    KindRules {
+        name: "api_group",
+        refs: &[r("/app", "app")],
+        name_field: Some("/name"),
+        about: "a group of APIs, owned by an app",
+    },
+    KindRules {
+        name: "app",
+        refs: &[],
+        name_field: Some("/name"),
+        about: "an integration application",
+    },
+    KindRules {
+        name: "authorizer",
+        refs: &[],
+        name_field: Some("/name"),
+        about: "a custom authorizer (names are unique per instance)",
+    },
+    KindRules {
+        name: "backend",
+        refs: &[],
+        name_field: Some("/name"),
+        about: "an API backend (function, HTTP or mock)",
+    },
+    KindRules {
+        name: "config",
+        refs: &[],
+        name_field: None,
+        about: "a KIE configuration item",
+    },
+    KindRules {
+        name: "data_source",
+        refs: &[],
+        name_field: Some("/name"),
+        about: "a data source of data integration",
+    },
+    KindRules {
+        name: "env_variable",
+        refs: &[r("/environment", "environment"), r("/group", "api_group")],
+        name_field: Some("/name"),
+        about: "an environment variable of an API group",
+    },
+    KindRules {
+        name: "environment",
+        refs: &[],
+        name_field: Some("/name"),
+        about: "an API publishing environment",
+    },
+    KindRules {
+        name: "file",
+        refs: &[],
+        name_field: None,
+        about: "an enebular uploaded file",
+    },
+    KindRules {
+        name: "flow",
+        refs: &[],
+        name_field: None,
+        about: "an enebular flow",
+    },
+    KindRules {
+        name: "privatenode",
+        refs: &[],
+        name_field: None,
+        about: "an enebular private node",
+    },
+    KindRules {
+        name: "task",
+        refs: &[
+            r("/source/datasource", "data_source"),
+            r("/target/datasource", "data_source"),
+        ],
+        name_field: Some("/name"),
+        about: "a data integration task",
+    },
+];
+
+/// The rules of `kind`, if hoist knows it.
+pub fn rules(kind: &str) -> Option<&'static KindRules> {
+    KNOWN
+        .binary_search_by(|k| k.name.cmp(kind))
+        .ok()
+        .map(|i| &KNOWN[i])
+}
+
+/// The names of every known kind, sorted.
+pub fn known_names() -> impl Iterator<Item = &'static str> {
+    KNOWN.iter().map(|k| k.name)
+}
+
+/// Whether `kind` is a well-formed kind name: lowercase ASCII letters, digits and `_`,
+/// starting with a letter.
+pub fn is_valid_kind(kind: &str) -> bool {
+    let mut chars = kind.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && kind.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_kinds_are_sorted_and_valid() {
+        assert!(KNOWN.windows(2).all(|w| w[0].name < w[1].name));
+        for k in KNOWN {
+            assert!(is_valid_kind(k.name), "{}", k.name);
+            for r in k.refs {
+                assert!(rules(r.target).is_some(), "{} → {}", k.name, r.target);
+            }
+        }
+        assert_eq!(rules("api").unwrap().refs.len(), 3);
+        assert!(rules("nope").is_none());
+        assert!(!is_valid_kind("Api") && !is_valid_kind("1x") && !is_valid_kind(""));
+    }
+}

@@ -1,0 +1,323 @@
+//! The asset model: what a package holds, independent of its layout.
+
+pub mod kinds;
+pub mod pointer;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// An asset's version: `master`, a positive integer, or none (unversioned platforms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    /// The asset has no versions.
+    None,
+    /// The working version (enebular).
+    Master,
+    /// A numbered version.
+    Number(u64),
+}
+
+impl Version {
+    /// Parses a version folder name: `master` or a positive integer without leading zeros.
+    pub fn parse_folder(text: &str) -> Option<Version> {
+        if text == "master" {
+            return Some(Version::Master);
+        }
+        if text.is_empty() || text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().map(Version::Number)
+    }
+
+    /// The folder name of this version, or `None` when unversioned.
+    pub fn folder(&self) -> Option<String> {
+        match self {
+            Version::None => None,
+            Version::Master => Some("master".into()),
+            Version::Number(n) => Some(n.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Version::None => f.write_str("-"),
+            Version::Master => f.write_str("master"),
+            Version::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Version::None => s.serialize_none(),
+            Version::Master => s.serialize_str("master"),
+            Version::Number(n) => s.serialize_u64(*n),
+        }
+    }
+}
+
+/// Identifies an asset inside a package.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct AssetKey {
+    /// The kind, e.g. `api`.
+    pub kind: String,
+    /// The name, unique per kind.
+    pub name: String,
+    /// The version.
+    pub version: Version,
+}
+
+impl AssetKey {
+    /// A key from its parts.
+    pub fn new(kind: impl Into<String>, name: impl Into<String>, version: Version) -> Self {
+        AssetKey {
+            kind: kind.into(),
+            name: name.into(),
+            version,
+        }
+    }
+}
+
+impl fmt::Display for AssetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)?;
+        if self.version != Version::None {
+            write!(f, "@{}", self.version)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a payload's bytes are.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// An entry of the package's source, by name; read or raw-copied on demand.
+    Entry {
+        /// Entry name in the source.
+        name: String,
+        /// Inflated size.
+        size: u64,
+    },
+    /// Bytes produced by hoist (a transform or a hook).
+    Bytes(Arc<Vec<u8>>),
+}
+
+impl Payload {
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        match self {
+            Payload::Entry { size, .. } => *size,
+            Payload::Bytes(b) => b.len() as u64,
+        }
+    }
+}
+
+/// The source entry an asset's document was read from, kept so that an unchanged
+/// document is copied byte for byte.
+#[derive(Debug, Clone)]
+pub struct DocOrigin {
+    /// Entry name in the source.
+    pub entry: String,
+    /// Inflated size.
+    pub size: u64,
+}
+
+/// One asset: kind, name, version, labels, its JSON document and its payload files.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// Kind, name and version.
+    pub key: AssetKey,
+    /// Labels, for selection.
+    pub labels: BTreeMap<String, String>,
+    meta: Value,
+    edited: bool,
+    /// Where the document came from; `None` for assets hoist created.
+    pub origin: Option<DocOrigin>,
+    /// Payload files by path relative to the asset.
+    pub files: BTreeMap<String, Payload>,
+}
+
+impl Asset {
+    /// An asset read from a package.
+    pub fn new(key: AssetKey, meta: Value, origin: Option<DocOrigin>) -> Self {
+        Asset {
+            key,
+            labels: BTreeMap::new(),
+            meta,
+            edited: false,
+            origin,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The JSON document.
+    pub fn meta(&self) -> &Value {
+        &self.meta
+    }
+
+    /// The JSON document, for editing; the asset counts as edited from now on.
+    pub fn meta_mut(&mut self) -> &mut Value {
+        self.edited = true;
+        &mut self.meta
+    }
+
+    /// Replaces the document; the asset counts as edited only if it differs.
+    pub fn set_meta(&mut self, meta: Value) {
+        if meta != self.meta {
+            self.meta = meta;
+            self.edited = true;
+        }
+    }
+
+    /// Whether the document or labels changed since reading.
+    pub fn is_edited(&self) -> bool {
+        self.edited
+    }
+
+    /// Marks the labels (or anything else stored with the document) as changed.
+    pub fn mark_edited(&mut self) {
+        self.edited = true;
+    }
+
+    /// Bytes of the document and every payload.
+    pub fn size(&self) -> u64 {
+        self.origin.as_ref().map_or(0, |o| o.size)
+            + self.files.values().map(Payload::size).sum::<u64>()
+    }
+
+    /// Every reference this asset makes to another asset, in declaration then document order.
+    pub fn references(&self) -> Result<Vec<Reference>, String> {
+        references_of(&self.key.kind, &self.meta)
+    }
+}
+
+/// A field of one asset naming another asset.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Reference {
+    /// Concrete JSON pointer of the field.
+    pub pointer: String,
+    /// Kind of the asset referred to.
+    pub kind: String,
+    /// Name of the asset referred to.
+    pub name: String,
+}
+
+/// The references a document of `kind` makes. A missing or null field is no reference;
+/// a field of another type is an error naming the field.
+pub fn references_of(kind: &str, meta: &Value) -> Result<Vec<Reference>, String> {
+    let Some(rules) = kinds::rules(kind) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for decl in rules.refs {
+        for ptr in pointer::expand(meta, decl.pointer) {
+            match pointer::get(meta, &ptr) {
+                Some(Value::String(name)) if !name.is_empty() => out.push(Reference {
+                    pointer: ptr,
+                    kind: decl.target.to_string(),
+                    name: name.clone(),
+                }),
+                Some(Value::Null) | None => {}
+                Some(Value::String(_)) => {
+                    return Err(format!(
+                        "reference {ptr} is an empty string; use null for no {}",
+                        decl.target
+                    ));
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "reference {ptr} must name a {} as a string, found {}",
+                        decl.target,
+                        json_type(other)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The JSON type of a value, for messages.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn versions_parse_and_order() {
+        assert_eq!(Version::parse_folder("master"), Some(Version::Master));
+        assert_eq!(Version::parse_folder("12"), Some(Version::Number(12)));
+        for bad in ["0", "01", "-1", "v2", "", "Master"] {
+            assert_eq!(Version::parse_folder(bad), None, "{bad}");
+        }
+        assert!(Version::None < Version::Master && Version::Master < Version::Number(1));
+        assert!(Version::Number(2) < Version::Number(10));
+    }
+
+    #[test]
+    fn key_display() {
+        assert_eq!(
+            AssetKey::new("flow", "a", Version::Number(3)).to_string(),
+            "flow/a@3"
+        );
+        assert_eq!(
+            AssetKey::new("api", "b", Version::None).to_string(),
+            "api/b"
+        );
+    }
+
+    #[test]
+    fn references_follow_declarations() {
+        let meta = json!({"name": "x", "group": "g", "authorizer": null, "backend": "b"});
+        let refs = references_of("api", &meta).unwrap();
+        let got: Vec<_> = refs
+            .iter()
+            .map(|r| (r.pointer.as_str(), r.kind.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("/group", "api_group", "g"), ("/backend", "backend", "b")]
+        );
+        assert!(
+            references_of("api", &json!({"group": 3}))
+                .unwrap_err()
+                .contains("/group")
+        );
+        assert!(
+            references_of("unknown_kind", &json!({"group": 3}))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn editing_is_tracked() {
+        let mut a = Asset::new(
+            AssetKey::new("app", "a", Version::None),
+            json!({"x": 1}),
+            None,
+        );
+        a.set_meta(json!({"x": 1}));
+        assert!(!a.is_edited());
+        a.set_meta(json!({"x": 2}));
+        assert!(a.is_edited());
+    }
+}

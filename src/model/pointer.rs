@@ -1,0 +1,166 @@
+//! JSON pointers (RFC 6901) over asset documents, plus `*` for "every element" in the
+//! reference declarations of known kinds.
+
+use serde_json::Value;
+
+/// Splits a pointer into unescaped tokens. `""` is the whole document.
+pub fn tokens(pointer: &str) -> Result<Vec<String>, String> {
+    if pointer.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return Err(format!("JSON pointer {pointer:?} must start with '/'"));
+    };
+    rest.split('/')
+        .map(|t| {
+            if t.contains('~') {
+                let mut out = String::with_capacity(t.len());
+                let mut chars = t.chars();
+                while let Some(c) = chars.next() {
+                    if c == '~' {
+                        match chars.next() {
+                            Some('0') => out.push('~'),
+                            Some('1') => out.push('/'),
+                            _ => {
+                                return Err(format!(
+                                    "JSON pointer {pointer:?} has a bad '~' escape"
+                                ));
+                            }
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                Ok(out)
+            } else {
+                Ok(t.to_string())
+            }
+        })
+        .collect()
+}
+
+/// Escapes one token for use in a pointer.
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+fn step<'a>(value: &'a Value, token: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => index(token).and_then(|i| items.get(i)),
+        _ => None,
+    }
+}
+
+fn step_mut<'a>(value: &'a mut Value, token: &str) -> Option<&'a mut Value> {
+    match value {
+        Value::Object(map) => map.get_mut(token),
+        Value::Array(items) => index(token).and_then(move |i| items.get_mut(i)),
+        _ => None,
+    }
+}
+
+fn index(token: &str) -> Option<usize> {
+    if token == "0" || (!token.starts_with('0') && token.bytes().all(|b| b.is_ascii_digit())) {
+        token.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// The value at `pointer`, if the path exists.
+pub fn get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut cur = doc;
+    for t in tokens(pointer).ok()? {
+        cur = step(cur, &t)?;
+    }
+    Some(cur)
+}
+
+/// The value at `pointer`, mutable, if the path exists.
+pub fn get_mut<'a>(doc: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
+    let mut cur = doc;
+    for t in tokens(pointer).ok()? {
+        cur = step_mut(cur, &t)?;
+    }
+    Some(cur)
+}
+
+/// Removes the value at `pointer` and returns it, if the path exists.
+pub fn remove(doc: &mut Value, pointer: &str) -> Option<Value> {
+    let mut toks = tokens(pointer).ok()?;
+    let last = toks.pop()?;
+    let mut cur = doc;
+    for t in &toks {
+        cur = step_mut(cur, t)?;
+    }
+    match cur {
+        Value::Object(map) => map.shift_remove(&last),
+        Value::Array(items) => {
+            let i = index(&last)?;
+            (i < items.len()).then(|| items.remove(i))
+        }
+        _ => None,
+    }
+}
+
+/// Expands a declaration pointer whose tokens may be `*` into the concrete pointers that
+/// exist in `doc`, in document order.
+pub fn expand(doc: &Value, pattern: &str) -> Vec<String> {
+    let Ok(toks) = tokens(pattern) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    walk(doc, &toks, String::new(), &mut out);
+    out
+}
+
+fn walk(value: &Value, toks: &[String], here: String, out: &mut Vec<String>) {
+    let Some((first, rest)) = toks.split_first() else {
+        out.push(here);
+        return;
+    };
+    if first == "*" {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, rest, format!("{here}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    walk(item, rest, format!("{here}/{}", escape(k)), out);
+                }
+            }
+            _ => {}
+        }
+    } else if let Some(next) = step(value, first) {
+        walk(next, rest, format!("{here}/{}", escape(first)), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn get_set_remove() {
+        let mut doc = json!({"a": {"b/c": [1, {"d~e": 2}]}});
+        assert_eq!(get(&doc, "/a/b~1c/1/d~0e"), Some(&json!(2)));
+        assert_eq!(get(&doc, "/a/missing"), None);
+        assert_eq!(get(&doc, "/a/b~1c/01"), None);
+        *get_mut(&mut doc, "/a/b~1c/0").unwrap() = json!(9);
+        assert_eq!(remove(&mut doc, "/a/b~1c/0"), Some(json!(9)));
+        assert_eq!(doc, json!({"a": {"b/c": [{"d~e": 2}]}}));
+        assert!(tokens("no-slash").is_err());
+        assert!(tokens("/bad~2").is_err());
+    }
+
+    #[test]
+    fn expand_wildcards_in_document_order() {
+        let doc = json!({"apps": [{"id": "x"}, {"other": 1}, {"id": "y"}]});
+        assert_eq!(expand(&doc, "/apps/*/id"), vec!["/apps/0/id", "/apps/2/id"]);
+        assert_eq!(expand(&doc, "/nothing/*"), Vec::<String>::new());
+    }
+}

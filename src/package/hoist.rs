@@ -1,0 +1,360 @@
+//! The hoist layout: `hoist.json` at the root and one folder per asset,
+//! `assets/<kind>/<name>/[<version>/]asset.json` with payloads under `files/`.
+//!
+//! `asset.json` holds `{"labels": {…}, "meta": {…}}`: labels for selection and the
+//! platform's document. A directory kept in Git may leave out `hoist.json`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::PackageError;
+use super::manifest::MANIFEST_NAME;
+use super::source::Source;
+use super::write::OutEntry;
+use super::{AssetFailure, Layout, Package};
+use crate::model::{Asset, AssetKey, DocOrigin, Payload, Version, kinds, pointer};
+
+/// File name of an asset's document.
+pub const DOC: &str = "asset.json";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetDoc {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    meta: Value,
+}
+
+#[derive(Serialize)]
+struct AssetDocOut<'a> {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: &'a BTreeMap<String, String>,
+    meta: &'a Value,
+}
+
+/// Where an entry sits in the layout.
+enum Place<'a> {
+    Doc {
+        kind: &'a str,
+        name: &'a str,
+        version: Version,
+    },
+    File {
+        kind: &'a str,
+        name: &'a str,
+        version: Version,
+        rel: String,
+    },
+    Stray {
+        asset: String,
+        why: String,
+    },
+    Extra,
+}
+
+fn place(entry: &str) -> Place<'_> {
+    let Some(rest) = entry.strip_prefix("assets/") else {
+        return Place::Extra;
+    };
+    let segs: Vec<&str> = rest.split('/').collect();
+    if segs.len() < 3 {
+        return Place::Stray {
+            asset: entry.to_string(),
+            why: "expected assets/<kind>/<name>/asset.json or a version folder".into(),
+        };
+    }
+    let (kind, name) = (segs[0], segs[1]);
+    let label = format!("{kind}/{name}");
+    match (segs[2], segs.len()) {
+        (DOC, 3) => Place::Doc {
+            kind,
+            name,
+            version: Version::None,
+        },
+        ("files", n) if n >= 4 => Place::File {
+            kind,
+            name,
+            version: Version::None,
+            rel: segs[3..].join("/"),
+        },
+        (folder, n) => match Version::parse_folder(folder) {
+            Some(version) if n == 4 && segs[3] == DOC => Place::Doc {
+                kind,
+                name,
+                version,
+            },
+            Some(version) if n >= 5 && segs[3] == "files" => Place::File {
+                kind,
+                name,
+                version,
+                rel: segs[4..].join("/"),
+            },
+            Some(version) => Place::Stray {
+                asset: AssetKey::new(kind, name, version).to_string(),
+                why: format!(
+                    "unexpected entry {entry} (a version folder holds asset.json and files/)"
+                ),
+            },
+            None if n == 3 => Place::Stray {
+                asset: label,
+                why: format!(
+                    "unexpected entry {entry} (an asset folder holds asset.json, files/ or version folders)"
+                ),
+            },
+            None => Place::Stray {
+                asset: label,
+                why: format!(
+                    "version folder {folder:?} must be master or a positive integer ({entry})"
+                ),
+            },
+        },
+    }
+}
+
+/// The asset an entry of this layout belongs to.
+pub fn asset_of_entry(entry: &str) -> Option<String> {
+    match place(entry) {
+        Place::Doc {
+            kind,
+            name,
+            version,
+        }
+        | Place::File {
+            kind,
+            name,
+            version,
+            ..
+        } => Some(AssetKey::new(kind, name, version).to_string()),
+        Place::Stray { asset, .. } => Some(asset),
+        Place::Extra => None,
+    }
+}
+
+#[derive(Default)]
+struct Group {
+    doc: Option<String>,
+    files: BTreeMap<String, (String, u64)>,
+}
+
+/// Reads a source in the hoist layout.
+pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
+    let mut groups: BTreeMap<AssetKey, Group> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut extras = Vec::new();
+    for e in source.entries() {
+        match place(&e.name) {
+            Place::Doc {
+                kind,
+                name,
+                version,
+            } => {
+                groups
+                    .entry(AssetKey::new(kind, name, version))
+                    .or_default()
+                    .doc = Some(e.name.clone());
+            }
+            Place::File {
+                kind,
+                name,
+                version,
+                rel,
+            } => {
+                groups
+                    .entry(AssetKey::new(kind, name, version))
+                    .or_default()
+                    .files
+                    .insert(rel, (e.name.clone(), e.size));
+            }
+            Place::Stray { asset, why } => {
+                failures.push(AssetFailure::new(asset, "layout.unexpected_entry", why))
+            }
+            Place::Extra if e.name == MANIFEST_NAME => {}
+            Place::Extra => extras.push(e.name.clone()),
+        }
+    }
+    let mut pkg = Package {
+        source: Arc::clone(source),
+        layout: Layout::Hoist,
+        manifest: None,
+        assets: Vec::new(),
+        extras,
+        failures: Vec::new(),
+        project: None,
+        digests: BTreeMap::new(),
+    };
+    for (key, group) in groups {
+        match load_asset(&mut pkg, &key, group) {
+            Ok(asset) => pkg.assets.push(asset),
+            Err((code, message)) => {
+                failures.push(AssetFailure::new(key.to_string(), code, message))
+            }
+        }
+    }
+    let failed: Vec<String> = failures.iter().map(|f| f.asset.clone()).collect();
+    pkg.assets.retain(|a| !failed.contains(&a.key.to_string()));
+    failures.sort();
+    failures.dedup();
+    pkg.failures = failures;
+    Ok(pkg)
+}
+
+fn load_asset(
+    pkg: &mut Package,
+    key: &AssetKey,
+    group: Group,
+) -> Result<Asset, (&'static str, String)> {
+    if !kinds::is_valid_kind(&key.kind) {
+        return Err((
+            "asset.bad_kind",
+            format!(
+                "kind folder {:?} must be lowercase letters, digits and '_', starting with a letter",
+                key.kind
+            ),
+        ));
+    }
+    let Some(doc_name) = group.doc else {
+        return Err((
+            "asset.missing_doc",
+            format!("{key} has files but no asset.json"),
+        ));
+    };
+    let source = std::sync::Arc::clone(&pkg.source);
+    let entry = source.find(&doc_name).expect("grouped from the listing");
+    let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
+    pkg.note_doc_digest(&doc_name, &bytes);
+    let doc: AssetDoc = serde_json::from_slice(&bytes)
+        .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
+    check_meta(key, &doc.meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
+    let mut asset = Asset::new(
+        key.clone(),
+        doc.meta,
+        Some(DocOrigin {
+            entry: doc_name,
+            size: entry.size,
+        }),
+    );
+    asset.labels = doc.labels;
+    for (rel, (name, size)) in group.files {
+        asset.files.insert(rel, Payload::Entry { name, size });
+    }
+    Ok(asset)
+}
+
+/// Checks what every layout requires of a document: an object, a name field agreeing with
+/// the folder, and references of the right type.
+pub fn check_meta(key: &AssetKey, meta: &Value) -> Result<(), String> {
+    if !meta.is_object() {
+        return Err(format!(
+            "meta must be a JSON object, found {}",
+            crate::model::json_type(meta)
+        ));
+    }
+    if let Some(field) = kinds::rules(&key.kind).and_then(|r| r.name_field)
+        && let Some(Value::String(name)) = pointer::get(meta, field)
+        && name != &key.name
+    {
+        return Err(format!(
+            "meta{field} says {name:?} but the folder says {:?}",
+            key.name
+        ));
+    }
+    crate::model::references_of(&key.kind, meta).map(|_| ())
+}
+
+/// The folder of an asset inside the package.
+pub fn asset_dir(key: &AssetKey) -> String {
+    match key.version.folder() {
+        Some(v) => format!("assets/{}/{}/{v}", key.kind, key.name),
+        None => format!("assets/{}/{}", key.kind, key.name),
+    }
+}
+
+/// The bytes of `asset.json` for an asset.
+pub fn doc_bytes(asset: &Asset) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(&AssetDocOut {
+        labels: &asset.labels,
+        meta: asset.meta(),
+    })
+    .expect("JSON values always serialise");
+    out.push(b'\n');
+    out
+}
+
+/// The entries of a package holding `assets` (and the source's extras), in this layout.
+pub fn entries(pkg: &Package, assets: &[Asset]) -> Vec<OutEntry> {
+    let mut out = Vec::new();
+    for asset in assets {
+        let dir = asset_dir(&asset.key);
+        let doc_name = format!("{dir}/{DOC}");
+        match (&asset.origin, asset.is_edited()) {
+            (Some(origin), false) => {
+                let mut e = OutEntry::copy(doc_name, &pkg.source, &origin.entry);
+                e.digest = pkg.digests.get(&origin.entry).copied();
+                out.push(e);
+            }
+            _ => out.push(OutEntry::bytes(doc_name, doc_bytes(asset))),
+        }
+        for (rel, payload) in &asset.files {
+            out.push(payload_entry(pkg, format!("{dir}/files/{rel}"), payload));
+        }
+    }
+    for extra in &pkg.extras {
+        let mut e = OutEntry::copy(extra.clone(), &pkg.source, extra.clone());
+        e.digest = pkg.digests.get(extra).copied();
+        out.push(e);
+    }
+    out
+}
+
+/// An output entry for a payload.
+pub fn payload_entry(pkg: &Package, name: String, payload: &Payload) -> OutEntry {
+    match payload {
+        Payload::Entry { name: src, .. } => {
+            let mut e = OutEntry::copy(name, &pkg.source, src.clone());
+            e.digest = pkg.digests.get(src).copied();
+            e
+        }
+        Payload::Bytes(b) => OutEntry::bytes(name, b.as_ref().clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places() {
+        assert_eq!(
+            asset_of_entry("assets/api/x/asset.json").as_deref(),
+            Some("api/x")
+        );
+        assert_eq!(
+            asset_of_entry("assets/api/x/files/a/b.txt").as_deref(),
+            Some("api/x")
+        );
+        assert_eq!(
+            asset_of_entry("assets/flow/f/3/files/flow.json").as_deref(),
+            Some("flow/f@3")
+        );
+        assert_eq!(
+            asset_of_entry("assets/flow/f/master/asset.json").as_deref(),
+            Some("flow/f@master")
+        );
+        assert_eq!(
+            asset_of_entry("assets/flow/f/v3/asset.json").as_deref(),
+            Some("flow/f")
+        );
+        assert_eq!(asset_of_entry("README.md"), None);
+        assert!(matches!(
+            place("assets/api/x/notes.txt"),
+            Place::Stray { .. }
+        ));
+        assert!(matches!(
+            place("assets/api/x/2/notes.txt"),
+            Place::Stray { .. }
+        ));
+    }
+}

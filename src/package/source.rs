@@ -1,0 +1,657 @@
+//! A package source: a ZIP file or a directory holding the same tree.
+//!
+//! Opening a source validates every entry once (names, links, encryption, duplicates,
+//! overlaps, limits); reads afterwards are bounded by the declared size and CRC-checked.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use zip::ZipArchive;
+use zip::result::ZipError;
+
+use super::error::{NameProblem, PackageError};
+use super::limits::Limits;
+use super::names;
+use crate::digest::{Digest, hash_reader};
+
+/// How an entry's bytes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Stored as is (ZIP method 0) or a plain file in a directory.
+    Stored,
+    /// Deflate (ZIP method 8).
+    Deflated,
+}
+
+/// One file of a package.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Relative path with `/` separators.
+    pub name: String,
+    /// Size once inflated.
+    pub size: u64,
+    /// Size as stored.
+    pub compressed_size: u64,
+    /// CRC-32 of the inflated bytes, when the source records one (ZIP).
+    pub crc32: Option<u32>,
+    /// How the bytes are stored.
+    pub method: Method,
+    index: usize,
+}
+
+enum Kind {
+    Zip(ZipArchive<SharedFile>),
+    Dir,
+}
+
+/// An opened, validated package source.
+pub struct Source {
+    path: PathBuf,
+    kind: Kind,
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("path", &self.path)
+            .field("zip", &self.is_zip())
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+/// Where reading an entry went wrong: in the package, or in whatever consumed its bytes.
+#[derive(Debug)]
+pub enum CopyError {
+    /// The package entry could not be read.
+    Read(PackageError),
+    /// The consumer failed (for example, the destination disk is full).
+    Write(io::Error),
+}
+
+/// Marks an I/O error as a fault of the package being read.
+#[derive(Debug)]
+struct ReadFault(PackageError);
+
+impl std::fmt::Display for ReadFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadFault {}
+
+fn fault(e: PackageError) -> io::Error {
+    io::Error::other(ReadFault(e))
+}
+
+fn split_fault(e: io::Error) -> CopyError {
+    if e.get_ref().is_some_and(|inner| inner.is::<ReadFault>()) {
+        let inner = e.into_inner().expect("checked above");
+        match inner.downcast::<ReadFault>() {
+            Ok(f) => CopyError::Read(f.0),
+            Err(other) => CopyError::Write(io::Error::other(other)),
+        }
+    } else {
+        CopyError::Write(e)
+    }
+}
+
+impl Source {
+    /// Opens a ZIP file or a directory and validates every entry.
+    pub fn open(path: &Path, limits: &Limits) -> Result<Source, PackageError> {
+        let meta = fs::metadata(path).map_err(|e| PackageError::io(path, "cannot open", e))?;
+        if meta.is_dir() {
+            open_dir(path, limits)
+        } else {
+            open_zip(path, meta.len(), limits)
+        }
+    }
+
+    /// The path the source was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True for a ZIP file, false for a directory.
+    pub fn is_zip(&self) -> bool {
+        matches!(self.kind, Kind::Zip(_))
+    }
+
+    /// All file entries, sorted by name. Folder entries of a ZIP are not listed.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry with this exact name.
+    pub fn find(&self, name: &str) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Runs `f` over the inflated bytes of `entry`. The reader stops with an error at the
+    /// first byte past the declared size, at a short read, and at a CRC mismatch.
+    pub fn with_reader<T>(
+        &self,
+        entry: &Entry,
+        f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+    ) -> Result<T, CopyError> {
+        let result = match &self.kind {
+            Kind::Zip(archive) => {
+                let mut archive = archive.clone();
+                let file = archive
+                    .by_index(entry.index)
+                    .map_err(|e| CopyError::Read(self.zip_error(e)))?;
+                let mut checked = Checked::new(file, entry, &self.path);
+                f(&mut checked)
+            }
+            Kind::Dir => {
+                let full = self.path.join(&entry.name);
+                let file = File::open(&full)
+                    .map_err(|e| CopyError::Read(PackageError::io(&full, "cannot open", e)))?;
+                let mut checked = Checked::new(file, entry, &self.path);
+                f(&mut checked)
+            }
+        };
+        result.map_err(split_fault)
+    }
+
+    /// Reads a whole entry into memory.
+    pub fn read(&self, entry: &Entry) -> Result<Vec<u8>, PackageError> {
+        let cap = usize::try_from(entry.size)
+            .unwrap_or(usize::MAX)
+            .min(64 << 20);
+        self.with_reader(entry, |r| {
+            let mut buf = Vec::with_capacity(cap);
+            r.read_to_end(&mut buf)?;
+            Ok(buf)
+        })
+        .map_err(|e| match e {
+            CopyError::Read(e) => e,
+            CopyError::Write(e) => PackageError::io(&self.path, "cannot read", e),
+        })
+    }
+
+    /// The SHA-256 of an entry's inflated bytes.
+    pub fn digest(&self, entry: &Entry) -> Result<Digest, PackageError> {
+        self.with_reader(entry, |r| hash_reader(r).map(|(d, _)| d))
+            .map_err(|e| match e {
+                CopyError::Read(e) => e,
+                CopyError::Write(e) => PackageError::io(&self.path, "cannot read", e),
+            })
+    }
+
+    /// Runs `f` over the stored (still compressed) bytes of a ZIP entry. `None` for a
+    /// directory source, which has no compressed form.
+    pub fn with_raw_reader<T>(
+        &self,
+        entry: &Entry,
+        f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+    ) -> Option<Result<T, CopyError>> {
+        let Kind::Zip(archive) = &self.kind else {
+            return None;
+        };
+        let mut archive = archive.clone();
+        let file = match archive.by_index_raw(entry.index) {
+            Ok(file) => file,
+            Err(e) => return Some(Err(CopyError::Read(self.zip_error(e)))),
+        };
+        let mut bounded = RawBounded {
+            inner: file,
+            left: entry.compressed_size,
+        };
+        Some(f(&mut bounded).map_err(split_fault))
+    }
+
+    fn zip_error(&self, e: ZipError) -> PackageError {
+        zip_error(&self.path, e)
+    }
+}
+
+struct RawBounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for RawBounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want]).map_err(|e| {
+            fault(PackageError::Damaged {
+                path: PathBuf::new(),
+                detail: e.to_string(),
+            })
+        })?;
+        if n == 0 {
+            return Err(fault(PackageError::Damaged {
+                path: PathBuf::new(),
+                detail: "entry data ends early".into(),
+            }));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Enforces the declared size and turns the reader's failures into package errors.
+struct Checked<'a, R> {
+    inner: R,
+    declared: u64,
+    seen: u64,
+    entry: &'a str,
+    path: &'a Path,
+}
+
+impl<'a, R: Read> Checked<'a, R> {
+    fn new(inner: R, entry: &'a Entry, path: &'a Path) -> Self {
+        Checked {
+            inner,
+            declared: entry.size,
+            seen: 0,
+            entry: &entry.name,
+            path,
+        }
+    }
+
+    fn size_error(&self, actual: String) -> io::Error {
+        fault(PackageError::Size {
+            path: self.path.to_path_buf(),
+            entry: self.entry.to_string(),
+            declared: self.declared,
+            actual,
+        })
+    }
+}
+
+impl<R: Read> Read for Checked<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Ask for one byte more than the declared size allows, to notice an overrun.
+        let room = self.declared - self.seen + 1;
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = match self.inner.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e) if e.to_string().contains("Invalid checksum") => {
+                return Err(fault(PackageError::Crc {
+                    path: self.path.to_path_buf(),
+                    entry: self.entry.to_string(),
+                }));
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(
+                    self.size_error(format!("fewer ({} read before the data ended)", self.seen))
+                );
+            }
+            Err(e) => {
+                return Err(fault(PackageError::Damaged {
+                    path: self.path.to_path_buf(),
+                    detail: format!("entry {:?}: {e}", self.entry),
+                }));
+            }
+        };
+        self.seen += n as u64;
+        if self.seen > self.declared {
+            return Err(self.size_error("more".into()));
+        }
+        if n == 0 && self.seen < self.declared {
+            return Err(self.size_error(self.seen.to_string()));
+        }
+        Ok(n)
+    }
+}
+
+/// A file handle that many readers can share, each with its own position.
+#[derive(Clone)]
+struct SharedFile {
+    file: Arc<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let next = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match next {
+            Some(n) => {
+                self.pos = n;
+                Ok(n)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            )),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, pos)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, pos)
+}
+
+fn zip_error(path: &Path, e: ZipError) -> PackageError {
+    match e {
+        ZipError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => PackageError::Damaged {
+            path: path.to_path_buf(),
+            detail: "the file ends before the archive does".into(),
+        },
+        ZipError::Io(e) => PackageError::io(path, "cannot read", e),
+        ZipError::CompressionMethodNotSupported(m) => PackageError::Method {
+            path: path.to_path_buf(),
+            entry: String::new(),
+            method: m.to_string(),
+        },
+        other => PackageError::Damaged {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageError> {
+    let file = File::open(path).map_err(|e| PackageError::io(path, "cannot open", e))?;
+    if len == 0 {
+        return Err(PackageError::NotZip {
+            path: path.into(),
+            detail: "the file is empty".into(),
+        });
+    }
+    let mut magic = [0u8; 4];
+    let head =
+        read_at(&file, &mut magic, 0).map_err(|e| PackageError::io(path, "cannot read", e))?;
+    let looks_zip = head == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06");
+    let shared = SharedFile {
+        file: Arc::new(file),
+        pos: 0,
+        len,
+    };
+    let mut archive = ZipArchive::new(shared).map_err(|e| {
+        if looks_zip {
+            zip_error(path, e)
+        } else {
+            PackageError::NotZip {
+                path: path.into(),
+                detail: format!("it does not start with a ZIP signature; reader says: {e}"),
+            }
+        }
+    })?;
+    let count = archive.len() as u64;
+    if count > limits.max_entries {
+        return Err(PackageError::TooManyEntries {
+            path: path.into(),
+            count,
+            limit: limits.max_entries,
+        });
+    }
+    if archive.has_duplicate_names() {
+        let entry = first_duplicate(&archive).unwrap_or_else(|| "(unknown)".into());
+        return Err(PackageError::Duplicate {
+            path: path.into(),
+            entry,
+        });
+    }
+    let mut entries = Vec::with_capacity(archive.len());
+    let mut folders = Vec::new();
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let file = archive
+            .by_index_raw(index)
+            .map_err(|e| zip_error(path, e))?;
+        let raw = file.name_raw();
+        let lossy = String::from_utf8_lossy(raw).into_owned();
+        let name = names::check(raw)
+            .map_err(|problem| PackageError::UnsafeName {
+                path: path.into(),
+                entry: lossy.clone(),
+                problem,
+            })?
+            .to_string();
+        if file.is_symlink() {
+            return Err(PackageError::Symlink {
+                path: path.into(),
+                entry: name,
+            });
+        }
+        if file.encrypted() {
+            return Err(PackageError::Encrypted {
+                path: path.into(),
+                entry: name,
+            });
+        }
+        if file.is_dir() {
+            folders.push(name);
+            continue;
+        }
+        let method = match file.compression() {
+            zip::CompressionMethod::Stored => Method::Stored,
+            zip::CompressionMethod::Deflated => Method::Deflated,
+            other => {
+                return Err(PackageError::Method {
+                    path: path.into(),
+                    entry: name,
+                    method: format!("{other:?}"),
+                });
+            }
+        };
+        let (size, compressed_size) = (file.size(), file.compressed_size());
+        if method == Method::Stored && size != compressed_size {
+            return Err(PackageError::Size {
+                path: path.into(),
+                entry: name,
+                declared: size,
+                actual: format!("{compressed_size} (stored)"),
+            });
+        }
+        if size > Limits::RATIO_FLOOR {
+            let ratio = size / compressed_size.max(1);
+            if ratio > limits.max_ratio {
+                return Err(PackageError::Ratio {
+                    path: path.into(),
+                    entry: name,
+                    compressed: compressed_size,
+                    size,
+                    ratio,
+                    limit: limits.max_ratio,
+                });
+            }
+        }
+        total = total.saturating_add(size);
+        if total > limits.max_total_size {
+            return Err(PackageError::TooLarge {
+                path: path.into(),
+                total,
+                limit: limits.max_total_size,
+            });
+        }
+        entries.push(Entry {
+            name,
+            size,
+            compressed_size,
+            crc32: Some(file.crc32()),
+            method,
+            index,
+        });
+    }
+    if archive
+        .has_overlapping_entries()
+        .map_err(|e| zip_error(path, e))?
+    {
+        return Err(PackageError::Overlap { path: path.into() });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    check_conflicts(path, &entries, &folders)?;
+    Ok(Source {
+        path: path.into(),
+        kind: Kind::Zip(archive),
+        entries,
+    })
+}
+
+/// Names the first name stored twice, by walking the raw central directory.
+fn first_duplicate(archive: &ZipArchive<SharedFile>) -> Option<String> {
+    let mut reader = archive.clone().into_inner();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pos = archive.central_directory_start() + archive.offset();
+    for _ in 0..archive.metadata().len().saturating_add(1) * 2 {
+        let mut head = [0u8; 46];
+        reader.seek(SeekFrom::Start(pos)).ok()?;
+        reader.read_exact(&mut head).ok()?;
+        if head[..4] != *b"PK\x01\x02" {
+            return None;
+        }
+        let name_len = u16::from_le_bytes([head[28], head[29]]) as usize;
+        let extra_len = u16::from_le_bytes([head[30], head[31]]) as u64;
+        let comment_len = u16::from_le_bytes([head[32], head[33]]) as u64;
+        let mut name = vec![0u8; name_len];
+        reader.read_exact(&mut name).ok()?;
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if !seen.insert(name.clone()) {
+            return Some(name);
+        }
+        pos += 46 + name_len as u64 + extra_len + comment_len;
+    }
+    None
+}
+
+/// Refuses a file whose name is also the folder of other entries.
+fn check_conflicts(path: &Path, entries: &[Entry], folders: &[String]) -> Result<(), PackageError> {
+    let files: std::collections::BTreeSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    let parents = entries
+        .iter()
+        .map(|e| e.name.as_str())
+        .chain(folders.iter().map(|f| f.trim_end_matches('/')));
+    for name in parents {
+        let mut cut = name;
+        while let Some(i) = cut.rfind('/') {
+            cut = &cut[..i];
+            if files.contains(cut) {
+                return Err(PackageError::PathConflict {
+                    path: path.into(),
+                    entry: cut.to_string(),
+                });
+            }
+        }
+    }
+    for folder in folders {
+        if files.contains(folder.trim_end_matches('/')) {
+            return Err(PackageError::PathConflict {
+                path: path.into(),
+                entry: folder.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn open_dir(root: &Path, limits: &Limits) -> Result<Source, PackageError> {
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    let mut stack = vec![String::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel)
+        };
+        let listing = fs::read_dir(&dir).map_err(|e| PackageError::io(&dir, "cannot list", e))?;
+        for item in listing {
+            let item = item.map_err(|e| PackageError::io(&dir, "cannot list", e))?;
+            let file_name = item.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                return Err(PackageError::UnsafeName {
+                    path: root.into(),
+                    entry: format!("{rel}/{}", file_name.to_string_lossy()),
+                    problem: NameProblem::Malformed,
+                });
+            };
+            let name = if rel.is_empty() {
+                file_name.to_string()
+            } else {
+                format!("{rel}/{file_name}")
+            };
+            names::check(name.as_bytes()).map_err(|problem| PackageError::UnsafeName {
+                path: root.into(),
+                entry: name.clone(),
+                problem,
+            })?;
+            let meta = fs::symlink_metadata(item.path())
+                .map_err(|e| PackageError::io(item.path(), "cannot inspect", e))?;
+            let kind = meta.file_type();
+            if kind.is_symlink() {
+                return Err(PackageError::Symlink {
+                    path: root.into(),
+                    entry: name,
+                });
+            } else if kind.is_dir() {
+                stack.push(name);
+            } else if kind.is_file() {
+                total = total.saturating_add(meta.len());
+                if total > limits.max_total_size {
+                    return Err(PackageError::TooLarge {
+                        path: root.into(),
+                        total,
+                        limit: limits.max_total_size,
+                    });
+                }
+                entries.push(Entry {
+                    name,
+                    size: meta.len(),
+                    compressed_size: meta.len(),
+                    crc32: None,
+                    method: Method::Stored,
+                    index: 0,
+                });
+                if entries.len() as u64 > limits.max_entries {
+                    return Err(PackageError::TooManyEntries {
+                        path: root.into(),
+                        count: entries.len() as u64,
+                        limit: limits.max_entries,
+                    });
+                }
+            } else {
+                return Err(PackageError::Layout {
+                    path: root.into(),
+                    detail: format!("{name}: not a regular file or folder"),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.index = i;
+    }
+    Ok(Source {
+        path: root.into(),
+        kind: Kind::Dir,
+        entries,
+    })
+}

@@ -1,0 +1,392 @@
+//! Writing a package: deterministic bytes, written aside and renamed into place.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::error::PackageError;
+use super::manifest::{MANIFEST_NAME, Manifest, sidecar_path};
+use super::source::{CopyError, Method, Source};
+use super::zipwrite::{Compressed, ZipMethod, ZipOut, compress};
+use crate::digest::Digest;
+use crate::fsutil;
+
+/// Entries larger than this are compressed while streaming instead of in memory.
+const IN_MEMORY_MAX: u64 = 16 << 20;
+/// A batch of entries compressed in parallel holds at most about this many input bytes.
+const BATCH_BYTES: u64 = 64 << 20;
+const BATCH_ENTRIES: usize = 1024;
+
+/// What an output entry holds.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Bytes produced by hoist.
+    Bytes(Arc<Vec<u8>>),
+    /// An entry of a source, copied unchanged (raw, when both sides are ZIP).
+    Copy {
+        /// The source.
+        source: Arc<Source>,
+        /// The entry's name in the source.
+        entry: String,
+    },
+}
+
+/// One entry of a package to write.
+#[derive(Debug, Clone)]
+pub struct OutEntry {
+    /// Name in the written package.
+    pub name: String,
+    /// Its bytes.
+    pub content: Content,
+    /// SHA-256 of the bytes, when already known.
+    pub digest: Option<Digest>,
+}
+
+impl OutEntry {
+    /// An entry of hoist-made bytes.
+    pub fn bytes(name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        OutEntry {
+            name: name.into(),
+            content: Content::Bytes(Arc::new(bytes)),
+            digest: None,
+        }
+    }
+
+    /// An entry copied unchanged from a source.
+    pub fn copy(name: impl Into<String>, source: &Arc<Source>, entry: impl Into<String>) -> Self {
+        OutEntry {
+            name: name.into(),
+            content: Content::Copy {
+                source: Arc::clone(source),
+                entry: entry.into(),
+            },
+            digest: None,
+        }
+    }
+}
+
+/// A ZIP file or a directory tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A ZIP file.
+    Zip,
+    /// A directory holding the same tree.
+    Dir,
+}
+
+/// Where the manifest goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestMode {
+    /// `hoist.json` at the root of the package (hoist layout).
+    Embedded,
+    /// `<package>.hoist.json` beside the package (layouts with no room for it).
+    Sidecar,
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Written {
+    /// The package's path.
+    pub path: PathBuf,
+    /// SHA-256 of every entry written, the manifest excluded.
+    pub digests: BTreeMap<String, Digest>,
+    /// Inflated bytes written.
+    pub bytes: u64,
+}
+
+/// Writes `entries` as a package at `dest`.
+///
+/// Entries are sorted by name; digests are taken (in parallel) and recorded in a manifest;
+/// the package is written to a temporary name beside `dest` and renamed into place only
+/// once complete. With `manifest` at `None` no manifest is added (entries are written as
+/// given). With `dry_run` everything is computed and nothing is written.
+pub fn write_package(
+    dest: &Path,
+    format: Format,
+    layout: &str,
+    manifest: Option<ManifestMode>,
+    mut entries: Vec<OutEntry>,
+    dry_run: bool,
+) -> Result<Written, PackageError> {
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(w) = entries.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(PackageError::Write {
+            path: dest.into(),
+            detail: format!("two entries would be written as {:?}", w[0].name),
+        });
+    }
+    if manifest == Some(ManifestMode::Embedded) {
+        entries.retain(|e| e.name != MANIFEST_NAME);
+    }
+    entries
+        .par_iter_mut()
+        .try_for_each(|e| -> Result<(), PackageError> {
+            if e.digest.is_none() {
+                e.digest = Some(digest_of(&e.content)?);
+            }
+            Ok(())
+        })?;
+    let digests: BTreeMap<String, Digest> = entries
+        .iter()
+        .map(|e| (e.name.clone(), e.digest.expect("digests were just taken")))
+        .collect();
+    let manifest_bytes = Manifest::new(layout, digests.clone()).to_bytes();
+    if manifest == Some(ManifestMode::Embedded) {
+        let at = entries.partition_point(|e| e.name.as_str() < MANIFEST_NAME);
+        let mut m = OutEntry::bytes(MANIFEST_NAME, manifest_bytes.clone());
+        m.digest = Some(Digest::of(&manifest_bytes));
+        entries.insert(at, m);
+    }
+    let bytes = entries.iter().map(|e| content_size(&e.content)).sum();
+    if !dry_run {
+        match format {
+            Format::Zip => write_zip(dest, &entries)?,
+            Format::Dir => write_dir(dest, &entries)?,
+        }
+        if manifest == Some(ManifestMode::Sidecar) {
+            let side = sidecar_path(dest);
+            fsutil::write_atomic(&side, &manifest_bytes)
+                .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
+        }
+    } else if format == Format::Zip {
+        // Walk the same path into a sink, so a dry run finds what a real run would.
+        write_zip_to(dest, &entries, SinkSeek::default())?;
+    }
+    Ok(Written {
+        path: dest.into(),
+        digests,
+        bytes,
+    })
+}
+
+fn content_size(c: &Content) -> u64 {
+    match c {
+        Content::Bytes(b) => b.len() as u64,
+        Content::Copy { source, entry } => source.find(entry).map_or(0, |e| e.size),
+    }
+}
+
+fn digest_of(content: &Content) -> Result<Digest, PackageError> {
+    match content {
+        Content::Bytes(b) => Ok(Digest::of(b)),
+        Content::Copy { source, entry } => source.digest(lookup(source, entry)?),
+    }
+}
+
+fn lookup<'a>(source: &'a Source, name: &str) -> Result<&'a super::source::Entry, PackageError> {
+    source.find(name).ok_or_else(|| PackageError::Layout {
+        path: source.path().into(),
+        detail: format!("entry {name:?} disappeared from the package"),
+    })
+}
+
+enum Prepared {
+    Mem(Compressed),
+    Raw,
+    Stream,
+}
+
+fn prepare(e: &OutEntry, to_zip: bool) -> Result<Prepared, PackageError> {
+    match &e.content {
+        Content::Bytes(b) if (b.len() as u64) <= IN_MEMORY_MAX => Ok(Prepared::Mem(compress(b))),
+        Content::Bytes(_) => Ok(Prepared::Stream),
+        Content::Copy { source, entry } => {
+            let entry = lookup(source, entry)?;
+            if to_zip && source.is_zip() {
+                Ok(Prepared::Raw)
+            } else if entry.size <= IN_MEMORY_MAX {
+                Ok(Prepared::Mem(compress(&source.read(entry)?)))
+            } else {
+                Ok(Prepared::Stream)
+            }
+        }
+    }
+}
+
+fn write_zip(dest: &Path, entries: &[OutEntry]) -> Result<(), PackageError> {
+    let dir = fsutil::parent_of(dest);
+    let tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .suffix(".zip")
+        .tempfile_in(dir)
+        .map_err(|e| PackageError::io(dir, "cannot create a temporary file", e))?;
+    let file = tmp
+        .as_file()
+        .try_clone()
+        .map_err(|e| PackageError::io(dest, "cannot write", e))?;
+    write_zip_to(dest, entries, BufWriter::with_capacity(1 << 20, file))?;
+    fsutil::finish_temp_file(tmp, dest)
+        .map_err(|e| PackageError::io(dest, "cannot move into place", e))
+}
+
+fn write_zip_to<W: Write + Seek>(
+    dest: &Path,
+    entries: &[OutEntry],
+    out: W,
+) -> Result<(), PackageError> {
+    let werr = |e: io::Error| PackageError::Write {
+        path: dest.into(),
+        detail: e.to_string(),
+    };
+    let mut zip = ZipOut::new(out);
+    for batch in batches(entries) {
+        let prepared: Vec<Prepared> = batch
+            .par_iter()
+            .map(|e| prepare(e, true))
+            .collect::<Result<_, _>>()?;
+        for (e, p) in batch.iter().zip(prepared) {
+            match p {
+                Prepared::Mem(c) => zip.add_compressed(&e.name, &c).map_err(werr)?,
+                Prepared::Raw => {
+                    let Content::Copy { source, entry } = &e.content else {
+                        unreachable!("raw is a copy")
+                    };
+                    let src = lookup(source, entry)?;
+                    let method = match src.method {
+                        Method::Stored => ZipMethod::Stored,
+                        Method::Deflated => ZipMethod::Deflated,
+                    };
+                    let crc = src.crc32.expect("ZIP entries have a CRC");
+                    source
+                        .with_raw_reader(src, |r| {
+                            zip.add_raw(&e.name, method, crc, src.compressed_size, src.size, r)
+                        })
+                        .expect("a ZIP source has raw entries")
+                        .map_err(|err| copy_error(dest, err))?;
+                }
+                Prepared::Stream => {
+                    let digest = match &e.content {
+                        Content::Bytes(b) => zip
+                            .add_streamed(&e.name, b.len() as u64, &mut &b[..])
+                            .map_err(werr)?,
+                        Content::Copy { source, entry } => {
+                            let src = lookup(source, entry)?;
+                            source
+                                .with_reader(src, |r| zip.add_streamed(&e.name, src.size, r))
+                                .map_err(|err| copy_error(dest, err))?
+                        }
+                    };
+                    check_digest(dest, e, digest)?;
+                }
+            }
+        }
+    }
+    zip.finish().map_err(werr)?;
+    Ok(())
+}
+
+fn check_digest(dest: &Path, e: &OutEntry, got: Digest) -> Result<(), PackageError> {
+    match e.digest {
+        Some(want) if want != got => Err(PackageError::Write {
+            path: dest.into(),
+            detail: format!("entry {:?} changed while it was being copied", e.name),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn copy_error(dest: &Path, e: CopyError) -> PackageError {
+    match e {
+        CopyError::Read(e) => e,
+        CopyError::Write(e) => PackageError::Write {
+            path: dest.into(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn batches(entries: &[OutEntry]) -> Vec<&[OutEntry]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, e) in entries.iter().enumerate() {
+        bytes += content_size(&e.content).min(IN_MEMORY_MAX);
+        if bytes >= BATCH_BYTES || i + 1 - start >= BATCH_ENTRIES {
+            out.push(&entries[start..=i]);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < entries.len() {
+        out.push(&entries[start..]);
+    }
+    out
+}
+
+fn write_dir(dest: &Path, entries: &[OutEntry]) -> Result<(), PackageError> {
+    if dest.exists() && !dest.is_dir() {
+        return Err(PackageError::Destination {
+            path: dest.into(),
+            detail: "exists and is not a folder".into(),
+        });
+    }
+    let parent = fsutil::parent_of(dest);
+    fs::create_dir_all(parent).map_err(|e| PackageError::io(parent, "cannot create", e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .tempdir_in(parent)
+        .map_err(|e| PackageError::io(parent, "cannot create a temporary folder", e))?;
+    entries
+        .par_iter()
+        .try_for_each(|e| write_file(tmp.path(), e))?;
+    let kept = tmp.keep();
+    fsutil::replace_dir(&kept, dest).map_err(|e| {
+        let _ = fs::remove_dir_all(&kept);
+        PackageError::io(dest, "cannot move into place", e)
+    })
+}
+
+fn write_file(root: &Path, e: &OutEntry) -> Result<(), PackageError> {
+    let path = root.join(&e.name);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|err| PackageError::io(dir, "cannot create", err))?;
+    }
+    let werr = |err: io::Error| PackageError::io(&path, "cannot write", err);
+    let mut file = BufWriter::new(File::create(&path).map_err(werr)?);
+    match &e.content {
+        Content::Bytes(b) => file.write_all(b).map_err(werr)?,
+        Content::Copy { source, entry } => {
+            let src = lookup(source, entry)?;
+            source
+                .with_reader(src, |r| io::copy(r, &mut file))
+                .map_err(|err| match err {
+                    CopyError::Read(err) => err,
+                    CopyError::Write(err) => werr(err),
+                })?;
+        }
+    }
+    file.flush().map_err(werr)
+}
+
+/// A writer that keeps nothing, for dry runs.
+#[derive(Default)]
+struct SinkSeek {
+    pos: u64,
+    len: u64,
+}
+
+impl Write for SinkSeek {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pos += buf.len() as u64;
+        self.len = self.len.max(self.pos);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for SinkSeek {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = match to {
+            SeekFrom::Start(n) => n,
+            SeekFrom::End(d) => self.len.saturating_add_signed(d),
+            SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+        };
+        Ok(self.pos)
+    }
+}
