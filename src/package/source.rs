@@ -204,6 +204,8 @@ impl Source {
         let mut bounded = RawBounded {
             inner: file,
             left: entry.compressed_size,
+            path: &self.path,
+            entry: &entry.name,
         };
         Some(f(&mut bounded).map_err(split_fault))
     }
@@ -213,12 +215,14 @@ impl Source {
     }
 }
 
-struct RawBounded<R> {
+struct RawBounded<'a, R> {
     inner: R,
     left: u64,
+    path: &'a Path,
+    entry: &'a str,
 }
 
-impl<R: Read> Read for RawBounded<R> {
+impl<R: Read> Read for RawBounded<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.left == 0 {
             return Ok(0);
@@ -226,17 +230,18 @@ impl<R: Read> Read for RawBounded<R> {
         let want = buf
             .len()
             .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want]).map_err(|e| {
+        let damaged = |detail: String| {
             fault(PackageError::Damaged {
-                path: PathBuf::new(),
-                detail: e.to_string(),
+                path: self.path.into(),
+                detail: format!("entry {:?}: {detail}", self.entry),
             })
-        })?;
+        };
+        let n = self
+            .inner
+            .read(&mut buf[..want])
+            .map_err(|e| damaged(e.to_string()))?;
         if n == 0 {
-            return Err(fault(PackageError::Damaged {
-                path: PathBuf::new(),
-                detail: "entry data ends early".into(),
-            }));
+            return Err(damaged("its data ends early".into()));
         }
         self.left -= n as u64;
         Ok(n)
@@ -288,6 +293,9 @@ impl<R: Read> Read for Checked<'_, R> {
                     path: self.path.to_path_buf(),
                     entry: self.entry.to_string(),
                 }));
+            }
+            Err(e) if e.to_string().contains("declared uncompressed size") => {
+                return Err(self.size_error("more".into()));
             }
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 return Err(

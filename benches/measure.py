@@ -1,0 +1,78 @@
+"""Runs commands several times and reports the median wall time and peak memory of each.
+
+Shared by the benchmark scripts in this folder. Peak memory is the child's maximum resident
+set size as the kernel reports it (wait4), so it needs no extra tools.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run_once(argv, cwd=None, env=None):
+    """One run: (seconds, peak RSS in bytes). Fails loudly if the command fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"command failed ({code}): {' '.join(argv)}\n{err}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def measure(label, argv, runs=5, cwd=None, env=None, shell=False):
+    """Median seconds and the largest peak RSS over `runs` runs."""
+    if shell:
+        argv = ["bash", "-c", argv]
+    times, peaks = [], []
+    for _ in range(runs):
+        t, rss = run_once(argv, cwd=cwd, env=env)
+        times.append(t)
+        peaks.append(rss)
+    return {"label": label, "median_s": statistics.median(times), "min_s": min(times), "peak_rss": max(peaks), "runs": runs}
+
+
+def mib(n):
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def table(rows, baseline_label=None, size_bytes=None):
+    """A Markdown table; ratios are against `baseline_label` when given."""
+    base = next((r for r in rows if r["label"] == baseline_label), None)
+    head = "| command | median | min | peak RSS |"
+    line = "|---|---:|---:|---:|"
+    if size_bytes:
+        head += " throughput |"
+        line += "---:|"
+    if base:
+        head += f" time / {baseline_label} |"
+        line += "---:|"
+    out = [head, line]
+    for r in rows:
+        cells = [f"`{r['label']}`", f"{r['median_s']:.3f} s", f"{r['min_s']:.3f} s", mib(r["peak_rss"])]
+        if size_bytes:
+            cells.append(f"{size_bytes / r['median_s'] / (1 << 20):.0f} MiB/s")
+        if base:
+            cells.append(f"{r['median_s'] / base['median_s']:.2f}×")
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def machine():
+    """One line describing the machine."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name"):
+                    cpu = l.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{os.cpu_count()} cores ({cpu}), {mem / (1 << 30):.0f} GiB RAM"
