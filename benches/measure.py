@@ -5,24 +5,38 @@ set size as the kernel reports it (wait4), so it needs no extra tools.
 """
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def run_once(argv, cwd=None, env=None):
-    """One run: (seconds, peak RSS in bytes). Fails loudly if the command fails."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"command failed ({code}): {' '.join(argv)}\n{err}")
-    return elapsed, usage.ru_maxrss * 1024
+    """One run: (seconds, peak RSS in bytes). Fails loudly if the command fails.
+
+    Peak RSS comes from GNU time (`%M`), which execs the command from a small process; a
+    child forked from Python would carry Python's own memory into its high-water mark.
+    """
+    with tempfile.NamedTemporaryFile() as rss, tempfile.TemporaryFile() as err:
+        full = list(argv)
+        if GNU_TIME:
+            full = [GNU_TIME, "-f", "%M", "-o", rss.name] + full
+        start = time.perf_counter()
+        proc = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.exit(f"command failed ({proc.returncode}): {' '.join(argv)}\n{err.read().decode(errors='replace')}")
+        if GNU_TIME:
+            peak = int(open(rss.name).read().split()[-1]) * 1024
+        else:
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return elapsed, peak
 
 
 def measure(label, argv, runs=5, cwd=None, env=None, shell=False):

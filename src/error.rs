@@ -24,6 +24,9 @@ pub enum Error {
     /// A package could not be read or written.
     #[error(transparent)]
     Package(#[from] PackageError),
+    /// The spec has problems; every one is listed.
+    #[error("{0}")]
+    Spec(crate::spec::SpecErrors),
     /// The arguments do not make sense together.
     #[error("{0}")]
     Usage(String),
@@ -44,6 +47,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Package(e) => e.code(),
+            Error::Spec(e) => e.code(),
             Error::Usage(_) => "usage",
             Error::Io { .. } => "io",
         }

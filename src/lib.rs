@@ -12,6 +12,7 @@ pub mod error;
 pub mod fsutil;
 pub mod model;
 pub mod package;
+pub mod spec;
 
 pub use cli::{Cli, run};
 pub use error::Error;

@@ -1,0 +1,299 @@
+//! The spec as written: serde types that mirror the YAML. Every field is optional here;
+//! what is required, and what each value may be, is checked by validation
+//! (`super::validate`), which reports every problem with its place.
+//!
+//! Doc comments on these types are the descriptions `hoist schema` prints.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::de::{OneOrMany, Spanned};
+
+/// A hoist spec: which assets to promote, how to rename them, what to do on conflicts, and
+/// what changes per environment.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpec {
+    /// Spec format version. Must be 1.
+    pub version: Option<Spanned<u32>>,
+    /// Name of the promotion, shown in plans and reports.
+    pub name: Option<Spanned<String>>,
+    /// Seed for generated names (random conflict suffixes, `ctx.suffix` in hooks): the same
+    /// seed gives the same names on every run. Defaults to the spec's name.
+    pub seed: Option<Spanned<String>>,
+    /// Packages to promote: ZIP files, directories or glob patterns, relative to the spec file.
+    pub sources: Option<OneOrMany<Spanned<String>>>,
+    /// Snapshot of what the destination already holds (a package of the same layout),
+    /// relative to the spec file. Without it every asset is created.
+    pub target: Option<Spanned<String>>,
+    /// Where outputs are written.
+    pub output: Option<RawOutput>,
+    /// Kinds this spec names beyond the ones hoist knows (see `hoist schema` for the list).
+    pub kinds: Option<Vec<Spanned<String>>>,
+    /// Which assets to take. An asset is taken if any rule matches. Without `select`, every
+    /// asset is taken.
+    pub select: Option<Vec<Spanned<RawSelector>>>,
+    /// Assets to leave out, even when selected or referenced.
+    pub exclude: Option<Vec<Spanned<RawSelector>>>,
+    /// Rename rules, applied in order; every reference to a renamed asset follows it.
+    pub rename: Option<Vec<Spanned<RawRename>>>,
+    /// What to do when the target already has an asset of the same kind and name:
+    /// `default`, then per kind (`api: overwrite`), then `by_name` rules.
+    pub conflicts: Option<RawConflicts>,
+    /// Fields to remove per kind, as JSON pointers (`api: [/throttling]`); each removal is a
+    /// warning in the plan.
+    pub strip: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
+    /// Lua scripts run on every asset of the given kinds.
+    pub hooks: Option<Vec<Spanned<RawHook>>>,
+    /// Budgets of the Lua sandbox.
+    pub lua: Option<RawLua>,
+    /// Settings per destination environment, chosen with `--env NAME`.
+    pub environments: Option<BTreeMap<Spanned<String>, RawEnvironment>>,
+    /// `continue` (default): a failing asset is listed and the rest goes on. `abort`: any
+    /// failure writes nothing at all.
+    pub on_error: Option<Spanned<String>>,
+}
+
+/// Where outputs are written.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Folder for the outputs, relative to the spec file: one delta package per source,
+    /// named after it, and `report.json`.
+    pub dir: Option<Spanned<String>>,
+    /// `zip` (default) or `dir`.
+    pub format: Option<Spanned<String>>,
+    /// Also write `merged.zip` (or `merged/`): the target as it will be after the import.
+    pub merged: Option<bool>,
+}
+
+/// Matches assets by kind, name, version and labels.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelector {
+    /// Kind or kinds; all kinds when left out.
+    pub kind: Option<OneOrMany<Spanned<String>>>,
+    /// Name patterns: globs (`orders-*`), or regular expressions after `re:`
+    /// (`re:^v[0-9]+-.*$`), matching the whole source name. All names when left out.
+    pub names: Option<OneOrMany<Spanned<String>>>,
+    /// Versions: `master`, `latest` (highest number), `all`, or numbers. All when left out.
+    pub versions: Option<OneOrMany<Spanned<String>>>,
+    /// Labels the asset must carry; a value of `*` only asks for the label to be present.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Also take what the matched assets reference (groups, authorizers, backends, data
+    /// sources…) and what they own (an app's groups, a group's APIs), transitively.
+    pub with_dependencies: Option<bool>,
+}
+
+/// A rename rule. Give `prefix` and/or `suffix`, or `match` with `to`, or `hook`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRename {
+    /// Kind or kinds the rule applies to; all kinds when left out.
+    pub kind: Option<OneOrMany<Spanned<String>>>,
+    /// Source names the rule applies to (globs or `re:`); all when left out.
+    pub names: Option<OneOrMany<Spanned<String>>>,
+    /// Source names the rule skips (globs or `re:`).
+    pub except: Option<OneOrMany<Spanned<String>>>,
+    /// Text put before the name.
+    pub prefix: Option<Spanned<String>>,
+    /// Text put after the name.
+    pub suffix: Option<Spanned<String>>,
+    /// Regular expression matched against the current name; with `to`.
+    #[serde(rename = "match")]
+    pub pattern: Option<Spanned<String>>,
+    /// Replacement for `match`; `$1`, `${name}` refer to groups.
+    pub to: Option<Spanned<String>>,
+    /// Lua script whose `rename(asset, ctx)` returns the new name.
+    pub hook: Option<Spanned<String>>,
+}
+
+/// A conflict policy: `skip`, `overwrite`, `fail`, `abort`, `rename` (counter), or a table:
+/// `{rename: counter}`, `{rename: random, length: 6, alphabet: "abc…"}`, `{hook: script.lua}`.
+#[derive(Debug, Clone)]
+pub enum RawPolicy {
+    /// A policy by name.
+    Word(String),
+    /// A policy with settings.
+    Table(RawPolicyTable),
+}
+
+/// Settings of a `rename` or `hook` policy.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicyTable {
+    /// `counter` (`name_1`, `name_2`, … first free) or `random` (characters derived from the
+    /// seed, kind and name).
+    pub rename: Option<Spanned<String>>,
+    /// Number of random characters (default 6).
+    pub length: Option<Spanned<u32>>,
+    /// Characters to draw from (default lowercase letters and digits).
+    pub alphabet: Option<Spanned<String>>,
+    /// Separator before the generated part (default `_` for counter, `-` for random).
+    pub separator: Option<Spanned<String>>,
+    /// Lua script whose `on_conflict(asset, existing, ctx)` returns the policy.
+    pub hook: Option<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPolicy;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a policy (skip, overwrite, fail, abort, rename) or a table like {rename: random}")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawPolicy, E> {
+                Ok(RawPolicy::Word(v.to_string()))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawPolicy, A::Error> {
+                RawPolicyTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawPolicy::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawPolicy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Policy".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let table = generator.subschema_for::<RawPolicyTable>();
+        schemars::json_schema!({
+            "description": "A conflict policy: a word, or a table for rename and hook policies.",
+            "anyOf": [
+                { "type": "string", "enum": ["skip", "overwrite", "fail", "abort", "rename"] },
+                table
+            ]
+        })
+    }
+}
+
+/// A conflict rule for names matching a pattern.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNameRule {
+    /// Kind or kinds; all kinds when left out.
+    pub kind: Option<OneOrMany<Spanned<String>>>,
+    /// Source names (globs or `re:`).
+    pub names: Option<OneOrMany<Spanned<String>>>,
+    /// The policy for these assets.
+    pub policy: Option<Spanned<RawPolicy>>,
+}
+
+/// Conflict policies: `default`, then one key per kind, then `by_name` rules (first match wins).
+#[derive(Debug, Default)]
+pub struct RawConflicts {
+    /// `default:` and the per-kind entries, in the order written.
+    pub policies: Vec<(Spanned<String>, Spanned<RawPolicy>)>,
+    /// `by_name:` rules.
+    pub by_name: Vec<Spanned<RawNameRule>>,
+}
+
+impl<'de> Deserialize<'de> for RawConflicts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawConflicts;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of `default`, kinds and `by_name` to policies")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawConflicts, A::Error> {
+                let mut out = RawConflicts::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    if key.value == "by_name" {
+                        out.by_name = map.next_value()?;
+                    } else {
+                        out.policies.push((key, map.next_value()?));
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl JsonSchema for RawConflicts {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Conflicts".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let policy = generator.subschema_for::<RawPolicy>();
+        let rules = generator.subschema_for::<Vec<Spanned<RawNameRule>>>();
+        schemars::json_schema!({
+            "description": "Conflict policies: `default`, then one key per kind, then `by_name` rules.",
+            "type": "object",
+            "properties": { "default": policy, "by_name": rules },
+            "additionalProperties": policy
+        })
+    }
+}
+
+/// A Lua script run on assets.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHook {
+    /// Path of the script, relative to the spec file.
+    pub script: Option<Spanned<String>>,
+    /// Kinds it runs on; all kinds when left out.
+    pub kinds: Option<OneOrMany<Spanned<String>>>,
+}
+
+/// Budgets of the Lua sandbox.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLua {
+    /// Memory cap per Lua state, in MiB (default 64).
+    pub memory_mib: Option<Spanned<u32>>,
+    /// Instruction budget per hook call, in millions (default 100).
+    pub instructions_millions: Option<Spanned<u32>>,
+    /// Wall-clock limit per hook call, in milliseconds (default 2000); a call past it ends the
+    /// run and nothing is written.
+    pub timeout_ms: Option<Spanned<u32>>,
+}
+
+/// What changes for one destination environment.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    /// Values usable as `${var:NAME}` in overrides, and as `ctx.vars` in hooks.
+    pub vars: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// Target snapshot for this environment, replacing the spec's `target`.
+    pub target: Option<Spanned<String>>,
+    /// Output folder for this environment, replacing `output.dir`.
+    pub output: Option<Spanned<String>>,
+    /// Whether imported data sources replace existing ones of the same name (ROMA's
+    /// "override environment configuration"); `false` keeps the existing ones.
+    pub override_data_sources: Option<bool>,
+    /// Field values to set on selected assets.
+    pub overrides: Option<Vec<Spanned<RawOverride>>>,
+}
+
+/// Sets fields on the assets it matches. Strict: it must match at least one asset, and every
+/// field it sets must already exist.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverride {
+    /// Kind or kinds; all kinds when left out.
+    pub kind: Option<OneOrMany<Spanned<String>>>,
+    /// Source names (globs or `re:`); all when left out.
+    pub names: Option<OneOrMany<Spanned<String>>>,
+    /// Labels the asset must carry.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// JSON pointer → value. Strings may use `${env:NAME}`, `${env:NAME:-default}` (read from
+    /// the process environment, masked in plans and reports) and `${var:NAME}`.
+    pub set: Option<BTreeMap<Spanned<String>, Spanned<serde_json::Value>>>,
+}
