@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{example, hoist_in, s, tmp, tree};
 use hoist::package::write::{Format, ManifestMode, write_package};
-use hoist::package::{LoadOptions, Package, enebular, hoist as hoist_layout};
+use hoist::package::{LoadOptions, Package};
 
 const PACKAGES: &[&str] = &[
     "packages/orders-dev",
@@ -128,11 +128,7 @@ fn unchanged_entries_are_raw_copied_with_their_compressed_bytes() {
         let src_zip = dir.path().join("src.zip");
         foreign_zip(&example(rel), &src_zip);
         let pkg = Package::load(&src_zip, &LoadOptions::default()).unwrap();
-        let entries = if rel.contains("enebular") {
-            enebular::entries(&pkg, &pkg.assets).unwrap()
-        } else {
-            hoist_layout::entries(&pkg, &pkg.assets)
-        };
+        let entries = pkg.entries_for(&pkg.assets).unwrap();
         let out = dir.path().join("out.zip");
         let mode = if pkg.layout.embeds_manifest() {
             ManifestMode::Embedded
@@ -166,7 +162,7 @@ fn enebular_exports_round_trip_byte_for_byte_through_the_model() {
     let dir = tmp();
     let pkg = Package::load(&example("packages/enebular-dev"), &LoadOptions::default()).unwrap();
     assert_eq!(pkg.assets.len(), 6);
-    let entries = enebular::entries(&pkg, &pkg.assets).unwrap();
+    let entries = pkg.entries_for(&pkg.assets).unwrap();
     let out = dir.path().join("out");
     write_package(&out, Format::Dir, "enebular", None, entries, false).unwrap();
     let got = tree(&out);
@@ -186,7 +182,7 @@ fn an_edited_enebular_settings_file_is_rewritten_with_crlf() {
         Package::load(&example("packages/enebular-dev"), &LoadOptions::default()).unwrap();
     let mut assets = std::mem::take(&mut pkg.assets);
     assets[1].meta_mut()["description"] = "changed".into();
-    let entries = enebular::entries(&pkg, &assets).unwrap();
+    let entries = pkg.entries_for(&assets).unwrap();
     let out = dir.path().join("out");
     write_package(&out, Format::Dir, "enebular", None, entries, false).unwrap();
     let got = tree(&out);

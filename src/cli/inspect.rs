@@ -33,7 +33,7 @@ struct Inspection<'a> {
     entries: usize,
     bytes: u64,
     assets: Vec<AssetRow<'a>>,
-    extras: &'a [String],
+    extras: Vec<&'a str>,
     failures: &'a [AssetFailure],
 }
 
@@ -97,7 +97,7 @@ pub fn run(
         entries: pkg.source.entries().len(),
         bytes: pkg.source.entries().iter().map(|e| e.size).sum(),
         assets: rows,
-        extras: &pkg.extras,
+        extras: pkg.extras.iter().map(|e| e.name.as_str()).collect(),
         failures: &failures,
     };
     let mut out = std::io::stdout().lock();

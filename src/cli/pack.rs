@@ -54,11 +54,7 @@ pub fn pack(
         .entries()
         .iter()
         .filter(|e| e.name != MANIFEST_NAME)
-        .map(|e| {
-            let mut out = OutEntry::copy(e.name.clone(), &pkg.source, e.name.clone());
-            out.digest = pkg.digests.get(&e.name).copied();
-            out
-        })
+        .map(|e| OutEntry::copy(e.name.clone(), &pkg.source, e.name.clone()))
         .collect();
     let mode = if pkg.layout.embeds_manifest() {
         ManifestMode::Embedded

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::package::Source;
+
 /// An asset's version: `master`, a positive integer, or none (unversioned platforms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Version {
@@ -95,16 +97,28 @@ impl fmt::Display for AssetKey {
     }
 }
 
+/// An entry of a package source: read, hashed or raw-copied on demand.
+#[derive(Clone)]
+pub struct EntryRef {
+    /// The source holding it.
+    pub source: Arc<Source>,
+    /// Entry name in the source.
+    pub name: String,
+    /// Inflated size.
+    pub size: u64,
+}
+
+impl fmt::Debug for EntryRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}!{}", self.source.path().display(), self.name)
+    }
+}
+
 /// Where a payload's bytes are.
 #[derive(Debug, Clone)]
 pub enum Payload {
-    /// An entry of the package's source, by name; read or raw-copied on demand.
-    Entry {
-        /// Entry name in the source.
-        name: String,
-        /// Inflated size.
-        size: u64,
-    },
+    /// An entry of a source, unchanged.
+    Entry(EntryRef),
     /// Bytes produced by hoist (a transform or a hook).
     Bytes(Arc<Vec<u8>>),
 }
@@ -113,20 +127,10 @@ impl Payload {
     /// Size in bytes.
     pub fn size(&self) -> u64 {
         match self {
-            Payload::Entry { size, .. } => *size,
+            Payload::Entry(e) => e.size,
             Payload::Bytes(b) => b.len() as u64,
         }
     }
-}
-
-/// The source entry an asset's document was read from, kept so that an unchanged
-/// document is copied byte for byte.
-#[derive(Debug, Clone)]
-pub struct DocOrigin {
-    /// Entry name in the source.
-    pub entry: String,
-    /// Inflated size.
-    pub size: u64,
 }
 
 /// One asset: kind, name, version, labels, its JSON document and its payload files.
@@ -138,15 +142,16 @@ pub struct Asset {
     pub labels: BTreeMap<String, String>,
     meta: Value,
     edited: bool,
-    /// Where the document came from; `None` for assets hoist created.
-    pub origin: Option<DocOrigin>,
+    /// The entry the document was read from, kept so that an unchanged document is
+    /// copied byte for byte; `None` for assets hoist created.
+    pub origin: Option<EntryRef>,
     /// Payload files by path relative to the asset.
     pub files: BTreeMap<String, Payload>,
 }
 
 impl Asset {
     /// An asset read from a package.
-    pub fn new(key: AssetKey, meta: Value, origin: Option<DocOrigin>) -> Self {
+    pub fn new(key: AssetKey, meta: Value, origin: Option<EntryRef>) -> Self {
         Asset {
             key,
             labels: BTreeMap::new(),

@@ -14,7 +14,7 @@ use super::hoist::payload_entry;
 use super::source::Source;
 use super::write::OutEntry;
 use super::{AssetFailure, Layout, Package};
-use crate::model::{Asset, AssetKey, DocOrigin, Payload, Version};
+use crate::model::{Asset, AssetKey, EntryRef, Payload, Version};
 
 /// File name of an asset version's settings.
 pub const SETTINGS: &str = "settings.json";
@@ -92,7 +92,11 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
         let in_project = project.as_deref() == segs.first().copied();
         let kind = segs.get(1).and_then(|f| kind_of_folder(f));
         let (Some(kind), true) = (kind, in_project) else {
-            extras.push(e.name.clone());
+            extras.push(EntryRef {
+                source: Arc::clone(source),
+                name: e.name.clone(),
+                size: e.size,
+            });
             continue;
         };
         if segs.len() < 5 {
@@ -140,7 +144,6 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
         extras,
         failures: Vec::new(),
         project,
-        digests: BTreeMap::new(),
     };
     for (key, group) in groups {
         if !with_master.contains(&(key.kind.clone(), key.name.clone())) {
@@ -183,7 +186,7 @@ fn load_asset(
     let source = std::sync::Arc::clone(&pkg.source);
     let entry = source.find(&settings).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
-    pkg.note_doc_digest(&settings, &bytes);
+    source.remember_digest(entry, &bytes);
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let meta: Value =
         serde_json::from_slice(text).map_err(|e| ("asset.bad_json", format!("{settings}: {e}")))?;
@@ -193,16 +196,21 @@ fn load_asset(
             format!("{settings}: must be a JSON object"),
         ));
     }
-    let mut asset = Asset::new(
-        key.clone(),
-        meta,
-        Some(DocOrigin {
-            entry: settings,
-            size: entry.size,
-        }),
-    );
+    let origin = EntryRef {
+        source: Arc::clone(&source),
+        name: settings,
+        size: entry.size,
+    };
+    let mut asset = Asset::new(key.clone(), meta, Some(origin));
     for (rel, (name, size)) in group.files {
-        asset.files.insert(rel, Payload::Entry { name, size });
+        asset.files.insert(
+            rel,
+            Payload::Entry(EntryRef {
+                source: Arc::clone(&source),
+                name,
+                size,
+            }),
+        );
     }
     Ok(asset)
 }
@@ -220,19 +228,20 @@ pub fn settings_bytes(meta: &Value) -> Vec<u8> {
     out
 }
 
-/// The entries of a package holding `assets` (and the source's extras), in this layout.
-pub fn entries(pkg: &Package, assets: &[Asset]) -> Result<Vec<OutEntry>, PackageError> {
-    let project = pkg.project.as_deref().unwrap_or("project");
+/// The entries of a package in this layout: project folder `project`, holding `assets` and
+/// the entries `extras`.
+pub fn entries(
+    project: &str,
+    assets: &[Asset],
+    extras: &[EntryRef],
+) -> Result<Vec<OutEntry>, String> {
     let mut out = Vec::new();
     for asset in assets {
         let Some(folder) = folder_of_kind(&asset.key.kind) else {
-            return Err(PackageError::Layout {
-                path: pkg.source.path().into(),
-                detail: format!(
-                    "{}: the enebular layout has no place for kind {:?}",
-                    asset.key, asset.key.kind
-                ),
-            });
+            return Err(format!(
+                "{}: the enebular layout has no place for kind {:?}",
+                asset.key, asset.key.kind
+            ));
         };
         let version = asset
             .key
@@ -242,22 +251,18 @@ pub fn entries(pkg: &Package, assets: &[Asset]) -> Result<Vec<OutEntry>, Package
         let dir = format!("{project}/{folder}/{}/{version}", asset.key.name);
         let name = format!("{dir}/{SETTINGS}");
         match (&asset.origin, asset.is_edited()) {
-            (Some(origin), false) => {
-                let mut e = OutEntry::copy(name, &pkg.source, &origin.entry);
-                e.digest = pkg.digests.get(&origin.entry).copied();
-                out.push(e);
-            }
+            (Some(origin), false) => out.push(OutEntry::copy(name, &origin.source, &origin.name)),
             _ => out.push(OutEntry::bytes(name, settings_bytes(asset.meta()))),
         }
         for (rel, payload) in &asset.files {
-            out.push(payload_entry(pkg, format!("{dir}/{rel}"), payload));
+            out.push(payload_entry(format!("{dir}/{rel}"), payload));
         }
     }
-    for extra in &pkg.extras {
-        let mut e = OutEntry::copy(extra.clone(), &pkg.source, extra.clone());
-        e.digest = pkg.digests.get(extra).copied();
-        out.push(e);
-    }
+    out.extend(
+        extras
+            .iter()
+            .map(|e| OutEntry::copy(e.name.clone(), &e.source, e.name.clone())),
+    );
     Ok(out)
 }
 

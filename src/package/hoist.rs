@@ -15,7 +15,7 @@ use super::manifest::MANIFEST_NAME;
 use super::source::Source;
 use super::write::OutEntry;
 use super::{AssetFailure, Layout, Package};
-use crate::model::{Asset, AssetKey, DocOrigin, Payload, Version, kinds, pointer};
+use crate::model::{Asset, AssetKey, EntryRef, Payload, Version, kinds, pointer};
 
 /// File name of an asset's document.
 pub const DOC: &str = "asset.json";
@@ -172,7 +172,11 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
                 failures.push(AssetFailure::new(asset, "layout.unexpected_entry", why))
             }
             Place::Extra if e.name == MANIFEST_NAME => {}
-            Place::Extra => extras.push(e.name.clone()),
+            Place::Extra => extras.push(EntryRef {
+                source: Arc::clone(source),
+                name: e.name.clone(),
+                size: e.size,
+            }),
         }
     }
     let mut pkg = Package {
@@ -183,7 +187,6 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
         extras,
         failures: Vec::new(),
         project: None,
-        digests: BTreeMap::new(),
     };
     for (key, group) in groups {
         match load_asset(&mut pkg, &key, group) {
@@ -224,21 +227,26 @@ fn load_asset(
     let source = std::sync::Arc::clone(&pkg.source);
     let entry = source.find(&doc_name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
-    pkg.note_doc_digest(&doc_name, &bytes);
+    source.remember_digest(entry, &bytes);
     let doc: AssetDoc = serde_json::from_slice(&bytes)
         .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
     check_meta(key, &doc.meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
-    let mut asset = Asset::new(
-        key.clone(),
-        doc.meta,
-        Some(DocOrigin {
-            entry: doc_name,
-            size: entry.size,
-        }),
-    );
+    let origin = EntryRef {
+        source: Arc::clone(&source),
+        name: doc_name,
+        size: entry.size,
+    };
+    let mut asset = Asset::new(key.clone(), doc.meta, Some(origin));
     asset.labels = doc.labels;
     for (rel, (name, size)) in group.files {
-        asset.files.insert(rel, Payload::Entry { name, size });
+        asset.files.insert(
+            rel,
+            Payload::Entry(EntryRef {
+                source: Arc::clone(&source),
+                name,
+                size,
+            }),
+        );
     }
     Ok(asset)
 }
@@ -283,40 +291,34 @@ pub fn doc_bytes(asset: &Asset) -> Vec<u8> {
     out
 }
 
-/// The entries of a package holding `assets` (and the source's extras), in this layout.
-pub fn entries(pkg: &Package, assets: &[Asset]) -> Vec<OutEntry> {
+/// The entries of a package in this layout holding `assets` and the entries `extras`.
+pub fn entries(assets: &[Asset], extras: &[EntryRef]) -> Vec<OutEntry> {
     let mut out = Vec::new();
     for asset in assets {
         let dir = asset_dir(&asset.key);
         let doc_name = format!("{dir}/{DOC}");
         match (&asset.origin, asset.is_edited()) {
             (Some(origin), false) => {
-                let mut e = OutEntry::copy(doc_name, &pkg.source, &origin.entry);
-                e.digest = pkg.digests.get(&origin.entry).copied();
-                out.push(e);
+                out.push(OutEntry::copy(doc_name, &origin.source, &origin.name))
             }
             _ => out.push(OutEntry::bytes(doc_name, doc_bytes(asset))),
         }
         for (rel, payload) in &asset.files {
-            out.push(payload_entry(pkg, format!("{dir}/files/{rel}"), payload));
+            out.push(payload_entry(format!("{dir}/files/{rel}"), payload));
         }
     }
-    for extra in &pkg.extras {
-        let mut e = OutEntry::copy(extra.clone(), &pkg.source, extra.clone());
-        e.digest = pkg.digests.get(extra).copied();
-        out.push(e);
-    }
+    out.extend(
+        extras
+            .iter()
+            .map(|e| OutEntry::copy(e.name.clone(), &e.source, e.name.clone())),
+    );
     out
 }
 
 /// An output entry for a payload.
-pub fn payload_entry(pkg: &Package, name: String, payload: &Payload) -> OutEntry {
+pub fn payload_entry(name: String, payload: &Payload) -> OutEntry {
     match payload {
-        Payload::Entry { name: src, .. } => {
-            let mut e = OutEntry::copy(name, &pkg.source, src.clone());
-            e.digest = pkg.digests.get(src).copied();
-            e
-        }
+        Payload::Entry(e) => OutEntry::copy(name, &e.source, e.name.clone()),
         Payload::Bytes(b) => OutEntry::bytes(name, b.as_ref().clone()),
     }
 }

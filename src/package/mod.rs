@@ -12,7 +12,6 @@ pub mod verify;
 pub mod write;
 pub mod zipwrite;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -127,13 +126,11 @@ pub struct Package {
     /// Assets that loaded, sorted by key.
     pub assets: Vec<Asset>,
     /// Entries that belong to no asset, carried through untouched.
-    pub extras: Vec<String>,
+    pub extras: Vec<crate::model::EntryRef>,
     /// Assets that failed to load, with the reason.
     pub failures: Vec<AssetFailure>,
     /// The project folder of an enebular export.
     pub project: Option<String>,
-    /// SHA-256 of every entry, when loaded with `hash_all`.
-    pub digests: BTreeMap<String, Digest>,
 }
 
 impl Package {
@@ -171,9 +168,7 @@ impl Package {
             .collect();
         for (name, result) in pairs {
             match result {
-                Ok(d) => {
-                    self.digests.insert(name, d);
-                }
+                Ok(_) => {}
                 Err(e) if is_entry_damage(&e) => {
                     let asset = self
                         .layout
@@ -220,9 +215,9 @@ impl Package {
                     "integrity.missing",
                     format!("{name} is listed in the manifest but missing"),
                 )),
-                Some(_) => {
-                    if let Some(got) = self.digests.get(name)
-                        && got != want
+                Some(entry) => {
+                    if let Some(got) = self.source.known_digest(entry)
+                        && got != *want
                     {
                         problems.push((
                             name.clone(),
@@ -258,10 +253,28 @@ impl Package {
         self.manifest.as_ref().and_then(|m| m.entries.get(entry))
     }
 
-    /// Records a document's digest taken while reading it; a mismatch with the manifest
-    /// fails the asset.
-    pub(crate) fn note_doc_digest(&mut self, entry: &str, bytes: &[u8]) {
-        self.digests.insert(entry.to_string(), Digest::of(bytes));
+    /// The entries of a package in this package's layout holding `assets`, with this
+    /// package's extra entries.
+    pub fn entries_for(&self, assets: &[Asset]) -> Result<Vec<write::OutEntry>, PackageError> {
+        write_entries(self.layout, self.project.as_deref(), assets, &self.extras).map_err(
+            |detail| PackageError::Layout {
+                path: self.source.path().into(),
+                detail,
+            },
+        )
+    }
+}
+
+/// The entries of a package in `layout` holding `assets` and `extras`.
+pub fn write_entries(
+    layout: Layout,
+    project: Option<&str>,
+    assets: &[Asset],
+    extras: &[crate::model::EntryRef],
+) -> Result<Vec<write::OutEntry>, String> {
+    match layout {
+        Layout::Hoist => Ok(hoist::entries(assets, extras)),
+        Layout::Enebular => enebular::entries(project.unwrap_or("project"), assets, extras),
     }
 }
 

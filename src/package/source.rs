@@ -39,6 +39,7 @@ pub struct Entry {
     /// How the bytes are stored.
     pub method: Method,
     index: usize,
+    slot: usize,
 }
 
 enum Kind {
@@ -51,6 +52,7 @@ pub struct Source {
     path: PathBuf,
     kind: Kind,
     entries: Vec<Entry>,
+    digests: Vec<std::sync::OnceLock<Digest>>,
 }
 
 impl std::fmt::Debug for Source {
@@ -177,13 +179,43 @@ impl Source {
         })
     }
 
-    /// The SHA-256 of an entry's inflated bytes.
+    /// The SHA-256 of an entry's inflated bytes, taken once and remembered.
     pub fn digest(&self, entry: &Entry) -> Result<Digest, PackageError> {
-        self.with_reader(entry, |r| hash_reader(r).map(|(d, _)| d))
+        if let Some(d) = self.digests[entry.slot].get() {
+            return Ok(*d);
+        }
+        let d = self
+            .with_reader(entry, |r| hash_reader(r).map(|(d, _)| d))
             .map_err(|e| match e {
                 CopyError::Read(e) => e,
                 CopyError::Write(e) => PackageError::io(&self.path, "cannot read", e),
-            })
+            })?;
+        let _ = self.digests[entry.slot].set(d);
+        Ok(d)
+    }
+
+    /// The digest of an entry if it was already taken.
+    pub fn known_digest(&self, entry: &Entry) -> Option<Digest> {
+        self.digests[entry.slot].get().copied()
+    }
+
+    /// Remembers the digest of bytes just read whole from `entry`.
+    pub fn remember_digest(&self, entry: &Entry, bytes: &[u8]) {
+        let _ = self.digests[entry.slot].set(Digest::of(bytes));
+    }
+
+    fn finish(path: &Path, kind: Kind, mut entries: Vec<Entry>) -> Source {
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        for (slot, e) in entries.iter_mut().enumerate() {
+            e.slot = slot;
+        }
+        let digests = entries.iter().map(|_| std::sync::OnceLock::new()).collect();
+        Source {
+            path: path.into(),
+            kind,
+            entries,
+            digests,
+        }
     }
 
     /// Runs `f` over the stored (still compressed) bytes of a ZIP entry. `None` for a
@@ -507,6 +539,7 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageErr
             crc32: Some(file.crc32()),
             method,
             index,
+            slot: 0,
         });
     }
     if archive
@@ -515,13 +548,8 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageErr
     {
         return Err(PackageError::Overlap { path: path.into() });
     }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
     check_conflicts(path, &entries, &folders)?;
-    Ok(Source {
-        path: path.into(),
-        kind: Kind::Zip(archive),
-        entries,
-    })
+    Ok(Source::finish(path, Kind::Zip(archive), entries))
 }
 
 /// Names the first name stored twice, by walking the raw central directory.
@@ -637,6 +665,7 @@ fn open_dir(root: &Path, limits: &Limits) -> Result<Source, PackageError> {
                     crc32: None,
                     method: Method::Stored,
                     index: 0,
+                    slot: 0,
                 });
                 if entries.len() as u64 > limits.max_entries {
                     return Err(PackageError::TooManyEntries {
@@ -653,13 +682,5 @@ fn open_dir(root: &Path, limits: &Limits) -> Result<Source, PackageError> {
             }
         }
     }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    for (i, e) in entries.iter_mut().enumerate() {
-        e.index = i;
-    }
-    Ok(Source {
-        path: root.into(),
-        kind: Kind::Dir,
-        entries,
-    })
+    Ok(Source::finish(root, Kind::Dir, entries))
 }

@@ -57,33 +57,66 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// `did you mean "x"?` for the closest candidate, if any.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError { code: "spec.invalid", message: msg.to_string(), help: None, node: None, span: None }
+        DeError {
+            code: "spec.invalid",
+            message: msg.to_string(),
+            help: None,
+            node: None,
+            span: None,
+        }
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         let help = did_you_mean(field, expected.iter().copied())
             .or_else(|| Some(format!("expected one of: {}", expected.join(", "))));
-        DeError { code: "spec.unknown_field", message: format!("unknown field `{field}`"), help, node: None, span: None }
+        DeError {
+            code: "spec.unknown_field",
+            message: format!("unknown field `{field}`"),
+            help,
+            node: None,
+            span: None,
+        }
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         let help = did_you_mean(variant, expected.iter().copied())
             .or_else(|| Some(format!("expected one of: {}", expected.join(", "))));
-        DeError { code: "spec.unknown_value", message: format!("unknown value `{variant}`"), help, node: None, span: None }
+        DeError {
+            code: "spec.unknown_value",
+            message: format!("unknown value `{variant}`"),
+            help,
+            node: None,
+            span: None,
+        }
     }
 
     fn missing_field(field: &'static str) -> Self {
-        DeError { code: "spec.missing", message: format!("missing field `{field}`"), help: None, node: None, span: None }
+        DeError {
+            code: "spec.missing",
+            message: format!("missing field `{field}`"),
+            help: None,
+            node: None,
+            span: None,
+        }
     }
 
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        DeError { code: "spec.type", message: format!("expected {exp}, found {unexp}"), help: None, node: None, span: None }
+        DeError {
+            code: "spec.type",
+            message: format!("expected {exp}, found {unexp}"),
+            help: None,
+            node: None,
+            span: None,
+        }
     }
 }
 
@@ -150,7 +183,8 @@ fn parse_float(t: &str) -> Option<f64> {
         _ => {}
     }
     let looks = t.bytes().any(|b| b.is_ascii_digit())
-        && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
     if looks { t.parse().ok() } else { None }
 }
 
@@ -262,22 +296,43 @@ impl<'de> Deserializer<'de> for De<'_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        if self.node.is_null() { v.visit_none() } else { v.visit_some(self) }.map_err(|e| e.at(self.node))
+        if self.node.is_null() {
+            v.visit_none()
+        } else {
+            v.visit_some(self)
+        }
+        .map_err(|e| e.at(self.node))
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        if self.node.is_null() { v.visit_unit() } else { self.fail(&v) }.map_err(|e| e.at(self.node))
+        if self.node.is_null() {
+            v.visit_unit()
+        } else {
+            self.fail(&v)
+        }
+        .map_err(|e| e.at(self.node))
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_unit(v)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         let node = self.node;
         if name == ONE_OR_MANY && !matches!(node.value, Value::Seq(_)) {
             return v
-                .visit_newtype_struct(OneDe { node, removed: self.removed })
+                .visit_newtype_struct(OneDe {
+                    node,
+                    removed: self.removed,
+                })
                 .map_err(|e| e.at(node));
         }
         v.visit_newtype_struct(self).map_err(|e| e.at(node))
@@ -287,8 +342,14 @@ impl<'de> Deserializer<'de> for De<'_> {
         let node = self.node;
         match &node.value {
             Value::Seq(items) => {
-                let items: Vec<&Node> = items.iter().filter(|n| !self.removed.contains(&n.id)).collect();
-                v.visit_seq(SeqAccess { items: items.into_iter(), removed: self.removed })
+                let items: Vec<&Node> = items
+                    .iter()
+                    .filter(|n| !self.removed.contains(&n.id))
+                    .collect();
+                v.visit_seq(SeqAccess {
+                    items: items.into_iter(),
+                    removed: self.removed,
+                })
             }
             _ => self.fail(&v),
         }
@@ -299,7 +360,12 @@ impl<'de> Deserializer<'de> for De<'_> {
         self.deserialize_seq(v)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _n: &'static str, _l: usize, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _n: &'static str,
+        _l: usize,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(v)
     }
 
@@ -309,14 +375,22 @@ impl<'de> Deserializer<'de> for De<'_> {
             Value::Map(pairs) => {
                 let pairs: Vec<&(Node, Node)> = pairs
                     .iter()
-                    .filter(|(k, val)| !self.removed.contains(&k.id) && !self.removed.contains(&val.id))
+                    .filter(|(k, val)| {
+                        !self.removed.contains(&k.id) && !self.removed.contains(&val.id)
+                    })
                     .collect();
-                v.visit_map(MapAccess { pairs: pairs.into_iter(), value: None, removed: self.removed })
+                v.visit_map(MapAccess {
+                    pairs: pairs.into_iter(),
+                    value: None,
+                    removed: self.removed,
+                })
             }
             // An empty value where a mapping is expected reads as an empty mapping.
-            _ if node.is_null() => {
-                v.visit_map(MapAccess { pairs: Vec::new().into_iter(), value: None, removed: self.removed })
-            }
+            _ if node.is_null() => v.visit_map(MapAccess {
+                pairs: Vec::new().into_iter(),
+                value: None,
+                removed: self.removed,
+            }),
             _ => self.fail(&v),
         }
         .map_err(|e| e.at(node))
@@ -330,7 +404,12 @@ impl<'de> Deserializer<'de> for De<'_> {
     ) -> Result<V::Value, DeError> {
         if name == SPANNED {
             let node = self.node;
-            return v.visit_map(SpannedAccess { de: Some(self), step: 0 }).map_err(|e| e.at(node));
+            return v
+                .visit_map(SpannedAccess {
+                    de: Some(self),
+                    step: 0,
+                })
+                .map_err(|e| e.at(node));
         }
         let _ = fields;
         self.deserialize_map(v)
@@ -345,9 +424,11 @@ impl<'de> Deserializer<'de> for De<'_> {
         let node = self.node;
         match &node.value {
             Value::Scalar(s) => v.visit_enum(s.text.as_str().into_deserializer()),
-            Value::Map(pairs) if pairs.len() == 1 => {
-                v.visit_enum(EnumAccess { key: &pairs[0].0, value: &pairs[0].1, removed: self.removed })
-            }
+            Value::Map(pairs) if pairs.len() == 1 => v.visit_enum(EnumAccess {
+                key: &pairs[0].0,
+                value: &pairs[0].1,
+                removed: self.removed,
+            }),
             _ => self.fail(&v),
         }
         .map_err(|e: DeError| e.at(node))
@@ -372,7 +453,10 @@ impl<'de> Deserializer<'de> for OneDe<'_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        v.visit_seq(SeqAccess { items: vec![self.node].into_iter(), removed: self.removed })
+        v.visit_seq(SeqAccess {
+            items: vec![self.node].into_iter(),
+            removed: self.removed,
+        })
     }
 
     serde::forward_to_deserialize_any! {
@@ -389,9 +473,18 @@ struct SeqAccess<'a> {
 impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
-            Some(node) => seed.deserialize(De { node, removed: self.removed }).map(Some).map_err(|e| e.at(node)),
+            Some(node) => seed
+                .deserialize(De {
+                    node,
+                    removed: self.removed,
+                })
+                .map(Some)
+                .map_err(|e| e.at(node)),
             None => Ok(None),
         }
     }
@@ -410,19 +503,34 @@ struct MapAccess<'a> {
 impl<'de> de::MapAccess<'de> for MapAccess<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.pairs.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.deserialize(De { node: k, removed: self.removed }).map(Some).map_err(|e| e.at(k))
+                seed.deserialize(De {
+                    node: k,
+                    removed: self.removed,
+                })
+                .map(Some)
+                .map_err(|e| e.at(k))
             }
             None => Ok(None),
         }
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, DeError> {
-        let node = self.value.take().expect("serde asks for a value after its key");
-        seed.deserialize(De { node, removed: self.removed }).map_err(|e| e.at(node))
+        let node = self
+            .value
+            .take()
+            .expect("serde asks for a value after its key");
+        seed.deserialize(De {
+            node,
+            removed: self.removed,
+        })
+        .map_err(|e| e.at(node))
     }
 }
 
@@ -437,8 +545,19 @@ impl<'de, 'a> de::EnumAccess<'de> for EnumAccess<'a> {
     type Variant = De<'a>;
 
     fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, De<'a>), DeError> {
-        let v = seed.deserialize(De { node: self.key, removed: self.removed }).map_err(|e| e.at(self.key))?;
-        Ok((v, De { node: self.value, removed: self.removed }))
+        let v = seed
+            .deserialize(De {
+                node: self.key,
+                removed: self.removed,
+            })
+            .map_err(|e| e.at(self.key))?;
+        Ok((
+            v,
+            De {
+                node: self.value,
+                removed: self.removed,
+            },
+        ))
     }
 }
 
@@ -457,7 +576,11 @@ impl<'de> de::VariantAccess<'de> for De<'_> {
         self.deserialize_seq(v)
     }
 
-    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], v: V) -> Result<V::Value, DeError> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_map(v)
     }
 }
@@ -470,11 +593,15 @@ struct SpannedAccess<'a> {
 impl<'de> de::MapAccess<'de> for SpannedAccess<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         if self.step >= SPANNED_FIELDS.len() {
             return Ok(None);
         }
-        seed.deserialize(SPANNED_FIELDS[self.step].into_deserializer()).map(Some)
+        seed.deserialize(SPANNED_FIELDS[self.step].into_deserializer())
+            .map(Some)
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, DeError> {
@@ -546,7 +673,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
                 let _: Option<String> = map.next_key()?;
                 let value = map.next_value()?;
                 let span = super::yaml::Span {
-                    start: super::yaml::Pos { line: nums[0] as usize, col: nums[1] as usize },
+                    start: super::yaml::Pos {
+                        line: nums[0] as usize,
+                        col: nums[1] as usize,
+                    },
                     len: nums[2] as usize,
                 };
                 Ok(Spanned { span, value })
@@ -588,7 +718,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
                 f.write_str("a value or a list")
             }
 
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<OneOrMany<T>, D::Error> {
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<OneOrMany<T>, D::Error> {
                 Vec::<T>::deserialize(d).map(OneOrMany)
             }
         }
@@ -633,13 +766,24 @@ mod tests {
     fn reads_values_with_spans() {
         let t: T = de("name: orders\ncount: 0x10\non: true\ntags: solo\nany: {a: [1, -2, 2.5, x, null, '3']}\n").unwrap();
         let name = t.name.unwrap();
-        assert_eq!((name.value.as_str(), name.span.start.line, name.span.start.col, name.span.len), ("orders", 1, 7, 6));
+        assert_eq!(
+            (
+                name.value.as_str(),
+                name.span.start.line,
+                name.span.start.col,
+                name.span.len
+            ),
+            ("orders", 1, 7, 6)
+        );
         assert_eq!(t.count, Some(16));
         assert_eq!(t.on, Some(true));
         let tags = t.tags.unwrap().0;
         assert_eq!(tags[0].value, "solo");
         assert_eq!(tags[0].span.start.line, 4);
-        assert_eq!(t.any.unwrap(), serde_json::json!({"a": [1, -2, 2.5, "x", null, "3"]}));
+        assert_eq!(
+            t.any.unwrap(),
+            serde_json::json!({"a": [1, -2, 2.5, "x", null, "3"]})
+        );
     }
 
     #[test]
@@ -656,7 +800,10 @@ mod tests {
 
     #[test]
     fn closest_word() {
-        assert_eq!(closest("renmae", ["rename", "skip", "fail"]), Some("rename"));
+        assert_eq!(
+            closest("renmae", ["rename", "skip", "fail"]),
+            Some("rename")
+        );
         assert_eq!(closest("zzzzzz", ["rename", "skip"]), None);
     }
 }

@@ -22,7 +22,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem at `span`.
     pub fn new(code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
-        Diagnostic { code, message: message.into(), span, help: None }
+        Diagnostic {
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
 
     /// Adds a suggestion.
@@ -53,18 +58,35 @@ impl SpecErrors {
 impl fmt::Display for SpecErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.diagnostics.len();
-        writeln!(f, "{}: {n} problem{} in the spec", self.path.display(), if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{}: {n} problem{} in the spec",
+            self.path.display(),
+            if n == 1 { "" } else { "s" }
+        )?;
         let lines: Vec<&str> = self.text.lines().collect();
         for d in &self.diagnostics {
             let Some(span) = d.span else {
-                writeln!(f, "error[{}]: {}: {}", d.code, self.path.display(), d.message)?;
+                writeln!(
+                    f,
+                    "error[{}]: {}: {}",
+                    d.code,
+                    self.path.display(),
+                    d.message
+                )?;
                 if let Some(h) = &d.help {
                     writeln!(f, "  = help: {h}")?;
                 }
                 continue;
             };
             let (line, col) = (span.start.line, span.start.col);
-            writeln!(f, "error[{}]: {}:{line}:{col}: {}", d.code, self.path.display(), d.message)?;
+            writeln!(
+                f,
+                "error[{}]: {}:{line}:{col}: {}",
+                d.code,
+                self.path.display(),
+                d.message
+            )?;
             let gutter = line.to_string().len();
             let pad = " ".repeat(gutter);
             if let Some(text) = lines.get(line.wrapping_sub(1)) {
@@ -96,12 +118,17 @@ mod tests {
         let e = SpecErrors {
             path: "s.yaml".into(),
             text: "version: 1\nselct: []\n".into(),
-            diagnostics: vec![Diagnostic::new(
-                "spec.unknown_field",
-                Some(Span { start: Pos { line: 2, col: 1 }, len: 5 }),
-                "unknown field `selct`",
-            )
-            .help(Some("did you mean `select`?".into()))],
+            diagnostics: vec![
+                Diagnostic::new(
+                    "spec.unknown_field",
+                    Some(Span {
+                        start: Pos { line: 2, col: 1 },
+                        len: 5,
+                    }),
+                    "unknown field `selct`",
+                )
+                .help(Some("did you mean `select`?".into())),
+            ],
         };
         assert_eq!(
             e.to_string(),

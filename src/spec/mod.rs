@@ -111,7 +111,12 @@ impl Versions {
     pub fn takes(&self, v: Version, latest: Option<u64>) -> bool {
         match self {
             Versions::All => true,
-            Versions::Some { master, latest: l, numbers, unversioned } => match v {
+            Versions::Some {
+                master,
+                latest: l,
+                numbers,
+                unversioned,
+            } => match v {
                 Version::None => *unversioned,
                 Version::Master => *master || (*l && latest.is_none()),
                 Version::Number(n) => numbers.contains(&n) || (*l && latest == Some(n)),
@@ -142,7 +147,10 @@ impl Selector {
     pub fn matches(&self, kind: &str, name: &str, labels: &BTreeMap<String, String>) -> bool {
         self.kinds.as_ref().is_none_or(|k| k.contains(kind))
             && self.names.matches(name)
-            && self.labels.iter().all(|(k, v)| labels.get(k).is_some_and(|have| v == "*" || have == v))
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| labels.get(k).is_some_and(|have| v == "*" || have == v))
     }
 }
 
@@ -201,7 +209,10 @@ impl RenameRule {
                 _ => format!("rename[{}] prefix {prefix:?} suffix {suffix:?}", self.index),
             },
             RenameOp::Regex { re, to } => {
-                let src = re.as_str().trim_start_matches("^(?:").trim_end_matches(")$");
+                let src = re
+                    .as_str()
+                    .trim_start_matches("^(?:")
+                    .trim_end_matches(")$");
                 format!("rename[{}] match {src:?} to {to:?}", self.index)
             }
             RenameOp::Hook(p) => format!("rename[{}] hook {}", self.index, p.display()),
@@ -276,7 +287,9 @@ impl Conflicts {
     pub fn policy_for(&self, kind: &str, name: &str) -> &Policy {
         self.by_name
             .iter()
-            .find(|(kinds, names, _)| kinds.as_ref().is_none_or(|k| k.contains(kind)) && names.matches(name))
+            .find(|(kinds, names, _)| {
+                kinds.as_ref().is_none_or(|k| k.contains(kind)) && names.matches(name)
+            })
             .map(|(_, _, p)| p)
             .or_else(|| self.kinds.get(kind))
             .unwrap_or(&self.default)
@@ -307,7 +320,11 @@ pub struct LuaBudget {
 
 impl Default for LuaBudget {
     fn default() -> Self {
-        LuaBudget { memory: 64 << 20, instructions: 100_000_000, timeout_ms: 2000 }
+        LuaBudget {
+            memory: 64 << 20,
+            instructions: 100_000_000,
+            timeout_ms: 2000,
+        }
     }
 }
 
@@ -361,7 +378,11 @@ impl Spec {
                 return Err(crate::Error::Spec(SpecErrors {
                     path: path.into(),
                     text: "".into(),
-                    diagnostics: vec![Diagnostic::new("spec.syntax", None, "the file is not UTF-8 text")],
+                    diagnostics: vec![Diagnostic::new(
+                        "spec.syntax",
+                        None,
+                        "the file is not UTF-8 text",
+                    )],
                 }));
             }
         };
@@ -370,7 +391,11 @@ impl Spec {
 
     /// Parses and validates spec text; `path` names the file in errors and anchors relative paths.
     pub fn parse(path: &Path, text: Arc<str>, digest: Digest) -> Result<Spec, SpecErrors> {
-        let fail = |diagnostics: Vec<Diagnostic>| SpecErrors { path: path.into(), text: Arc::clone(&text), diagnostics };
+        let fail = |diagnostics: Vec<Diagnostic>| SpecErrors {
+            path: path.into(),
+            text: Arc::clone(&text),
+            diagnostics,
+        };
         let root = yaml::parse(&text, &yaml::YamlLimits::default())
             .map_err(|e| fail(vec![Diagnostic::new(e.code, Some(e.span), e.message)]))?;
         let (raw, mut diagnostics) = deserialize_all(&root);
@@ -391,14 +416,20 @@ impl Spec {
     /// A path written in the spec, resolved against the spec's folder.
     pub fn resolve(&self, written: &str) -> PathBuf {
         let p = Path::new(written);
-        if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
     }
 
     /// The environment named `name`, or an error listing the defined ones.
     pub fn environment(&self, name: &str) -> Result<&Environment, String> {
         self.environments.get(name).ok_or_else(|| {
             let names: Vec<&str> = self.environments.keys().map(String::as_str).collect();
-            let hint = de::did_you_mean(name, names.iter().copied()).map(|h| format!("; {h}")).unwrap_or_default();
+            let hint = de::did_you_mean(name, names.iter().copied())
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
             if names.is_empty() {
                 format!("--env {name}: the spec defines no environments")
             } else {
@@ -408,8 +439,17 @@ impl Spec {
     }
 
     /// An error pointing into this spec, for problems found after loading.
-    pub fn error_at(&self, span: Option<Span>, code: &'static str, message: impl Into<String>) -> SpecErrors {
-        SpecErrors { path: self.path.clone(), text: Arc::clone(&self.text), diagnostics: vec![Diagnostic::new(code, span, message)] }
+    pub fn error_at(
+        &self,
+        span: Option<Span>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> SpecErrors {
+        SpecErrors {
+            path: self.path.clone(),
+            text: Arc::clone(&self.text),
+            diagnostics: vec![Diagnostic::new(code, span, message)],
+        }
     }
 }
 
@@ -422,7 +462,12 @@ fn deserialize_all(root: &yaml::Node) -> (Option<raw::RawSpec>, Vec<Diagnostic>)
         match raw::RawSpec::deserialize(de::De::new(root, &removed)) {
             Ok(raw) => return (Some(raw), diagnostics),
             Err(e) => {
-                diagnostics.push(Diagnostic { code: e.code, message: e.message, span: e.span, help: e.help });
+                diagnostics.push(Diagnostic {
+                    code: e.code,
+                    message: e.message,
+                    span: e.span,
+                    help: e.help,
+                });
                 match e.node {
                     Some(id) if id != root.id && root.find(id).is_some() && removed.insert(id) => {}
                     _ => return (None, diagnostics),

@@ -18,7 +18,12 @@ impl Pattern {
         if let Some(re) = text.strip_prefix("re:") {
             Regex::new(&format!("^(?:{re})$"))
                 .map(Pattern::Regex)
-                .map_err(|e| ("spec.bad_regex", format!("bad regular expression: {}", first_line(&e.to_string()))))
+                .map_err(|e| {
+                    (
+                        "spec.bad_regex",
+                        format!("bad regular expression: {}", first_line(&e.to_string())),
+                    )
+                })
         } else {
             Glob::new(text)
                 .map(|g| Pattern::Glob(g.compile_matcher()))
@@ -36,7 +41,12 @@ impl Pattern {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .unwrap_or(s)
+        .trim()
+        .to_string()
 }
 
 /// A set of patterns; a name matches if any pattern does. An empty set matches every name.

@@ -154,7 +154,8 @@ impl<'de> Deserialize<'de> for RawPolicy {
             }
 
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawPolicy, A::Error> {
-                RawPolicyTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawPolicy::Table)
+                RawPolicyTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawPolicy::Table)
             }
         }
         d.deserialize_any(V)
@@ -209,7 +210,10 @@ impl<'de> Deserialize<'de> for RawConflicts {
                 f.write_str("a mapping of `default`, kinds and `by_name` to policies")
             }
 
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawConflicts, A::Error> {
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawConflicts, A::Error> {
                 let mut out = RawConflicts::default();
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     if key.value == "by_name" {

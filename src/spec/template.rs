@@ -56,7 +56,10 @@ impl Template {
                     None => (body, None),
                 };
                 check_name(name, "environment variable")?;
-                parts.push(Part::Env { name: name.to_string(), default });
+                parts.push(Part::Env {
+                    name: name.to_string(),
+                    default,
+                });
             } else {
                 check_name(body, "variable")?;
                 parts.push(Part::Var(body.to_string()));
@@ -93,7 +96,10 @@ impl Template {
         for p in &self.0 {
             match p {
                 Part::Lit(t) => out.push_str(t),
-                Part::Var(v) => out.push_str(vars.get(v).ok_or_else(|| format!("variable `{v}` is not defined"))?),
+                Part::Var(v) => out.push_str(
+                    vars.get(v)
+                        .ok_or_else(|| format!("variable `{v}` is not defined"))?,
+                ),
                 Part::Env { name, default } => match (env(name), default) {
                     (Some(v), _) => out.push_str(&v),
                     (None, Some(d)) => out.push_str(d),
@@ -111,9 +117,18 @@ impl Template {
 
 fn check_name(name: &str, what: &str) -> Result<(), String> {
     let ok = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
-    if ok { Ok(()) } else { Err(format!("`{name}` is not a valid {what} name")) }
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a valid {what} name"))
+    }
 }
 
 /// A JSON value whose strings may be templates.
@@ -134,9 +149,13 @@ impl ValueTemplate {
     pub fn parse(v: &Value) -> Result<ValueTemplate, String> {
         Ok(match v {
             Value::String(s) => ValueTemplate::Text(Template::parse(s)?),
-            Value::Array(items) => ValueTemplate::Array(items.iter().map(Self::parse).collect::<Result<_, _>>()?),
+            Value::Array(items) => {
+                ValueTemplate::Array(items.iter().map(Self::parse).collect::<Result<_, _>>()?)
+            }
             Value::Object(map) => ValueTemplate::Object(
-                map.iter().map(|(k, v)| Ok((k.clone(), Self::parse(v)?))).collect::<Result<_, String>>()?,
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), Self::parse(v)?)))
+                    .collect::<Result<_, String>>()?,
             ),
             other => ValueTemplate::Plain(other.clone()),
         })
@@ -170,11 +189,17 @@ impl ValueTemplate {
     ) -> Result<Value, String> {
         Ok(match self {
             ValueTemplate::Text(t) => Value::String(t.render(vars, env)?),
-            ValueTemplate::Array(items) => {
-                Value::Array(items.iter().map(|i| i.render(vars, env)).collect::<Result<_, _>>()?)
-            }
+            ValueTemplate::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| i.render(vars, env))
+                    .collect::<Result<_, _>>()?,
+            ),
             ValueTemplate::Object(pairs) => Value::Object(
-                pairs.iter().map(|(k, v)| Ok((k.clone(), v.render(vars, env)?))).collect::<Result<_, String>>()?,
+                pairs
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.render(vars, env)?)))
+                    .collect::<Result<_, String>>()?,
             ),
             ValueTemplate::Plain(v) => v.clone(),
         })
@@ -186,11 +211,19 @@ impl ValueTemplate {
         let no_env = |_: &str| None;
         match self {
             ValueTemplate::Text(t) if t.is_secret() => Value::String("***".into()),
-            ValueTemplate::Text(t) => t.render(vars, &no_env).map(Value::String).unwrap_or(Value::Null),
-            ValueTemplate::Array(items) => Value::Array(items.iter().map(|i| i.display(vars)).collect()),
-            ValueTemplate::Object(pairs) => {
-                Value::Object(pairs.iter().map(|(k, v)| (k.clone(), v.display(vars))).collect())
+            ValueTemplate::Text(t) => t
+                .render(vars, &no_env)
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+            ValueTemplate::Array(items) => {
+                Value::Array(items.iter().map(|i| i.display(vars)).collect())
             }
+            ValueTemplate::Object(pairs) => Value::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.display(vars)))
+                    .collect(),
+            ),
             ValueTemplate::Plain(v) => v.clone(),
         }
     }
@@ -207,20 +240,40 @@ mod tests {
     #[test]
     fn parses_and_renders() {
         let vars = BTreeMap::from([("team".to_string(), "orders".to_string())]);
-        let t = Template::parse("pre-${var:team}-${env:SET}-${env:UNSET:-dflt}-$5-${other}").unwrap();
-        assert_eq!(t.render(&vars, &env).unwrap(), "pre-orders-s3cret-dflt-$5-${other}");
+        let t =
+            Template::parse("pre-${var:team}-${env:SET}-${env:UNSET:-dflt}-$5-${other}").unwrap();
+        assert_eq!(
+            t.render(&vars, &env).unwrap(),
+            "pre-orders-s3cret-dflt-$5-${other}"
+        );
         assert!(t.is_secret());
-        assert!(Template::parse("${env:UNSET}").unwrap().render(&vars, &env).unwrap_err().contains("UNSET"));
+        assert!(
+            Template::parse("${env:UNSET}")
+                .unwrap()
+                .render(&vars, &env)
+                .unwrap_err()
+                .contains("UNSET")
+        );
         assert!(Template::parse("${env:OPEN").is_err());
         assert!(Template::parse("${var:1x}").is_err());
-        assert_eq!(Template::parse("$$ plain").unwrap().render(&vars, &env).unwrap(), "$$ plain");
+        assert_eq!(
+            Template::parse("$$ plain")
+                .unwrap()
+                .render(&vars, &env)
+                .unwrap(),
+            "$$ plain"
+        );
     }
 
     #[test]
     fn secrets_are_masked_in_display() {
-        let v = ValueTemplate::parse(&serde_json::json!({"a": "${env:SET}", "b": ["${var:x}", 1]})).unwrap();
+        let v = ValueTemplate::parse(&serde_json::json!({"a": "${env:SET}", "b": ["${var:x}", 1]}))
+            .unwrap();
         let vars = BTreeMap::from([("x".to_string(), "X".to_string())]);
-        assert_eq!(v.display(&vars), serde_json::json!({"a": "***", "b": ["X", 1]}));
+        assert_eq!(
+            v.display(&vars),
+            serde_json::json!({"a": "***", "b": ["X", 1]})
+        );
         assert_eq!(v.vars(), vec!["x"]);
     }
 }

@@ -10,8 +10,8 @@ use super::raw::{self, RawPolicy, RawSpec};
 use super::template::ValueTemplate;
 use super::yaml::{Node, Span};
 use super::{
-    Conflicts, Diagnostic, Environment, HookRef, LuaBudget, OnError, Output, Override, Policy, RenameOp,
-    RenameRule, RenameStrategy, Selector, Setting, Spec, Versions,
+    Conflicts, Diagnostic, Environment, HookRef, LuaBudget, OnError, Output, Override, Policy,
+    RenameOp, RenameRule, RenameStrategy, Selector, Setting, Spec, Versions,
 };
 use crate::digest::Digest;
 use crate::model::{kinds, pointer};
@@ -30,8 +30,15 @@ impl V {
         self.diags.push(Diagnostic::new(code, Some(span), message));
     }
 
-    fn error_help(&mut self, span: Span, code: &'static str, message: impl Into<String>, help: Option<String>) {
-        self.diags.push(Diagnostic::new(code, Some(span), message).help(help));
+    fn error_help(
+        &mut self,
+        span: Span,
+        code: &'static str,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::new(code, Some(span), message).help(help));
     }
 
     fn kind(&mut self, k: &Spanned<String>) -> Option<String> {
@@ -40,7 +47,12 @@ impl V {
         }
         let help = did_you_mean(&k.value, self.kinds.iter().map(String::as_str))
             .or_else(|| Some("declare kinds hoist does not know under `kinds:`".into()));
-        self.error_help(k.span, "spec.unknown_kind", format!("unknown kind `{}`", k.value), help);
+        self.error_help(
+            k.span,
+            "spec.unknown_kind",
+            format!("unknown kind `{}`", k.value),
+            help,
+        );
         None
     }
 
@@ -61,7 +73,9 @@ impl V {
     }
 
     fn versions(&mut self, list: &Option<OneOrMany<Spanned<String>>>) -> Versions {
-        let Some(list) = list else { return Versions::All };
+        let Some(list) = list else {
+            return Versions::All;
+        };
         let (mut master, mut latest, mut numbers, mut all) = (false, false, BTreeSet::new(), false);
         for v in &list.0 {
             match v.value.as_str() {
@@ -76,13 +90,23 @@ impl V {
                         v.span,
                         "spec.bad_version",
                         format!("unknown version `{t}`"),
-                        did_you_mean(t, ["master", "latest", "all"])
-                            .or_else(|| Some("use master, latest, all or a positive number".into())),
+                        did_you_mean(t, ["master", "latest", "all"]).or_else(|| {
+                            Some("use master, latest, all or a positive number".into())
+                        }),
                     ),
                 },
             }
         }
-        if all { Versions::All } else { Versions::Some { master, latest, numbers, unversioned: false } }
+        if all {
+            Versions::All
+        } else {
+            Versions::Some {
+                master,
+                latest,
+                numbers,
+                unversioned: false,
+            }
+        }
     }
 
     fn selector(&mut self, r: &Spanned<raw::RawSelector>) -> Selector {
@@ -101,7 +125,11 @@ impl V {
         match pointer::tokens(&p.value) {
             Ok(t) if !t.is_empty() => Some(p.value.clone()),
             Ok(_) => {
-                self.error(p.span, "spec.bad_pointer", "the empty pointer names the whole document; name a field like /remark");
+                self.error(
+                    p.span,
+                    "spec.bad_pointer",
+                    "the empty pointer names the whole document; name a field like /remark",
+                );
                 None
             }
             Err(m) => {
@@ -113,8 +141,15 @@ impl V {
 
     fn affix(&mut self, a: &Option<Spanned<String>>) -> String {
         let Some(a) = a else { return String::new() };
-        if a.value.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
-            self.error(a.span, "spec.bad_name", "a prefix or suffix may not contain '/', '\\' or control characters");
+        if a.value
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+        {
+            self.error(
+                a.span,
+                "spec.bad_name",
+                "a prefix or suffix may not contain '/', '\\' or control characters",
+            );
         }
         a.value.clone()
     }
@@ -128,40 +163,78 @@ impl V {
         let regex = x.pattern.is_some() || x.to.is_some();
         let hook = x.hook.is_some();
         let op = match (affix, regex, hook) {
-            (true, false, false) => {
-                RenameOp::Affix { prefix: self.affix(&x.prefix), suffix: self.affix(&x.suffix) }
-            }
+            (true, false, false) => RenameOp::Affix {
+                prefix: self.affix(&x.prefix),
+                suffix: self.affix(&x.suffix),
+            },
             (false, true, false) => match (&x.pattern, &x.to) {
                 (Some(m), Some(to)) => match regex::Regex::new(&m.value) {
-                    Ok(re) => RenameOp::Regex { re, to: to.value.clone() },
+                    Ok(re) => RenameOp::Regex {
+                        re,
+                        to: to.value.clone(),
+                    },
                     Err(e) => {
                         let msg = e.to_string();
-                        let last = msg.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim();
-                        self.error(m.span, "spec.bad_regex", format!("bad regular expression: {last}"));
+                        let last = msg
+                            .lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .last()
+                            .unwrap_or("")
+                            .trim();
+                        self.error(
+                            m.span,
+                            "spec.bad_regex",
+                            format!("bad regular expression: {last}"),
+                        );
                         return None;
                     }
                 },
                 (Some(m), None) => {
-                    self.error(m.span, "spec.missing", "`match` needs `to`: the replacement");
+                    self.error(
+                        m.span,
+                        "spec.missing",
+                        "`match` needs `to`: the replacement",
+                    );
                     return None;
                 }
                 (None, Some(to)) => {
-                    self.error(to.span, "spec.missing", "`to` needs `match`: the expression to replace");
+                    self.error(
+                        to.span,
+                        "spec.missing",
+                        "`to` needs `match`: the expression to replace",
+                    );
                     return None;
                 }
                 (None, None) => unreachable!("regex is set"),
             },
-            (false, false, true) => RenameOp::Hook(PathBuf::from(&x.hook.as_ref().expect("hook is set").value)),
+            (false, false, true) => {
+                RenameOp::Hook(PathBuf::from(&x.hook.as_ref().expect("hook is set").value))
+            }
             (false, false, false) => {
-                self.error(r.span, "spec.missing", "a rename rule needs `prefix`/`suffix`, `match` with `to`, or `hook`");
+                self.error(
+                    r.span,
+                    "spec.missing",
+                    "a rename rule needs `prefix`/`suffix`, `match` with `to`, or `hook`",
+                );
                 return None;
             }
             _ => {
-                self.error(r.span, "spec.conflicting", "a rename rule does one thing: `prefix`/`suffix`, `match`/`to`, or `hook`");
+                self.error(
+                    r.span,
+                    "spec.conflicting",
+                    "a rename rule does one thing: `prefix`/`suffix`, `match`/`to`, or `hook`",
+                );
                 return None;
             }
         };
-        Some(RenameRule { kinds, names, except, op, index, span: r.span })
+        Some(RenameRule {
+            kinds,
+            names,
+            except,
+            op,
+            index,
+            span: r.span,
+        })
     }
 
     fn policy(&mut self, p: &Spanned<RawPolicy>) -> Option<Policy> {
@@ -171,21 +244,36 @@ impl V {
                 "overwrite" => Some(Policy::Overwrite),
                 "fail" => Some(Policy::Fail),
                 "abort" => Some(Policy::Abort),
-                "rename" => Some(Policy::Rename(RenameStrategy::Counter { separator: "_".into() })),
+                "rename" => Some(Policy::Rename(RenameStrategy::Counter {
+                    separator: "_".into(),
+                })),
                 other => {
                     let help = did_you_mean(other, POLICIES.iter().copied())
                         .or_else(|| Some(format!("expected one of: {}", POLICIES.join(", "))));
-                    self.error_help(p.span, "spec.unknown_policy", format!("unknown policy `{other}`"), help);
+                    self.error_help(
+                        p.span,
+                        "spec.unknown_policy",
+                        format!("unknown policy `{other}`"),
+                        help,
+                    );
                     None
                 }
             },
             RawPolicy::Table(t) => match (&t.rename, &t.hook) {
                 (Some(_), Some(h)) => {
-                    self.error(h.span, "spec.conflicting", "a policy is either `rename` or `hook`, not both");
+                    self.error(
+                        h.span,
+                        "spec.conflicting",
+                        "a policy is either `rename` or `hook`, not both",
+                    );
                     None
                 }
                 (None, None) => {
-                    self.error(p.span, "spec.missing", "a policy table needs `rename: counter|random` or `hook: script.lua`");
+                    self.error(
+                        p.span,
+                        "spec.missing",
+                        "a policy table needs `rename: counter|random` or `hook: script.lua`",
+                    );
                     None
                 }
                 (None, Some(h)) => Some(Policy::Hook(PathBuf::from(&h.value))),
@@ -196,25 +284,47 @@ impl V {
 
     fn strategy(&mut self, r: &Spanned<String>, t: &raw::RawPolicyTable) -> Option<RenameStrategy> {
         let separator = |dflt: &str, me: &mut V| {
-            let Some(s) = &t.separator else { return dflt.to_string() };
-            if s.value.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
-                me.error(s.span, "spec.bad_name", "a separator may not contain '/', '\\' or control characters");
+            let Some(s) = &t.separator else {
+                return dflt.to_string();
+            };
+            if s.value
+                .chars()
+                .any(|c| c == '/' || c == '\\' || c.is_control())
+            {
+                me.error(
+                    s.span,
+                    "spec.bad_name",
+                    "a separator may not contain '/', '\\' or control characters",
+                );
             }
             s.value.clone()
         };
         match r.value.as_str() {
             "counter" => {
-                for (field, set) in [("length", t.length.as_ref().map(|x| x.span)), ("alphabet", t.alphabet.as_ref().map(|x| x.span))] {
+                for (field, set) in [
+                    ("length", t.length.as_ref().map(|x| x.span)),
+                    ("alphabet", t.alphabet.as_ref().map(|x| x.span)),
+                ] {
                     if let Some(span) = set {
-                        self.error(span, "spec.conflicting", format!("`{field}` applies to `rename: random` only"));
+                        self.error(
+                            span,
+                            "spec.conflicting",
+                            format!("`{field}` applies to `rename: random` only"),
+                        );
                     }
                 }
-                Some(RenameStrategy::Counter { separator: separator("_", self) })
+                Some(RenameStrategy::Counter {
+                    separator: separator("_", self),
+                })
             }
             "random" => {
                 let length = match &t.length {
                     Some(l) if !(1..=32).contains(&l.value) => {
-                        self.error(l.span, "spec.out_of_range", "length must be between 1 and 32");
+                        self.error(
+                            l.span,
+                            "spec.out_of_range",
+                            "length must be between 1 and 32",
+                        );
                         6
                     }
                     Some(l) => l.value as usize,
@@ -225,22 +335,38 @@ impl V {
                         let chars: Vec<char> = a.value.chars().collect();
                         let unique: BTreeSet<char> = chars.iter().copied().collect();
                         if chars.len() < 2 || unique.len() != chars.len() {
-                            self.error(a.span, "spec.bad_alphabet", "the alphabet needs at least two characters, none repeated");
-                        } else if chars.iter().any(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_')) {
-                            self.error(a.span, "spec.bad_alphabet", "the alphabet may hold letters, digits, '-' and '_' only");
+                            self.error(
+                                a.span,
+                                "spec.bad_alphabet",
+                                "the alphabet needs at least two characters, none repeated",
+                            );
+                        } else if chars
+                            .iter()
+                            .any(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_'))
+                        {
+                            self.error(
+                                a.span,
+                                "spec.bad_alphabet",
+                                "the alphabet may hold letters, digits, '-' and '_' only",
+                            );
                         }
                         chars
                     }
                     None => DEFAULT_ALPHABET.chars().collect(),
                 };
-                Some(RenameStrategy::Random { length, alphabet, separator: separator("-", self) })
+                Some(RenameStrategy::Random {
+                    length,
+                    alphabet,
+                    separator: separator("-", self),
+                })
             }
             other => {
                 self.error_help(
                     r.span,
                     "spec.unknown_policy",
                     format!("unknown rename strategy `{other}`"),
-                    did_you_mean(other, ["counter", "random"]).or_else(|| Some("use counter or random".into())),
+                    did_you_mean(other, ["counter", "random"])
+                        .or_else(|| Some("use counter or random".into())),
                 );
                 None
             }
@@ -248,7 +374,11 @@ impl V {
     }
 
     fn conflicts(&mut self, raw: Option<raw::RawConflicts>) -> Conflicts {
-        let mut out = Conflicts { default: Policy::Fail, kinds: BTreeMap::new(), by_name: Vec::new() };
+        let mut out = Conflicts {
+            default: Policy::Fail,
+            kinds: BTreeMap::new(),
+            by_name: Vec::new(),
+        };
         let Some(raw) = raw else { return out };
         for (key, p) in &raw.policies {
             let policy = self.policy(p);
@@ -261,9 +391,19 @@ impl V {
                     out.kinds.insert(key.value.clone(), p);
                 }
             } else {
-                let words = self.kinds.iter().map(String::as_str).chain(["default", "by_name"]);
-                let help = did_you_mean(&key.value, words).or_else(|| Some("expected `default`, `by_name` or a kind".into()));
-                self.error_help(key.span, "spec.unknown_kind", format!("unknown kind `{}`", key.value), help);
+                let words = self
+                    .kinds
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["default", "by_name"]);
+                let help = did_you_mean(&key.value, words)
+                    .or_else(|| Some("expected `default`, `by_name` or a kind".into()));
+                self.error_help(
+                    key.span,
+                    "spec.unknown_kind",
+                    format!("unknown kind `{}`", key.value),
+                    help,
+                );
             }
         }
         for rule in &raw.by_name {
@@ -286,11 +426,24 @@ impl V {
     }
 
     fn environment(&mut self, name: &Spanned<String>, e: raw::RawEnvironment) -> Environment {
-        if !name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.value.is_empty() {
-            self.error(name.span, "spec.bad_name", "environment names use letters, digits, '-' and '_'");
+        if !name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || name.value.is_empty()
+        {
+            self.error(
+                name.span,
+                "spec.bad_name",
+                "environment names use letters, digits, '-' and '_'",
+            );
         }
-        let vars: BTreeMap<String, String> =
-            e.vars.unwrap_or_default().into_iter().map(|(k, v)| (k.value, v.value)).collect();
+        let vars: BTreeMap<String, String> = e
+            .vars
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.value, v.value))
+            .collect();
         let mut overrides = Vec::new();
         for o in e.overrides.unwrap_or_default() {
             let r = &o.value;
@@ -305,20 +458,40 @@ impl V {
             let mut set = Vec::new();
             let raw_set = r.set.as_ref();
             if raw_set.is_none_or(|s| s.is_empty()) {
-                self.error(o.span, "spec.missing", "an override needs `set:` with at least one pointer");
+                self.error(
+                    o.span,
+                    "spec.missing",
+                    "an override needs `set:` with at least one pointer",
+                );
             }
             for (ptr, value) in raw_set.into_iter().flatten() {
-                let Some(pointer) = self.pointer(ptr) else { continue };
+                let Some(pointer) = self.pointer(ptr) else {
+                    continue;
+                };
                 match ValueTemplate::parse(&value.value) {
                     Ok(t) => {
                         for var in t.vars() {
                             if !vars.contains_key(&var) {
                                 let help = did_you_mean(&var, vars.keys().map(String::as_str))
-                                    .or_else(|| Some(format!("define it under environments.{}.vars", name.value)));
-                                self.error_help(value.span, "spec.unknown_var", format!("variable `{var}` is not defined"), help);
+                                    .or_else(|| {
+                                        Some(format!(
+                                            "define it under environments.{}.vars",
+                                            name.value
+                                        ))
+                                    });
+                                self.error_help(
+                                    value.span,
+                                    "spec.unknown_var",
+                                    format!("variable `{var}` is not defined"),
+                                    help,
+                                );
                             }
                         }
-                        set.push(Setting { pointer, value: t, span: ptr.span });
+                        set.push(Setting {
+                            pointer,
+                            value: t,
+                            span: ptr.span,
+                        });
                     }
                     Err(m) => self.error(value.span, "spec.bad_template", m),
                 }
@@ -343,15 +516,36 @@ pub(super) fn validate(
     digest: Digest,
     dir: PathBuf,
 ) -> (Spec, Vec<Diagnostic>) {
-    let mut v = V { diags: Vec::new(), kinds: kinds::known_names().map(str::to_string).collect() };
-    let top = Span { start: super::yaml::Pos { line: 1, col: 1 }, len: 1 };
+    let mut v = V {
+        diags: Vec::new(),
+        kinds: kinds::known_names().map(str::to_string).collect(),
+    };
+    let top = Span {
+        start: super::yaml::Pos { line: 1, col: 1 },
+        len: 1,
+    };
     if !matches!(root.value, super::yaml::Value::Map(_)) {
-        v.error(root.span, "spec.type", "a spec is a mapping of fields such as `version:`, `sources:`, `select:`");
+        v.error(
+            root.span,
+            "spec.type",
+            "a spec is a mapping of fields such as `version:`, `sources:`, `select:`",
+        );
     }
     match &raw.version {
-        None => v.diags.push(Diagnostic::new("spec.missing", Some(top), "missing `version: 1`")),
+        None => v.diags.push(Diagnostic::new(
+            "spec.missing",
+            Some(top),
+            "missing `version: 1`",
+        )),
         Some(ver) if ver.value != 1 => {
-            v.error(ver.span, "spec.version", format!("spec version {} is not supported; this hoist reads version 1", ver.value));
+            v.error(
+                ver.span,
+                "spec.version",
+                format!(
+                    "spec version {} is not supported; this hoist reads version 1",
+                    ver.value
+                ),
+            );
         }
         _ => {}
     }
@@ -359,21 +553,44 @@ pub(super) fn validate(
         if kinds::is_valid_kind(&k.value) {
             v.kinds.insert(k.value.clone());
         } else {
-            v.error(k.span, "spec.bad_name", "kind names use lowercase letters, digits and '_', starting with a letter");
+            v.error(
+                k.span,
+                "spec.bad_name",
+                "kind names use lowercase letters, digits and '_', starting with a letter",
+            );
         }
     }
-    let name = raw.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| {
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "spec".into())
-    });
-    let seed = raw.seed.as_ref().map_or_else(|| name.clone(), |s| s.value.clone());
+    let name = raw
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "spec".into())
+        });
+    let seed = raw
+        .seed
+        .as_ref()
+        .map_or_else(|| name.clone(), |s| s.value.clone());
     let sources: Vec<(String, Span)> = match &raw.sources {
-        Some(list) if !list.0.is_empty() => list.0.iter().map(|s| (s.value.clone(), s.span)).collect(),
+        Some(list) if !list.0.is_empty() => {
+            list.0.iter().map(|s| (s.value.clone(), s.span)).collect()
+        }
         Some(_) => {
-            v.diags.push(Diagnostic::new("spec.missing", Some(top), "`sources` is empty: name at least one package"));
+            v.diags.push(Diagnostic::new(
+                "spec.missing",
+                Some(top),
+                "`sources` is empty: name at least one package",
+            ));
             Vec::new()
         }
         None => {
-            v.diags.push(Diagnostic::new("spec.missing", Some(top), "missing `sources:` (the packages to promote)"));
+            v.diags.push(Diagnostic::new(
+                "spec.missing",
+                Some(top),
+                "missing `sources:` (the packages to promote)",
+            ));
             Vec::new()
         }
     };
@@ -384,15 +601,38 @@ pub(super) fn validate(
             Some("dir") => Format::Dir,
             Some(other) => {
                 let f = o.format.as_ref().expect("matched Some");
-                v.error_help(f.span, "spec.unknown_value", format!("unknown output format `{other}`"), did_you_mean(other, ["zip", "dir"]).or_else(|| Some("use zip or dir".into())));
+                v.error_help(
+                    f.span,
+                    "spec.unknown_value",
+                    format!("unknown output format `{other}`"),
+                    did_you_mean(other, ["zip", "dir"]).or_else(|| Some("use zip or dir".into())),
+                );
                 Format::Zip
             }
         };
-        Output { dir: o.dir.map_or_else(|| "out".to_string(), |d| d.value), format, merged: o.merged.unwrap_or(false) }
+        Output {
+            dir: o.dir.map_or_else(|| "out".to_string(), |d| d.value),
+            format,
+            merged: o.merged.unwrap_or(false),
+        }
     };
-    let select = raw.select.as_ref().map(|list| list.iter().map(|s| v.selector(s)).collect());
-    let exclude = raw.exclude.iter().flatten().map(|s| v.selector(s)).collect();
-    let renames = raw.rename.iter().flatten().enumerate().filter_map(|(i, r)| v.rename(i, r)).collect();
+    let select = raw
+        .select
+        .as_ref()
+        .map(|list| list.iter().map(|s| v.selector(s)).collect());
+    let exclude = raw
+        .exclude
+        .iter()
+        .flatten()
+        .map(|s| v.selector(s))
+        .collect();
+    let renames = raw
+        .rename
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, r)| v.rename(i, r))
+        .collect();
     let conflicts = v.conflicts(raw.conflicts);
     let mut strip = BTreeMap::new();
     for (kind, pointers) in raw.strip.iter().flatten() {
@@ -405,17 +645,29 @@ pub(super) fn validate(
     for h in raw.hooks.iter().flatten() {
         let kinds = v.kinds_of(&h.value.kinds);
         match &h.value.script {
-            Some(s) => hooks.push(HookRef { script: s.value.clone(), kinds, span: s.span }),
+            Some(s) => hooks.push(HookRef {
+                script: s.value.clone(),
+                kinds,
+                span: s.span,
+            }),
             None => v.error(h.span, "spec.missing", "a hook needs `script:`"),
         }
     }
     let mut lua = LuaBudget::default();
     if let Some(l) = &raw.lua {
-        for (field, val) in [("memory_mib", &l.memory_mib), ("instructions_millions", &l.instructions_millions), ("timeout_ms", &l.timeout_ms)] {
+        for (field, val) in [
+            ("memory_mib", &l.memory_mib),
+            ("instructions_millions", &l.instructions_millions),
+            ("timeout_ms", &l.timeout_ms),
+        ] {
             if let Some(x) = val
                 && x.value == 0
             {
-                v.error(x.span, "spec.out_of_range", format!("`{field}` must be at least 1"));
+                v.error(
+                    x.span,
+                    "spec.out_of_range",
+                    format!("`{field}` must be at least 1"),
+                );
             }
         }
         if let Some(m) = &l.memory_mib {
@@ -438,7 +690,13 @@ pub(super) fn validate(
         Some("abort") => OnError::Abort,
         Some(other) => {
             let o = raw.on_error.as_ref().expect("matched Some");
-            v.error_help(o.span, "spec.unknown_value", format!("unknown on_error `{other}`"), did_you_mean(other, ["continue", "abort"]).or_else(|| Some("use continue or abort".into())));
+            v.error_help(
+                o.span,
+                "spec.unknown_value",
+                format!("unknown on_error `{other}`"),
+                did_you_mean(other, ["continue", "abort"])
+                    .or_else(|| Some("use continue or abort".into())),
+            );
             OnError::Continue
         }
     };

@@ -114,7 +114,11 @@ pub struct YamlLimits {
 
 impl Default for YamlLimits {
     fn default() -> Self {
-        YamlLimits { max_bytes: 4 << 20, max_depth: 64, max_nodes: 200_000 }
+        YamlLimits {
+            max_bytes: 4 << 20,
+            max_depth: 64,
+            max_nodes: 200_000,
+        }
     }
 }
 
@@ -130,22 +134,37 @@ pub struct YamlError {
 }
 
 fn err(span: Span, code: &'static str, message: impl Into<String>) -> YamlError {
-    YamlError { span, code, message: message.into() }
+    YamlError {
+        span,
+        code,
+        message: message.into(),
+    }
 }
 
 enum Frame {
-    Seq { node: Node, anchor: usize },
-    Map { node: Node, anchor: usize, key: Option<Node> },
+    Seq {
+        node: Node,
+        anchor: usize,
+    },
+    Map {
+        node: Node,
+        anchor: usize,
+        key: Option<Node>,
+    },
 }
 
 /// Parses one YAML document into a tree.
 pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
     if text.len() > limits.max_bytes {
-        return Err(err(Span::default(), "spec.limit", format!(
-            "the file is {} bytes; specs are limited to {} bytes",
-            text.len(),
-            limits.max_bytes
-        )));
+        return Err(err(
+            Span::default(),
+            "spec.limit",
+            format!(
+                "the file is {} bytes; specs are limited to {} bytes",
+                text.len(),
+                limits.max_bytes
+            ),
+        ));
     }
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
@@ -157,11 +176,28 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
     while let Some(event) = parser.next_event() {
         let (event, sp) = event.map_err(|e| {
             let m = e.marker();
-            err(Span { start: Pos { line: m.line(), col: m.col() + 1 }, len: 1 }, "spec.syntax", e.info().to_string())
+            err(
+                Span {
+                    start: Pos {
+                        line: m.line(),
+                        col: m.col() + 1,
+                    },
+                    len: 1,
+                },
+                "spec.syntax",
+                e.info().to_string(),
+            )
         })?;
         let span = Span {
-            start: Pos { line: sp.start.line(), col: sp.start.col() + 1 },
-            len: if sp.end.line() == sp.start.line() { (sp.end.col().saturating_sub(sp.start.col())).max(1) } else { 1 },
+            start: Pos {
+                line: sp.start.line(),
+                col: sp.start.col() + 1,
+            },
+            len: if sp.end.line() == sp.start.line() {
+                (sp.end.col().saturating_sub(sp.start.col())).max(1)
+            } else {
+                1
+            },
         };
         let mut id = || {
             next_id += 1;
@@ -172,7 +208,11 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(err(span, "spec.syntax", "a spec is one YAML document; found a second one"));
+                    return Err(err(
+                        span,
+                        "spec.syntax",
+                        "a spec is one YAML document; found a second one",
+                    ));
                 }
                 None
             }
@@ -182,10 +222,21 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                     if tag.is_yaml_core_schema() && tag.suffix == "str" {
                         quoted = true;
                     } else if !tag.is_yaml_core_schema() {
-                        return Err(err(span, "spec.syntax", format!("tag {tag} is not supported in specs")));
+                        return Err(err(
+                            span,
+                            "spec.syntax",
+                            format!("tag {tag} is not supported in specs"),
+                        ));
                     }
                 }
-                let node = Node { id: id(), span, value: Value::Scalar(Scalar { text: value.into_owned(), quoted }) };
+                let node = Node {
+                    id: id(),
+                    span,
+                    value: Value::Scalar(Scalar {
+                        text: value.into_owned(),
+                        quoted,
+                    }),
+                };
                 if anchor > 0 {
                     anchors.insert(anchor, node.clone());
                 }
@@ -197,25 +248,52 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                 };
                 nodes += node.count();
                 if nodes > limits.max_nodes {
-                    return Err(err(span, "spec.limit", format!(
-                        "aliases expand to more than {} nodes; refusing (an alias bomb?)",
-                        limits.max_nodes
-                    )));
+                    return Err(err(
+                        span,
+                        "spec.limit",
+                        format!(
+                            "aliases expand to more than {} nodes; refusing (an alias bomb?)",
+                            limits.max_nodes
+                        ),
+                    ));
                 }
                 Some(node.clone())
             }
             Event::SequenceStart(anchor, _) => {
                 if stack.len() >= limits.max_depth {
-                    return Err(err(span, "spec.limit", format!("nesting deeper than {} levels", limits.max_depth)));
+                    return Err(err(
+                        span,
+                        "spec.limit",
+                        format!("nesting deeper than {} levels", limits.max_depth),
+                    ));
                 }
-                stack.push(Frame::Seq { node: Node { id: id(), span, value: Value::Seq(Vec::new()) }, anchor });
+                stack.push(Frame::Seq {
+                    node: Node {
+                        id: id(),
+                        span,
+                        value: Value::Seq(Vec::new()),
+                    },
+                    anchor,
+                });
                 None
             }
             Event::MappingStart(anchor, _) => {
                 if stack.len() >= limits.max_depth {
-                    return Err(err(span, "spec.limit", format!("nesting deeper than {} levels", limits.max_depth)));
+                    return Err(err(
+                        span,
+                        "spec.limit",
+                        format!("nesting deeper than {} levels", limits.max_depth),
+                    ));
                 }
-                stack.push(Frame::Map { node: Node { id: id(), span, value: Value::Map(Vec::new()) }, anchor, key: None });
+                stack.push(Frame::Map {
+                    node: Node {
+                        id: id(),
+                        span,
+                        value: Value::Map(Vec::new()),
+                    },
+                    anchor,
+                    key: None,
+                });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
@@ -231,7 +309,11 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
         let Some(node) = finished else { continue };
         nodes += 1;
         if nodes > limits.max_nodes {
-            return Err(err(node.span, "spec.limit", format!("more than {} nodes", limits.max_nodes)));
+            return Err(err(
+                node.span,
+                "spec.limit",
+                format!("more than {} nodes", limits.max_nodes),
+            ));
         }
         match stack.last_mut() {
             None => root = Some(node),
@@ -240,11 +322,19 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                     items.push(node);
                 }
             }
-            Some(Frame::Map { node: parent, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                node: parent, key, ..
+            }) => match key.take() {
                 None => {
                     match &node.value {
                         Value::Scalar(_) => {}
-                        _ => return Err(err(node.span, "spec.syntax", "mapping keys must be plain strings")),
+                        _ => {
+                            return Err(err(
+                                node.span,
+                                "spec.syntax",
+                                "mapping keys must be plain strings",
+                            ));
+                        }
                     }
                     *key = Some(node);
                 }
@@ -254,12 +344,17 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                             Value::Scalar(s) => s.text.clone(),
                             _ => String::new(),
                         };
-                        if let Some((first, _)) = pairs.iter().find(|(pk, _)| text(pk) == text(&k)) {
-                            return Err(err(k.span, "spec.duplicate_key", format!(
-                                "duplicate key `{}` (first written at line {})",
-                                text(&k),
-                                first.span.start.line
-                            )));
+                        if let Some((first, _)) = pairs.iter().find(|(pk, _)| text(pk) == text(&k))
+                        {
+                            return Err(err(
+                                k.span,
+                                "spec.duplicate_key",
+                                format!(
+                                    "duplicate key `{}` (first written at line {})",
+                                    text(&k),
+                                    first.span.start.line
+                                ),
+                            ));
                         }
                         pairs.push((k, node));
                     }
@@ -269,8 +364,14 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
     }
     Ok(root.unwrap_or(Node {
         id: 0,
-        span: Span { start: Pos { line: 1, col: 1 }, len: 1 },
-        value: Value::Scalar(Scalar { text: String::new(), quoted: false }),
+        span: Span {
+            start: Pos { line: 1, col: 1 },
+            len: 1,
+        },
+        value: Value::Scalar(Scalar {
+            text: String::new(),
+            quoted: false,
+        }),
     }))
 }
 
@@ -285,9 +386,13 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let root = p("a: 1\nbb:\n  - x\n").unwrap();
-        let Value::Map(pairs) = &root.value else { panic!() };
+        let Value::Map(pairs) = &root.value else {
+            panic!()
+        };
         assert_eq!(pairs[1].0.span.start, Pos { line: 2, col: 1 });
-        let Value::Seq(items) = &pairs[1].1.value else { panic!() };
+        let Value::Seq(items) = &pairs[1].1.value else {
+            panic!()
+        };
         assert_eq!(items[0].span.start, Pos { line: 3, col: 5 });
     }
 
@@ -303,7 +408,11 @@ mod tests {
     fn alias_bombs_and_deep_nesting_are_bounded() {
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         assert_eq!(p(&bomb).unwrap_err().code, "spec.limit");
@@ -320,8 +429,13 @@ mod tests {
     #[test]
     fn quoted_and_tagged_scalars_are_strings() {
         let root = p("a: '1'\nb: !!str 2\nc: 3\n").unwrap();
-        let Value::Map(pairs) = &root.value else { panic!() };
-        let q: Vec<bool> = pairs.iter().map(|(_, v)| matches!(&v.value, Value::Scalar(s) if s.quoted)).collect();
+        let Value::Map(pairs) = &root.value else {
+            panic!()
+        };
+        let q: Vec<bool> = pairs
+            .iter()
+            .map(|(_, v)| matches!(&v.value, Value::Scalar(s) if s.quoted))
+            .collect();
         assert_eq!(q, vec![true, true, false]);
     }
 }
