@@ -30,6 +30,22 @@ pub enum Error {
     /// The arguments do not make sense together.
     #[error("{0}")]
     Usage(String),
+    /// Writing outputs failed before any was moved into place.
+    #[error(
+        "{0}\nnothing was written: every output of this run was staged, and none was moved into place"
+    )]
+    NothingWritten(Box<Error>),
+    /// Moving outputs into place failed part way.
+    #[error("{cause}\nonly some outputs were moved into place; the report lists which")]
+    PartlyWritten {
+        /// The failure.
+        cause: Box<Error>,
+        /// What was written.
+        report: Box<crate::report::Report>,
+    },
+    /// A saved plan no longer matches its inputs.
+    #[error("{0}")]
+    StalePlan(String),
     /// A file other than a package could not be read or written.
     #[error("{path}: {action}: {source}")]
     Io {
@@ -48,13 +64,32 @@ impl Error {
         match self {
             Error::Package(e) => e.code(),
             Error::Spec(e) => e.code(),
+            Error::NothingWritten(e) => e.code(),
+            Error::PartlyWritten { cause, .. } => cause.code(),
+            Error::StalePlan(_) => "plan.stale",
             Error::Usage(_) => "usage",
             Error::Io { .. } => "io",
         }
     }
 
+    /// The error as printed on stderr: `error[CODE]: message`, or for a spec every problem
+    /// at its place.
+    pub fn render(&self) -> String {
+        match self {
+            Error::Spec(e) => e.to_string(),
+            Error::NothingWritten(inner) => format!(
+                "{}\nnothing was written: every output of this run was staged, and none was moved into place",
+                inner.render()
+            ),
+            other => format!("error[{}]: {other}", other.code()),
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        exit::BAD_INPUT
+        match self {
+            Error::NothingWritten(_) | Error::PartlyWritten { .. } => exit::FAILED,
+            _ => exit::BAD_INPUT,
+        }
     }
 }

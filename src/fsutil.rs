@@ -83,3 +83,28 @@ pub fn replace_dir(tmp: &Path, dest: &Path) -> io::Result<()> {
     sync_dir(parent_of(dest));
     Ok(())
 }
+
+/// Resolves `.` and `..` in a path without touching the file system.
+pub fn normalize(p: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A path written relative to folder `base`, as seen from the working folder.
+pub fn shown_from(base: &Path, written: &str) -> String {
+    let joined = normalize(&base.join(written));
+    let text = joined.to_string_lossy().into_owned();
+    if text.is_empty() { ".".into() } else { text }
+}

@@ -8,10 +8,13 @@
 
 pub mod cli;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod fsutil;
 pub mod model;
 pub mod package;
+pub mod plan;
+pub mod report;
 pub mod spec;
 
 pub use cli::{Cli, run};

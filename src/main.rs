@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match hoist::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error[{}]: {e}", e.code());
+            eprintln!("{}", e.render());
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,8 +1,10 @@
 //! The command line: argument definitions and one module per command.
 
+mod init;
 mod inspect;
 mod pack;
-mod table;
+mod plan;
+pub mod table;
 mod verify;
 
 use std::path::PathBuf;
@@ -90,6 +92,51 @@ pub enum Command {
         #[arg(long)]
         rehash: bool,
     },
+    /// Show what applying a spec would do, for review.
+    Plan {
+        /// The spec file.
+        spec: PathBuf,
+        /// The environment (a key of the spec's `environments`).
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Save the plan, for `hoist apply PLAN.json`.
+        #[arg(short, long, value_name = "PLAN.json")]
+        output: Option<PathBuf>,
+        /// Exit 3 when the plan changes anything (0 when it changes nothing).
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Carry out a spec, or a plan saved with `hoist plan -o` (refused if any input changed).
+    Apply {
+        /// A spec file, or a saved plan (`.json`).
+        input: PathBuf,
+        /// The environment (a key of the spec's `environments`).
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        /// Compute and compress everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write outputs here instead of the spec's output folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Write a commented starter spec.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "hoist.yaml")]
+        path: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of specs.
+    Schema,
     /// Extract a ZIP safely into a directory.
     Unpack {
         /// The ZIP file.
@@ -150,6 +197,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             rehash,
         } => pack::pack(&dir, &output, layout, rehash, &limits),
         Command::Unpack { zip, output, force } => pack::unpack(&zip, &output, force, &limits),
+        Command::Plan {
+            spec,
+            env,
+            json,
+            output,
+            exit_code,
+        } => plan::plan(&spec, env, json, output.as_deref(), exit_code, &limits),
+        Command::Apply {
+            input,
+            env,
+            dry_run,
+            json,
+            out,
+        } => plan::apply(&input, env, dry_run, json, out, &limits),
+        Command::Init { path, force } => init::init(&path, force),
+        Command::Schema => init::schema(),
     }
 }
 

@@ -11,6 +11,9 @@ pub struct RefDecl {
     pub pointer: &'static str,
     /// Kind of the asset named there.
     pub target: &'static str,
+    /// Whether the named asset owns this one (an API belongs to its group, a group to its
+    /// app), so that taking the owner with its dependencies takes this asset too.
+    pub owner: bool,
 }
 
 /// The rules of one known kind.
@@ -27,7 +30,19 @@ pub struct KindRules {
 }
 
 const fn r(pointer: &'static str, target: &'static str) -> RefDecl {
-    RefDecl { pointer, target }
+    RefDecl {
+        pointer,
+        target,
+        owner: false,
+    }
+}
+
+const fn owned_by(pointer: &'static str, target: &'static str) -> RefDecl {
+    RefDecl {
+        pointer,
+        target,
+        owner: true,
+    }
 }
 
 /// Every known kind, sorted by name.
@@ -35,7 +50,7 @@ pub const KNOWN: &[KindRules] = &[
     KindRules {
         name: "api",
         refs: &[
-            r("/group", "api_group"),
+            owned_by("/group", "api_group"),
             r("/authorizer", "authorizer"),
             r("/backend", "backend"),
         ],
@@ -44,7 +59,7 @@ pub const KNOWN: &[KindRules] = &[
     },
     KindRules {
         name: "api_group",
-        refs: &[r("/app", "app")],
+        refs: &[owned_by("/app", "app")],
         name_field: Some("/name"),
         about: "a group of APIs, owned by an app",
     },
@@ -80,7 +95,10 @@ pub const KNOWN: &[KindRules] = &[
     },
     KindRules {
         name: "env_variable",
-        refs: &[r("/environment", "environment"), r("/group", "api_group")],
+        refs: &[
+            r("/environment", "environment"),
+            owned_by("/group", "api_group"),
+        ],
         name_field: Some("/name"),
         about: "an environment variable of an API group",
     },

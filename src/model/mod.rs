@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::package::Source;
@@ -51,6 +51,19 @@ impl fmt::Display for Version {
             Version::None => f.write_str("-"),
             Version::Master => f.write_str("master"),
             Version::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match <Option<Value> as Deserialize>::deserialize(d)? {
+            None | Some(Value::Null) => Ok(Version::None),
+            Some(Value::String(s)) if s == "master" => Ok(Version::Master),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n > 0) => {
+                Ok(Version::Number(n.as_u64().unwrap_or(1)))
+            }
+            Some(other) => Err(serde::de::Error::custom(format!("not a version: {other}"))),
         }
     }
 }
@@ -212,6 +225,9 @@ pub struct Reference {
     pub kind: String,
     /// Name of the asset referred to.
     pub name: String,
+    /// Whether the asset referred to owns this one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
 }
 
 /// The references a document of `kind` makes. A missing or null field is no reference;
@@ -228,6 +244,7 @@ pub fn references_of(kind: &str, meta: &Value) -> Result<Vec<Reference>, String>
                     pointer: ptr,
                     kind: decl.target.to_string(),
                     name: name.clone(),
+                    owner: decl.owner,
                 }),
                 Some(Value::Null) | None => {}
                 Some(Value::String(_)) => {

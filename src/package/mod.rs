@@ -29,7 +29,7 @@ use crate::digest::Digest;
 use crate::model::Asset;
 
 /// How a package is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// hoist's own layout: `hoist.json` and `assets/<kind>/<name>/[<version>/]asset.json`.

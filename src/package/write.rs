@@ -98,20 +98,93 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// Writes `entries` as a package at `dest`.
-///
-/// Entries are sorted by name; digests are taken (in parallel) and recorded in a manifest;
-/// the package is written to a temporary name beside `dest` and renamed into place only
-/// once complete. With `manifest` at `None` no manifest is added (entries are written as
-/// given). With `dry_run` everything is computed and nothing is written.
+/// Writes `entries` as a package at `dest`: [`stage_package`] then [`Staged::commit`].
 pub fn write_package(
+    dest: &Path,
+    format: Format,
+    layout: &str,
+    manifest: Option<ManifestMode>,
+    entries: Vec<OutEntry>,
+    dry_run: bool,
+) -> Result<Written, PackageError> {
+    let staged = stage_package(dest, format, layout, manifest, entries, dry_run)?;
+    let written = Written {
+        path: staged.written.path.clone(),
+        digests: staged.written.digests.clone(),
+        bytes: staged.written.bytes,
+    };
+    staged.commit()?;
+    Ok(written)
+}
+
+/// A package written under a temporary name beside its destination, not yet in place.
+/// Dropping it removes the temporary files.
+#[derive(Debug)]
+pub struct Staged {
+    dest: PathBuf,
+    tmp: StagedTmp,
+    sidecar: Option<(tempfile::NamedTempFile, PathBuf)>,
+    /// What was written.
+    pub written: Written,
+}
+
+#[derive(Debug)]
+enum StagedTmp {
+    File(tempfile::NamedTempFile),
+    Dir(TempDirGuard),
+    DryRun,
+}
+
+#[derive(Debug)]
+struct TempDirGuard(Option<PathBuf>);
+
+impl Drop for TempDirGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_dir_all(p);
+        }
+    }
+}
+
+impl Staged {
+    /// Moves the package (and its sidecar manifest) into place.
+    pub fn commit(self) -> Result<(), PackageError> {
+        let Staged {
+            dest, tmp, sidecar, ..
+        } = self;
+        match tmp {
+            StagedTmp::File(f) => fsutil::finish_temp_file(f, &dest)
+                .map_err(|e| PackageError::io(&dest, "cannot move into place", e))?,
+            StagedTmp::Dir(mut guard) => {
+                let path = guard.0.take().expect("a staged folder is committed once");
+                fsutil::replace_dir(&path, &dest).map_err(|e| {
+                    let _ = fs::remove_dir_all(&path);
+                    PackageError::io(&dest, "cannot move into place", e)
+                })?;
+            }
+            StagedTmp::DryRun => return Ok(()),
+        }
+        if let Some((tmp, path)) = sidecar {
+            fsutil::finish_temp_file(tmp, &path)
+                .map_err(|e| PackageError::io(&path, "cannot write the manifest", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `entries` as a package under a temporary name beside `dest`.
+///
+/// Entries are sorted by name; digests are taken (in parallel) and recorded in a manifest
+/// (`manifest` `None` writes the entries as given). With `dry_run` everything is computed,
+/// compression included, and nothing is written.
+pub fn stage_package(
     dest: &Path,
     format: Format,
     layout: &str,
     manifest: Option<ManifestMode>,
     mut entries: Vec<OutEntry>,
     dry_run: bool,
-) -> Result<Written, PackageError> {
+) -> Result<Staged, PackageError> {
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(w) = entries.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(PackageError::Write {
@@ -142,24 +215,46 @@ pub fn write_package(
         entries.insert(at, m);
     }
     let bytes = entries.iter().map(|e| content_size(&e.content)).sum();
-    if !dry_run {
-        match format {
-            Format::Zip => write_zip(dest, &entries)?,
-            Format::Dir => write_dir(dest, &entries)?,
-        }
-        if manifest == Some(ManifestMode::Sidecar) {
-            let side = sidecar_path(dest);
-            fsutil::write_atomic(&side, &manifest_bytes)
-                .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
-        }
-    } else if format == Format::Zip {
-        // Walk the same path into a sink, so a dry run finds what a real run would.
-        write_zip_to(dest, &entries, SinkSeek::default())?;
-    }
-    Ok(Written {
+    let written = Written {
         path: dest.into(),
         digests,
         bytes,
+    };
+    if dry_run {
+        if format == Format::Zip {
+            // Walk the same path into a sink, so a dry run finds what a real run would.
+            write_zip_to(dest, &entries, SinkSeek::default())?;
+        }
+        return Ok(Staged {
+            dest: dest.into(),
+            tmp: StagedTmp::DryRun,
+            sidecar: None,
+            written,
+        });
+    }
+    let parent = fsutil::parent_of(dest);
+    fs::create_dir_all(parent).map_err(|e| PackageError::io(parent, "cannot create", e))?;
+    let tmp = match format {
+        Format::Zip => StagedTmp::File(stage_zip(dest, &entries)?),
+        Format::Dir => StagedTmp::Dir(stage_dir(dest, &entries)?),
+    };
+    let sidecar = if manifest == Some(ManifestMode::Sidecar) {
+        let side = sidecar_path(dest);
+        let mut f = tempfile::Builder::new()
+            .prefix(".hoist-tmp-")
+            .tempfile_in(fsutil::parent_of(&side))
+            .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
+        f.write_all(&manifest_bytes)
+            .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
+        Some((f, side))
+    } else {
+        None
+    };
+    Ok(Staged {
+        dest: dest.into(),
+        tmp,
+        sidecar,
+        written,
     })
 }
 
@@ -207,7 +302,7 @@ fn prepare(e: &OutEntry, to_zip: bool) -> Result<Prepared, PackageError> {
     }
 }
 
-fn write_zip(dest: &Path, entries: &[OutEntry]) -> Result<(), PackageError> {
+fn stage_zip(dest: &Path, entries: &[OutEntry]) -> Result<tempfile::NamedTempFile, PackageError> {
     let dir = fsutil::parent_of(dest);
     let tmp = tempfile::Builder::new()
         .prefix(".hoist-tmp-")
@@ -219,8 +314,7 @@ fn write_zip(dest: &Path, entries: &[OutEntry]) -> Result<(), PackageError> {
         .try_clone()
         .map_err(|e| PackageError::io(dest, "cannot write", e))?;
     write_zip_to(dest, entries, BufWriter::with_capacity(1 << 20, file))?;
-    fsutil::finish_temp_file(tmp, dest)
-        .map_err(|e| PackageError::io(dest, "cannot move into place", e))
+    Ok(tmp)
 }
 
 fn write_zip_to<W: Write + Seek>(
@@ -316,7 +410,7 @@ fn batches(entries: &[OutEntry]) -> Vec<&[OutEntry]> {
     out
 }
 
-fn write_dir(dest: &Path, entries: &[OutEntry]) -> Result<(), PackageError> {
+fn stage_dir(dest: &Path, entries: &[OutEntry]) -> Result<TempDirGuard, PackageError> {
     if dest.exists() && !dest.is_dir() {
         return Err(PackageError::Destination {
             path: dest.into(),
@@ -324,19 +418,14 @@ fn write_dir(dest: &Path, entries: &[OutEntry]) -> Result<(), PackageError> {
         });
     }
     let parent = fsutil::parent_of(dest);
-    fs::create_dir_all(parent).map_err(|e| PackageError::io(parent, "cannot create", e))?;
     let tmp = tempfile::Builder::new()
         .prefix(".hoist-tmp-")
         .tempdir_in(parent)
         .map_err(|e| PackageError::io(parent, "cannot create a temporary folder", e))?;
-    entries
-        .par_iter()
-        .try_for_each(|e| write_file(tmp.path(), e))?;
-    let kept = tmp.keep();
-    fsutil::replace_dir(&kept, dest).map_err(|e| {
-        let _ = fs::remove_dir_all(&kept);
-        PackageError::io(dest, "cannot move into place", e)
-    })
+    let guard = TempDirGuard(Some(tmp.keep()));
+    let root = guard.0.as_deref().expect("just set");
+    entries.par_iter().try_for_each(|e| write_file(root, e))?;
+    Ok(guard)
 }
 
 fn write_file(root: &Path, e: &OutEntry) -> Result<(), PackageError> {

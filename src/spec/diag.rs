@@ -58,12 +58,6 @@ impl SpecErrors {
 impl fmt::Display for SpecErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.diagnostics.len();
-        writeln!(
-            f,
-            "{}: {n} problem{} in the spec",
-            self.path.display(),
-            if n == 1 { "" } else { "s" }
-        )?;
         let lines: Vec<&str> = self.text.lines().collect();
         for d in &self.diagnostics {
             let Some(span) = d.span else {
@@ -104,7 +98,12 @@ impl fmt::Display for SpecErrors {
                 writeln!(f, "  = help: {h}")?;
             }
         }
-        Ok(())
+        write!(
+            f,
+            "{}: {n} problem{} in the spec",
+            self.path.display(),
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -132,8 +131,8 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "s.yaml: 1 problem in the spec\n\
-             error[spec.unknown_field]: s.yaml:2:1: unknown field `selct`\n  |\n2 | selct: []\n  | ^^^^^ did you mean `select`?\n"
+            "error[spec.unknown_field]: s.yaml:2:1: unknown field `selct`\n  |\n2 | selct: []\n  | ^^^^^ did you mean `select`?\n\
+             s.yaml: 1 problem in the spec"
         );
     }
 }

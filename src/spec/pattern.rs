@@ -18,12 +18,7 @@ impl Pattern {
         if let Some(re) = text.strip_prefix("re:") {
             Regex::new(&format!("^(?:{re})$"))
                 .map(Pattern::Regex)
-                .map_err(|e| {
-                    (
-                        "spec.bad_regex",
-                        format!("bad regular expression: {}", first_line(&e.to_string())),
-                    )
-                })
+                .map_err(|e| ("spec.bad_regex", regex_message(&e)))
         } else {
             Glob::new(text)
                 .map(|g| Pattern::Glob(g.compile_matcher()))
@@ -40,13 +35,14 @@ impl Pattern {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
-        .unwrap_or(s)
-        .trim()
-        .to_string()
+/// The useful line of a regex compile error.
+pub fn regex_message(e: &regex::Error) -> String {
+    let msg = e.to_string();
+    let line = msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(&msg);
+    format!(
+        "bad regular expression: {}",
+        line.trim().trim_start_matches("error: ")
+    )
 }
 
 /// A set of patterns; a name matches if any pattern does. An empty set matches every name.

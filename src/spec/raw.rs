@@ -119,7 +119,7 @@ pub enum RawPolicy {
     /// A policy by name.
     Word(String),
     /// A policy with settings.
-    Table(RawPolicyTable),
+    Table(Box<RawPolicyTable>),
 }
 
 /// Settings of a `rename` or `hook` policy.
@@ -155,7 +155,7 @@ impl<'de> Deserialize<'de> for RawPolicy {
 
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawPolicy, A::Error> {
                 RawPolicyTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawPolicy::Table)
+                    .map(|t| RawPolicy::Table(Box::new(t)))
             }
         }
         d.deserialize_any(V)

@@ -174,18 +174,7 @@ impl V {
                         to: to.value.clone(),
                     },
                     Err(e) => {
-                        let msg = e.to_string();
-                        let last = msg
-                            .lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .last()
-                            .unwrap_or("")
-                            .trim();
-                        self.error(
-                            m.span,
-                            "spec.bad_regex",
-                            format!("bad regular expression: {last}"),
-                        );
+                        self.error(m.span, "spec.bad_regex", super::pattern::regex_message(&e));
                         return None;
                     }
                 },

@@ -1,0 +1,325 @@
+//! `hoist plan` and `hoist apply`.
+
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::error::{Error, exit};
+use crate::package::Limits;
+use crate::plan::{PLAN_FORMAT, Plan, PlanOptions, Planned, compute, render};
+use crate::report::Report;
+use crate::spec::Spec;
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn out(text: &str) -> Result<(), Error> {
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::Io {
+            path: "<stdout>".into(),
+            action: "cannot write",
+            source: e,
+        })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("serialisable");
+    s.push('\n');
+    s
+}
+
+fn plan_spec(
+    spec_path: &Path,
+    env: Option<String>,
+    out_dir: Option<PathBuf>,
+    limits: &Limits,
+) -> Result<Planned, Error> {
+    let spec = Spec::load(spec_path)?;
+    let opts = PlanOptions {
+        env,
+        limits: *limits,
+        spec_display: Some(spec_path.display().to_string()),
+        out_dir,
+    };
+    compute(&spec, &opts, &env_lookup)
+}
+
+/// `hoist plan`.
+pub fn plan(
+    spec_path: &Path,
+    env: Option<String>,
+    as_json: bool,
+    save: Option<&Path>,
+    exit_code: bool,
+    limits: &Limits,
+) -> Result<ExitCode, Error> {
+    let mut planned = plan_spec(spec_path, env, None, limits)?;
+    if let Some(save) = save {
+        let dir = crate::fsutil::parent_of(save);
+        planned.plan.spec.path = relative(dir, spec_path)?;
+        let mut bytes = serde_json::to_vec_pretty(&planned.plan).expect("plans serialise");
+        bytes.push(b'\n');
+        crate::fsutil::write_atomic(save, &bytes).map_err(|e| Error::Io {
+            path: save.into(),
+            action: "cannot write the plan",
+            source: e,
+        })?;
+        planned.plan.spec.path = spec_path.display().to_string();
+    }
+    let plan = &planned.plan;
+    let base = crate::fsutil::parent_of(spec_path);
+    out(&if as_json {
+        json(plan)
+    } else {
+        render::human(plan, base)
+    })?;
+    Ok(ExitCode::from(if plan.has_failures() {
+        exit::FAILED
+    } else if exit_code && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    }))
+}
+
+/// `hoist apply`, on a spec or on a plan saved with `hoist plan -o`.
+pub fn apply(
+    input: &Path,
+    env: Option<String>,
+    dry_run: bool,
+    as_json: bool,
+    out_dir: Option<PathBuf>,
+    limits: &Limits,
+) -> Result<ExitCode, Error> {
+    let (planned, base) = match read_saved_plan(input)? {
+        Some(saved) => {
+            let spec = crate::fsutil::parent_of(input).join(&saved.spec.path);
+            let base = crate::fsutil::normalize(crate::fsutil::parent_of(&spec));
+            (replan(input, saved, env, out_dir, limits)?, base)
+        }
+        None => (
+            plan_spec(input, env, out_dir, limits)?,
+            crate::fsutil::parent_of(input).to_path_buf(),
+        ),
+    };
+    let report = match crate::engine::apply(&planned, dry_run) {
+        Ok(r) => r,
+        Err(Error::PartlyWritten { cause, report }) => {
+            out(&if as_json {
+                json(&report)
+            } else {
+                report.human(&base)
+            })?;
+            return Err(*cause);
+        }
+        Err(e) => return Err(e),
+    };
+    out(&if as_json {
+        json(&report)
+    } else {
+        human_with_plan(&planned, &report, dry_run, &base)
+    })?;
+    let failed = planned.plan.has_failures() || (report.written.is_empty() && !dry_run);
+    Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
+}
+
+fn human_with_plan(planned: &Planned, report: &Report, dry_run: bool, base: &Path) -> String {
+    if dry_run {
+        format!(
+            "{}\n(dry run: the outputs were computed and compressed, and nothing was written)\n",
+            render::human(&planned.plan, base)
+        )
+    } else {
+        report.human(base)
+    }
+}
+
+/// A plan file, if `input` is one.
+fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
+    if input.extension().and_then(|e| e.to_str()) != Some("json") {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(input).map_err(|e| Error::Io {
+        path: input.into(),
+        action: "cannot read the plan",
+        source: e,
+    })?;
+    let probe: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Usage(format!("{}: not a plan file: {e}", input.display())))?;
+    if probe.get("format").and_then(|f| f.as_u64()) != Some(u64::from(PLAN_FORMAT)) {
+        return Err(Error::Usage(format!(
+            "{}: not a plan of format {PLAN_FORMAT} (write one with hoist plan SPEC -o {})",
+            input.display(),
+            input.display()
+        )));
+    }
+    serde_json::from_value(probe)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))
+}
+
+/// Recomputes a saved plan and refuses if any input changed since.
+fn replan(
+    plan_path: &Path,
+    saved: Plan,
+    env: Option<String>,
+    out_dir: Option<PathBuf>,
+    limits: &Limits,
+) -> Result<Planned, Error> {
+    if env.is_some() && env != saved.spec.env {
+        return Err(Error::Usage(format!(
+            "the plan was made for environment {}; --env {} does not match",
+            saved.spec.env.as_deref().unwrap_or("(none)"),
+            env.as_deref().unwrap_or("")
+        )));
+    }
+    let spec_path = crate::fsutil::parent_of(plan_path).join(&saved.spec.path);
+    let mut planned = plan_spec(&spec_path, saved.spec.env.clone(), out_dir, limits)?;
+    let fresh = &mut planned.plan;
+    let mut changes = Vec::new();
+    if fresh.spec.sha256 != saved.spec.sha256 {
+        changes.push(format!("the spec {} changed", spec_path.display()));
+    }
+    diff_inputs(
+        "hook",
+        &saved
+            .inputs
+            .hooks
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(*v)))
+            .collect(),
+        &fresh
+            .inputs
+            .hooks
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(*v)))
+            .collect(),
+        &mut changes,
+    );
+    let sources = |p: &Plan| -> std::collections::BTreeMap<String, Option<crate::digest::Digest>> {
+        p.inputs
+            .sources
+            .iter()
+            .flat_map(|(pkg, entries)| {
+                entries
+                    .iter()
+                    .map(move |(e, d)| (format!("{pkg}: {e}"), Some(*d)))
+            })
+            .collect()
+    };
+    diff_inputs(
+        "source entry",
+        &sources(&saved),
+        &sources(fresh),
+        &mut changes,
+    );
+    let target = |p: &Plan| -> std::collections::BTreeMap<String, Option<crate::digest::Digest>> {
+        p.inputs
+            .target
+            .iter()
+            .flat_map(|t| {
+                t.entries
+                    .iter()
+                    .map(move |(e, d)| (format!("{}: {e}", t.path), Some(*d)))
+            })
+            .collect()
+    };
+    diff_inputs(
+        "target entry",
+        &target(&saved),
+        &target(fresh),
+        &mut changes,
+    );
+    if changes.is_empty() {
+        fresh.spec.path = saved.spec.path.clone();
+        if *fresh != saved {
+            changes.push("the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into());
+        }
+    }
+    if !changes.is_empty() {
+        let shown: Vec<String> = changes.iter().take(20).map(|c| format!("  {c}")).collect();
+        let more = if changes.len() > 20 {
+            format!("\n  … and {} more", changes.len() - 20)
+        } else {
+            String::new()
+        };
+        return Err(Error::StalePlan(format!(
+            "{}: refusing a stale plan; since it was made:\n{}{more}\nrun hoist plan again and review it",
+            plan_path.display(),
+            shown.join("\n")
+        )));
+    }
+    Ok(planned)
+}
+
+type DigestMap = std::collections::BTreeMap<String, Option<crate::digest::Digest>>;
+
+fn diff_inputs(what: &str, saved: &DigestMap, fresh: &DigestMap, changes: &mut Vec<String>) {
+    for (k, v) in saved {
+        match fresh.get(k) {
+            None => changes.push(format!("{what} {k} is gone")),
+            Some(f) if f != v => changes.push(format!("{what} {k} was modified")),
+            _ => {}
+        }
+    }
+    for k in fresh.keys().filter(|k| !saved.contains_key(*k)) {
+        changes.push(format!("{what} {k} is new"));
+    }
+}
+
+/// The path of `to` as seen from folder `from`.
+fn relative(from: &Path, to: &Path) -> Result<String, Error> {
+    let abs = |p: &Path| -> Result<PathBuf, Error> {
+        let full = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::Io {
+                    path: ".".into(),
+                    action: "cannot read the current folder",
+                    source: e,
+                })?
+                .join(p)
+        };
+        Ok(crate::fsutil::normalize(&full))
+    };
+    let (from, to) = (abs(from)?, abs(to)?);
+    let f: Vec<Component> = from.components().collect();
+    let t: Vec<Component> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), f.len() - common).collect();
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    Ok(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            relative(Path::new("/a/out"), Path::new("/a/specs/x.yaml")).unwrap(),
+            "../specs/x.yaml"
+        );
+        assert_eq!(
+            relative(Path::new("/a"), Path::new("/a/x.yaml")).unwrap(),
+            "x.yaml"
+        );
+        assert_eq!(
+            relative(Path::new("/a/b/./c/.."), Path::new("/a/x.yaml")).unwrap(),
+            "../x.yaml"
+        );
+    }
+}

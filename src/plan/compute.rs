@@ -1,0 +1,437 @@
+//! Computing a plan: load → select → transform → resolve, then the plan value and the
+//! outputs it describes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::inputs::{self, EnvLookup, Input, join_shown, stem};
+use super::resolve::{Work, resolve};
+use super::select::{Names, select};
+use super::transform::{Item, transform};
+use super::{
+    Action, AssetPlan, InputDigests, Note, PLAN_FORMAT, PackagePlan, Plan, PlanOptions, SpecInfo,
+    Summary, TargetDigests,
+};
+use crate::error::Error;
+use crate::model::{Asset, AssetKey, EntryRef, Version};
+use crate::package::write::Format;
+use crate::package::{Layout, Package};
+use crate::spec::{Diagnostic, OnError, Spec, SpecErrors};
+
+/// A package to write.
+#[derive(Debug)]
+pub struct PackageOutput {
+    /// Where it goes.
+    pub path: PathBuf,
+    /// The same, as shown in plans (relative to the spec).
+    pub shown: String,
+    /// Its layout.
+    pub layout: Layout,
+    /// enebular project folder.
+    pub project: Option<String>,
+    /// The assets it holds.
+    pub assets: Vec<Asset>,
+    /// Entries carried through untouched.
+    pub extras: Vec<EntryRef>,
+}
+
+/// A plan and everything needed to carry it out.
+#[derive(Debug)]
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// One delta package per source.
+    pub outputs: Vec<PackageOutput>,
+    /// The merged target state, when asked for.
+    pub merged: Option<PackageOutput>,
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// ZIP files or directories.
+    pub format: Format,
+    /// Whether any failure writes nothing (`on_error: abort`).
+    pub abort_on_error: bool,
+}
+
+fn parse_failure_key(text: &str) -> (String, String, Version) {
+    let (kind, rest) = text.split_once('/').unwrap_or(("", text));
+    let (name, version) = match rest.rsplit_once('@') {
+        Some((n, v)) => (n, Version::parse_folder(v).unwrap_or(Version::None)),
+        None => (rest, Version::None),
+    };
+    (kind.to_string(), name.to_string(), version)
+}
+
+fn digests_of(pkg: &Package) -> BTreeMap<String, crate::digest::Digest> {
+    let src = &pkg.source;
+    src.entries()
+        .iter()
+        .filter_map(|e| src.known_digest(e).map(|d| (e.name.clone(), d)))
+        .collect()
+}
+
+fn asset_plan(it: &Item) -> AssetPlan {
+    AssetPlan {
+        kind: it.source_key.kind.clone(),
+        name: it.source_key.name.clone(),
+        version: it.source_key.version,
+        action: if it.failed() {
+            Action::Fail
+        } else {
+            it.action.unwrap_or(Action::Fail)
+        },
+        output_name: it.asset.key.name.clone(),
+        renames: it.renames.clone(),
+        stripped: it.stripped.clone(),
+        overrides: it.overrides.clone(),
+        references: it.references.clone(),
+        changed: it.asset.is_edited(),
+        error: it.error.clone(),
+    }
+}
+
+/// Computes the plan of `spec` on its inputs.
+pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Result<Planned, Error> {
+    let env = opts
+        .env
+        .as_deref()
+        .map(|n| spec.environment(n))
+        .transpose()
+        .map_err(Error::Usage)?;
+    let spec_error = |diagnostics: Vec<Diagnostic>| {
+        Error::Spec(SpecErrors {
+            path: spec.path.clone(),
+            text: spec.text.clone(),
+            diagnostics,
+        })
+    };
+    if let Some(h) = spec.hooks.first() {
+        return Err(spec_error(vec![Diagnostic::new(
+            "hook.unavailable",
+            Some(h.span),
+            "Lua hooks are not available in this build",
+        )]));
+    }
+    let loaded = inputs::load(spec, env, &opts.limits)?;
+    if let Some(t) = &loaded.target {
+        for s in &loaded.sources {
+            if s.package.layout != t.package.layout {
+                return Err(Error::Usage(format!(
+                    "{} is a {} package but the target {} is {}; promote one layout per spec",
+                    s.shown, s.package.layout, t.shown, t.package.layout
+                )));
+            }
+        }
+    }
+    let mut target_names = Names::default();
+    let mut warnings = Vec::new();
+    if let Some(t) = &loaded.target {
+        for a in &t.package.assets {
+            target_names.add(&a.key.kind, &a.key.name);
+        }
+        for f in &t.package.failures {
+            let (kind, name, _) = parse_failure_key(&f.asset);
+            target_names.add(&kind, &name);
+            warnings.push(
+                Note::new(
+                    "target.unreadable",
+                    format!("target asset {} could not be read: {}", f.asset, f.message),
+                )
+                .package(&t.shown),
+            );
+        }
+    }
+    let sources = &loaded.sources;
+    let mut transformed: Vec<_> = sources
+        .par_iter()
+        .map(|s| {
+            let sel = select(spec, &s.package, &s.shown, &target_names);
+            let matched = sel.matched.clone();
+            (
+                transform(spec, env, &s.package, &s.shown, sel, env_lookup),
+                matched,
+            )
+        })
+        .collect();
+    let mut diags = Vec::new();
+    if let Some(env) = env {
+        for (i, o) in env.overrides.iter().enumerate() {
+            if !transformed
+                .iter()
+                .any(|(t, _)| t.matched_overrides.contains(&i))
+            {
+                diags.push(Diagnostic::new(
+                    "override.unmatched",
+                    Some(o.selector.span),
+                    format!(
+                        "this override of environment {} matches no selected asset",
+                        opts.env.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+    }
+    for (t, _) in &mut transformed {
+        diags.append(&mut t.env_errors);
+    }
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| d.span.map(|s| s.start));
+        diags.dedup();
+        return Err(spec_error(diags));
+    }
+    if let Some(rules) = &spec.select {
+        for (i, r) in rules.iter().enumerate() {
+            if !transformed
+                .iter()
+                .any(|(_, m)| m.get(i).copied().unwrap_or(false))
+            {
+                warnings.push(Note::new(
+                    "select.unmatched",
+                    format!(
+                        "select[{i}] (line {}) matches no asset in any source",
+                        r.span.start.line
+                    ),
+                ));
+            }
+        }
+    }
+    let mut existing = target_names.clone();
+    let mut items: Vec<Vec<Item>> = Vec::with_capacity(transformed.len());
+    for (t, _) in transformed {
+        warnings.extend(t.warnings);
+        items.push(t.items);
+    }
+    let abort = {
+        let mut work: Vec<Work<'_>> = sources
+            .iter()
+            .zip(items.iter_mut())
+            .map(|(s, items)| Work {
+                shown: &s.shown,
+                items,
+            })
+            .collect();
+        resolve(spec, &mut work, &mut existing)
+    };
+    build(
+        spec,
+        opts,
+        env.and_then(|e| e.output.clone()),
+        &loaded,
+        items,
+        warnings,
+        abort,
+    )
+}
+
+fn build(
+    spec: &Spec,
+    opts: &PlanOptions,
+    env_output: Option<String>,
+    loaded: &inputs::Loaded,
+    items: Vec<Vec<Item>>,
+    mut warnings: Vec<Note>,
+    abort: Option<Note>,
+) -> Result<Planned, Error> {
+    let out_shown = match &opts.out_dir {
+        Some(d) => d.to_string_lossy().into_owned(),
+        None => env_output.unwrap_or_else(|| spec.output.dir.clone()),
+    };
+    let out_dir = match &opts.out_dir {
+        Some(d) => d.clone(),
+        None => spec.resolve(&out_shown),
+    };
+    let ext = if spec.output.format == Format::Zip {
+        ".zip"
+    } else {
+        ""
+    };
+    let mut packages = Vec::new();
+    let mut outputs = Vec::new();
+    for (s, items) in loaded.sources.iter().zip(items) {
+        let name = format!("{}{ext}", stem(&s.shown));
+        let mut assets: Vec<AssetPlan> = items.iter().map(asset_plan).collect();
+        for f in &s.package.failures {
+            let (kind, fname, version) = parse_failure_key(&f.asset);
+            let selected = match &spec.select {
+                None => true,
+                Some(rules) => rules.iter().any(|r| {
+                    r.kinds.as_ref().is_none_or(|k| k.contains(&kind)) && r.names.matches(&fname)
+                }),
+            };
+            if selected {
+                let error = Note::new(f.code, f.message.clone())
+                    .asset(&f.asset)
+                    .package(&s.shown);
+                assets.push(AssetPlan {
+                    kind,
+                    name: fname.clone(),
+                    version,
+                    action: Action::Fail,
+                    output_name: fname,
+                    renames: Vec::new(),
+                    stripped: Vec::new(),
+                    overrides: Vec::new(),
+                    references: Vec::new(),
+                    changed: false,
+                    error: Some(error),
+                });
+            } else {
+                warnings.push(
+                    Note::new(
+                        f.code,
+                        format!(
+                            "{} could not be read and is not selected: {}",
+                            f.asset, f.message
+                        ),
+                    )
+                    .package(&s.shown),
+                );
+            }
+        }
+        assets.sort_by(|a, b| (&a.kind, &a.name, a.version).cmp(&(&b.kind, &b.name, b.version)));
+        let written: Vec<Asset> = items
+            .into_iter()
+            .filter(|it| {
+                !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
+            })
+            .map(|it| it.asset)
+            .collect();
+        let shown_out = join_shown(&out_shown, &name);
+        packages.push(PackagePlan {
+            source: s.shown.clone(),
+            layout: s.package.layout,
+            output: shown_out.clone(),
+            assets,
+        });
+        outputs.push(PackageOutput {
+            path: out_dir.join(&name),
+            shown: shown_out,
+            layout: s.package.layout,
+            project: s.package.project.clone(),
+            assets: written,
+            extras: s.package.extras.clone(),
+        });
+    }
+    let merged = if spec.output.merged {
+        Some(merged_state(loaded, &outputs, &out_dir, &out_shown, ext)?)
+    } else {
+        None
+    };
+    warnings.sort();
+    warnings.dedup();
+    let mut summary = Summary {
+        warnings: warnings.len(),
+        ..Summary::default()
+    };
+    for a in packages.iter().flat_map(|p| &p.assets) {
+        match a.action {
+            Action::Create => summary.create += 1,
+            Action::Overwrite => summary.overwrite += 1,
+            Action::Skip => summary.skip += 1,
+            Action::Fail => summary.fail += 1,
+        }
+        if !a.renames.is_empty() && a.action != Action::Fail {
+            summary.renamed += 1;
+        }
+    }
+    let inputs_digests = InputDigests {
+        hooks: BTreeMap::new(),
+        sources: loaded
+            .sources
+            .iter()
+            .map(|s| (s.shown.clone(), digests_of(&s.package)))
+            .collect(),
+        target: loaded.target.as_ref().map(|t: &Input| TargetDigests {
+            path: t.shown.clone(),
+            entries: digests_of(&t.package),
+        }),
+    };
+    let plan = Plan {
+        format: PLAN_FORMAT,
+        generator: crate::package::manifest::generator(),
+        spec: SpecInfo {
+            path: opts
+                .spec_display
+                .clone()
+                .unwrap_or_else(|| spec.path.display().to_string()),
+            name: spec.name.clone(),
+            env: opts.env.clone(),
+            sha256: spec.digest,
+        },
+        inputs: inputs_digests,
+        packages,
+        merged: merged.as_ref().map(|m| m.shown.clone()),
+        warnings,
+        abort,
+        summary,
+    };
+    Ok(Planned {
+        plan,
+        outputs,
+        merged,
+        out_dir,
+        format: spec.output.format,
+        abort_on_error: spec.on_error == OnError::Abort,
+    })
+}
+
+/// The target as it will be after importing every delta: its own assets, minus those
+/// overwritten, plus everything created or overwritten.
+fn merged_state(
+    loaded: &inputs::Loaded,
+    outputs: &[PackageOutput],
+    out_dir: &std::path::Path,
+    out_shown: &str,
+    ext: &str,
+) -> Result<PackageOutput, Error> {
+    let layout = match (&loaded.target, outputs.first()) {
+        (Some(t), _) => t.package.layout,
+        (None, Some(o)) => o.layout,
+        (None, None) => Layout::Hoist,
+    };
+    if loaded.target.is_none()
+        && let Some(o) = outputs.iter().find(|o| o.layout != layout)
+    {
+        return Err(Error::Usage(format!(
+            "output.merged needs one layout, but {} is {} and the first source is {layout}",
+            o.shown, o.layout
+        )));
+    }
+    let mut by_key: BTreeMap<AssetKey, Asset> = BTreeMap::new();
+    let mut replaced: std::collections::BTreeSet<(String, String)> =
+        std::collections::BTreeSet::new();
+    for o in outputs {
+        for a in &o.assets {
+            replaced.insert((a.key.kind.clone(), a.key.name.clone()));
+        }
+    }
+    let mut extras = Vec::new();
+    let mut project = None;
+    if let Some(t) = &loaded.target {
+        for a in &t.package.assets {
+            if !replaced.contains(&(a.key.kind.clone(), a.key.name.clone())) {
+                by_key.insert(a.key.clone(), a.clone());
+            }
+        }
+        extras = t.package.extras.clone();
+        project = t.package.project.clone();
+    }
+    for o in outputs {
+        for a in &o.assets {
+            by_key.insert(a.key.clone(), a.clone());
+        }
+        if project.is_none() {
+            project = o.project.clone();
+        }
+    }
+    let name = format!("merged{ext}");
+    Ok(PackageOutput {
+        path: out_dir.join(&name),
+        shown: join_shown(out_shown, &name),
+        layout,
+        project,
+        assets: by_key.into_values().collect(),
+        extras,
+    })
+}

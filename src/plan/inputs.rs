@@ -1,0 +1,214 @@
+//! Finding and loading the inputs of a spec: source packages (paths or globs, relative to the
+//! spec file) and the target snapshot.
+
+use std::collections::BTreeSet;
+
+use globset::GlobBuilder;
+use rayon::prelude::*;
+
+use crate::error::Error;
+use crate::package::{Limits, LoadOptions, Package};
+use crate::spec::yaml::Span;
+use crate::spec::{Diagnostic, Environment, Spec, SpecErrors};
+
+/// Looks up a process environment variable (injectable for tests).
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Sync;
+
+/// A loaded input and its path as written relative to the spec.
+pub(super) struct Input {
+    pub shown: String,
+    pub package: Package,
+}
+
+pub(super) struct Loaded {
+    pub sources: Vec<Input>,
+    pub target: Option<Input>,
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '[', '{'])
+}
+
+/// Paths (shown relative to the spec) that a source pattern names.
+fn expand(spec: &Spec, pattern: &str) -> Result<Vec<String>, String> {
+    let pattern = pattern.trim_end_matches('/');
+    if !is_glob(pattern) {
+        let full = spec.resolve(pattern);
+        return if full.exists() {
+            Ok(vec![pattern.to_string()])
+        } else {
+            Err(format!("no file or folder at {}", full.display()))
+        };
+    }
+    let parts: Vec<&str> = pattern.split('/').collect();
+    let fixed = parts.iter().take_while(|p| !is_glob(p)).count();
+    let base: String = parts[..fixed].join("/");
+    let depth = if parts[fixed..].contains(&"**") {
+        32
+    } else {
+        parts.len() - fixed
+    };
+    let glob = GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("bad glob pattern: {}", e.kind()))?
+        .compile_matcher();
+    let mut found = Vec::new();
+    let mut stack = vec![(base.clone(), 0usize)];
+    while let Some((rel, level)) = stack.pop() {
+        if level >= depth {
+            continue;
+        }
+        let dir = if rel.is_empty() {
+            spec.dir.clone()
+        } else {
+            spec.resolve(&rel)
+        };
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for item in listing.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".hoist-") || name.ends_with(".hoist.json") {
+                continue;
+            }
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if glob.is_match(&child) {
+                found.push(child.clone());
+            }
+            if item.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push((child, level + 1));
+            }
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        Err(format!(
+            "`{pattern}` matches no file or folder (relative to {})",
+            spec.dir.display()
+        ))
+    } else {
+        Ok(found)
+    }
+}
+
+/// The name of a package's delta output: its file stem or folder name.
+pub(super) fn stem(shown: &str) -> String {
+    let last = shown.rsplit('/').next().unwrap_or(shown);
+    last.strip_suffix(".zip").unwrap_or(last).to_string()
+}
+
+fn spec_error(spec: &Spec, diags: Vec<Diagnostic>) -> Error {
+    Error::Spec(SpecErrors {
+        path: spec.path.clone(),
+        text: spec.text.clone(),
+        diagnostics: diags,
+    })
+}
+
+/// Resolves and loads every source and the target.
+pub(super) fn load(
+    spec: &Spec,
+    env: Option<&Environment>,
+    limits: &Limits,
+) -> Result<Loaded, Error> {
+    let mut diags = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (pattern, span) in &spec.sources {
+        match expand(spec, pattern) {
+            Ok(paths) => {
+                for p in paths {
+                    let key = spec
+                        .resolve(&p)
+                        .canonicalize()
+                        .unwrap_or_else(|_| spec.resolve(&p));
+                    if seen.insert(key) {
+                        shown.push(p);
+                    }
+                }
+            }
+            Err(m) => diags.push(Diagnostic::new("spec.source", Some(*span), m)),
+        }
+    }
+    let mut stems = std::collections::BTreeMap::new();
+    for s in &shown {
+        if let Some(other) = stems.insert(stem(s), s.clone()) {
+            let span = spec.sources.first().map(|(_, sp)| *sp);
+            diags.push(Diagnostic::new(
+                "spec.source",
+                span,
+                format!(
+                    "{other} and {s} would both be written as {}; rename one of them",
+                    stem(s)
+                ),
+            ));
+        }
+    }
+    let target = env
+        .and_then(|e| e.target.clone())
+        .or_else(|| spec.target.clone());
+    if let Some((t, span)) = &target
+        && !spec.resolve(t).exists()
+    {
+        diags.push(Diagnostic::new(
+            "spec.target",
+            Some(*span),
+            format!("no target snapshot at {}", spec.resolve(t).display()),
+        ));
+    }
+    if !diags.is_empty() {
+        return Err(spec_error(spec, diags));
+    }
+    let opts = LoadOptions {
+        limits: *limits,
+        layout: None,
+        hash_all: true,
+    };
+    let mut results: Vec<(String, Result<Package, crate::package::PackageError>)> = shown
+        .into_par_iter()
+        .map(|s| {
+            let r = Package::load(&spec.resolve(&s), &opts);
+            (s, r)
+        })
+        .collect();
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sources = Vec::with_capacity(results.len());
+    for (s, r) in results {
+        sources.push(Input {
+            shown: s,
+            package: r?,
+        });
+    }
+    let target = match target {
+        Some((t, _)) => Some(Input {
+            package: Package::load(&spec.resolve(&t), &opts)?,
+            shown: t,
+        }),
+        None => None,
+    };
+    Ok(Loaded { sources, target })
+}
+
+/// A path shown relative to the spec, joined the way hoist writes it.
+pub(super) fn join_shown(dir: &str, name: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+/// `file:line:column` of a place in the spec, by file name so that it reads the same from
+/// any working folder.
+pub(super) fn span_text(spec: &Spec, span: Span) -> String {
+    let file = spec.path.file_name().map_or_else(
+        || spec.path.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    format!("{file}:{}:{}", span.start.line, span.start.col)
+}

@@ -1,0 +1,291 @@
+//! The plan: the deterministic list of actions a spec yields on given inputs.
+//!
+//! Computing it is pure from loading onward: no clock, no randomness, no thread order
+//! reaches it. `hoist apply` executes a plan; `hoist apply PLAN.json` first recomputes it
+//! and refuses if any input's digest changed.
+
+mod compute;
+mod inputs;
+pub mod render;
+mod resolve;
+mod select;
+mod transform;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use compute::{PackageOutput, Planned, compute};
+pub use inputs::EnvLookup;
+
+use crate::digest::Digest;
+use crate::model::Version;
+use crate::package::Layout;
+
+/// Format of plan files this version writes and reads.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Plan file format.
+    pub format: u32,
+    /// The program that computed it.
+    pub generator: String,
+    /// The spec it comes from.
+    pub spec: SpecInfo,
+    /// Digests of every input.
+    pub inputs: InputDigests,
+    /// One entry per source package, in path order.
+    pub packages: Vec<PackagePlan>,
+    /// Path of the merged target state, when asked for.
+    pub merged: Option<String>,
+    /// Problems that do not stop anything.
+    pub warnings: Vec<Note>,
+    /// Why nothing will be written, when a policy aborts.
+    pub abort: Option<Note>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// The spec a plan comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecInfo {
+    /// Path of the spec, relative to the plan file when saved.
+    pub path: String,
+    /// Name of the promotion.
+    pub name: String,
+    /// Environment chosen with `--env`.
+    pub env: Option<String>,
+    /// SHA-256 of the spec file.
+    pub sha256: Digest,
+}
+
+/// Digests of every input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputDigests {
+    /// Hook scripts by path (relative to the spec).
+    pub hooks: BTreeMap<String, Digest>,
+    /// Source packages by path (relative to the spec).
+    pub sources: BTreeMap<String, BTreeMap<String, Digest>>,
+    /// The target snapshot.
+    pub target: Option<TargetDigests>,
+}
+
+/// Digests of the target snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDigests {
+    /// Path (relative to the spec).
+    pub path: String,
+    /// Every entry.
+    pub entries: BTreeMap<String, Digest>,
+}
+
+/// What happens to one source package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackagePlan {
+    /// The source (relative to the spec).
+    pub source: String,
+    /// Its layout.
+    pub layout: Layout,
+    /// The delta package written for it (relative to the spec).
+    pub output: String,
+    /// Every selected asset, by kind, name and version.
+    pub assets: Vec<AssetPlan>,
+}
+
+/// The four outcomes for an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// New in the target.
+    Create,
+    /// Replaces the target's asset of the same name.
+    Overwrite,
+    /// The target keeps its own; not imported.
+    Skip,
+    /// Cannot be imported; see the error.
+    Fail,
+}
+
+impl Action {
+    /// The word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Overwrite => "overwrite",
+            Action::Skip => "skip",
+            Action::Fail => "fail",
+        }
+    }
+}
+
+/// What happens to one asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPlan {
+    /// Kind.
+    pub kind: String,
+    /// Name in the source.
+    pub name: String,
+    /// Version.
+    pub version: Version,
+    /// The outcome.
+    pub action: Action,
+    /// Name in the output (differs from `name` when renamed).
+    pub output_name: String,
+    /// Renames, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renames: Vec<RenameStep>,
+    /// Fields removed by `strip`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stripped: Vec<String>,
+    /// Fields set by the environment's overrides (secrets masked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<OverrideStep>,
+    /// References rewritten to follow renames.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<RefRewrite>,
+    /// Whether the document differs from the source's.
+    pub changed: bool,
+    /// Why it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Note>,
+}
+
+/// One rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameStep {
+    /// Name before.
+    pub from: String,
+    /// Name after.
+    pub to: String,
+    /// The rule or policy that renamed it.
+    pub by: String,
+}
+
+/// One field set by an override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideStep {
+    /// JSON pointer.
+    pub pointer: String,
+    /// The value; `"***"` where it comes from the process environment.
+    pub value: serde_json::Value,
+    /// Where the override is written in the spec (`file:line:column`).
+    pub at: String,
+}
+
+/// One reference rewritten to follow a rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefRewrite {
+    /// JSON pointer of the field.
+    pub pointer: String,
+    /// Kind referred to.
+    pub kind: String,
+    /// Old name.
+    pub from: String,
+    /// New name.
+    pub to: String,
+}
+
+/// A warning or error.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    /// The package concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// The asset concerned (`kind/name[@version]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Stable code.
+    pub code: String,
+    /// What.
+    pub message: String,
+    /// How to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Note {
+    /// A note with no package or asset yet.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Note {
+            package: None,
+            asset: None,
+            code: code.to_string(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Names the asset.
+    pub fn asset(mut self, asset: impl ToString) -> Self {
+        self.asset = Some(asset.to_string());
+        self
+    }
+
+    /// Names the package.
+    pub fn package(mut self, package: impl Into<String>) -> Self {
+        self.package = Some(package.into());
+        self
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Counts over the whole plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Assets created.
+    pub create: usize,
+    /// Assets overwritten.
+    pub overwrite: usize,
+    /// Assets skipped.
+    pub skip: usize,
+    /// Assets failed.
+    pub fail: usize,
+    /// Assets renamed (by rules or conflict policies).
+    pub renamed: usize,
+    /// Warnings.
+    pub warnings: usize,
+}
+
+impl Plan {
+    /// Whether applying it writes anything new to the target.
+    pub fn has_changes(&self) -> bool {
+        self.summary.create + self.summary.overwrite > 0
+    }
+
+    /// Whether anything failed or a policy aborted.
+    pub fn has_failures(&self) -> bool {
+        self.summary.fail > 0 || self.abort.is_some()
+    }
+}
+
+/// Options of a planning run.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Environment chosen with `--env`.
+    pub env: Option<String>,
+    /// Caps for reading packages.
+    pub limits: crate::package::Limits,
+    /// Spec path as shown in the plan.
+    pub spec_display: Option<String>,
+    /// Output folder replacing the spec's.
+    pub out_dir: Option<PathBuf>,
+}

@@ -1,0 +1,125 @@
+//! The plan as text for a pull request: grouped by package and kind, renames as
+//! `old → new`, overrides with secrets masked.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use super::{Action, AssetPlan, Note, Plan};
+use crate::model::Version;
+
+fn symbol(a: Action) -> char {
+    match a {
+        Action::Create => '+',
+        Action::Overwrite => '~',
+        Action::Skip => '=',
+        Action::Fail => '!',
+    }
+}
+
+fn label(name: &str, version: Version) -> String {
+    match version {
+        Version::None => name.to_string(),
+        v => format!("{name}@{v}"),
+    }
+}
+
+fn note_line(out: &mut String, indent: &str, n: &Note) {
+    let mut line = format!("{indent}[{}] ", n.code);
+    line.push_str(&n.message);
+    let _ = writeln!(out, "{line}");
+    if let Some(h) = &n.hint {
+        let _ = writeln!(out, "{indent}  hint: {h}");
+    }
+}
+
+fn asset_lines(out: &mut String, a: &AssetPlan) {
+    let mut title = label(&a.name, a.version);
+    if a.output_name != a.name {
+        title = format!("{title} → {}", label(&a.output_name, a.version));
+    }
+    let _ = writeln!(
+        out,
+        "    {} {title}  ({})",
+        symbol(a.action),
+        a.action.word()
+    );
+    for r in &a.renames {
+        let _ = writeln!(out, "        rename {} → {}  by {}", r.from, r.to, r.by);
+    }
+    if !a.stripped.is_empty() {
+        let _ = writeln!(out, "        strip {}", a.stripped.join(", "));
+    }
+    for o in &a.overrides {
+        let _ = writeln!(out, "        set {} = {}  ({})", o.pointer, o.value, o.at);
+    }
+    for r in &a.references {
+        let _ = writeln!(
+            out,
+            "        ref {} {}/{} → {}",
+            r.pointer, r.kind, r.from, r.to
+        );
+    }
+    if let Some(e) = &a.error {
+        let _ = writeln!(out, "        error [{}] {}", e.code, e.message);
+        if let Some(h) = &e.hint {
+            let _ = writeln!(out, "          hint: {h}");
+        }
+    }
+}
+
+/// Renders a plan for people; paths are shown from the working folder, given the spec's
+/// folder `base`.
+pub fn human(plan: &Plan, base: &Path) -> String {
+    let at = |p: &str| crate::fsutil::shown_from(base, p);
+    let mut out = String::new();
+    let env = plan
+        .spec
+        .env
+        .as_deref()
+        .map(|e| format!(" (env {e})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "plan {}{env}: spec {} sha256 {}",
+        plan.spec.name,
+        plan.spec.path,
+        plan.spec.sha256.short()
+    );
+    for p in &plan.packages {
+        let _ = writeln!(out, "\n{} → {}", at(&p.source), at(&p.output));
+        if p.assets.is_empty() {
+            let _ = writeln!(out, "    (nothing selected)");
+        }
+        let mut by_kind: BTreeMap<&str, Vec<&AssetPlan>> = BTreeMap::new();
+        for a in &p.assets {
+            by_kind.entry(a.kind.as_str()).or_default().push(a);
+        }
+        for (kind, assets) in by_kind {
+            let _ = writeln!(out, "  {kind}");
+            for a in assets {
+                asset_lines(&mut out, a);
+            }
+        }
+    }
+    if let Some(m) = &plan.merged {
+        let _ = writeln!(out, "\nmerged target state → {}", at(m));
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings ({}):", plan.warnings.len());
+        for w in &plan.warnings {
+            note_line(&mut out, "  ", w);
+        }
+    }
+    if let Some(a) = &plan.abort {
+        let _ = writeln!(out, "\nABORT: nothing will be written");
+        note_line(&mut out, "  ", a);
+    }
+    let s = &plan.summary;
+    let _ = writeln!(
+        out,
+        "\nsummary: {} create, {} overwrite, {} skip, {} fail, {} renamed, {} warnings",
+        s.create, s.overwrite, s.skip, s.fail, s.renamed, s.warnings
+    );
+    out
+}

@@ -1,0 +1,283 @@
+//! Resolve: compare each asset with the target (and the packages before it) by kind and name,
+//! apply the conflict policy, and prove that no reference dangles.
+
+use std::collections::BTreeMap;
+
+use super::select::Names;
+use super::transform::{Item, check_name, rewrite_refs, sync_name_field};
+use super::{Action, Note, RenameStep};
+use crate::digest::Digest;
+use crate::spec::{Policy, RenameStrategy, Spec};
+
+/// The items of one package, as resolution sees them.
+pub(super) struct Work<'a> {
+    pub shown: &'a str,
+    pub items: &'a mut Vec<Item>,
+}
+
+/// A name for `base` that `taken` does not hold.
+pub(super) fn generate(
+    strategy: &RenameStrategy,
+    seed: &str,
+    kind: &str,
+    base: &str,
+    taken: &Names,
+) -> String {
+    match strategy {
+        RenameStrategy::Counter { separator } => (1u64..)
+            .map(|n| format!("{base}{separator}{n}"))
+            .find(|c| !taken.has(kind, c))
+            .expect("some counter is free"),
+        RenameStrategy::Random {
+            length,
+            alphabet,
+            separator,
+        } => (0u64..)
+            .map(|attempt| {
+                let d = Digest::of(format!("{seed}\0{kind}\0{base}\0{attempt}").as_bytes());
+                let chars: String = (0..*length)
+                    .map(|i| alphabet[d.0[i % 32] as usize % alphabet.len()])
+                    .collect();
+                format!("{base}{separator}{chars}")
+            })
+            .find(|c| !taken.has(kind, c))
+            .expect("some suffix is free"),
+    }
+}
+
+fn where_policy(spec: &Spec, kind: &str) -> String {
+    if spec.conflicts.kinds.contains_key(kind) {
+        format!("conflicts.{kind}")
+    } else {
+        "conflicts".into()
+    }
+}
+
+/// Resolves every package in order. Returns the reason to abort, if a policy says so.
+pub(super) fn resolve(spec: &Spec, work: &mut [Work<'_>], existing: &mut Names) -> Option<Note> {
+    for w in work.iter_mut() {
+        if let Some(abort) = resolve_package(spec, w, existing) {
+            return Some(abort);
+        }
+    }
+    None
+}
+
+fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Option<Note> {
+    let items = &mut *w.items;
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if !it.failed() {
+            groups
+                .entry((it.asset.key.kind.clone(), it.asset.key.name.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut reserved = existing.clone();
+    for (kind, name) in groups.keys() {
+        reserved.add(kind, name);
+    }
+    let mut moved: BTreeMap<(String, String), String> = BTreeMap::new();
+    for ((kind, name), idxs) in &groups {
+        if !existing.has(kind, name) {
+            for &i in idxs {
+                items[i].action = Some(Action::Create);
+            }
+            continue;
+        }
+        let source_name = items[idxs[0]].source_key.name.clone();
+        let policy = spec.conflicts.policy_for(kind, &source_name).clone();
+        let shown_key = format!("{kind}/{name}");
+        match policy {
+            Policy::Skip => idxs
+                .iter()
+                .for_each(|&i| items[i].action = Some(Action::Skip)),
+            Policy::Overwrite => idxs
+                .iter()
+                .for_each(|&i| items[i].action = Some(Action::Overwrite)),
+            Policy::Fail => {
+                for &i in idxs {
+                    items[i].fail(
+                        Note::new(
+                            "conflict.exists",
+                            format!(
+                                "{shown_key} already exists in the target and {} says fail",
+                                where_policy(spec, kind)
+                            ),
+                        )
+                        .hint(format!(
+                            "choose skip, overwrite or rename for {kind} under conflicts:"
+                        )),
+                    );
+                }
+            }
+            Policy::Abort => {
+                return Some(
+                    Note::new("conflict.abort", format!("{shown_key} already exists in the target and {} says abort: nothing is written", where_policy(spec, kind)))
+                        .asset(&items[idxs[0]].source_key)
+                        .package(w.shown),
+                );
+            }
+            Policy::Rename(strategy) => {
+                let new = generate(&strategy, &spec.seed, kind, name, &reserved);
+                if let Err(m) = check_name(&new) {
+                    for &i in idxs {
+                        items[i].fail(Note::new(
+                            "rename.invalid_name",
+                            format!("the generated name {new:?} {m}"),
+                        ));
+                    }
+                    continue;
+                }
+                reserved.add(kind, &new);
+                moved.insert((kind.clone(), name.clone()), new.clone());
+                let by = format!(
+                    "{}: {}",
+                    where_policy(spec, kind),
+                    Policy::Rename(strategy).word()
+                );
+                for &i in idxs {
+                    let it = &mut items[i];
+                    it.renames.push(RenameStep {
+                        from: name.clone(),
+                        to: new.clone(),
+                        by: by.clone(),
+                    });
+                    sync_name_field(&mut it.asset, name, &new);
+                    it.asset.key.name = new.clone();
+                    it.action = Some(Action::Create);
+                }
+            }
+            Policy::Hook(path) => {
+                for &i in idxs {
+                    items[i].fail(Note::new(
+                        "hook.unavailable",
+                        format!("the conflict policy asks Lua script {} to decide; Lua hooks are not available in this build", path.display()),
+                    ));
+                }
+            }
+        }
+    }
+    if !moved.is_empty() {
+        for it in items.iter_mut().filter(|it| !it.failed()) {
+            let more = rewrite_refs(&mut it.asset, &moved);
+            it.references.extend(more);
+        }
+    }
+    check_references(items, existing);
+    for it in items
+        .iter()
+        .filter(|it| matches!(it.action, Some(Action::Create | Action::Overwrite)))
+    {
+        existing.add(&it.asset.key.kind, &it.asset.key.name);
+    }
+    for it in items.iter_mut() {
+        if let Some(e) = &mut it.error
+            && e.package.is_none()
+        {
+            e.package = Some(w.shown.to_string());
+        }
+    }
+    None
+}
+
+/// Fails every written asset whose references do not resolve, until none is left: a
+/// reference must name an asset written here, or one the target (or an earlier package)
+/// holds. References already unresolved before any transform were warned about at
+/// selection and stay warnings.
+fn check_references(items: &mut [Item], existing: &Names) {
+    loop {
+        let mut outputs = Names::default();
+        let mut failed = Names::default();
+        for it in items.iter() {
+            match it.action {
+                Some(Action::Create | Action::Overwrite) if !it.failed() => {
+                    outputs.add(&it.asset.key.kind, &it.asset.key.name)
+                }
+                _ if it.failed() => failed.add(&it.asset.key.kind, &it.asset.key.name),
+                _ => {}
+            }
+        }
+        let mut changed = false;
+        for it in items.iter_mut() {
+            if it.failed() || !matches!(it.action, Some(Action::Create | Action::Overwrite)) {
+                continue;
+            }
+            let refs = match it.asset.references() {
+                Ok(r) => r,
+                Err(m) => {
+                    it.fail(Note::new("asset.bad_reference", m));
+                    changed = true;
+                    continue;
+                }
+            };
+            for r in refs {
+                if outputs.has(&r.kind, &r.name) || existing.has(&r.kind, &r.name) {
+                    continue;
+                }
+                let original = it
+                    .references
+                    .iter()
+                    .rev()
+                    .find(|rw| rw.pointer == r.pointer && rw.to == r.name)
+                    .map_or(r.name.clone(), |rw| rw.from.clone());
+                if it
+                    .unresolved
+                    .contains(&(r.pointer.clone(), r.kind.clone(), original.clone()))
+                    && original == r.name
+                {
+                    continue;
+                }
+                let note = if failed.has(&r.kind, &r.name) {
+                    Note::new(
+                        "ref.failed_dependency",
+                        format!(
+                            "{} {} names {}/{}, which fails",
+                            it.source_key, r.pointer, r.kind, r.name
+                        ),
+                    )
+                    .hint("fix the failing asset first; its error is listed too")
+                } else {
+                    Note::new("ref.dangling", format!("{} {} names {}/{}, which does not exist after the transform", it.source_key, r.pointer, r.kind, r.name))
+                        .hint("a rename, override or hook broke this reference; every reference must name an asset of the output or the target")
+                };
+                it.fail(note);
+                changed = true;
+                break;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_are_repeatable_and_free() {
+        let mut taken = Names::default();
+        taken.add("flow", "a_1");
+        let counter = RenameStrategy::Counter {
+            separator: "_".into(),
+        };
+        assert_eq!(generate(&counter, "s", "flow", "a", &taken), "a_2");
+        let random = RenameStrategy::Random {
+            length: 6,
+            alphabet: "abc123".chars().collect(),
+            separator: "-".into(),
+        };
+        let one = generate(&random, "seed", "authorizer", "auth", &taken);
+        assert_eq!(one, generate(&random, "seed", "authorizer", "auth", &taken));
+        assert_ne!(
+            one,
+            generate(&random, "other", "authorizer", "auth", &taken)
+        );
+        assert_eq!(one.len(), "auth-".len() + 6);
+        taken.add("authorizer", &one);
+        assert_ne!(generate(&random, "seed", "authorizer", "auth", &taken), one);
+    }
+}

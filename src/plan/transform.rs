@@ -1,0 +1,324 @@
+//! Transform: strip non-portable fields, apply rename rules, rewrite every reference to a
+//! renamed asset, and apply the environment's overrides.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::inputs::{EnvLookup, span_text};
+use super::select::Selection;
+use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
+use crate::model::{Asset, AssetKey, kinds, pointer};
+use crate::package::{Package, names};
+use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
+
+/// One selected asset on its way through the pipeline.
+#[derive(Debug, Clone)]
+pub(super) struct Item {
+    pub source_key: AssetKey,
+    pub asset: Asset,
+    pub renames: Vec<RenameStep>,
+    pub stripped: Vec<String>,
+    pub overrides: Vec<OverrideStep>,
+    pub references: Vec<RefRewrite>,
+    pub error: Option<Note>,
+    /// References already unresolved before any transform (warned at selection).
+    pub unresolved: BTreeSet<(String, String, String)>,
+    pub action: Option<Action>,
+}
+
+impl Item {
+    pub fn fail(&mut self, note: Note) {
+        if self.error.is_none() {
+            self.error = Some(note.asset(&self.source_key));
+        }
+        self.action = Some(Action::Fail);
+    }
+
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// The transformed assets of one package.
+pub(super) struct Transformed {
+    pub items: Vec<Item>,
+    pub warnings: Vec<Note>,
+    pub matched_overrides: BTreeSet<usize>,
+    pub env_errors: Vec<Diagnostic>,
+}
+
+/// A new name and the steps that made it, or why renaming failed.
+type Renamed = Result<(String, Vec<RenameStep>), Note>;
+
+/// One transformed item, the overrides it matched, its warnings and its spec-level errors.
+type ItemResult = (Item, BTreeSet<usize>, Vec<Note>, Vec<Diagnostic>);
+
+/// What rename rules make of a source name.
+fn rename_by_rules(spec: &Spec, kind: &str, name: &str) -> Result<(String, Vec<RenameStep>), Note> {
+    let mut cur = name.to_string();
+    let mut steps = Vec::new();
+    for rule in spec.renames.iter().filter(|r| r.applies(kind, name)) {
+        let next = match &rule.op {
+            RenameOp::Affix { prefix, suffix } => format!("{prefix}{cur}{suffix}"),
+            RenameOp::Regex { re, to } => re.replace(&cur, to.as_str()).into_owned(),
+            RenameOp::Hook(path) => {
+                return Err(Note::new(
+                    "hook.unavailable",
+                    format!(
+                        "{} asks Lua script {} to rename; Lua hooks are not available in this build",
+                        rule.describe(),
+                        path.display()
+                    ),
+                ));
+            }
+        };
+        if next != cur {
+            steps.push(RenameStep {
+                from: cur.clone(),
+                to: next.clone(),
+                by: rule.describe(),
+            });
+            cur = next;
+        }
+    }
+    check_name(&cur).map_err(|m| {
+        Note::new(
+            "rename.invalid_name",
+            format!("renaming {kind}/{name} gives {cur:?}, which {m}"),
+        )
+        .hint("change the rename rules so every name stays a valid folder name")
+    })?;
+    Ok((cur, steps))
+}
+
+/// Whether a generated name can be an asset name.
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.len() > 255 {
+        return Err("is longer than 255 bytes".into());
+    }
+    names::check_segment_name(name).map_err(|p| format!("is not a valid name ({p})"))
+}
+
+/// Points every reference of `asset` that names a renamed asset at its new name.
+pub(super) fn rewrite_refs(
+    asset: &mut Asset,
+    renamed: &BTreeMap<(String, String), String>,
+) -> Vec<RefRewrite> {
+    let Ok(refs) = asset.references() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in refs {
+        if let Some(new) = renamed.get(&(r.kind.clone(), r.name.clone())) {
+            if let Some(slot) = pointer::get_mut(asset.meta_mut(), &r.pointer) {
+                *slot = Value::String(new.clone());
+            }
+            out.push(RefRewrite {
+                pointer: r.pointer,
+                kind: r.kind,
+                from: r.name,
+                to: new.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Keeps the document's own name field in step with a rename.
+pub(super) fn sync_name_field(asset: &mut Asset, old: &str, new: &str) {
+    let Some(field) = kinds::rules(&asset.key.kind).and_then(|r| r.name_field) else {
+        return;
+    };
+    if pointer::get(asset.meta(), field).and_then(Value::as_str) == Some(old)
+        && let Some(slot) = pointer::get_mut(asset.meta_mut(), field)
+    {
+        *slot = Value::String(new.to_string());
+    }
+}
+
+/// Transforms the selected assets of one package.
+pub(super) fn transform(
+    spec: &Spec,
+    env: Option<&Environment>,
+    pkg: &Package,
+    shown: &str,
+    selection: Selection,
+    env_lookup: &EnvLookup,
+) -> Transformed {
+    let mut warnings = selection.warnings;
+    // Rename rules act on each (kind, name) once, so all versions move together.
+    let mut names: BTreeMap<(String, String), Renamed> = BTreeMap::new();
+    for &i in &selection.chosen {
+        let k = &pkg.assets[i].key;
+        names
+            .entry((k.kind.clone(), k.name.clone()))
+            .or_insert_with(|| rename_by_rules(spec, &k.kind, &k.name));
+    }
+    // Two assets may not end up with one name.
+    let mut claims: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for ((kind, name), r) in &names {
+        let new = r.as_ref().map_or(name, |(n, _)| n);
+        claims
+            .entry((kind.clone(), new.clone()))
+            .or_default()
+            .push(name.clone());
+    }
+    let renamed: BTreeMap<(String, String), String> = names
+        .iter()
+        .filter_map(|((k, n), r)| {
+            r.as_ref()
+                .ok()
+                .filter(|(new, _)| new != n)
+                .map(|(new, _)| ((k.clone(), n.clone()), new.clone()))
+        })
+        .collect();
+    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
+    let results: Vec<ItemResult> = selection
+        .chosen
+        .par_iter()
+        .map(|&i| {
+            let asset = pkg.assets[i].clone();
+            let mut item = Item {
+                source_key: asset.key.clone(),
+                asset,
+                renames: Vec::new(),
+                stripped: Vec::new(),
+                overrides: Vec::new(),
+                references: Vec::new(),
+                error: None,
+                unresolved: selection.unresolved.get(&i).cloned().unwrap_or_default(),
+                action: None,
+            };
+            let mut matched = BTreeSet::new();
+            let mut notes = Vec::new();
+            let mut env_errors = Vec::new();
+            let key = (item.source_key.kind.clone(), item.source_key.name.clone());
+            match &names[&key] {
+                Err(note) => item.fail(note.clone()),
+                Ok((new, steps)) => {
+                    let claimants = &claims[&(key.0.clone(), new.clone())];
+                    if claimants.len() > 1 {
+                        item.fail(
+                            Note::new(
+                                "rename.collision",
+                                format!(
+                                    "{} would be named {}/{new}, as would {}",
+                                    item.source_key,
+                                    key.0,
+                                    claimants
+                                        .iter()
+                                        .filter(|c| **c != key.1)
+                                        .cloned()
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            )
+                            .hint("make the rename rules give distinct names"),
+                        );
+                    }
+                    item.renames = steps.clone();
+                    strip(spec, &mut item, shown, &mut notes);
+                    item.references = rewrite_refs(&mut item.asset, &renamed);
+                    if new != &key.1 {
+                        sync_name_field(&mut item.asset, &key.1, new);
+                        item.asset.key.name = new.clone();
+                    }
+                    if let Some(env) = env {
+                        apply_overrides(
+                            spec,
+                            env,
+                            &vars,
+                            env_lookup,
+                            &mut item,
+                            &mut matched,
+                            &mut env_errors,
+                        );
+                    }
+                }
+            }
+            (item, matched, notes, env_errors)
+        })
+        .collect();
+    let mut items = Vec::with_capacity(results.len());
+    let mut matched_overrides = BTreeSet::new();
+    let mut env_errors = Vec::new();
+    for (item, matched, notes, errs) in results {
+        items.push(item);
+        matched_overrides.extend(matched);
+        warnings.extend(notes);
+        env_errors.extend(errs);
+    }
+    Transformed {
+        items,
+        warnings,
+        matched_overrides,
+        env_errors,
+    }
+}
+
+fn strip(spec: &Spec, item: &mut Item, shown: &str, notes: &mut Vec<Note>) {
+    let Some(pointers) = spec.strip.get(&item.source_key.kind) else {
+        return;
+    };
+    for p in pointers {
+        if pointer::get(item.asset.meta(), p).is_some() {
+            pointer::remove(item.asset.meta_mut(), p);
+            item.stripped.push(p.clone());
+            notes.push(
+                Note::new("strip.removed", format!("{}: removed {p}", item.source_key))
+                    .asset(&item.source_key)
+                    .package(shown),
+            );
+        }
+    }
+}
+
+fn apply_overrides(
+    spec: &Spec,
+    env: &Environment,
+    vars: &BTreeMap<String, String>,
+    env_lookup: &EnvLookup,
+    item: &mut Item,
+    matched: &mut BTreeSet<usize>,
+    env_errors: &mut Vec<Diagnostic>,
+) {
+    let key = item.source_key.clone();
+    for (i, o) in env.overrides.iter().enumerate() {
+        if !o.selector.matches(&key.kind, &key.name, &item.asset.labels) {
+            continue;
+        }
+        matched.insert(i);
+        for s in &o.set {
+            let at = span_text(spec, s.span);
+            if pointer::get(item.asset.meta(), &s.pointer).is_none() {
+                item.fail(
+                    Note::new("override.missing_path", format!("{} has no field {} to set (override at {at})", key, s.pointer))
+                        .hint("overrides only change fields that exist; fix the pointer or narrow the override's selector"),
+                );
+                continue;
+            }
+            let value = match s.value.render(vars, env_lookup) {
+                Ok(v) => v,
+                Err(m) => {
+                    env_errors.push(Diagnostic::new("spec.env", Some(s.span), m));
+                    continue;
+                }
+            };
+            if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)
+                && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &s.pointer)
+            {
+                *slot = value;
+            }
+            item.overrides.push(OverrideStep {
+                pointer: s.pointer.clone(),
+                value: s.value.display(vars),
+                at,
+            });
+        }
+    }
+}
