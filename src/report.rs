@@ -9,6 +9,15 @@ use serde::Serialize;
 use crate::cli::table::render;
 use crate::plan::{Action, Note, Plan, Summary};
 
+/// `package: asset` of a note, the package shown from the working folder.
+fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
+    [n.package.as_deref().map(at), n.asset.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 /// Counts of each action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -165,26 +174,33 @@ impl Report {
         if !self.errors.is_empty() {
             let _ = writeln!(out, "\nerrors ({}):", self.errors.len());
             for e in &self.errors {
-                let who = [e.package.as_deref().map(&at), e.asset.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                let _ = writeln!(out, "  [{}] {who}: {}", e.code, e.message);
+                let _ = writeln!(out, "  [{}] {}: {}", e.code, who(e, &at), e.message);
                 if let Some(h) = &e.hint {
                     let _ = writeln!(out, "    hint: {h}");
                 }
             }
         }
         if !self.warnings.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nwarnings: {} (see the plan or report.json)",
-                self.warnings.len()
-            );
+            let _ = writeln!(out, "\nwarnings ({}):", self.warnings.len());
+            for w in self.warnings.iter().take(20) {
+                let _ = writeln!(out, "  [{}] {}: {}", w.code, who(w, &at), w.message);
+            }
+            if self.warnings.len() > 20 {
+                let _ = writeln!(
+                    out,
+                    "  … and {} more in report.json",
+                    self.warnings.len() - 20
+                );
+            }
         }
         if let Some(a) = &self.abort {
-            let _ = writeln!(out, "\naborted: [{}] {}", a.code, a.message);
+            let _ = writeln!(
+                out,
+                "\naborted: [{}] {}: {}",
+                a.code,
+                who(a, &at),
+                a.message
+            );
         }
         let _ = writeln!(out, "\nwritten:");
         if self.written.is_empty() {

@@ -208,6 +208,7 @@ pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Resul
             .zip(items.iter_mut())
             .map(|(s, items)| Work {
                 shown: &s.shown,
+                layout: s.package.layout,
                 items,
             })
             .collect();

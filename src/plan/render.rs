@@ -24,8 +24,16 @@ fn label(name: &str, version: Version) -> String {
     }
 }
 
-fn note_line(out: &mut String, indent: &str, n: &Note) {
+fn note_line(out: &mut String, indent: &str, n: &Note, at: &dyn Fn(&str) -> String) {
     let mut line = format!("{indent}[{}] ", n.code);
+    let who: Vec<String> = [n.package.as_deref().map(at), n.asset.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !who.is_empty() {
+        line.push_str(&who.join(": "));
+        line.push_str(": ");
+    }
     line.push_str(&n.message);
     let _ = writeln!(out, "{line}");
     if let Some(h) = &n.hint {
@@ -108,12 +116,12 @@ pub fn human(plan: &Plan, base: &Path) -> String {
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings ({}):", plan.warnings.len());
         for w in &plan.warnings {
-            note_line(&mut out, "  ", w);
+            note_line(&mut out, "  ", w, &at);
         }
     }
     if let Some(a) = &plan.abort {
         let _ = writeln!(out, "\nABORT: nothing will be written");
-        note_line(&mut out, "  ", a);
+        note_line(&mut out, "  ", a, &at);
     }
     let s = &plan.summary;
     let _ = writeln!(

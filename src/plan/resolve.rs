@@ -7,11 +7,13 @@ use super::select::Names;
 use super::transform::{Item, check_name, rewrite_refs, sync_name_field};
 use super::{Action, Note, RenameStep};
 use crate::digest::Digest;
+use crate::package::Layout;
 use crate::spec::{Policy, RenameStrategy, Spec};
 
 /// The items of one package, as resolution sees them.
 pub(super) struct Work<'a> {
     pub shown: &'a str,
+    pub layout: Layout,
     pub items: &'a mut Vec<Item>,
 }
 
@@ -55,12 +57,42 @@ fn where_policy(spec: &Spec, kind: &str) -> String {
 
 /// Resolves every package in order. Returns the reason to abort, if a policy says so.
 pub(super) fn resolve(spec: &Spec, work: &mut [Work<'_>], existing: &mut Names) -> Option<Note> {
+    let mut first = None;
     for w in work.iter_mut() {
-        if let Some(abort) = resolve_package(spec, w, existing) {
-            return Some(abort);
+        let abort = resolve_package(spec, w, existing);
+        first = first.or(abort);
+    }
+    first
+}
+
+/// enebular imports every asset with its `master` version: an asset written without one
+/// would be refused, so its versions fail here, with the way out.
+fn require_master(items: &mut [Item]) {
+    let mut with_master: std::collections::BTreeSet<(String, String)> =
+        std::collections::BTreeSet::new();
+    for it in items.iter() {
+        if !it.failed() && it.asset.key.version == crate::model::Version::Master {
+            with_master.insert((it.asset.key.kind.clone(), it.asset.key.name.clone()));
         }
     }
-    None
+    for it in items.iter_mut() {
+        let k = (it.asset.key.kind.clone(), it.asset.key.name.clone());
+        if !it.failed()
+            && matches!(it.action, Some(Action::Create | Action::Overwrite))
+            && !with_master.contains(&k)
+        {
+            it.fail(
+                Note::new(
+                    "enebular.no_master",
+                    format!(
+                        "{}/{} would be written without its master version",
+                        k.0, k.1
+                    ),
+                )
+                .hint("select master too (versions: [master, latest])"),
+            );
+        }
+    }
 }
 
 fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Option<Note> {
@@ -74,6 +106,7 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                 .push(i);
         }
     }
+    let mut abort = None;
     let mut reserved = existing.clone();
     for (kind, name) in groups.keys() {
         reserved.add(kind, name);
@@ -88,7 +121,6 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
         }
         let source_name = items[idxs[0]].source_key.name.clone();
         let policy = spec.conflicts.policy_for(kind, &source_name).clone();
-        let shown_key = format!("{kind}/{name}");
         match policy {
             Policy::Skip => idxs
                 .iter()
@@ -102,7 +134,7 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                         Note::new(
                             "conflict.exists",
                             format!(
-                                "{shown_key} already exists in the target and {} says fail",
+                                "already exists in the target and {} says fail",
                                 where_policy(spec, kind)
                             ),
                         )
@@ -113,11 +145,19 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                 }
             }
             Policy::Abort => {
-                return Some(
-                    Note::new("conflict.abort", format!("{shown_key} already exists in the target and {} says abort: nothing is written", where_policy(spec, kind)))
-                        .asset(&items[idxs[0]].source_key)
-                        .package(w.shown),
+                let note = Note::new(
+                    "conflict.abort",
+                    format!(
+                        "already exists in the target and {} says abort: nothing is written",
+                        where_policy(spec, kind)
+                    ),
                 );
+                for &i in idxs {
+                    items[i].fail(note.clone());
+                }
+                if abort.is_none() {
+                    abort = Some(note.asset(&items[idxs[0]].source_key).package(w.shown));
+                }
             }
             Policy::Rename(strategy) => {
                 let new = generate(&strategy, &spec.seed, kind, name, &reserved);
@@ -165,6 +205,9 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
             it.references.extend(more);
         }
     }
+    if w.layout == Layout::Enebular {
+        require_master(items);
+    }
     check_references(items, existing);
     for it in items
         .iter()
@@ -179,7 +222,7 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
             e.package = Some(w.shown.to_string());
         }
     }
-    None
+    abort
 }
 
 /// Fails every written asset whose references do not resolve, until none is left: a
@@ -232,14 +275,11 @@ fn check_references(items: &mut [Item], existing: &Names) {
                 let note = if failed.has(&r.kind, &r.name) {
                     Note::new(
                         "ref.failed_dependency",
-                        format!(
-                            "{} {} names {}/{}, which fails",
-                            it.source_key, r.pointer, r.kind, r.name
-                        ),
+                        format!("{} names {}/{}, which fails", r.pointer, r.kind, r.name),
                     )
                     .hint("fix the failing asset first; its error is listed too")
                 } else {
-                    Note::new("ref.dangling", format!("{} {} names {}/{}, which does not exist after the transform", it.source_key, r.pointer, r.kind, r.name))
+                    Note::new("ref.dangling", format!("{} names {}/{}, which does not exist after the transform", r.pointer, r.kind, r.name))
                         .hint("a rename, override or hook broke this reference; every reference must name an asset of the output or the target")
                 };
                 it.fail(note);

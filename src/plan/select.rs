@@ -147,8 +147,8 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
             let mut note = Note::new(
                 "select.unresolved_ref",
                 format!(
-                    "{} {} names {}/{}, which is neither selected nor in the target",
-                    assets[i].key, r.pointer, r.kind, r.name
+                    "{} names {}/{}, which is neither selected nor in the target",
+                    r.pointer, r.kind, r.name
                 ),
             )
             .asset(&assets[i].key)

@@ -86,7 +86,7 @@ fn rename_by_rules(spec: &Spec, kind: &str, name: &str) -> Result<(String, Vec<R
     check_name(&cur).map_err(|m| {
         Note::new(
             "rename.invalid_name",
-            format!("renaming {kind}/{name} gives {cur:?}, which {m}"),
+            format!("renaming gives {cur:?}, which {m}"),
         )
         .hint("change the rename rules so every name stays a valid folder name")
     })?;
@@ -207,8 +207,7 @@ pub(super) fn transform(
                             Note::new(
                                 "rename.collision",
                                 format!(
-                                    "{} would be named {}/{new}, as would {}",
-                                    item.source_key,
+                                    "would be named {}/{new}, as would {}",
                                     key.0,
                                     claimants
                                         .iter()
@@ -270,7 +269,7 @@ fn strip(spec: &Spec, item: &mut Item, shown: &str, notes: &mut Vec<Note>) {
             pointer::remove(item.asset.meta_mut(), p);
             item.stripped.push(p.clone());
             notes.push(
-                Note::new("strip.removed", format!("{}: removed {p}", item.source_key))
+                Note::new("strip.removed", format!("removed {p}"))
                     .asset(&item.source_key)
                     .package(shown),
             );
@@ -297,7 +296,7 @@ fn apply_overrides(
             let at = span_text(spec, s.span);
             if pointer::get(item.asset.meta(), &s.pointer).is_none() {
                 item.fail(
-                    Note::new("override.missing_path", format!("{} has no field {} to set (override at {at})", key, s.pointer))
+                    Note::new("override.missing_path", format!("has no field {} to set (override at {at})", s.pointer))
                         .hint("overrides only change fields that exist; fix the pointer or narrow the override's selector"),
                 );
                 continue;
@@ -305,7 +304,7 @@ fn apply_overrides(
             let value = match s.value.render(vars, env_lookup) {
                 Ok(v) => v,
                 Err(m) => {
-                    env_errors.push(Diagnostic::new("spec.env", Some(s.span), m));
+                    env_errors.push(Diagnostic::new("spec.env", Some(s.value_span), m));
                     continue;
                 }
             };

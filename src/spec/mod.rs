@@ -337,6 +337,8 @@ pub struct Setting {
     pub value: ValueTemplate,
     /// Where the pointer was written.
     pub span: Span,
+    /// Where the value was written.
+    pub value_span: Span,
 }
 
 /// An override of one environment.

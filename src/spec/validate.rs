@@ -480,6 +480,7 @@ impl V {
                             pointer,
                             value: t,
                             span: ptr.span,
+                            value_span: value.span,
                         });
                     }
                     Err(m) => self.error(value.span, "spec.bad_template", m),

@@ -1,0 +1,141 @@
+//! One folder per CLI case under `tests/cases/`: the command, its inputs, and what it must
+//! print and write. `HOIST_BLESS=1 cargo test --test cases` rewrites the expectations; review
+//! the diff before committing it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn cases_dir() -> PathBuf {
+    common::repo().join("tests/cases")
+}
+
+/// Every file under `root`, ZIP files opened up as `name.zip/<entry>`.
+fn outputs(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !root.exists() {
+        return out;
+    }
+    for (rel, bytes) in common::tree(root) {
+        if rel.ends_with(".zip") {
+            let mut ar = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+            for i in 0..ar.len() {
+                let mut f = ar.by_index(i).unwrap();
+                let mut data = Vec::new();
+                f.read_to_end(&mut data).unwrap();
+                out.insert(format!("{rel}/{}", f.name().unwrap()), data);
+            }
+        } else {
+            out.insert(rel, bytes);
+        }
+    }
+    out
+}
+
+fn read_opt(p: &Path) -> Option<String> {
+    fs::read_to_string(p).ok()
+}
+
+fn run_case(case: &Path) -> Result<(), String> {
+    let name = case.file_name().unwrap().to_string_lossy().into_owned();
+    let work = common::tmp();
+    for (rel, bytes) in common::tree(case) {
+        if rel.starts_with("expected/") {
+            continue;
+        }
+        let dest = work.path().join(&rel);
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs::write(dest, bytes).unwrap();
+    }
+    let cmd = read_opt(&case.join("cmd")).unwrap_or_else(|| "apply spec.yaml".into());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    command
+        .args(cmd.split_whitespace())
+        .current_dir(work.path())
+        .env("NO_COLOR", "1");
+    for line in read_opt(&case.join("env"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let (k, v) = line.split_once('=').expect("env lines are KEY=VALUE");
+        command.env(k, v);
+    }
+    let result = command.output().unwrap();
+    let code = result.status.code().unwrap_or(-1).to_string();
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    let actual_out = outputs(&work.path().join("out"));
+    let expected = case.join("expected");
+    if std::env::var_os("HOIST_BLESS").is_some() {
+        let _ = fs::remove_dir_all(&expected);
+        fs::create_dir_all(&expected).unwrap();
+        fs::write(expected.join("exit_code"), format!("{code}\n")).unwrap();
+        fs::write(expected.join("stdout"), &stdout).unwrap();
+        fs::write(expected.join("stderr"), &stderr).unwrap();
+        for (rel, bytes) in &actual_out {
+            let dest = expected.join("out").join(rel);
+            fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            fs::write(dest, bytes).unwrap();
+        }
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    let want_code = read_opt(&expected.join("exit_code")).ok_or(format!(
+        "{name}: no expected/exit_code; run with HOIST_BLESS=1"
+    ))?;
+    if want_code.trim() != code {
+        problems.push(format!("exit code {code}, expected {}", want_code.trim()));
+    }
+    for (label, got, file) in [("stdout", &stdout, "stdout"), ("stderr", &stderr, "stderr")] {
+        let want = read_opt(&expected.join(file)).unwrap_or_default();
+        if &want != got {
+            problems.push(format!(
+                "{label} differs\n--- expected\n{want}\n--- actual\n{got}"
+            ));
+        }
+    }
+    let want_out = outputs(&expected.join("out"));
+    for (rel, bytes) in &want_out {
+        match actual_out.get(rel) {
+            None => problems.push(format!("missing output {rel}")),
+            Some(b) if b != bytes => problems.push(format!(
+                "output {rel} differs\n--- expected\n{}\n--- actual\n{}",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(b)
+            )),
+            _ => {}
+        }
+    }
+    for rel in actual_out.keys().filter(|k| !want_out.contains_key(*k)) {
+        problems.push(format!("unexpected output {rel}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("case {name}:\n{}", problems.join("\n")))
+    }
+}
+
+#[test]
+fn cli_cases() {
+    let mut cases: Vec<PathBuf> = fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "the case folders are missing");
+    let failures: Vec<String> = cases.iter().filter_map(|c| run_case(c).err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
