@@ -16,6 +16,7 @@ pub fn parent_of(path: &Path) -> &Path {
 /// into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent_of(path);
+    fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".hoist-tmp-")
         .tempfile_in(dir)?;

@@ -49,7 +49,7 @@ pub struct PackageReport {
 /// What an apply did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// The spec.
+    /// The spec's file name (the same whether applied from the spec or from a saved plan).
     pub spec: String,
     /// Name of the promotion.
     pub name: String,
@@ -109,7 +109,12 @@ impl Report {
             .filter(|o| !written.contains(o))
             .collect();
         Report {
-            spec: plan.spec.path.clone(),
+            spec: std::path::Path::new(&plan.spec.path)
+                .file_name()
+                .map_or_else(
+                    || plan.spec.path.clone(),
+                    |f| f.to_string_lossy().into_owned(),
+                ),
             name: plan.spec.name.clone(),
             env: plan.spec.env.clone(),
             outcome,

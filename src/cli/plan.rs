@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use crate::error::{Error, exit};
 use crate::package::Limits;
-use crate::plan::{PLAN_FORMAT, Plan, PlanOptions, Planned, compute, render};
+use crate::plan::{
+    PLAN_FORMAT, Plan, PlanOptions, Planned, compute, compute_loaded, input_digests, load_inputs,
+    render,
+};
 use crate::report::Report;
 use crate::spec::Spec;
 
@@ -161,7 +164,8 @@ fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
         .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))
 }
 
-/// Recomputes a saved plan and refuses if any input changed since.
+/// Recomputes a saved plan and refuses if anything changed since: first the spec's bytes,
+/// then every input's digests, and last the plan itself.
 fn replan(
     plan_path: &Path,
     saved: Plan,
@@ -169,6 +173,11 @@ fn replan(
     out_dir: Option<PathBuf>,
     limits: &Limits,
 ) -> Result<Planned, Error> {
+    if out_dir.is_some() {
+        return Err(Error::Usage(
+            "a saved plan names its outputs; apply it without --out, or plan again with another output.dir".into(),
+        ));
+    }
     if env.is_some() && env != saved.spec.env {
         return Err(Error::Usage(format!(
             "the plan was made for environment {}; --env {} does not match",
@@ -176,83 +185,100 @@ fn replan(
             env.as_deref().unwrap_or("")
         )));
     }
-    let spec_path = crate::fsutil::parent_of(plan_path).join(&saved.spec.path);
-    let mut planned = plan_spec(&spec_path, saved.spec.env.clone(), out_dir, limits)?;
-    let fresh = &mut planned.plan;
-    let mut changes = Vec::new();
-    if fresh.spec.sha256 != saved.spec.sha256 {
-        changes.push(format!("the spec {} changed", spec_path.display()));
+    let spec_path =
+        crate::fsutil::normalize(&crate::fsutil::parent_of(plan_path).join(&saved.spec.path));
+    let stale = |changes: Vec<String>| stale_error(plan_path, &changes);
+    let bytes = std::fs::read(&spec_path).map_err(|e| Error::Io {
+        path: spec_path.clone(),
+        action: "cannot read the plan's spec",
+        source: e,
+    })?;
+    if crate::digest::Digest::of(&bytes) != saved.spec.sha256 {
+        return Err(stale(vec![format!(
+            "the spec {} changed",
+            spec_path.display()
+        )]));
     }
-    diff_inputs(
-        "hook",
-        &saved
-            .inputs
-            .hooks
-            .iter()
-            .map(|(k, v)| (k.clone(), Some(*v)))
-            .collect(),
-        &fresh
-            .inputs
-            .hooks
-            .iter()
-            .map(|(k, v)| (k.clone(), Some(*v)))
-            .collect(),
-        &mut changes,
-    );
-    let sources = |p: &Plan| -> std::collections::BTreeMap<String, Option<crate::digest::Digest>> {
-        p.inputs
-            .sources
+    let spec = Spec::load(&spec_path)?;
+    let gone: Vec<String> = saved
+        .inputs
+        .sources
+        .keys()
+        .chain(saved.inputs.target.iter().map(|t| &t.path))
+        .filter(|p| !spec.resolve(p).exists())
+        .map(|p| format!("input {p} is gone"))
+        .collect();
+    if !gone.is_empty() {
+        return Err(stale(gone));
+    }
+    let opts = PlanOptions {
+        env: saved.spec.env.clone(),
+        limits: *limits,
+        spec_display: Some(spec_path.display().to_string()),
+        out_dir,
+    };
+    let loaded = load_inputs(&spec, &opts)?;
+    let fresh = input_digests(&loaded);
+    let mut changes = Vec::new();
+    let hooks = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.hooks.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()
+    };
+    diff_inputs("hook", &hooks(&saved.inputs), &hooks(&fresh), &mut changes);
+    let sources = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.sources
             .iter()
             .flat_map(|(pkg, entries)| {
                 entries
                     .iter()
-                    .map(move |(e, d)| (format!("{pkg}: {e}"), Some(*d)))
+                    .map(move |(e, x)| (format!("{pkg}: {e}"), Some(*x)))
             })
             .collect()
     };
     diff_inputs(
         "source entry",
-        &sources(&saved),
-        &sources(fresh),
+        &sources(&saved.inputs),
+        &sources(&fresh),
         &mut changes,
     );
-    let target = |p: &Plan| -> std::collections::BTreeMap<String, Option<crate::digest::Digest>> {
-        p.inputs
-            .target
+    let target = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.target
             .iter()
             .flat_map(|t| {
                 t.entries
                     .iter()
-                    .map(move |(e, d)| (format!("{}: {e}", t.path), Some(*d)))
+                    .map(move |(e, x)| (format!("{}: {e}", t.path), Some(*x)))
             })
             .collect()
     };
     diff_inputs(
         "target entry",
-        &target(&saved),
-        &target(fresh),
+        &target(&saved.inputs),
+        &target(&fresh),
         &mut changes,
     );
-    if changes.is_empty() {
-        fresh.spec.path = saved.spec.path.clone();
-        if *fresh != saved {
-            changes.push("the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into());
-        }
-    }
     if !changes.is_empty() {
-        let shown: Vec<String> = changes.iter().take(20).map(|c| format!("  {c}")).collect();
-        let more = if changes.len() > 20 {
-            format!("\n  … and {} more", changes.len() - 20)
-        } else {
-            String::new()
-        };
-        return Err(Error::StalePlan(format!(
-            "{}: refusing a stale plan; since it was made:\n{}{more}\nrun hoist plan again and review it",
-            plan_path.display(),
-            shown.join("\n")
-        )));
+        return Err(stale(changes));
+    }
+    let mut planned = compute_loaded(&spec, &opts, &env_lookup, &loaded)?;
+    planned.plan.spec.path = saved.spec.path.clone();
+    if planned.plan != saved {
+        return Err(stale(vec!["the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into()]));
     }
     Ok(planned)
+}
+
+fn stale_error(plan_path: &Path, changes: &[String]) -> Error {
+    let shown: Vec<String> = changes.iter().take(20).map(|c| format!("  {c}")).collect();
+    let more = if changes.len() > 20 {
+        format!("\n  … and {} more", changes.len() - 20)
+    } else {
+        String::new()
+    };
+    Error::StalePlan(format!(
+        "{}: refusing a stale plan; since it was made:\n{}{more}\nrun hoist plan again and review it",
+        plan_path.display(),
+        shown.join("\n")
+    ))
 }
 
 type DigestMap = std::collections::BTreeMap<String, Option<crate::digest::Digest>>;

@@ -234,6 +234,22 @@ pub fn stage_package(
     }
     let parent = fsutil::parent_of(dest);
     fs::create_dir_all(parent).map_err(|e| PackageError::io(parent, "cannot create", e))?;
+    // Find now what would stop the final rename, so that no output moves into place.
+    match (format, fs::symlink_metadata(dest)) {
+        (Format::Zip, Ok(m)) if !m.is_file() => {
+            return Err(PackageError::Destination {
+                path: dest.into(),
+                detail: "exists and is not a file; hoist will not replace it".into(),
+            });
+        }
+        (Format::Dir, Ok(m)) if !m.is_dir() => {
+            return Err(PackageError::Destination {
+                path: dest.into(),
+                detail: "exists and is not a folder; hoist will not replace it".into(),
+            });
+        }
+        _ => {}
+    }
     let tmp = match format {
         Format::Zip => StagedTmp::File(stage_zip(dest, &entries)?),
         Format::Dir => StagedTmp::Dir(stage_dir(dest, &entries)?),

@@ -93,6 +93,44 @@ fn asset_plan(it: &Item) -> AssetPlan {
 
 /// Computes the plan of `spec` on its inputs.
 pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Result<Planned, Error> {
+    let loaded = load_inputs(spec, opts)?;
+    compute_loaded(spec, opts, env_lookup, &loaded)
+}
+
+/// Finds, loads and hashes the inputs of `spec`: its sources and target.
+pub fn load_inputs(spec: &Spec, opts: &PlanOptions) -> Result<inputs::Loaded, Error> {
+    let env = opts
+        .env
+        .as_deref()
+        .map(|n| spec.environment(n))
+        .transpose()
+        .map_err(Error::Usage)?;
+    inputs::load(spec, env, &opts.limits)
+}
+
+/// The digests of loaded inputs, as a plan records them.
+pub fn input_digests(loaded: &inputs::Loaded) -> InputDigests {
+    InputDigests {
+        hooks: BTreeMap::new(),
+        sources: loaded
+            .sources
+            .iter()
+            .map(|s| (s.shown.clone(), digests_of(&s.package)))
+            .collect(),
+        target: loaded.target.as_ref().map(|t: &Input| TargetDigests {
+            path: t.shown.clone(),
+            entries: digests_of(&t.package),
+        }),
+    }
+}
+
+/// Computes the plan of `spec` on inputs already loaded by [`load_inputs`].
+pub fn compute_loaded(
+    spec: &Spec,
+    opts: &PlanOptions,
+    env_lookup: &EnvLookup,
+    loaded: &inputs::Loaded,
+) -> Result<Planned, Error> {
     let env = opts
         .env
         .as_deref()
@@ -113,7 +151,6 @@ pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Resul
             "Lua hooks are not available in this build",
         )]));
     }
-    let loaded = inputs::load(spec, env, &opts.limits)?;
     if let Some(t) = &loaded.target {
         for s in &loaded.sources {
             if s.package.layout != t.package.layout {
@@ -218,7 +255,7 @@ pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Resul
         spec,
         opts,
         env.and_then(|e| e.output.clone()),
-        &loaded,
+        loaded,
         items,
         warnings,
         abort,
@@ -336,18 +373,7 @@ fn build(
             summary.renamed += 1;
         }
     }
-    let inputs_digests = InputDigests {
-        hooks: BTreeMap::new(),
-        sources: loaded
-            .sources
-            .iter()
-            .map(|s| (s.shown.clone(), digests_of(&s.package)))
-            .collect(),
-        target: loaded.target.as_ref().map(|t: &Input| TargetDigests {
-            path: t.shown.clone(),
-            entries: digests_of(&t.package),
-        }),
-    };
+    let inputs_digests = input_digests(loaded);
     let plan = Plan {
         format: PLAN_FORMAT,
         generator: crate::package::manifest::generator(),

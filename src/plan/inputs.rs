@@ -15,14 +15,15 @@ use crate::spec::{Diagnostic, Environment, Spec, SpecErrors};
 pub type EnvLookup = dyn Fn(&str) -> Option<String> + Sync;
 
 /// A loaded input and its path as written relative to the spec.
-pub(super) struct Input {
-    pub shown: String,
-    pub package: Package,
+pub struct Input {
+    pub(super) shown: String,
+    pub(super) package: Package,
 }
 
-pub(super) struct Loaded {
-    pub sources: Vec<Input>,
-    pub target: Option<Input>,
+/// The inputs of a spec, loaded and hashed.
+pub struct Loaded {
+    pub(super) sources: Vec<Input>,
+    pub(super) target: Option<Input>,
 }
 
 fn is_glob(p: &str) -> bool {

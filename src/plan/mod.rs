@@ -16,8 +16,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use compute::{PackageOutput, Planned, compute};
+pub use compute::{PackageOutput, Planned, compute, compute_loaded, input_digests, load_inputs};
 pub use inputs::EnvLookup;
+pub use inputs::Loaded;
 
 use crate::digest::Digest;
 use crate::model::Version;

@@ -145,6 +145,16 @@ impl<'a> De<'a> {
             Value::Seq(_) => de::Unexpected::Seq,
             Value::Map(_) => de::Unexpected::Map,
             Value::Scalar(s) if !s.quoted && is_null_text(&s.text) => de::Unexpected::Unit,
+            Value::Scalar(s) if !s.quoted => match s.text.as_str() {
+                "true" | "True" | "TRUE" => de::Unexpected::Bool(true),
+                "false" | "False" | "FALSE" => de::Unexpected::Bool(false),
+                t => match (parse_int(t), parse_float(t)) {
+                    (Some(n), _) if n >= 0 => de::Unexpected::Unsigned(n as u64),
+                    (Some(n), _) => de::Unexpected::Signed(n as i64),
+                    (None, Some(f)) => de::Unexpected::Float(f),
+                    _ => de::Unexpected::Str(&s.text),
+                },
+            },
             Value::Scalar(s) => de::Unexpected::Str(&s.text),
         }
     }

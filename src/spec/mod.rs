@@ -400,6 +400,13 @@ impl Spec {
         };
         let root = yaml::parse(&text, &yaml::YamlLimits::default())
             .map_err(|e| fail(vec![Diagnostic::new(e.code, Some(e.span), e.message)]))?;
+        if !matches!(root.value, yaml::Value::Map(_)) && !root.is_null() {
+            return Err(fail(vec![Diagnostic::new(
+                "spec.type",
+                Some(root.span),
+                "a spec is a mapping of fields such as `version:`, `sources:`, `select:`",
+            )]));
+        }
         let (raw, mut diagnostics) = deserialize_all(&root);
         let Some(raw) = raw else {
             return Err(fail(diagnostics));

@@ -16,6 +16,7 @@ use super::de::{OneOrMany, Spanned};
 /// A hoist spec: which assets to promote, how to rename them, what to do on conflicts, and
 /// what changes per environment.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Spec")]
 #[serde(deny_unknown_fields)]
 pub struct RawSpec {
     /// Spec format version. Must be 1.
@@ -60,6 +61,7 @@ pub struct RawSpec {
 
 /// Where outputs are written.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Output")]
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
     /// Folder for the outputs, relative to the spec file: one delta package per source,
@@ -73,6 +75,7 @@ pub struct RawOutput {
 
 /// Matches assets by kind, name, version and labels.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Selector")]
 #[serde(deny_unknown_fields)]
 pub struct RawSelector {
     /// Kind or kinds; all kinds when left out.
@@ -91,6 +94,7 @@ pub struct RawSelector {
 
 /// A rename rule. Give `prefix` and/or `suffix`, or `match` with `to`, or `hook`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Rename")]
 #[serde(deny_unknown_fields)]
 pub struct RawRename {
     /// Kind or kinds the rule applies to; all kinds when left out.
@@ -124,6 +128,7 @@ pub enum RawPolicy {
 
 /// Settings of a `rename` or `hook` policy.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "PolicyTable")]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicyTable {
     /// `counter` (`name_1`, `name_2`, … first free) or `random` (characters derived from the
@@ -181,6 +186,7 @@ impl JsonSchema for RawPolicy {
 
 /// A conflict rule for names matching a pattern.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "NameRule")]
 #[serde(deny_unknown_fields)]
 pub struct RawNameRule {
     /// Kind or kinds; all kinds when left out.
@@ -248,6 +254,7 @@ impl JsonSchema for RawConflicts {
 
 /// A Lua script run on assets.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Hook")]
 #[serde(deny_unknown_fields)]
 pub struct RawHook {
     /// Path of the script, relative to the spec file.
@@ -258,6 +265,7 @@ pub struct RawHook {
 
 /// Budgets of the Lua sandbox.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Lua")]
 #[serde(deny_unknown_fields)]
 pub struct RawLua {
     /// Memory cap per Lua state, in MiB (default 64).
@@ -271,6 +279,7 @@ pub struct RawLua {
 
 /// What changes for one destination environment.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Environment")]
 #[serde(deny_unknown_fields)]
 pub struct RawEnvironment {
     /// Values usable as `${var:NAME}` in overrides, and as `ctx.vars` in hooks.
@@ -289,6 +298,7 @@ pub struct RawEnvironment {
 /// Sets fields on the assets it matches. Strict: it must match at least one asset, and every
 /// field it sets must already exist.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Override")]
 #[serde(deny_unknown_fields)]
 pub struct RawOverride {
     /// Kind or kinds; all kinds when left out.

@@ -1,0 +1,290 @@
+//! The engine's promises: identical bytes at any thread count and across runs, a saved plan
+//! applies to the same bytes as the spec, a stale plan is refused, an abort writes nothing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::{copy_tree, hoist_in, repo, tmp, tree};
+
+/// A copy of the repository's specs and examples in a fresh folder, so runs can write and
+/// inputs can be edited freely.
+fn workspace() -> tempfile::TempDir {
+    let dir = tmp();
+    copy_tree(&repo().join("examples"), &dir.path().join("examples"));
+    copy_tree(&repo().join("specs"), &dir.path().join("specs"));
+    dir
+}
+
+fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(dir)
+}
+
+#[test]
+fn outputs_are_identical_at_any_thread_count_and_across_runs() {
+    let ws = workspace();
+    // Each run writes to the same folder name (the report records it), then is kept aside.
+    let run = |jobs: &str, keep: &str| {
+        hoist_in(
+            ws.path(),
+            &[
+                "--jobs",
+                jobs,
+                "apply",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "--out",
+                "out",
+            ],
+        )
+        .expect_code(0);
+        fs::rename(ws.path().join("out"), ws.path().join(keep)).unwrap();
+        outputs(&ws.path().join(keep))
+    };
+    let one = run("1", "run-1");
+    let two = run("2", "run-2");
+    let again = run("2", "run-3");
+    assert!(
+        one.contains_key("orders-dev.zip")
+            && one.contains_key("merged.zip")
+            && one.contains_key("report.json")
+    );
+    assert_eq!(one, two, "--jobs 1 and --jobs 2 differ");
+    assert_eq!(two, again, "two runs differ");
+}
+
+#[test]
+fn a_saved_plan_applies_to_the_same_bytes_as_the_spec() {
+    let ws = workspace();
+    let out = ws.path().join("out/orders-to-prod");
+    hoist_in(
+        ws.path(),
+        &["apply", "specs/orders-to-prod.yaml", "--env", "prod"],
+    )
+    .expect_code(0);
+    let direct = outputs(&out);
+    fs::remove_dir_all(&out).unwrap();
+    hoist_in(
+        ws.path(),
+        &[
+            "plan",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "-o",
+            "plans/prod.json",
+        ],
+    )
+    .expect_code(0);
+    let plan: serde_json::Value =
+        serde_json::from_slice(&fs::read(ws.path().join("plans/prod.json")).unwrap()).unwrap();
+    assert_eq!(
+        plan["spec"]["path"], "../specs/orders-to-prod.yaml",
+        "the plan finds its spec relative to itself"
+    );
+    let run = hoist_in(
+        ws.path(),
+        &["apply", "plans/prod.json", "--out", "elsewhere"],
+    )
+    .expect_code(2);
+    assert!(run.stderr.contains("names its outputs"), "{}", run.stderr);
+    hoist_in(ws.path(), &["apply", "plans/prod.json"]).expect_code(0);
+    assert_eq!(direct, outputs(&out));
+}
+
+#[test]
+fn plans_are_deterministic_text() {
+    let ws = workspace();
+    let a = hoist_in(
+        ws.path(),
+        &[
+            "--jobs",
+            "1",
+            "plan",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "--json",
+        ],
+    )
+    .expect_code(0);
+    let b = hoist_in(
+        ws.path(),
+        &[
+            "--jobs",
+            "2",
+            "plan",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "--json",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(a.stdout, b.stdout);
+    // Run from another folder: the plan does not depend on where hoist runs.
+    let c = hoist_in(
+        &ws.path().join("specs"),
+        &["plan", "orders-to-prod.yaml", "--env", "prod", "--json"],
+    )
+    .expect_code(0);
+    let strip = |s: &str| {
+        s.replace(
+            "\"path\": \"orders-to-prod.yaml\"",
+            "\"path\": \"specs/orders-to-prod.yaml\"",
+        )
+    };
+    assert_eq!(strip(&c.stdout), a.stdout);
+}
+
+fn stale_after(edit: impl FnOnce(&Path), expect: &str) {
+    let ws = workspace();
+    hoist_in(
+        ws.path(),
+        &[
+            "plan",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "-o",
+            "plan.json",
+        ],
+    )
+    .expect_code(0);
+    edit(ws.path());
+    let run = hoist_in(ws.path(), &["apply", "plan.json"]).expect_code(2);
+    assert!(run.stderr.contains("error[plan.stale]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(expect),
+        "wanted {expect:?} in: {}",
+        run.stderr
+    );
+    assert!(
+        !ws.path().join("out").exists(),
+        "a stale plan writes nothing"
+    );
+}
+
+#[test]
+fn a_stale_plan_is_refused_naming_what_changed() {
+    stale_after(
+        |ws| {
+            let p = ws.join("examples/packages/orders-dev/assets/backend/orders-fn/asset.json");
+            let text = fs::read_to_string(&p).unwrap().replace("5000", "5001");
+            fs::write(p, text).unwrap();
+        },
+        "assets/backend/orders-fn/asset.json was modified",
+    );
+    stale_after(
+        |ws| {
+            fs::remove_file(
+                ws.join("examples/targets/prod/assets/function/create-order/asset.json"),
+            )
+            .unwrap()
+        },
+        "assets/function/create-order/asset.json is gone",
+    );
+    stale_after(
+        |ws| {
+            let p = ws.join("specs/orders-to-prod.yaml");
+            let text = fs::read_to_string(&p)
+                .unwrap()
+                .replace("length: 6", "length: 7");
+            fs::write(p, text).unwrap();
+        },
+        "orders-to-prod.yaml changed",
+    );
+    stale_after(
+        |ws| {
+            fs::write(
+                ws.join("examples/packages/orders-dev/assets/app/orders/notes.txt"),
+                "new",
+            )
+            .unwrap()
+        },
+        "is new",
+    );
+}
+
+#[test]
+fn an_abort_writes_nothing_at_all() {
+    let ws = workspace();
+    let spec = fs::read_to_string(ws.path().join("specs/orders-to-prod.yaml"))
+        .unwrap()
+        .replace("data_source: skip", "data_source: abort");
+    fs::write(ws.path().join("specs/abort.yaml"), spec).unwrap();
+    let run = hoist_in(
+        ws.path(),
+        &["apply", "specs/abort.yaml", "--env", "prod", "--out", "out"],
+    )
+    .expect_code(1);
+    assert!(run.stdout.contains("aborted"), "{}", run.stdout);
+    assert!(
+        !ws.path().join("out").exists(),
+        "nothing, not even the output folder, is written"
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_no_output_in_place() {
+    let ws = workspace();
+    // The merged output's name is taken by a folder: staging it fails, so nothing moves into place.
+    fs::create_dir_all(ws.path().join("out/merged.zip/keep")).unwrap();
+    let run = hoist_in(
+        ws.path(),
+        &[
+            "apply",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "--out",
+            "out",
+        ],
+    );
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let names: Vec<String> = fs::read_dir(ws.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["merged.zip"],
+        "only what was there before: {}",
+        run.stderr
+    );
+    assert!(ws.path().join("out/merged.zip/keep").exists());
+}
+
+#[test]
+fn sources_and_target_are_never_written() {
+    let ws = workspace();
+    let before = (
+        tree(&ws.path().join("examples")),
+        tree(&ws.path().join("specs")),
+    );
+    hoist_in(
+        ws.path(),
+        &[
+            "apply",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "--out",
+            "out",
+        ],
+    )
+    .expect_code(0);
+    hoist_in(
+        ws.path(),
+        &["plan", "specs/orders-to-prod.yaml", "--env", "prod"],
+    )
+    .expect_code(0);
+    let after = (
+        tree(&ws.path().join("examples")),
+        tree(&ws.path().join("specs")),
+    );
+    assert!(before == after, "inputs changed");
+}

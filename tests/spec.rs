@@ -1,0 +1,164 @@
+//! The spec as users meet it: the schema editors read, the starter spec, and errors for
+//! YAML that is malformed or hostile.
+
+mod common;
+
+use std::fs;
+
+use common::{hoist_in, tmp};
+
+#[test]
+fn schema_describes_the_spec_from_the_same_types() {
+    let run = common::hoist(&["schema"]).expect_code(0);
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let props = &schema["properties"];
+    for field in [
+        "version",
+        "name",
+        "seed",
+        "sources",
+        "target",
+        "output",
+        "select",
+        "exclude",
+        "rename",
+        "conflicts",
+        "strip",
+        "hooks",
+        "environments",
+        "on_error",
+    ] {
+        assert!(props.get(field).is_some(), "schema lacks {field}");
+    }
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "unknown fields are refused"
+    );
+    assert!(
+        props["seed"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Seed for generated names"),
+        "doc comments become descriptions"
+    );
+    assert!(!text_has_raw(&schema), "internal type names stay internal");
+    let text = run.stdout;
+    assert!(
+        text.contains("with_dependencies") && text.contains("\"match\""),
+        "nested types are described"
+    );
+}
+
+fn text_has_raw(v: &serde_json::Value) -> bool {
+    v.to_string().contains("Raw")
+}
+
+#[test]
+fn init_writes_a_starter_spec_that_validates() {
+    let dir = tmp();
+    hoist_in(dir.path(), &["init"]).expect_code(0);
+    let spec = hoist::spec::Spec::load(&dir.path().join("hoist.yaml")).unwrap();
+    assert_eq!(spec.name, "my-promotion");
+    assert!(spec.environments.contains_key("prod"));
+    let run = hoist_in(dir.path(), &["init"]).expect_code(2);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    hoist_in(dir.path(), &["init", "--force"]).expect_code(0);
+    // Planning it names what is missing, at its place.
+    let run = hoist_in(dir.path(), &["plan", "hoist.yaml"]).expect_code(2);
+    assert!(
+        run.stderr.contains("error[spec.source]: hoist.yaml:10:5"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn plan_spec(text: &str) -> common::Run {
+    let dir = tmp();
+    fs::write(dir.path().join("s.yaml"), text).unwrap();
+    hoist_in(dir.path(), &["plan", "s.yaml"])
+}
+
+#[test]
+fn malformed_yaml_is_located() {
+    let run = plan_spec("version: 1\nsources:\n\t- x\n").expect_code(2);
+    assert!(
+        run.stderr.contains("error[spec.syntax]: s.yaml:3:"),
+        "tabs: {}",
+        run.stderr
+    );
+    let run = plan_spec("version: 1\nname: a\nname: b\n").expect_code(2);
+    assert!(
+        run.stderr.contains("error[spec.duplicate_key]: s.yaml:3:1")
+            && run.stderr.contains("first written at line 2"),
+        "{}",
+        run.stderr
+    );
+    let run = plan_spec("version: 1\nsources: [a\n").expect_code(2);
+    assert!(run.stderr.contains("error[spec.syntax]"), "{}", run.stderr);
+    let run = plan_spec("- just\n- a list\n").expect_code(2);
+    assert!(run.stderr.contains("a spec is a mapping"), "{}", run.stderr);
+    let run = plan_spec("version: 2\nsources: [x]\n").expect_code(2);
+    assert!(
+        run.stderr.contains("error[spec.version]: s.yaml:1:10"),
+        "{}",
+        run.stderr
+    );
+    let run = plan_spec("").expect_code(2);
+    assert!(
+        run.stderr.contains("missing `version: 1`") && run.stderr.contains("missing `sources:`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn hostile_yaml_is_refused_quickly() {
+    let mut bomb = String::from("version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..9 {
+        let p = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        bomb.push_str(&format!(
+            "b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        ));
+    }
+    let run = plan_spec(&bomb).expect_code(2);
+    assert!(
+        run.stderr.contains("error[spec.limit]") && run.stderr.contains("alias"),
+        "{}",
+        run.stderr
+    );
+    let deep = format!("version: 1\nx: {}1{}\n", "[".repeat(200), "]".repeat(200));
+    let run = plan_spec(&deep).expect_code(2);
+    assert!(run.stderr.contains("nesting deeper than"), "{}", run.stderr);
+    let huge = format!("version: 1\nname: \"{}\"\n", "x".repeat(5 << 20));
+    let run = plan_spec(&huge).expect_code(2);
+    assert!(run.stderr.contains("error[spec.limit]"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unknown_environment_suggests_the_closest() {
+    let run = common::hoist(&["plan", "specs/orders-to-prod.yaml", "--env", "prd"]).expect_code(2);
+    assert!(
+        run.stderr.contains("did you mean `prod`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn types_are_checked_with_places() {
+    let run = plan_spec("version: 1\nsources: [x]\nselect:\n  - {kind: api, with_dependencies: yes}\noutput: {merged: 3}\n").expect_code(2);
+    assert!(
+        run.stderr.contains("s.yaml:4:36") && run.stderr.contains("true or false"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("s.yaml:5:18") && run.stderr.contains("found integer `3`"),
+        "every mistake, not only the first: {}",
+        run.stderr
+    );
+}
