@@ -53,10 +53,16 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         .iter()
         .chain(planned.merged.as_ref())
         .collect();
+    let progress = crate::progress::Progress::new("writing packages", outputs.len());
     let staged: Vec<Result<Staged, PackageError>> = outputs
         .par_iter()
-        .map(|o| stage(o, planned, dry_run))
+        .map(|o| {
+            let s = stage(o, planned, dry_run);
+            progress.tick();
+            s
+        })
         .collect();
+    progress.finish();
     let mut ready = Vec::with_capacity(staged.len());
     for s in staged {
         // On the first failure every staged file is dropped, and so removed: nothing is written.

@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod model;
 pub mod package;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod spec;
 

@@ -259,7 +259,7 @@ fn replan(
     if !changes.is_empty() {
         return Err(stale(changes));
     }
-    let mut planned = compute_loaded(&spec, &opts, &env_lookup, &loaded)?;
+    let mut planned = compute_loaded(&spec, &opts, &env_lookup, loaded)?;
     planned.plan.spec.path = saved.spec.path.clone();
     if planned.plan != saved {
         return Err(stale(vec!["the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into()]));

@@ -352,17 +352,63 @@ impl<R: Read> Read for Checked<'_, R> {
     }
 }
 
-/// A file handle that many readers can share, each with its own position.
-#[derive(Clone)]
+/// A file handle that many readers can share, each with its own position and its own small
+/// read buffer (a clone starts with an empty one), so that reading a small entry costs one
+/// system call instead of several.
 struct SharedFile {
     file: Arc<File>,
     pos: u64,
     len: u64,
+    buf: Vec<u8>,
+    buf_at: u64,
+}
+
+const READ_AHEAD: usize = 4 << 10;
+
+impl SharedFile {
+    fn new(file: File, len: u64) -> Self {
+        SharedFile {
+            file: Arc::new(file),
+            pos: 0,
+            len,
+            buf: Vec::new(),
+            buf_at: 0,
+        }
+    }
+}
+
+impl Clone for SharedFile {
+    fn clone(&self) -> Self {
+        SharedFile {
+            file: Arc::clone(&self.file),
+            pos: self.pos,
+            len: self.len,
+            buf: Vec::new(),
+            buf_at: 0,
+        }
+    }
 }
 
 impl Read for SharedFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = read_at(&self.file, buf, self.pos)?;
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let end = self.buf_at + self.buf.len() as u64;
+        if self.pos < self.buf_at || self.pos >= end {
+            if out.len() >= READ_AHEAD {
+                let n = read_at(&self.file, out, self.pos)?;
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            self.buf.resize(READ_AHEAD, 0);
+            let n = read_at(&self.file, &mut self.buf, self.pos)?;
+            self.buf.truncate(n);
+            self.buf_at = self.pos;
+            if n == 0 {
+                return Ok(0);
+            }
+        }
+        let from = (self.pos - self.buf_at) as usize;
+        let n = out.len().min(self.buf.len() - from);
+        out[..n].copy_from_slice(&self.buf[from..from + n]);
         self.pos += n as u64;
         Ok(n)
     }
@@ -429,11 +475,7 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageErr
     let head =
         read_at(&file, &mut magic, 0).map_err(|e| PackageError::io(path, "cannot read", e))?;
     let looks_zip = head == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06");
-    let shared = SharedFile {
-        file: Arc::new(file),
-        pos: 0,
-        len,
-    };
+    let shared = SharedFile::new(file, len);
     let mut archive = ZipArchive::new(shared).map_err(|e| {
         if looks_zip {
             zip_error(path, e)

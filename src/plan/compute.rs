@@ -94,7 +94,7 @@ fn asset_plan(it: &Item) -> AssetPlan {
 /// Computes the plan of `spec` on its inputs.
 pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Result<Planned, Error> {
     let loaded = load_inputs(spec, opts)?;
-    compute_loaded(spec, opts, env_lookup, &loaded)
+    compute_loaded(spec, opts, env_lookup, loaded)
 }
 
 /// Finds, loads and hashes the inputs of `spec`: its sources and target.
@@ -129,7 +129,7 @@ pub fn compute_loaded(
     spec: &Spec,
     opts: &PlanOptions,
     env_lookup: &EnvLookup,
-    loaded: &inputs::Loaded,
+    mut loaded: inputs::Loaded,
 ) -> Result<Planned, Error> {
     let env = opts
         .env
@@ -179,18 +179,21 @@ pub fn compute_loaded(
             );
         }
     }
-    let sources = &loaded.sources;
-    let mut transformed: Vec<_> = sources
-        .par_iter()
+    let mut transformed: Vec<_> = loaded
+        .sources
+        .par_iter_mut()
         .map(|s| {
             let sel = select(spec, &s.package, &s.shown, &target_names);
             let matched = sel.matched.clone();
+            let assets = std::mem::take(&mut s.package.assets);
             (
-                transform(spec, env, &s.package, &s.shown, sel, env_lookup),
+                transform(spec, env, assets, &s.shown, sel, env_lookup),
                 matched,
             )
         })
         .collect();
+    let loaded = &loaded;
+    let sources = &loaded.sources;
     let mut diags = Vec::new();
     if let Some(env) = env {
         for (i, o) in env.overrides.iter().enumerate() {

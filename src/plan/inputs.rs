@@ -170,13 +170,16 @@ pub(super) fn load(
         layout: None,
         hash_all: true,
     };
+    let progress = crate::progress::Progress::new("reading packages", shown.len());
     let mut results: Vec<(String, Result<Package, crate::package::PackageError>)> = shown
         .into_par_iter()
         .map(|s| {
             let r = Package::load(&spec.resolve(&s), &opts);
+            progress.tick();
             (s, r)
         })
         .collect();
+    progress.finish();
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut sources = Vec::with_capacity(results.len());
     for (s, r) in results {

@@ -10,7 +10,7 @@ use super::inputs::{EnvLookup, span_text};
 use super::select::Selection;
 use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
 use crate::model::{Asset, AssetKey, kinds, pointer};
-use crate::package::{Package, names};
+use crate::package::names;
 use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
 
 /// One selected asset on its way through the pipeline.
@@ -145,16 +145,17 @@ pub(super) fn sync_name_field(asset: &mut Asset, old: &str, new: &str) {
 pub(super) fn transform(
     spec: &Spec,
     env: Option<&Environment>,
-    pkg: &Package,
+    assets: Vec<Asset>,
     shown: &str,
     selection: Selection,
     env_lookup: &EnvLookup,
 ) -> Transformed {
+    // The selected assets move through the pipeline; nothing is copied.
     let mut warnings = selection.warnings;
     // Rename rules act on each (kind, name) once, so all versions move together.
     let mut names: BTreeMap<(String, String), Renamed> = BTreeMap::new();
     for &i in &selection.chosen {
-        let k = &pkg.assets[i].key;
+        let k = &assets[i].key;
         names
             .entry((k.kind.clone(), k.name.clone()))
             .or_insert_with(|| rename_by_rules(spec, &k.kind, &k.name));
@@ -178,11 +179,16 @@ pub(super) fn transform(
         })
         .collect();
     let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
-    let results: Vec<ItemResult> = selection
+    let mut pool: Vec<Option<Asset>> = assets.into_iter().map(Some).collect();
+    let chosen: Vec<(usize, Asset)> = selection
         .chosen
-        .par_iter()
-        .map(|&i| {
-            let asset = pkg.assets[i].clone();
+        .iter()
+        .map(|&i| (i, pool[i].take().expect("chosen once")))
+        .collect();
+    drop(pool);
+    let results: Vec<ItemResult> = chosen
+        .into_par_iter()
+        .map(|(i, asset)| {
             let mut item = Item {
                 source_key: asset.key.clone(),
                 asset,
