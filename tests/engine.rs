@@ -288,3 +288,40 @@ fn sources_and_target_are_never_written() {
     );
     assert!(before == after, "inputs changed");
 }
+
+#[test]
+fn every_example_spec_applies_from_the_repository_root() {
+    let ws = workspace();
+    let mut specs: Vec<String> = fs::read_dir(ws.path().join("specs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 3, "{specs:?}");
+    for spec in specs {
+        let path = format!("specs/{spec}");
+        let text = fs::read_to_string(ws.path().join(&path)).unwrap();
+        let mut args = vec!["apply", path.as_str()];
+        if text.contains("\n  prod:") {
+            args.extend(["--env", "prod"]);
+        }
+        let run = hoist_in(ws.path(), &args).expect_code(0);
+        assert!(
+            run.stdout.contains("written:") && !run.stdout.contains("(nothing)"),
+            "{spec}: {}",
+            run.stdout
+        );
+    }
+    for out in ["orders-to-prod", "enebular-promote", "all-teams"] {
+        let dir = ws.path().join("out").join(out);
+        let packages: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path().display().to_string())
+            .filter(|p| p.ends_with(".zip"))
+            .collect();
+        let mut args = vec!["verify"];
+        args.extend(packages.iter().map(String::as_str));
+        hoist_in(ws.path(), &args).expect_code(0);
+    }
+}
