@@ -54,14 +54,32 @@ pub struct Compressed {
     pub digest: Digest,
 }
 
+thread_local! {
+    /// One compressor per thread, reset between entries: building one zeroes its window and
+    /// hash tables, which costs more than compressing a small document.
+    static DEFLATE: std::cell::RefCell<Option<flate2::Compress>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Deflates `plain` in memory at [`DEFLATE_LEVEL`].
 pub fn compress(plain: &[u8]) -> Compressed {
-    let mut enc = DeflateEncoder::new(
-        Vec::with_capacity(plain.len() / 2 + 64),
-        Compression::new(DEFLATE_LEVEL),
-    );
-    enc.write_all(plain).expect("writing to memory cannot fail");
-    let data = enc.finish().expect("writing to memory cannot fail");
+    let data = DEFLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let c = slot
+            .get_or_insert_with(|| flate2::Compress::new(Compression::new(DEFLATE_LEVEL), false));
+        c.reset();
+        let mut out = Vec::with_capacity(plain.len() / 2 + 64);
+        loop {
+            let consumed = c.total_in() as usize;
+            let status = c
+                .compress_vec(&plain[consumed..], &mut out, flate2::FlushCompress::Finish)
+                .expect("deflating memory cannot fail");
+            if status == flate2::Status::StreamEnd {
+                break;
+            }
+            out.reserve(out.capacity().max(64));
+        }
+        out
+    });
     Compressed {
         data,
         crc32: crc32fast::hash(plain),
@@ -430,6 +448,24 @@ mod tests {
             (t.year(), t.month(), t.day(), t.hour(), t.minute()),
             (1980, 1, 1, 0, 0)
         );
+    }
+
+    #[test]
+    fn a_reused_compressor_gives_the_bytes_of_a_fresh_one() {
+        let docs: Vec<Vec<u8>> = (0..50)
+            .map(|i| format!("{{\"n\": {i}, \"x\": \"{}\"}}", "ab".repeat(i * 37)).into_bytes())
+            .collect();
+        for d in &docs {
+            let mut fresh = DeflateEncoder::new(Vec::new(), Compression::new(DEFLATE_LEVEL));
+            fresh.write_all(d).unwrap();
+            assert_eq!(compress(d).data, fresh.finish().unwrap());
+        }
+        let big: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let mut fresh = DeflateEncoder::new(Vec::new(), Compression::new(DEFLATE_LEVEL));
+        fresh.write_all(&big).unwrap();
+        assert_eq!(compress(&big).data, fresh.finish().unwrap());
     }
 
     #[test]

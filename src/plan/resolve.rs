@@ -23,12 +23,12 @@ pub(super) fn generate(
     seed: &str,
     kind: &str,
     base: &str,
-    taken: &Names,
+    taken: &dyn Fn(&str, &str) -> bool,
 ) -> String {
     match strategy {
         RenameStrategy::Counter { separator } => (1u64..)
             .map(|n| format!("{base}{separator}{n}"))
-            .find(|c| !taken.has(kind, c))
+            .find(|c| !taken(kind, c))
             .expect("some counter is free"),
         RenameStrategy::Random {
             length,
@@ -42,7 +42,7 @@ pub(super) fn generate(
                     .collect();
                 format!("{base}{separator}{chars}")
             })
-            .find(|c| !taken.has(kind, c))
+            .find(|c| !taken(kind, c))
             .expect("some suffix is free"),
     }
 }
@@ -107,7 +107,8 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
         }
     }
     let mut abort = None;
-    let mut reserved = existing.clone();
+    // Names this package takes, on top of what exists: kept apart so nothing large is copied.
+    let mut reserved = Names::default();
     for (kind, name) in groups.keys() {
         reserved.add(kind, name);
     }
@@ -160,7 +161,8 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                 }
             }
             Policy::Rename(strategy) => {
-                let new = generate(&strategy, &spec.seed, kind, name, &reserved);
+                let taken = |k: &str, n: &str| existing.has(k, n) || reserved.has(k, n);
+                let new = generate(&strategy, &spec.seed, kind, name, &taken);
                 if let Err(m) = check_name(&new) {
                     for &i in idxs {
                         items[i].fail(Note::new(
@@ -304,20 +306,54 @@ mod tests {
         let counter = RenameStrategy::Counter {
             separator: "_".into(),
         };
-        assert_eq!(generate(&counter, "s", "flow", "a", &taken), "a_2");
+        assert_eq!(
+            generate(&counter, "s", "flow", "a", &|k: &str, n: &str| taken
+                .has(k, n)),
+            "a_2"
+        );
         let random = RenameStrategy::Random {
             length: 6,
             alphabet: "abc123".chars().collect(),
             separator: "-".into(),
         };
-        let one = generate(&random, "seed", "authorizer", "auth", &taken);
-        assert_eq!(one, generate(&random, "seed", "authorizer", "auth", &taken));
+        let one = generate(
+            &random,
+            "seed",
+            "authorizer",
+            "auth",
+            &|k: &str, n: &str| taken.has(k, n),
+        );
+        assert_eq!(
+            one,
+            generate(
+                &random,
+                "seed",
+                "authorizer",
+                "auth",
+                &|k: &str, n: &str| taken.has(k, n)
+            )
+        );
         assert_ne!(
             one,
-            generate(&random, "other", "authorizer", "auth", &taken)
+            generate(
+                &random,
+                "other",
+                "authorizer",
+                "auth",
+                &|k: &str, n: &str| taken.has(k, n)
+            )
         );
         assert_eq!(one.len(), "auth-".len() + 6);
         taken.add("authorizer", &one);
-        assert_ne!(generate(&random, "seed", "authorizer", "auth", &taken), one);
+        assert_ne!(
+            generate(
+                &random,
+                "seed",
+                "authorizer",
+                "auth",
+                &|k: &str, n: &str| taken.has(k, n)
+            ),
+            one
+        );
     }
 }
