@@ -1,0 +1,146 @@
+//! JSON ↔ Lua, faithfully: integers stay integers, floats stay floats, arrays stay arrays
+//! (empty ones too: they carry a marker metatable), `null` is a sentinel, and the key order of
+//! objects is the original one, new keys following in sorted order.
+
+use mlua::{Lua, Table, Value as LuaValue};
+use serde_json::{Map, Number, Value};
+
+/// Registry name of the metatable that marks a table as a JSON array.
+pub const ARRAY_MT: &str = "hoist.json.array";
+/// Deepest nesting converted either way.
+pub const MAX_DEPTH: usize = 128;
+
+/// The marker metatable of arrays.
+pub fn array_mt(lua: &Lua) -> mlua::Result<Table> {
+    lua.named_registry_value(ARRAY_MT)
+}
+
+/// A JSON value as a Lua value.
+pub fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
+    to_lua_at(lua, v, 0)
+}
+
+fn to_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<LuaValue> {
+    if depth > MAX_DEPTH {
+        return Err(mlua::Error::runtime(format!("the document nests deeper than {MAX_DEPTH} levels")));
+    }
+    Ok(match v {
+        Value::Null => LuaValue::NULL,
+        Value::Bool(b) => LuaValue::Boolean(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => LuaValue::Integer(i),
+            (None, Some(f)) if n.is_f64() => LuaValue::Number(f),
+            _ => {
+                return Err(mlua::Error::runtime(format!("the number {n} does not fit a Lua integer")));
+            }
+        },
+        Value::String(s) => LuaValue::String(lua.create_string(s)?),
+        Value::Array(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, to_lua_at(lua, item, depth + 1)?)?;
+            }
+            t.set_metatable(Some(array_mt(lua)?))?;
+            LuaValue::Table(t)
+        }
+        Value::Object(map) => {
+            let t = lua.create_table_with_capacity(0, map.len())?;
+            for (k, item) in map {
+                t.raw_set(k.as_str(), to_lua_at(lua, item, depth + 1)?)?;
+            }
+            LuaValue::Table(t)
+        }
+    })
+}
+
+/// A Lua value as JSON. `original` is the value this one came from, if any: its key order
+/// is kept.
+pub fn from_lua(lua: &Lua, v: &LuaValue, original: Option<&Value>) -> mlua::Result<Value> {
+    from_lua_at(lua, v, original, 0)
+}
+
+fn from_lua_at(lua: &Lua, v: &LuaValue, original: Option<&Value>, depth: usize) -> mlua::Result<Value> {
+    if depth > MAX_DEPTH {
+        return Err(mlua::Error::runtime(format!(
+            "the value nests deeper than {MAX_DEPTH} levels (a table that contains itself?)"
+        )));
+    }
+    Ok(match v {
+        LuaValue::Nil => Value::Null,
+        LuaValue::LightUserData(p) if p.0.is_null() => Value::Null,
+        LuaValue::Boolean(b) => Value::Bool(*b),
+        LuaValue::Integer(i) => Value::Number((*i).into()),
+        LuaValue::Number(f) => match Number::from_f64(*f) {
+            Some(n) => Value::Number(n),
+            None => return Err(mlua::Error::runtime(format!("{f} cannot be written as JSON"))),
+        },
+        LuaValue::String(s) => match s.to_str() {
+            Ok(text) => Value::String(text.to_string()),
+            Err(_) => return Err(mlua::Error::runtime("a string is not valid UTF-8 and cannot be written as JSON")),
+        },
+        LuaValue::Table(t) => table_to_json(lua, t, original, depth)?,
+        other => {
+            return Err(mlua::Error::runtime(format!("a {} cannot be written as JSON", other.type_name())));
+        }
+    })
+}
+
+fn is_array(lua: &Lua, t: &Table, original: Option<&Value>) -> mlua::Result<bool> {
+    if let Some(mt) = t.metatable()
+        && mt == array_mt(lua)?
+    {
+        return Ok(true);
+    }
+    let len = t.raw_len();
+    let mut count = 0usize;
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        pair?;
+        count += 1;
+    }
+    if count == 0 {
+        // An empty table the script made: an array if it replaces one.
+        return Ok(matches!(original, Some(Value::Array(_))));
+    }
+    Ok(count == len)
+}
+
+fn table_to_json(lua: &Lua, t: &Table, original: Option<&Value>, depth: usize) -> mlua::Result<Value> {
+    if is_array(lua, t, original)? {
+        let len = t.raw_len();
+        let old = original.and_then(Value::as_array);
+        let mut out = Vec::with_capacity(len);
+        for i in 1..=len {
+            let item: LuaValue = t.raw_get(i)?;
+            out.push(from_lua_at(lua, &item, old.and_then(|o| o.get(i - 1)), depth + 1)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    let mut entries: Vec<(String, LuaValue)> = Vec::new();
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair?;
+        let key = match k {
+            LuaValue::String(s) => s
+                .to_str()
+                .map_err(|_| mlua::Error::runtime("an object key is not valid UTF-8"))?
+                .to_string(),
+            other => {
+                return Err(mlua::Error::runtime(format!(
+                    "object keys must be strings, found a {} key",
+                    other.type_name()
+                )));
+            }
+        };
+        entries.push((key, v));
+    }
+    let old = original.and_then(Value::as_object);
+    let ranks: std::collections::HashMap<&str, usize> =
+        old.map(|o| o.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect()).unwrap_or_default();
+    let rank = |k: &str| ranks.get(k).copied().unwrap_or(usize::MAX);
+    entries.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    let mut map = Map::new();
+    for (k, v) in entries {
+        let value = from_lua_at(lua, &v, old.and_then(|o| o.get(&k)), depth + 1)?;
+        map.insert(k, value);
+    }
+    Ok(Value::Object(map))
+}
