@@ -11,6 +11,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod fsutil;
+pub mod hooks;
 pub mod model;
 pub mod package;
 pub mod plan;

@@ -15,6 +15,7 @@ fn workspace() -> tempfile::TempDir {
     let dir = tmp();
     copy_tree(&repo().join("examples"), &dir.path().join("examples"));
     copy_tree(&repo().join("specs"), &dir.path().join("specs"));
+    copy_tree(&repo().join("scripts"), &dir.path().join("scripts"));
     dir
 }
 
@@ -313,7 +314,7 @@ fn every_example_spec_applies_from_the_repository_root() {
             run.stdout
         );
     }
-    for out in ["orders-to-prod", "enebular-promote", "all-teams"] {
+    for out in ["orders-to-prod", "enebular-promote", "all-teams", "orders-with-hooks"] {
         let dir = ws.path().join("out").join(out);
         let packages: Vec<String> = fs::read_dir(&dir)
             .unwrap()

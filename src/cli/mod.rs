@@ -1,5 +1,7 @@
 //! The command line: argument definitions and one module per command.
 
+mod diff;
+mod hook;
 mod init;
 mod inspect;
 mod pack;
@@ -137,6 +139,9 @@ pub enum Command {
     },
     /// Print the JSON Schema of specs.
     Schema,
+    /// Write and try Lua hook scripts.
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// Extract a ZIP safely into a directory.
     Unpack {
         /// The ZIP file.
@@ -148,6 +153,46 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `hoist hook …`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Run a script's hooks on one asset and show what they do.
+    Test {
+        /// The Lua script.
+        script: PathBuf,
+        /// The package holding the asset.
+        #[arg(long, value_name = "PKG")]
+        package: PathBuf,
+        /// The asset: KIND/NAME or KIND/NAME@VERSION.
+        #[arg(long, value_name = "KIND/NAME[@VERSION]")]
+        asset: String,
+        /// A target snapshot, for ctx.target and on_conflict's `existing`.
+        #[arg(long, value_name = "PKG")]
+        target: Option<PathBuf>,
+        /// ctx.env.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        /// ctx.vars entries.
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// ctx.seed.
+        #[arg(long, default_value = "hook-test")]
+        seed: String,
+    },
+    /// Write hoist.d.lua, the LuaLS annotations of the hook API, for editors.
+    Types {
+        /// The folder to write it to.
+        #[arg(short, long, value_name = "DIR", default_value = ".")]
+        output: PathBuf,
+    },
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{text:?}: expected KEY=VALUE"))
 }
 
 fn parse_bytes(text: &str) -> Result<u64, String> {
@@ -213,6 +258,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         } => plan::apply(&input, env, dry_run, json, out, &limits),
         Command::Init { path, force } => init::init(&path, force),
         Command::Schema => init::schema(),
+        Command::Hook(HookCommand::Test {
+            script,
+            package,
+            asset,
+            target,
+            env,
+            vars,
+            seed,
+        }) => hook::test(
+            hook::TestArgs {
+                script: &script,
+                package: &package,
+                asset: &asset,
+                target: target.as_deref(),
+                env,
+                vars,
+                seed,
+            },
+            &limits,
+        ),
+        Command::Hook(HookCommand::Types { output }) => hook::types(&output),
     }
 }
 

@@ -218,7 +218,12 @@ fn replan(
         out_dir,
     };
     let loaded = load_inputs(&spec, &opts)?;
-    let fresh = input_digests(&loaded);
+    let scripts: Vec<String> = spec.scripts().into_iter().map(|(s, _)| s).collect();
+    let hooks =
+        crate::hooks::source_digests(&spec.dir, &scripts).map_err(|(script, message)| {
+            Error::Spec(spec.error_at(None, "hook.script", format!("{script}: {message}")))
+        })?;
+    let fresh = input_digests(&loaded, hooks);
     let mut changes = Vec::new();
     let hooks = |d: &crate::plan::InputDigests| -> DigestMap {
         d.hooks.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()

@@ -22,7 +22,9 @@ pub fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
 
 fn to_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<LuaValue> {
     if depth > MAX_DEPTH {
-        return Err(mlua::Error::runtime(format!("the document nests deeper than {MAX_DEPTH} levels")));
+        return Err(mlua::Error::runtime(format!(
+            "the document nests deeper than {MAX_DEPTH} levels"
+        )));
     }
     Ok(match v {
         Value::Null => LuaValue::NULL,
@@ -31,7 +33,9 @@ fn to_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<LuaValue> {
             (Some(i), _) => LuaValue::Integer(i),
             (None, Some(f)) if n.is_f64() => LuaValue::Number(f),
             _ => {
-                return Err(mlua::Error::runtime(format!("the number {n} does not fit a Lua integer")));
+                return Err(mlua::Error::runtime(format!(
+                    "the number {n} does not fit a Lua integer"
+                )));
             }
         },
         Value::String(s) => LuaValue::String(lua.create_string(s)?),
@@ -59,7 +63,12 @@ pub fn from_lua(lua: &Lua, v: &LuaValue, original: Option<&Value>) -> mlua::Resu
     from_lua_at(lua, v, original, 0)
 }
 
-fn from_lua_at(lua: &Lua, v: &LuaValue, original: Option<&Value>, depth: usize) -> mlua::Result<Value> {
+fn from_lua_at(
+    lua: &Lua,
+    v: &LuaValue,
+    original: Option<&Value>,
+    depth: usize,
+) -> mlua::Result<Value> {
     if depth > MAX_DEPTH {
         return Err(mlua::Error::runtime(format!(
             "the value nests deeper than {MAX_DEPTH} levels (a table that contains itself?)"
@@ -72,15 +81,26 @@ fn from_lua_at(lua: &Lua, v: &LuaValue, original: Option<&Value>, depth: usize) 
         LuaValue::Integer(i) => Value::Number((*i).into()),
         LuaValue::Number(f) => match Number::from_f64(*f) {
             Some(n) => Value::Number(n),
-            None => return Err(mlua::Error::runtime(format!("{f} cannot be written as JSON"))),
+            None => {
+                return Err(mlua::Error::runtime(format!(
+                    "{f} cannot be written as JSON"
+                )));
+            }
         },
         LuaValue::String(s) => match s.to_str() {
             Ok(text) => Value::String(text.to_string()),
-            Err(_) => return Err(mlua::Error::runtime("a string is not valid UTF-8 and cannot be written as JSON")),
+            Err(_) => {
+                return Err(mlua::Error::runtime(
+                    "a string is not valid UTF-8 and cannot be written as JSON",
+                ));
+            }
         },
         LuaValue::Table(t) => table_to_json(lua, t, original, depth)?,
         other => {
-            return Err(mlua::Error::runtime(format!("a {} cannot be written as JSON", other.type_name())));
+            return Err(mlua::Error::runtime(format!(
+                "a {} cannot be written as JSON",
+                other.type_name()
+            )));
         }
     })
 }
@@ -104,14 +124,24 @@ fn is_array(lua: &Lua, t: &Table, original: Option<&Value>) -> mlua::Result<bool
     Ok(count == len)
 }
 
-fn table_to_json(lua: &Lua, t: &Table, original: Option<&Value>, depth: usize) -> mlua::Result<Value> {
+fn table_to_json(
+    lua: &Lua,
+    t: &Table,
+    original: Option<&Value>,
+    depth: usize,
+) -> mlua::Result<Value> {
     if is_array(lua, t, original)? {
         let len = t.raw_len();
         let old = original.and_then(Value::as_array);
         let mut out = Vec::with_capacity(len);
         for i in 1..=len {
             let item: LuaValue = t.raw_get(i)?;
-            out.push(from_lua_at(lua, &item, old.and_then(|o| o.get(i - 1)), depth + 1)?);
+            out.push(from_lua_at(
+                lua,
+                &item,
+                old.and_then(|o| o.get(i - 1)),
+                depth + 1,
+            )?);
         }
         return Ok(Value::Array(out));
     }
@@ -133,8 +163,9 @@ fn table_to_json(lua: &Lua, t: &Table, original: Option<&Value>, depth: usize) -
         entries.push((key, v));
     }
     let old = original.and_then(Value::as_object);
-    let ranks: std::collections::HashMap<&str, usize> =
-        old.map(|o| o.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect()).unwrap_or_default();
+    let ranks: std::collections::HashMap<&str, usize> = old
+        .map(|o| o.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect())
+        .unwrap_or_default();
     let rank = |k: &str| ranks.get(k).copied().unwrap_or(usize::MAX);
     entries.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
     let mut map = Map::new();

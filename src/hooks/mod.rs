@@ -17,7 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mlua::{ChunkMode, Function, HookTriggers, Lua, RegistryKey, Table, Value as LuaValue, VmState};
+use mlua::chunk::ChunkMode;
+use mlua::{
+    Function, HookTriggers, Lua, LuaString, RegistryKey, Table, Value as LuaValue, VmState,
+};
 use serde_json::Value;
 
 use crate::digest::Digest;
@@ -43,7 +46,10 @@ pub struct HookError {
 
 impl HookError {
     fn new(code: &'static str, message: impl Into<String>) -> Self {
-        HookError { code, message: message.into() }
+        HookError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -94,9 +100,14 @@ pub struct HookHost {
 
 impl std::fmt::Debug for HookHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HookHost").field("scripts", &self.sources.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("HookHost")
+            .field("scripts", &self.sources.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
+
+/// Payload files a transform wrote, by path.
+type Writes = Rc<RefCell<BTreeMap<String, Vec<u8>>>>;
 
 static NEXT_HOST: AtomicU64 = AtomicU64::new(1);
 
@@ -122,21 +133,13 @@ fn folder_of(shown: &str) -> &str {
 impl HookHost {
     /// Reads `scripts` (shown paths, relative to `base`) and every `.lua` file beside them,
     /// and compiles each script once to find syntax errors now. Errors name the script.
-    pub fn new(base: &Path, scripts: &[String], budget: LuaBudget, ctx: Context) -> Result<HookHost, (String, String)> {
-        let mut sources = BTreeMap::new();
-        for shown in scripts {
-            let path = base.join(shown);
-            let text = read_script(&path).map_err(|m| (shown.clone(), m))?;
-            sources.insert(shown.clone(), Arc::from(text.as_str()));
-            let folder = folder_of(shown).to_string();
-            for module in modules_under(&base.join(&folder)).map_err(|m| (shown.clone(), m))? {
-                let shown_module = if folder.is_empty() { module.clone() } else { format!("{folder}/{module}") };
-                if !sources.contains_key(&shown_module) {
-                    let text = read_script(&base.join(&shown_module)).map_err(|m| (shown_module.clone(), m))?;
-                    sources.insert(shown_module, Arc::from(text.as_str()));
-                }
-            }
-        }
+    pub fn new(
+        base: &Path,
+        scripts: &[String],
+        budget: LuaBudget,
+        ctx: Context,
+    ) -> Result<HookHost, (String, String)> {
+        let sources = read_sources(base, scripts)?;
         let host = HookHost {
             id: NEXT_HOST.fetch_add(1, Ordering::Relaxed),
             sources: Arc::new(sources),
@@ -145,7 +148,8 @@ impl HookHost {
             watchdog: Arc::new(Watchdog::new(Duration::from_millis(budget.timeout_ms))),
         };
         for shown in scripts {
-            let lua = Lua::new_with(mlua::StdLib::NONE, mlua::LuaOptions::default()).map_err(|e| (shown.clone(), e.to_string()))?;
+            let lua = Lua::new_with(mlua::StdLib::NONE, mlua::LuaOptions::default())
+                .map_err(|e| (shown.clone(), e.to_string()))?;
             lua.load(&*host.sources[shown])
                 .set_name(format!("@{shown}"))
                 .set_mode(ChunkMode::Text)
@@ -158,17 +162,27 @@ impl HookHost {
     /// Replaces what happens when a call outlives its deadline inside a C function
     /// (by default: a message on stderr, and the process ends with nothing written).
     pub fn on_timeout(mut self, action: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
-        self.watchdog = Arc::new(Watchdog::with_action(Duration::from_millis(self.budget.timeout_ms), action));
+        self.watchdog = Arc::new(Watchdog::with_action(
+            Duration::from_millis(self.budget.timeout_ms),
+            action,
+        ));
         self
     }
 
     /// SHA-256 of every script and module read.
     pub fn digests(&self) -> BTreeMap<String, Digest> {
-        self.sources.iter().map(|(k, v)| (k.clone(), Digest::of(v.as_bytes()))).collect()
+        self.sources
+            .iter()
+            .map(|(k, v)| (k.clone(), Digest::of(v.as_bytes())))
+            .collect()
     }
 
     /// Runs `rename(asset, ctx)`; `None` when the script has no such function or returns nil.
-    pub fn rename(&self, script: &str, asset: &Asset) -> Result<Outcome<Option<String>>, HookError> {
+    pub fn rename(
+        &self,
+        script: &str,
+        asset: &Asset,
+    ) -> Result<Outcome<Option<String>>, HookError> {
         self.call(script, "rename", asset, |lua, f, a, ctx| {
             let v: LuaValue = f.call((a, ctx))?;
             let _ = lua;
@@ -176,21 +190,34 @@ impl HookHost {
                 LuaValue::Nil => Ok(None),
                 LuaValue::String(s) => match s.to_str() {
                     Ok(text) => Ok(Some(text.to_string())),
-                    Err(_) => Err(HookError::new("hook.bad_return", "rename returned a name that is not UTF-8")),
+                    Err(_) => Err(HookError::new(
+                        "hook.bad_return",
+                        "rename returned a name that is not UTF-8",
+                    )),
                 },
                 other => Err(HookError::new(
                     "hook.bad_return",
-                    format!("rename must return the new name as a string (or nil), not a {}", other.type_name()),
+                    format!(
+                        "rename must return the new name as a string (or nil), not a {}",
+                        other.type_name()
+                    ),
                 )),
             })
         })
-        .map(|o| Outcome { value: o.value.flatten(), logs: o.logs })
+        .map(|o| Outcome {
+            value: o.value.flatten(),
+            logs: o.logs,
+        })
     }
 
     /// Runs `transform(asset, ctx)`: the asset as changed, or `None` when the script drops it.
     /// Without a `transform` function the asset comes back unchanged.
-    pub fn transform(&self, script: &str, asset: Asset) -> Result<Outcome<Option<Asset>>, HookError> {
-        let writes: Rc<RefCell<BTreeMap<String, Vec<u8>>>> = Rc::default();
+    pub fn transform(
+        &self,
+        script: &str,
+        asset: Asset,
+    ) -> Result<Outcome<Option<Asset>>, HookError> {
+        let writes: Writes = Rc::default();
         let w = Rc::clone(&writes);
         let before = &asset;
         let out = self.call_with(script, "transform", before, Some(w), |lua, f, a, ctx| {
@@ -219,7 +246,12 @@ impl HookHost {
     }
 
     /// Runs `on_conflict(asset, existing, ctx)`.
-    pub fn on_conflict(&self, script: &str, asset: &Asset, existing: Option<&Asset>) -> Result<Outcome<ConflictChoice>, HookError> {
+    pub fn on_conflict(
+        &self,
+        script: &str,
+        asset: &Asset,
+        existing: Option<&Asset>,
+    ) -> Result<Outcome<ConflictChoice>, HookError> {
         let out = self.call(script, "on_conflict", asset, |lua, f, a, ctx| {
             let existing = match existing {
                 Some(e) => LuaValue::Table(asset_table(lua, e, None)?),
@@ -229,8 +261,14 @@ impl HookHost {
             Ok(choice(v))
         })?;
         match out.value {
-            Some(c) => Ok(Outcome { value: c?, logs: out.logs }),
-            None => Err(HookError::new("hook.missing", format!("{script} has no on_conflict function"))),
+            Some(c) => Ok(Outcome {
+                value: c,
+                logs: out.logs,
+            }),
+            None => Err(HookError::new(
+                "hook.missing",
+                format!("{script} has no on_conflict function"),
+            )),
         }
     }
 
@@ -259,35 +297,53 @@ impl HookHost {
         script: &str,
         func: &str,
         asset: &Asset,
-        writes: Option<Rc<RefCell<BTreeMap<String, Vec<u8>>>>>,
+        writes: Option<Writes>,
         run: impl FnOnce(&Lua, Function, Table, Table) -> mlua::Result<Result<R, HookError>>,
     ) -> Result<Outcome<Option<R>>, HookError> {
         STATE.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.as_ref().is_none_or(|s| s.host != self.id) {
                 *slot = None;
-                *slot = Some(self.new_state().map_err(|e| HookError::new("hook.error", clean(&e.to_string())))?);
+                *slot = Some(
+                    self.new_state()
+                        .map_err(|e| HookError::new("hook.error", clean(&e.to_string())))?,
+                );
             }
             let st = slot.as_mut().expect("just made");
             st.counter.set(0);
             st.log.borrow_mut().clear();
             let what = format!("{script} ({func}) on {}", asset.key);
-            st.deadline.set(Some(Instant::now() + Duration::from_millis(self.budget.timeout_ms)));
+            st.deadline.set(Some(
+                Instant::now() + Duration::from_millis(self.budget.timeout_ms),
+            ));
             let guard = self.watchdog.watch(what);
             let result = (|| -> mlua::Result<Option<Result<R, HookError>>> {
                 let module = self.module(st, script)?;
-                let Some(f) = module.get::<Option<Function>>(func)? else { return Ok(None) };
+                let Some(f) = module.get::<Option<Function>>(func)? else {
+                    return Ok(None);
+                };
                 let a = asset_table(&st.lua, asset, writes)?;
                 let ctx: Table = st.lua.registry_value(&st.ctx)?;
                 run(&st.lua, f, a, ctx).map(Some)
             })();
             drop(guard);
             st.deadline.set(None);
-            let logs: Vec<String> = st.log.borrow_mut().drain(..).map(|l| self.mask(&l)).collect();
+            let logs: Vec<String> = st
+                .log
+                .borrow_mut()
+                .drain(..)
+                .map(|l| self.mask(&l))
+                .collect();
             match result {
                 Ok(None) => Ok(Outcome { value: None, logs }),
-                Ok(Some(Ok(v))) => Ok(Outcome { value: Some(v), logs }),
-                Ok(Some(Err(e))) => Err(HookError { message: self.mask(&e.message), ..e }),
+                Ok(Some(Ok(v))) => Ok(Outcome {
+                    value: Some(v),
+                    logs,
+                }),
+                Ok(Some(Err(e))) => Err(HookError {
+                    message: self.mask(&e.message),
+                    ..e
+                }),
                 Err(e) => {
                     let _ = st.lua.gc_collect();
                     Err(self.lua_error(&e))
@@ -298,10 +354,15 @@ impl HookHost {
 
     fn lua_error(&self, e: &mlua::Error) -> HookError {
         let text = clean(&e.to_string());
-        let code = if matches!(e, mlua::Error::MemoryError(_)) || text.contains("not enough memory") {
+        let code = if matches!(e, mlua::Error::MemoryError(_)) || text.contains("not enough memory")
+        {
             return HookError::new(
                 "hook.memory",
-                format!("ran out of its memory budget ({} MiB): {}", self.budget.memory >> 20, self.mask(&text)),
+                format!(
+                    "ran out of its memory budget ({} MiB): {}",
+                    self.budget.memory >> 20,
+                    self.mask(&text)
+                ),
             );
         } else if text.contains("instruction budget") || text.contains("time limit") {
             "hook.budget"
@@ -319,20 +380,33 @@ impl HookHost {
         let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let limit = self.budget.instructions;
         let (c, d) = (Rc::clone(&counter), Rc::clone(&deadline));
-        lua.set_hook(HookTriggers::new().every_nth_instruction(CHECK_EVERY), move |_, _| {
-            c.set(c.get() + u64::from(CHECK_EVERY));
-            if c.get() > limit {
-                return Err(mlua::Error::runtime(format!("instruction budget of {limit} instructions exceeded")));
-            }
-            if d.get().is_some_and(|t| Instant::now() > t) {
-                return Err(mlua::Error::runtime("time limit exceeded"));
-            }
-            Ok(VmState::Continue)
-        })?;
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(CHECK_EVERY),
+            move |_, _| {
+                c.set(c.get() + u64::from(CHECK_EVERY));
+                if c.get() > limit {
+                    return Err(mlua::Error::runtime(format!(
+                        "instruction budget of {limit} instructions exceeded"
+                    )));
+                }
+                if d.get().is_some_and(|t| Instant::now() > t) {
+                    return Err(mlua::Error::runtime("time limit exceeded"));
+                }
+                Ok(VmState::Continue)
+            },
+        )?;
         let log: Rc<RefCell<Vec<String>>> = Rc::default();
         let ctx = self.ctx_table(&lua, Rc::clone(&log))?;
         let ctx = lua.create_registry_value(ctx)?;
-        Ok(State { host: self.id, lua, scripts: HashMap::new(), ctx, log, counter, deadline })
+        Ok(State {
+            host: self.id,
+            lua,
+            scripts: HashMap::new(),
+            ctx,
+            log,
+            counter,
+            deadline,
+        })
     }
 
     /// The table a script returns, compiled and run once per state.
@@ -347,7 +421,8 @@ impl HookHost {
                 value.type_name()
             )));
         };
-        st.scripts.insert(shown.to_string(), st.lua.create_registry_value(t.clone())?);
+        st.scripts
+            .insert(shown.to_string(), st.lua.create_registry_value(t.clone())?);
         Ok(t)
     }
 
@@ -386,7 +461,9 @@ impl HookHost {
         )?;
         ctx.set(
             "sha256",
-            lua.create_function(|_, bytes: mlua::String| Ok(Digest::of(&bytes.as_bytes()).to_string()))?,
+            lua.create_function(|_, bytes: LuaString| {
+                Ok(Digest::of(&bytes.as_bytes()).to_string())
+            })?,
         )?;
         let seed = c.seed.clone();
         ctx.set(
@@ -407,7 +484,8 @@ impl HookHost {
         json.set(
             "decode",
             lua.create_function(|lua, text: String| {
-                let v: Value = serde_json::from_str(&text).map_err(|e| mlua::Error::runtime(format!("json.decode: {e}")))?;
+                let v: Value = serde_json::from_str(&text)
+                    .map_err(|e| mlua::Error::runtime(format!("json.decode: {e}")))?;
                 convert::to_lua(lua, &v)
             })?,
         )?;
@@ -428,17 +506,63 @@ impl HookHost {
     }
 }
 
+/// Reads `scripts` (relative to `base`) and every `.lua` file in their folders, which they
+/// may `require`. Errors name the file.
+pub fn read_sources(
+    base: &Path,
+    scripts: &[String],
+) -> Result<BTreeMap<String, Arc<str>>, (String, String)> {
+    let mut sources = BTreeMap::new();
+    for shown in scripts {
+        let text = read_script(&base.join(shown)).map_err(|m| (shown.clone(), m))?;
+        sources.insert(shown.clone(), Arc::from(text.as_str()));
+        let folder = folder_of(shown).to_string();
+        for module in modules_under(&base.join(&folder)).map_err(|m| (shown.clone(), m))? {
+            let shown_module = if folder.is_empty() {
+                module.clone()
+            } else {
+                format!("{folder}/{module}")
+            };
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                sources.entry(shown_module.clone())
+            {
+                let text = read_script(&base.join(&shown_module))
+                    .map_err(|m| (shown_module.clone(), m))?;
+                slot.insert(Arc::from(text.as_str()));
+            }
+        }
+    }
+    Ok(sources)
+}
+
+/// SHA-256 of every file [`read_sources`] reads.
+pub fn source_digests(
+    base: &Path,
+    scripts: &[String],
+) -> Result<BTreeMap<String, Digest>, (String, String)> {
+    Ok(read_sources(base, scripts)?
+        .iter()
+        .map(|(k, v)| (k.clone(), Digest::of(v.as_bytes())))
+        .collect())
+}
+
 /// `n` characters from the seed and a name: repeatable, and different per name.
 pub fn suffix(seed: &str, name: &str, n: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let d = Digest::of(format!("{seed}\0{name}").as_bytes());
-    (0..n).map(|i| ALPHABET[d.0[i % 32] as usize % ALPHABET.len()] as char).collect()
+    (0..n)
+        .map(|i| ALPHABET[d.0[i % 32] as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 fn read_script(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.len() > MAX_SCRIPT_BYTES {
-        return Err(format!("{} is larger than {MAX_SCRIPT_BYTES} bytes", path.display()));
+        return Err(format!(
+            "{} is larger than {MAX_SCRIPT_BYTES} bytes",
+            path.display()
+        ));
     }
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
@@ -448,17 +572,26 @@ fn modules_under(dir: &Path) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, rel)) = stack.pop() {
-        let Ok(listing) = std::fs::read_dir(&d) else { continue };
+        let Ok(listing) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for item in listing.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
-            let child = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let child = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             let kind = item.file_type().map_err(|e| e.to_string())?;
             if kind.is_dir() && !name.starts_with('.') && rel.matches('/').count() < 4 {
                 stack.push((item.path(), child));
             } else if kind.is_file() && name.ends_with(".lua") {
                 out.push(child);
                 if out.len() > MAX_MODULES {
-                    return Err(format!("{} holds more than {MAX_MODULES} Lua files", dir.display()));
+                    return Err(format!(
+                        "{} holds more than {MAX_MODULES} Lua files",
+                        dir.display()
+                    ));
                 }
             }
         }
@@ -468,7 +601,12 @@ fn modules_under(dir: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Loads and runs a script or module in its own environment; returns what it returns.
-fn load_module(lua: &Lua, sources: &Arc<BTreeMap<String, Arc<str>>>, shown: &str, log: Rc<RefCell<Vec<String>>>) -> mlua::Result<LuaValue> {
+fn load_module(
+    lua: &Lua,
+    sources: &Arc<BTreeMap<String, Arc<str>>>,
+    shown: &str,
+    log: Rc<RefCell<Vec<String>>>,
+) -> mlua::Result<LuaValue> {
     let source = sources
         .get(shown)
         .ok_or_else(|| mlua::Error::runtime(format!("{shown} was not read")))?;
@@ -479,9 +617,10 @@ fn load_module(lua: &Lua, sources: &Arc<BTreeMap<String, Arc<str>>>, shown: &str
         let valid = !name.is_empty()
             && name.split('.').all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         if !valid {
-            return Err(mlua::Error::runtime(format!(
-                "require {name:?}: module names are words separated by dots (lib.util), inside the script's folder"
-            )));
+            return Err(script_error(
+                lua,
+                format!("require {name:?}: module names are words separated by dots (lib.util), inside the script's folder"),
+            ));
         }
         let rel = format!("{}.lua", name.replace('.', "/"));
         let path = if folder.is_empty() { rel } else { format!("{folder}/{rel}") };
@@ -489,9 +628,10 @@ fn load_module(lua: &Lua, sources: &Arc<BTreeMap<String, Arc<str>>>, shown: &str
             return Ok(v);
         }
         if !srcs.contains_key(&path) {
-            return Err(mlua::Error::runtime(format!(
-                "require {name:?}: no module {path}; scripts may require only Lua files in their own folder"
-            )));
+            return Err(script_error(
+                lua,
+                format!("require {name:?}: no module {path}; scripts may require only Lua files in their own folder"),
+            ));
         }
         let v = load_module(lua, &srcs, &path, Rc::clone(&log2))?;
         let v = if v.is_nil() { LuaValue::Boolean(true) } else { v };
@@ -521,7 +661,7 @@ fn load_module(lua: &Lua, sources: &Arc<BTreeMap<String, Arc<str>>>, shown: &str
 }
 
 /// The `asset` table a hook receives.
-fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Rc<RefCell<BTreeMap<String, Vec<u8>>>>>) -> mlua::Result<Table> {
+fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Writes>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("kind", asset.key.kind.as_str())?;
     t.set("name", asset.key.name.as_str())?;
@@ -550,8 +690,14 @@ fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Rc<RefCell<BTreeMap<Stri
                 None => Ok(LuaValue::Nil),
                 Some(Payload::Bytes(b)) => lua.create_string(&b[..]).map(LuaValue::String),
                 Some(Payload::Entry(e)) => {
-                    let entry = e.source.find(&e.name).ok_or_else(|| mlua::Error::runtime(format!("{file}: entry is gone")))?;
-                    let bytes = e.source.read(entry).map_err(|err| mlua::Error::runtime(err.to_string()))?;
+                    let entry = e
+                        .source
+                        .find(&e.name)
+                        .ok_or_else(|| mlua::Error::runtime(format!("{file}: entry is gone")))?;
+                    let bytes = e
+                        .source
+                        .read(entry)
+                        .map_err(|err| mlua::Error::runtime(err.to_string()))?;
                     lua.create_string(&bytes).map(LuaValue::String)
                 }
             }
@@ -559,31 +705,48 @@ fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Rc<RefCell<BTreeMap<Stri
     )?;
     t.set(
         "write",
-        lua.create_function(move |_, (_this, file, bytes): (LuaValue, String, mlua::String)| {
-            let Some(w) = &writes else {
-                return Err(mlua::Error::runtime("asset:write is available in transform only"));
-            };
-            match crate::package::names::check(file.as_bytes()) {
-                Ok(ok) if !ok.ends_with('/') => {}
-                _ => return Err(mlua::Error::runtime(format!("asset:write: {file:?} is not a safe relative file name"))),
-            }
-            w.borrow_mut().insert(file, bytes.as_bytes().to_vec());
-            Ok(())
-        })?,
+        lua.create_function(
+            move |lua, (_this, file, bytes): (LuaValue, String, LuaString)| {
+                let Some(w) = &writes else {
+                    return Err(script_error(
+                        lua,
+                        "asset:write is available in transform only".into(),
+                    ));
+                };
+                match crate::package::names::check(file.as_bytes()) {
+                    Ok(ok) if !ok.ends_with('/') => {}
+                    _ => {
+                        return Err(script_error(
+                            lua,
+                            format!("asset:write: {file:?} is not a safe relative file name"),
+                        ));
+                    }
+                }
+                w.borrow_mut().insert(file, bytes.as_bytes().to_vec());
+                Ok(())
+            },
+        )?,
     )?;
     Ok(t)
 }
 
 /// Labels and document of the asset a transform returned; `None` when it returned nil.
 #[allow(clippy::type_complexity)]
-fn asset_back(lua: &Lua, v: LuaValue, before: &Asset) -> Result<Option<(BTreeMap<String, String>, Value)>, HookError> {
+fn asset_back(
+    lua: &Lua,
+    v: LuaValue,
+    before: &Asset,
+) -> Result<Option<(BTreeMap<String, String>, Value)>, HookError> {
     let t = match v {
         LuaValue::Nil => return Ok(None),
         LuaValue::Table(t) => t,
         other => {
             return Err(HookError::new(
                 "hook.bad_return",
-                format!("transform must return the asset (or nil to drop it), not a {}", other.type_name()),
+                format!(
+                    "transform must return the asset (or nil to drop it), not a {}",
+                    other.type_name()
+                ),
             ));
         }
     };
@@ -591,17 +754,29 @@ fn asset_back(lua: &Lua, v: LuaValue, before: &Asset) -> Result<Option<(BTreeMap
         match t.get::<LuaValue>(field) {
             Ok(LuaValue::String(s)) => Ok(Some(s.to_string_lossy())),
             Ok(LuaValue::Nil) => Ok(None),
-            Ok(other) => Err(HookError::new("hook.bad_return", format!("asset.{field} must be a string, not a {}", other.type_name()))),
+            Ok(other) => Err(HookError::new(
+                "hook.bad_return",
+                format!(
+                    "asset.{field} must be a string, not a {}",
+                    other.type_name()
+                ),
+            )),
             Err(e) => Err(HookError::new("hook.bad_return", e.to_string())),
         }
     };
     if text("kind")?.as_deref() != Some(before.key.kind.as_str()) {
-        return Err(HookError::new("hook.kind_changed", format!("transform may not change the kind of {}", before.key)));
+        return Err(HookError::new(
+            "hook.kind_changed",
+            format!("transform may not change the kind of {}", before.key),
+        ));
     }
     if text("name")?.as_deref() != Some(before.key.name.as_str()) {
         return Err(HookError::new(
             "hook.name_changed",
-            format!("transform may not rename {}; return the new name from rename(asset, ctx)", before.key),
+            format!(
+                "transform may not rename {}; return the new name from rename(asset, ctx)",
+                before.key
+            ),
         ));
     }
     let mut labels = BTreeMap::new();
@@ -612,18 +787,37 @@ fn asset_back(lua: &Lua, v: LuaValue, before: &Asset) -> Result<Option<(BTreeMap
                     Ok((LuaValue::String(k), LuaValue::String(v))) => {
                         labels.insert(k.to_string_lossy(), v.to_string_lossy());
                     }
-                    _ => return Err(HookError::new("hook.bad_return", "asset.labels must map strings to strings")),
+                    _ => {
+                        return Err(HookError::new(
+                            "hook.bad_return",
+                            "asset.labels must map strings to strings",
+                        ));
+                    }
                 }
             }
         }
         Ok(LuaValue::Nil) => {}
-        _ => return Err(HookError::new("hook.bad_return", "asset.labels must be a table")),
+        _ => {
+            return Err(HookError::new(
+                "hook.bad_return",
+                "asset.labels must be a table",
+            ));
+        }
     }
-    let meta: LuaValue = t.get("meta").map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
-    let meta = convert::from_lua(lua, &meta, Some(before.meta()))
-        .map_err(|e| HookError::new("hook.bad_return", format!("asset.meta: {}", clean(&e.to_string()))))?;
+    let meta: LuaValue = t
+        .get("meta")
+        .map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
+    let meta = convert::from_lua(lua, &meta, Some(before.meta())).map_err(|e| {
+        HookError::new(
+            "hook.bad_return",
+            format!("asset.meta: {}", clean(&e.to_string())),
+        )
+    })?;
     if !meta.is_object() {
-        return Err(HookError::new("hook.bad_return", "asset.meta must stay a table of fields"));
+        return Err(HookError::new(
+            "hook.bad_return",
+            "asset.meta must stay a table of fields",
+        ));
     }
     Ok(Some((labels, meta)))
 }
@@ -631,13 +825,22 @@ fn asset_back(lua: &Lua, v: LuaValue, before: &Asset) -> Result<Option<(BTreeMap
 fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
     let bad = |what: String| HookError::new("hook.bad_return", what);
     match v {
-        LuaValue::String(s) => match s.to_str().map(|s| s.to_string()).unwrap_or_default().as_str() {
+        LuaValue::String(s) => match s
+            .to_str()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+            .as_str()
+        {
             "skip" => Ok(ConflictChoice::Keep("skip")),
             "overwrite" => Ok(ConflictChoice::Keep("overwrite")),
             "fail" => Ok(ConflictChoice::Keep("fail")),
             "abort" => Ok(ConflictChoice::Keep("abort")),
-            "rename" => Ok(ConflictChoice::Rename(RenameStrategy::Counter { separator: "_".into() })),
-            other => Err(bad(format!("on_conflict returned {other:?}; expected skip, overwrite, fail, abort, rename or a table"))),
+            "rename" => Ok(ConflictChoice::Rename(RenameStrategy::Counter {
+                separator: "_".into(),
+            })),
+            other => Err(bad(format!(
+                "on_conflict returned {other:?}; expected skip, overwrite, fail, abort, rename or a table"
+            ))),
         },
         LuaValue::Table(t) => {
             if let Ok(Some(name)) = t.get::<Option<String>>("name") {
@@ -665,17 +868,40 @@ fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
             }
         }
         LuaValue::Nil => Err(bad("on_conflict returned nothing; return a policy".into())),
-        other => Err(bad(format!("on_conflict must return a policy, not a {}", other.type_name()))),
+        other => Err(bad(format!(
+            "on_conflict must return a policy, not a {}",
+            other.type_name()
+        ))),
     }
+}
+
+/// An error raised from Rust on behalf of a script, placed at the script's line.
+fn script_error(lua: &Lua, message: String) -> mlua::Error {
+    let place = (1..4).find_map(|level| {
+        lua.inspect_stack(level, |d| {
+            let src = d.source().short_src.map(|s| s.into_owned())?;
+            let line = d.current_line()?;
+            (!src.starts_with('[')).then(|| format!("{src}:{line}: "))
+        })
+        .flatten()
+    });
+    mlua::Error::runtime(format!("{}{message}", place.unwrap_or_default()))
 }
 
 /// Lua error text without the Rust-side traceback noise.
 fn clean(text: &str) -> String {
     let first = text.split("\nstack traceback:").next().unwrap_or(text);
-    first.trim().trim_start_matches("runtime error: ").trim_start_matches("syntax error: ").to_string()
+    first
+        .trim()
+        .trim_start_matches("runtime error: ")
+        .trim_start_matches("syntax error: ")
+        .to_string()
 }
 
 /// The resolved path of a script written in a spec.
 pub fn script_path(base: &Path, written: &str) -> PathBuf {
     base.join(written)
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,8 @@
 //! inside the requiring script's folder; `pairs` visits keys in sorted order, so that no hash
 //! order reaches an output.
 
-use mlua::{ChunkMode, Lua, LuaOptions, StdLib, Table, Value};
+use mlua::chunk::ChunkMode;
+use mlua::{Lua, LuaOptions, StdLib, Table, Value};
 
 /// Lua run once per state, with the full base library still at hand, to build the sandbox's
 /// replacements. It returns the table of safe globals every script environment copies.
@@ -69,15 +70,34 @@ pub const SAFE_GLOBALS: &str = "hoist.safe_globals";
 
 /// A new Lua state with only the safe libraries, its memory capped at `memory` bytes.
 pub fn new_state(memory: usize) -> mlua::Result<Lua> {
-    let lua = Lua::new_with(StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8, LuaOptions::default())?;
-    let safe: Table = lua.load(PRELUDE).set_name("=hoist prelude").set_mode(ChunkMode::Text).eval()?;
+    let lua = Lua::new_with(
+        StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8,
+        LuaOptions::default(),
+    )?;
+    let safe: Table = lua
+        .load(PRELUDE)
+        .set_name("=hoist prelude")
+        .set_mode(ChunkMode::Text)
+        .eval()?;
     lua.set_named_registry_value(SAFE_GLOBALS, safe)?;
     let array_mt = lua.create_table()?;
     array_mt.set("__name", "json.array")?;
     lua.set_named_registry_value(super::convert::ARRAY_MT, array_mt)?;
     // Nothing outside the environments below remains reachable from scripts.
     let globals = lua.globals();
-    for name in ["dofile", "loadfile", "load", "require", "collectgarbage", "next", "print", "io", "os", "debug", "package"] {
+    for name in [
+        "dofile",
+        "loadfile",
+        "load",
+        "require",
+        "collectgarbage",
+        "next",
+        "print",
+        "io",
+        "os",
+        "debug",
+        "package",
+    ] {
         globals.raw_set(name, Value::Nil)?;
     }
     if let Some(string) = globals.raw_get::<Option<Table>>("string")? {
@@ -89,7 +109,11 @@ pub fn new_state(memory: usize) -> mlua::Result<Lua> {
 
 /// A fresh environment for one script: its own copies of the safe globals and library
 /// tables, with `require` and `print` bound to this script.
-pub fn environment(lua: &Lua, require: mlua::Function, print: mlua::Function) -> mlua::Result<Table> {
+pub fn environment(
+    lua: &Lua,
+    require: mlua::Function,
+    print: mlua::Function,
+) -> mlua::Result<Table> {
     let safe: Table = lua.named_registry_value(SAFE_GLOBALS)?;
     let env = lua.create_table()?;
     for pair in safe.pairs::<String, Value>() {

@@ -68,12 +68,18 @@ impl Watchdog {
     /// Watches one call until the returned guard is dropped.
     pub fn watch(&self, what: String) -> Watched<'_> {
         if !self.started.swap(true, Ordering::SeqCst) {
-            let (calls, stop, action) = (Arc::clone(&self.calls), Arc::clone(&self.stop), Arc::clone(&self.action));
+            let (calls, stop, action) = (
+                Arc::clone(&self.calls),
+                Arc::clone(&self.stop),
+                Arc::clone(&self.action),
+            );
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
                     let late = calls.lock().ok().and_then(|c| {
-                        c.values().find(|(deadline, _)| Instant::now() > *deadline + GRACE).map(|(_, w)| w.clone())
+                        c.values()
+                            .find(|(deadline, _)| Instant::now() > *deadline + GRACE)
+                            .map(|(_, w)| w.clone())
                     });
                     if let Some(what) = late {
                         action(&what);

@@ -15,6 +15,7 @@ use super::{
     Summary, TargetDigests,
 };
 use crate::error::Error;
+use crate::hooks::{Context, HookHost};
 use crate::model::{Asset, AssetKey, EntryRef, Version};
 use crate::package::write::Format;
 use crate::package::{Layout, Package};
@@ -88,6 +89,7 @@ fn asset_plan(it: &Item) -> AssetPlan {
         references: it.references.clone(),
         changed: it.asset.is_edited(),
         error: it.error.clone(),
+        dropped: it.dropped.clone(),
     }
 }
 
@@ -109,9 +111,12 @@ pub fn load_inputs(spec: &Spec, opts: &PlanOptions) -> Result<inputs::Loaded, Er
 }
 
 /// The digests of loaded inputs, as a plan records them.
-pub fn input_digests(loaded: &inputs::Loaded) -> InputDigests {
+pub fn input_digests(
+    loaded: &inputs::Loaded,
+    hooks: BTreeMap<String, crate::digest::Digest>,
+) -> InputDigests {
     InputDigests {
-        hooks: BTreeMap::new(),
+        hooks,
         sources: loaded
             .sources
             .iter()
@@ -144,13 +149,6 @@ pub fn compute_loaded(
             diagnostics,
         })
     };
-    if let Some(h) = spec.hooks.first() {
-        return Err(spec_error(vec![Diagnostic::new(
-            "hook.unavailable",
-            Some(h.span),
-            "Lua hooks are not available in this build",
-        )]));
-    }
     if let Some(t) = &loaded.target {
         for s in &loaded.sources {
             if s.package.layout != t.package.layout {
@@ -179,6 +177,8 @@ pub fn compute_loaded(
             );
         }
     }
+    let hooks = make_host(spec, opts, env, &target_names, env_lookup)?;
+    let hooks = hooks.as_ref();
     let mut transformed: Vec<_> = loaded
         .sources
         .par_iter_mut()
@@ -187,7 +187,7 @@ pub fn compute_loaded(
             let matched = sel.matched.clone();
             let assets = std::mem::take(&mut s.package.assets);
             (
-                transform(spec, env, assets, &s.shown, sel, env_lookup),
+                transform(spec, env, assets, &s.shown, sel, env_lookup, hooks),
                 matched,
             )
         })
@@ -238,8 +238,14 @@ pub fn compute_loaded(
     }
     let mut existing = target_names.clone();
     let mut items: Vec<Vec<Item>> = Vec::with_capacity(transformed.len());
-    for (t, _) in transformed {
+    let mut logs = Vec::new();
+    for ((t, _), s) in transformed.into_iter().zip(&loaded.sources) {
         warnings.extend(t.warnings);
+        logs.extend(t.logs.into_iter().map(|(key, script, line)| {
+            Note::new("hook.log", format!("{script}: {line}"))
+                .asset(&key)
+                .package(&s.shown)
+        }));
         items.push(t.items);
     }
     let abort = {
@@ -252,17 +258,95 @@ pub fn compute_loaded(
                 items,
             })
             .collect();
-        resolve(spec, &mut work, &mut existing)
+        let mut target_assets = super::resolve::TargetAssets::new();
+        if let Some(t) = &loaded.target {
+            for a in &t.package.assets {
+                target_assets
+                    .entry((a.key.kind.clone(), a.key.name.clone()))
+                    .or_insert(a);
+            }
+        }
+        resolve(spec, &mut work, &mut existing, hooks, &target_assets)
+    };
+    let hook_digests = hooks.map(HookHost::digests).unwrap_or_default();
+    let resolved = Resolved {
+        items,
+        warnings,
+        logs,
+        abort,
+        hook_digests,
     };
     build(
         spec,
         opts,
         env.and_then(|e| e.output.clone()),
         loaded,
-        items,
-        warnings,
-        abort,
+        resolved,
     )
+}
+
+/// What resolution leaves for the plan to describe.
+struct Resolved {
+    items: Vec<Vec<Item>>,
+    warnings: Vec<Note>,
+    logs: Vec<Note>,
+    abort: Option<Note>,
+    hook_digests: BTreeMap<String, crate::digest::Digest>,
+}
+
+/// Makes the Lua host when the spec names scripts; a script that cannot be read or
+/// compiled is an error at the place the spec names it.
+fn make_host(
+    spec: &Spec,
+    opts: &PlanOptions,
+    env: Option<&crate::spec::Environment>,
+    target: &Names,
+    env_lookup: &EnvLookup,
+) -> Result<Option<HookHost>, Error> {
+    let scripts = spec.scripts();
+    if scripts.is_empty() {
+        return Ok(None);
+    }
+    let mut secrets = Vec::new();
+    if let Some(e) = env {
+        for s in e
+            .overrides
+            .iter()
+            .flat_map(|o| &o.set)
+            .filter(|s| s.value.is_secret())
+        {
+            if let Ok(v) = s.value.render(&e.vars, env_lookup) {
+                collect_strings(&v, &mut secrets);
+            }
+        }
+    }
+    secrets.retain(|s| s.len() >= 4);
+    let ctx = Context {
+        env: opts.env.clone(),
+        vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
+        seed: spec.seed.clone(),
+        target: target.0.clone(),
+        secrets,
+    };
+    let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();
+    HookHost::new(&spec.dir, &names, spec.lua, ctx)
+        .map(Some)
+        .map_err(|(script, message)| {
+            let span = scripts
+                .iter()
+                .find(|(s, _)| *s == script)
+                .and_then(|(_, sp)| *sp);
+            Error::Spec(spec.error_at(span, "hook.script", message))
+        })
+}
+
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|i| collect_strings(i, out)),
+        _ => {}
+    }
 }
 
 fn build(
@@ -270,10 +354,24 @@ fn build(
     opts: &PlanOptions,
     env_output: Option<String>,
     loaded: &inputs::Loaded,
-    items: Vec<Vec<Item>>,
-    mut warnings: Vec<Note>,
-    abort: Option<Note>,
+    resolved: Resolved,
 ) -> Result<Planned, Error> {
+    let Resolved {
+        items,
+        mut warnings,
+        mut logs,
+        abort,
+        hook_digests,
+    } = resolved;
+    for (s, items) in loaded.sources.iter().zip(&items) {
+        for it in items {
+            logs.extend(it.logs.iter().map(|(script, line)| {
+                Note::new("hook.log", format!("{script}: {line}"))
+                    .asset(&it.source_key)
+                    .package(&s.shown)
+            }));
+        }
+    }
     let out_shown = match &opts.out_dir {
         Some(d) => d.to_string_lossy().into_owned(),
         None => env_output.unwrap_or_else(|| spec.output.dir.clone()),
@@ -316,6 +414,7 @@ fn build(
                     references: Vec::new(),
                     changed: false,
                     error: Some(error),
+                    dropped: None,
                 });
             } else {
                 warnings.push(
@@ -376,7 +475,7 @@ fn build(
             summary.renamed += 1;
         }
     }
-    let inputs_digests = input_digests(loaded);
+    let inputs_digests = input_digests(loaded, hook_digests);
     let plan = Plan {
         format: PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
@@ -393,6 +492,7 @@ fn build(
         packages,
         merged: merged.as_ref().map(|m| m.shown.clone()),
         warnings,
+        logs,
         abort,
         summary,
     };

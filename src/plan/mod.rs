@@ -45,6 +45,9 @@ pub struct Plan {
     pub merged: Option<String>,
     /// Problems that do not stop anything.
     pub warnings: Vec<Note>,
+    /// Lines hook scripts logged with `ctx.log` (secrets masked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<Note>,
     /// Why nothing will be written, when a policy aborts.
     pub abort: Option<Note>,
     /// Counts.
@@ -158,6 +161,9 @@ pub struct AssetPlan {
     /// Why it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Note>,
+    /// The script whose transform dropped it (the action is then `skip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<String>,
 }
 
 /// One rename.

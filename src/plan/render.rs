@@ -52,6 +52,9 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
         symbol(a.action),
         a.action.word()
     );
+    if let Some(script) = &a.dropped {
+        let _ = writeln!(out, "        dropped by {script}");
+    }
     for r in &a.renames {
         let _ = writeln!(out, "        rename {} → {}  by {}", r.from, r.to, r.by);
     }
@@ -117,6 +120,12 @@ pub fn human(plan: &Plan, base: &Path) -> String {
         let _ = writeln!(out, "\nwarnings ({}):", plan.warnings.len());
         for w in &plan.warnings {
             note_line(&mut out, "  ", w, &at);
+        }
+    }
+    if !plan.logs.is_empty() {
+        let _ = writeln!(out, "\nhook logs ({}):", plan.logs.len());
+        for l in &plan.logs {
+            note_line(&mut out, "  ", l, &at);
         }
     }
     if let Some(a) = &plan.abort {

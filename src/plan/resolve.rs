@@ -7,6 +7,8 @@ use super::select::Names;
 use super::transform::{Item, check_name, rewrite_refs, sync_name_field};
 use super::{Action, Note, RenameStep};
 use crate::digest::Digest;
+use crate::hooks::{ConflictChoice, HookHost};
+use crate::model::Asset;
 use crate::package::Layout;
 use crate::spec::{Policy, RenameStrategy, Spec};
 
@@ -56,10 +58,19 @@ fn where_policy(spec: &Spec, kind: &str) -> String {
 }
 
 /// Resolves every package in order. Returns the reason to abort, if a policy says so.
-pub(super) fn resolve(spec: &Spec, work: &mut [Work<'_>], existing: &mut Names) -> Option<Note> {
+/// What a conflict hook may look at: the target's assets by kind and name.
+pub(super) type TargetAssets<'a> = BTreeMap<(String, String), &'a Asset>;
+
+pub(super) fn resolve(
+    spec: &Spec,
+    work: &mut [Work<'_>],
+    existing: &mut Names,
+    hooks: Option<&HookHost>,
+    target: &TargetAssets<'_>,
+) -> Option<Note> {
     let mut first = None;
     for w in work.iter_mut() {
-        let abort = resolve_package(spec, w, existing);
+        let abort = resolve_package(spec, w, existing, hooks, target);
         first = first.or(abort);
     }
     first
@@ -95,11 +106,18 @@ fn require_master(items: &mut [Item]) {
     }
 }
 
-fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Option<Note> {
+fn resolve_package(
+    spec: &Spec,
+    w: &mut Work<'_>,
+    existing: &mut Names,
+    hooks: Option<&HookHost>,
+    target: &TargetAssets<'_>,
+) -> Option<Note> {
     let items = &mut *w.items;
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, it) in items.iter().enumerate() {
-        if !it.failed() {
+        // Failed assets, and assets a hook dropped, take no part in conflicts.
+        if !it.failed() && it.dropped.is_none() {
             groups
                 .entry((it.asset.key.kind.clone(), it.asset.key.name.clone()))
                 .or_default()
@@ -121,7 +139,44 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
             continue;
         }
         let source_name = items[idxs[0]].source_key.name.clone();
-        let policy = spec.conflicts.policy_for(kind, &source_name).clone();
+        let mut policy = spec.conflicts.policy_for(kind, &source_name).clone();
+        let mut chosen_name = None;
+        let mut decided_by = where_policy(spec, kind);
+        if let Policy::Hook(path) = &policy {
+            let script = path.to_string_lossy().into_owned();
+            let host = hooks.expect("a host exists when a spec names scripts");
+            let existing_asset = target.get(&(kind.clone(), name.clone())).copied();
+            match host.on_conflict(&script, &items[idxs[0]].asset, existing_asset) {
+                Ok(out) => {
+                    items[idxs[0]]
+                        .logs
+                        .extend(out.logs.into_iter().map(|l| (script.clone(), l)));
+                    policy = match out.value {
+                        ConflictChoice::Keep("skip") => Policy::Skip,
+                        ConflictChoice::Keep("overwrite") => Policy::Overwrite,
+                        ConflictChoice::Keep("fail") => Policy::Fail,
+                        ConflictChoice::Keep(_) => Policy::Abort,
+                        ConflictChoice::Rename(strategy) => Policy::Rename(strategy),
+                        ConflictChoice::Name(n) => {
+                            chosen_name = Some(n);
+                            Policy::Rename(RenameStrategy::Counter {
+                                separator: "_".into(),
+                            })
+                        }
+                    };
+                    decided_by = format!("{script} on_conflict");
+                }
+                Err(e) => {
+                    for &i in idxs {
+                        items[i].fail(Note::new(
+                            e.code,
+                            format!("{script} on_conflict: {}", e.message),
+                        ));
+                    }
+                    continue;
+                }
+            }
+        }
         match policy {
             Policy::Skip => idxs
                 .iter()
@@ -134,10 +189,7 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                     items[i].fail(
                         Note::new(
                             "conflict.exists",
-                            format!(
-                                "already exists in the target and {} says fail",
-                                where_policy(spec, kind)
-                            ),
+                            format!("already exists in the target and {decided_by} says fail"),
                         )
                         .hint(format!(
                             "choose skip, overwrite or rename for {kind} under conflicts:"
@@ -149,8 +201,7 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                 let note = Note::new(
                     "conflict.abort",
                     format!(
-                        "already exists in the target and {} says abort: nothing is written",
-                        where_policy(spec, kind)
+                        "already exists in the target and {decided_by} says abort: nothing is written"
                     ),
                 );
                 for &i in idxs {
@@ -162,7 +213,19 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
             }
             Policy::Rename(strategy) => {
                 let taken = |k: &str, n: &str| existing.has(k, n) || reserved.has(k, n);
-                let new = generate(&strategy, &spec.seed, kind, name, &taken);
+                let new = match chosen_name.take() {
+                    Some(n) if taken(kind, &n) => {
+                        for &i in idxs {
+                            items[i].fail(Note::new(
+                                "conflict.name_taken",
+                                format!("{decided_by} chose the name {n:?}, which is taken"),
+                            ));
+                        }
+                        continue;
+                    }
+                    Some(n) => n,
+                    None => generate(&strategy, &spec.seed, kind, name, &taken),
+                };
                 if let Err(m) = check_name(&new) {
                     for &i in idxs {
                         items[i].fail(Note::new(
@@ -174,11 +237,7 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                 }
                 reserved.add(kind, &new);
                 moved.insert((kind.clone(), name.clone()), new.clone());
-                let by = format!(
-                    "{}: {}",
-                    where_policy(spec, kind),
-                    Policy::Rename(strategy).word()
-                );
+                let by = format!("{decided_by}: {}", Policy::Rename(strategy).word());
                 for &i in idxs {
                     let it = &mut items[i];
                     it.renames.push(RenameStep {
@@ -192,10 +251,11 @@ fn resolve_package(spec: &Spec, w: &mut Work<'_>, existing: &mut Names) -> Optio
                 }
             }
             Policy::Hook(path) => {
+                // A hook's answer is always one of the policies above.
                 for &i in idxs {
                     items[i].fail(Note::new(
-                        "hook.unavailable",
-                        format!("the conflict policy asks Lua script {} to decide; Lua hooks are not available in this build", path.display()),
+                        "hook.bad_return",
+                        format!("{} did not decide", path.display()),
                     ));
                 }
             }

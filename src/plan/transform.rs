@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::inputs::{EnvLookup, span_text};
 use super::select::Selection;
 use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
+use crate::hooks::HookHost;
 use crate::model::{Asset, AssetKey, kinds, pointer};
 use crate::package::names;
 use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
@@ -26,6 +27,10 @@ pub(super) struct Item {
     /// References already unresolved before any transform (warned at selection).
     pub unresolved: BTreeSet<(String, String, String)>,
     pub action: Option<Action>,
+    /// The script that dropped the asset, when a transform hook returned nil.
+    pub dropped: Option<String>,
+    /// Lines hooks logged for this asset: (script, line).
+    pub logs: Vec<(String, String)>,
 }
 
 impl Item {
@@ -44,6 +49,8 @@ impl Item {
 /// The transformed assets of one package.
 pub(super) struct Transformed {
     pub items: Vec<Item>,
+    /// Lines rename hooks logged: (asset, script, line).
+    pub logs: Vec<(AssetKey, String, String)>,
     pub warnings: Vec<Note>,
     pub matched_overrides: BTreeSet<usize>,
     pub env_errors: Vec<Diagnostic>,
@@ -55,8 +62,15 @@ type Renamed = Result<(String, Vec<RenameStep>), Note>;
 /// One transformed item, the overrides it matched, its warnings and its spec-level errors.
 type ItemResult = (Item, BTreeSet<usize>, Vec<Note>, Vec<Diagnostic>);
 
-/// What rename rules make of a source name.
-fn rename_by_rules(spec: &Spec, kind: &str, name: &str) -> Result<(String, Vec<RenameStep>), Note> {
+/// What rename rules make of a source name. `asset` is the asset (its first version) as a
+/// rename hook sees it; logs of hooks go to `logs`.
+fn rename_by_rules(
+    spec: &Spec,
+    asset: &Asset,
+    hooks: Option<&HookHost>,
+    logs: &mut Vec<(String, String)>,
+) -> Result<(String, Vec<RenameStep>), Note> {
+    let (kind, name) = (asset.key.kind.as_str(), asset.key.name.as_str());
     let mut cur = name.to_string();
     let mut steps = Vec::new();
     for rule in spec.renames.iter().filter(|r| r.applies(kind, name)) {
@@ -64,14 +78,22 @@ fn rename_by_rules(spec: &Spec, kind: &str, name: &str) -> Result<(String, Vec<R
             RenameOp::Affix { prefix, suffix } => format!("{prefix}{cur}{suffix}"),
             RenameOp::Regex { re, to } => re.replace(&cur, to.as_str()).into_owned(),
             RenameOp::Hook(path) => {
-                return Err(Note::new(
-                    "hook.unavailable",
-                    format!(
-                        "{} asks Lua script {} to rename; Lua hooks are not available in this build",
-                        rule.describe(),
-                        path.display()
-                    ),
-                ));
+                let script = path.to_string_lossy();
+                let host = hooks.expect("a host exists when a spec names scripts");
+                let mut view = asset.clone();
+                view.key.name = cur.clone();
+                match host.rename(&script, &view) {
+                    Ok(out) => {
+                        logs.extend(out.logs.into_iter().map(|l| (script.to_string(), l)));
+                        out.value.unwrap_or_else(|| cur.clone())
+                    }
+                    Err(e) => {
+                        return Err(Note::new(
+                            e.code,
+                            format!("{} rename: {}", script, e.message),
+                        ));
+                    }
+                }
             }
         };
         if next != cur {
@@ -149,16 +171,24 @@ pub(super) fn transform(
     shown: &str,
     selection: Selection,
     env_lookup: &EnvLookup,
+    hooks: Option<&HookHost>,
 ) -> Transformed {
     // The selected assets move through the pipeline; nothing is copied.
     let mut warnings = selection.warnings;
     // Rename rules act on each (kind, name) once, so all versions move together.
     let mut names: BTreeMap<(String, String), Renamed> = BTreeMap::new();
+    let mut rename_logs = Vec::new();
     for &i in &selection.chosen {
         let k = &assets[i].key;
-        names
-            .entry((k.kind.clone(), k.name.clone()))
-            .or_insert_with(|| rename_by_rules(spec, &k.kind, &k.name));
+        let key = (k.kind.clone(), k.name.clone());
+        if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(key) {
+            let mut logs = Vec::new();
+            slot.insert(rename_by_rules(spec, &assets[i], hooks, &mut logs));
+            rename_logs.extend(
+                logs.into_iter()
+                    .map(|(script, line)| (k.clone(), script, line)),
+            );
+        }
     }
     // Two assets may not end up with one name.
     let mut claims: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -199,6 +229,8 @@ pub(super) fn transform(
                 error: None,
                 unresolved: selection.unresolved.get(&i).cloned().unwrap_or_default(),
                 action: None,
+                dropped: None,
+                logs: Vec::new(),
             };
             let mut matched = BTreeSet::new();
             let mut notes = Vec::new();
@@ -244,6 +276,11 @@ pub(super) fn transform(
                             &mut env_errors,
                         );
                     }
+                    if let Some(host) = hooks
+                        && !item.failed()
+                    {
+                        run_transform_hooks(spec, host, &mut item);
+                    }
                 }
             }
             (item, matched, notes, env_errors)
@@ -260,9 +297,47 @@ pub(super) fn transform(
     }
     Transformed {
         items,
+        logs: rename_logs,
         warnings,
         matched_overrides,
         env_errors,
+    }
+}
+
+/// Runs the spec's `hooks:` on an item, in order; a hook returning nil drops it.
+fn run_transform_hooks(spec: &Spec, host: &HookHost, item: &mut Item) {
+    for h in &spec.hooks {
+        if h.kinds
+            .as_ref()
+            .is_some_and(|k| !k.contains(&item.source_key.kind))
+        {
+            continue;
+        }
+        // The asset moves into the hook; what stays behind when it fails or is dropped only
+        // needs its key.
+        let placeholder = Asset::new(item.asset.key.clone(), Value::Null, None);
+        let asset = std::mem::replace(&mut item.asset, placeholder);
+        match host.transform(&h.script, asset) {
+            Ok(out) => {
+                item.logs
+                    .extend(out.logs.into_iter().map(|l| (h.script.clone(), l)));
+                match out.value {
+                    Some(a) => item.asset = a,
+                    None => {
+                        item.dropped = Some(h.script.clone());
+                        item.action = Some(Action::Skip);
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                item.fail(Note::new(
+                    e.code,
+                    format!("{} transform: {}", h.script, e.message),
+                ));
+                return;
+            }
+        }
     }
 }
 

@@ -422,6 +422,34 @@ impl Spec {
         }
     }
 
+    /// Every Lua script the spec names (hooks, rename hooks, conflict hooks), each once, with
+    /// where it is named when the spec says.
+    pub fn scripts(&self) -> Vec<(String, Option<Span>)> {
+        let mut out: Vec<(String, Option<Span>)> = Vec::new();
+        let mut add = |s: String, span: Option<Span>| {
+            if !out.iter().any(|(o, _)| *o == s) {
+                out.push((s, span));
+            }
+        };
+        for h in &self.hooks {
+            add(h.script.clone(), Some(h.span));
+        }
+        for r in &self.renames {
+            if let RenameOp::Hook(p) = &r.op {
+                add(p.to_string_lossy().into_owned(), Some(r.span));
+            }
+        }
+        let policies = std::iter::once(&self.conflicts.default)
+            .chain(self.conflicts.kinds.values())
+            .chain(self.conflicts.by_name.iter().map(|(_, _, p)| p));
+        for p in policies {
+            if let Policy::Hook(path) = p {
+                add(path.to_string_lossy().into_owned(), None);
+            }
+        }
+        out
+    }
+
     /// A path written in the spec, resolved against the spec's folder.
     pub fn resolve(&self, written: &str) -> PathBuf {
         let p = Path::new(written);

@@ -1,0 +1,191 @@
+//! `hoist hook test` and `hoist hook types`: writing hook scripts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::error::{Error, exit};
+use crate::hooks::{ConflictChoice, Context, HookHost};
+use crate::model::{Asset, Version};
+use crate::package::{Limits, LoadOptions, Package};
+use crate::spec::LuaBudget;
+
+/// The LuaLS annotations `hoist hook types` writes.
+pub const TYPES: &str = include_str!("../hooks/hoist.d.lua");
+
+/// Options of `hoist hook test`.
+pub struct TestArgs<'a> {
+    pub script: &'a Path,
+    pub package: &'a Path,
+    pub asset: &'a str,
+    pub target: Option<&'a Path>,
+    pub env: Option<String>,
+    pub vars: Vec<(String, String)>,
+    pub seed: String,
+}
+
+fn find<'a>(pkg: &'a Package, wanted: &str) -> Result<&'a Asset, Error> {
+    let (kind, rest) = wanted
+        .split_once('/')
+        .ok_or_else(|| Error::Usage(format!("--asset {wanted}: expected KIND/NAME[@VERSION]")))?;
+    let (name, version) = match rest.rsplit_once('@') {
+        Some((n, v)) => (
+            n,
+            Some(
+                Version::parse_folder(v)
+                    .ok_or_else(|| Error::Usage(format!("--asset {wanted}: bad version {v:?}")))?,
+            ),
+        ),
+        None => (rest, None),
+    };
+    let mut found = pkg
+        .assets
+        .iter()
+        .filter(|a| a.key.kind == kind && a.key.name == name);
+    let asset = match version {
+        Some(v) => found.find(|a| a.key.version == v),
+        None => found.find(|a| matches!(a.key.version, Version::None | Version::Master)),
+    };
+    asset.ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no asset {wanted}",
+            pkg.source.path().display()
+        ))
+    })
+}
+
+fn shown(asset: &Asset) -> String {
+    let files: Vec<&String> = asset.files.keys().collect();
+    let v = json!({"kind": asset.key.kind, "name": asset.key.name, "version": asset.key.version, "labels": asset.labels, "meta": asset.meta(), "files": files});
+    let mut text = serde_json::to_string_pretty(&v).expect("serialisable");
+    text.push('\n');
+    text
+}
+
+/// `hoist hook test`.
+pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
+    let opts = LoadOptions {
+        limits: *limits,
+        layout: None,
+        hash_all: false,
+    };
+    let pkg = Package::load(args.package, &opts)?;
+    let asset = find(&pkg, args.asset)?.clone();
+    let target = args.target.map(|t| Package::load(t, &opts)).transpose()?;
+    let mut names: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for a in target.iter().flat_map(|t| &t.assets) {
+        names
+            .entry(a.key.kind.clone())
+            .or_default()
+            .insert(a.key.name.clone());
+    }
+    let ctx = Context {
+        env: args.env,
+        vars: args.vars.into_iter().collect(),
+        seed: args.seed,
+        target: names,
+        secrets: Vec::new(),
+    };
+    // The script keeps the path it was given, so errors read `scripts/x.lua:7: …`.
+    let file = args.script.to_string_lossy().into_owned();
+    let host = HookHost::new(
+        Path::new(""),
+        std::slice::from_ref(&file),
+        LuaBudget::default(),
+        ctx,
+    )
+    .map_err(|(s, m)| Error::Usage(format!("{s}: {m}")))?;
+    let mut failed = false;
+    let mut out = format!(
+        "{} on {} from {}\n",
+        args.script.display(),
+        asset.key,
+        args.package.display()
+    );
+    match host.rename(&file, &asset) {
+        Ok(o) => {
+            for l in o.logs {
+                out.push_str(&format!("log: {l}\n"));
+            }
+            match o.value {
+                Some(n) => out.push_str(&format!("rename: {} → {n}\n", asset.key.name)),
+                None => out.push_str("rename: (name kept)\n"),
+            }
+        }
+        Err(e) => {
+            failed = true;
+            out.push_str(&format!("rename failed [{}]: {}\n", e.code, e.message));
+        }
+    }
+    let before = shown(&asset);
+    match host.transform(&file, asset.clone()) {
+        Ok(o) => {
+            for l in o.logs {
+                out.push_str(&format!("log: {l}\n"));
+            }
+            match o.value {
+                None => out.push_str("transform: the asset is dropped\n"),
+                Some(after) => {
+                    let after = shown(&after);
+                    if after == before {
+                        out.push_str("transform: no change\n");
+                    } else {
+                        out.push_str("transform:\n");
+                        out.push_str(&super::diff::unified(&before, &after));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            failed = true;
+            out.push_str(&format!("transform failed [{}]: {}\n", e.code, e.message));
+        }
+    }
+    let existing = target.as_ref().and_then(|t| {
+        t.assets
+            .iter()
+            .find(|a| a.key.kind == asset.key.kind && a.key.name == asset.key.name)
+    });
+    match host.on_conflict(&file, &asset, existing) {
+        Ok(o) => {
+            for l in o.logs {
+                out.push_str(&format!("log: {l}\n"));
+            }
+            let word = match o.value {
+                ConflictChoice::Keep(w) => w.to_string(),
+                ConflictChoice::Rename(s) => crate::spec::Policy::Rename(s).word().to_string(),
+                ConflictChoice::Name(n) => format!("rename to {n}"),
+            };
+            let against = if existing.is_some() {
+                "the target's asset"
+            } else {
+                "no asset (none in the target)"
+            };
+            out.push_str(&format!("on_conflict against {against}: {word}\n"));
+        }
+        Err(e) if e.code == "hook.missing" => {}
+        Err(e) => {
+            failed = true;
+            out.push_str(&format!("on_conflict failed [{}]: {}\n", e.code, e.message));
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
+}
+
+/// `hoist hook types`.
+pub fn types(dir: &Path) -> Result<ExitCode, Error> {
+    let path = dir.join("hoist.d.lua");
+    crate::fsutil::write_atomic(&path, TYPES.as_bytes()).map_err(|e| Error::Io {
+        path: path.clone(),
+        action: "cannot write",
+        source: e,
+    })?;
+    println!(
+        "wrote {}: LuaLS annotations for hook scripts (annotate a script's table with ---@type HoistHooks)",
+        path.display()
+    );
+    Ok(ExitCode::from(exit::OK))
+}
