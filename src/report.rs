@@ -63,6 +63,9 @@ pub struct Report {
     pub errors: Vec<Note>,
     /// Every warning.
     pub warnings: Vec<Note>,
+    /// Lines hook scripts logged (secrets masked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<Note>,
     /// Why nothing was written, when aborted.
     pub abort: Option<Note>,
     /// Files written, in order.
@@ -121,6 +124,7 @@ impl Report {
             packages,
             errors,
             warnings: plan.warnings.clone(),
+            logs: plan.logs.clone(),
             abort: plan.abort.clone(),
             written,
             not_written,
@@ -196,6 +200,15 @@ impl Report {
                     "  … and {} more in report.json",
                     self.warnings.len() - 20
                 );
+            }
+        }
+        if !self.logs.is_empty() {
+            let _ = writeln!(out, "\nhook logs ({}):", self.logs.len());
+            for l in self.logs.iter().take(20) {
+                let _ = writeln!(out, "  {}: {}", who(l, &at), l.message);
+            }
+            if self.logs.len() > 20 {
+                let _ = writeln!(out, "  … and {} more in report.json", self.logs.len() - 20);
             }
         }
         if let Some(a) = &self.abort {

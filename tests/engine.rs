@@ -314,7 +314,12 @@ fn every_example_spec_applies_from_the_repository_root() {
             run.stdout
         );
     }
-    for out in ["orders-to-prod", "enebular-promote", "all-teams", "orders-with-hooks"] {
+    for out in [
+        "orders-to-prod",
+        "enebular-promote",
+        "all-teams",
+        "orders-with-hooks",
+    ] {
         let dir = ws.path().join("out").join(out);
         let packages: Vec<String> = fs::read_dir(&dir)
             .unwrap()

@@ -198,8 +198,8 @@ impl HookHost {
                 other => Err(HookError::new(
                     "hook.bad_return",
                     format!(
-                        "rename must return the new name as a string (or nil), not a {}",
-                        other.type_name()
+                        "rename must return the new name as a string (or nil), not {}",
+                        a_type(other.type_name())
                     ),
                 )),
             })
@@ -382,17 +382,25 @@ impl HookHost {
         let (c, d) = (Rc::clone(&counter), Rc::clone(&deadline));
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-            move |_, _| {
+            move |_, debug| {
                 c.set(c.get() + u64::from(CHECK_EVERY));
-                if c.get() > limit {
-                    return Err(mlua::Error::runtime(format!(
-                        "instruction budget of {limit} instructions exceeded"
-                    )));
-                }
-                if d.get().is_some_and(|t| Instant::now() > t) {
-                    return Err(mlua::Error::runtime("time limit exceeded"));
-                }
-                Ok(VmState::Continue)
+                let why = if c.get() > limit {
+                    format!("instruction budget of {limit} instructions exceeded")
+                } else if d.get().is_some_and(|t| Instant::now() > t) {
+                    "time limit exceeded".to_string()
+                } else {
+                    return Ok(VmState::Continue);
+                };
+                let src = debug
+                    .source()
+                    .short_src
+                    .map(|s| s.into_owned())
+                    .unwrap_or_default();
+                let place = debug
+                    .current_line()
+                    .map(|l| format!("{src}:{l}: "))
+                    .unwrap_or_default();
+                Err(mlua::Error::runtime(format!("{place}{why}")))
             },
         )?;
         let log: Rc<RefCell<Vec<String>>> = Rc::default();
@@ -544,6 +552,15 @@ pub fn source_digests(
         .iter()
         .map(|(k, v)| (k.clone(), Digest::of(v.as_bytes())))
         .collect())
+}
+
+/// `stage: script:line: message`, naming the script once whether or not Lua already did.
+pub fn stage_message(stage: &str, script: &str, message: &str) -> String {
+    if message.starts_with(script) {
+        format!("{stage}: {message}")
+    } else {
+        format!("{stage}: {script}: {message}")
+    }
 }
 
 /// `n` characters from the seed and a name: repeatable, and different per name.
@@ -744,8 +761,8 @@ fn asset_back(
             return Err(HookError::new(
                 "hook.bad_return",
                 format!(
-                    "transform must return the asset (or nil to drop it), not a {}",
-                    other.type_name()
+                    "transform must return the asset (or nil to drop it), not {}",
+                    a_type(other.type_name())
                 ),
             ));
         }
@@ -757,8 +774,8 @@ fn asset_back(
             Ok(other) => Err(HookError::new(
                 "hook.bad_return",
                 format!(
-                    "asset.{field} must be a string, not a {}",
-                    other.type_name()
+                    "asset.{field} must be a string, not {}",
+                    a_type(other.type_name())
                 ),
             )),
             Err(e) => Err(HookError::new("hook.bad_return", e.to_string())),
@@ -869,9 +886,18 @@ fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
         }
         LuaValue::Nil => Err(bad("on_conflict returned nothing; return a policy".into())),
         other => Err(bad(format!(
-            "on_conflict must return a policy, not a {}",
-            other.type_name()
+            "on_conflict must return a policy, not {}",
+            a_type(other.type_name())
         ))),
+    }
+}
+
+/// A Lua type name with its article: `an integer`, `a table`.
+fn a_type(name: &str) -> String {
+    if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {name}")
+    } else {
+        format!("a {name}")
     }
 }
 

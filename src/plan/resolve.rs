@@ -170,7 +170,7 @@ fn resolve_package(
                     for &i in idxs {
                         items[i].fail(Note::new(
                             e.code,
-                            format!("{script} on_conflict: {}", e.message),
+                            crate::hooks::stage_message("on_conflict", &script, &e.message),
                         ));
                     }
                     continue;

@@ -90,7 +90,7 @@ fn rename_by_rules(
                     Err(e) => {
                         return Err(Note::new(
                             e.code,
-                            format!("{} rename: {}", script, e.message),
+                            crate::hooks::stage_message("rename", &script, &e.message),
                         ));
                     }
                 }
@@ -333,7 +333,7 @@ fn run_transform_hooks(spec: &Spec, host: &HookHost, item: &mut Item) {
             Err(e) => {
                 item.fail(Note::new(
                     e.code,
-                    format!("{} transform: {}", h.script, e.message),
+                    crate::hooks::stage_message("transform", &h.script, &e.message),
                 ));
                 return;
             }

@@ -1,0 +1,1 @@
+return { password = 'outside the scripts folder' }
