@@ -286,3 +286,23 @@ proptest! {
         prop_assert_eq!(one, two);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+
+    /// Saving the plan and applying it writes what applying the spec writes.
+    #[test]
+    fn a_saved_plan_applies_like_its_spec(w in world()) {
+        let dir = common::tmp();
+        let text = build(&w, dir.path()).replace("format: dir", "format: zip");
+        fs::write(dir.path().join("spec.yaml"), &text).unwrap();
+        let direct = common::hoist_in(dir.path(), &["apply", "spec.yaml"]);
+        prop_assert!(direct.code == 0 || direct.code == 1, "{}", direct.stderr);
+        let first = common::tree(&dir.path().join("out"));
+        fs::remove_dir_all(dir.path().join("out")).unwrap();
+        common::hoist_in(dir.path(), &["plan", "spec.yaml", "-o", "plan.json"]);
+        let via_plan = common::hoist_in(dir.path(), &["apply", "plan.json"]);
+        prop_assert_eq!(via_plan.code, direct.code, "{}", via_plan.stderr);
+        prop_assert_eq!(first, common::tree(&dir.path().join("out")));
+    }
+}

@@ -112,15 +112,18 @@ fn is_array(lua: &Lua, t: &Table, original: Option<&Value>) -> mlua::Result<bool
         return Ok(true);
     }
     let len = t.raw_len();
+    if len == 0 {
+        // No sequence part: an object, unless it is an empty table the script made in place
+        // of an array.
+        let empty = t.clone().pairs::<LuaValue, LuaValue>().next().is_none();
+        return Ok(empty && matches!(original, Some(Value::Array(_))));
+    }
+    // A sequence the script built: an array when it has no other keys.
     let mut count = 0usize;
-    for pair in t.pairs::<LuaValue, LuaValue>() {
-        pair?;
+    t.for_each::<LuaValue, LuaValue>(|_, _| {
         count += 1;
-    }
-    if count == 0 {
-        // An empty table the script made: an array if it replaces one.
-        return Ok(matches!(original, Some(Value::Array(_))));
-    }
+        Ok(())
+    })?;
     Ok(count == len)
 }
 
@@ -146,8 +149,12 @@ fn table_to_json(
         return Ok(Value::Array(out));
     }
     let mut entries: Vec<(String, LuaValue)> = Vec::new();
-    for pair in t.pairs::<LuaValue, LuaValue>() {
-        let (k, v) = pair?;
+    let mut pairs = Vec::new();
+    t.for_each::<LuaValue, LuaValue>(|k, v| {
+        pairs.push((k, v));
+        Ok(())
+    })?;
+    for (k, v) in pairs {
         let key = match k {
             LuaValue::String(s) => s
                 .to_str()

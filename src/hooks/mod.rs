@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mlua::chunk::ChunkMode;
 use mlua::{
@@ -118,7 +118,6 @@ struct State {
     ctx: RegistryKey,
     log: Rc<RefCell<Vec<String>>>,
     counter: Rc<Cell<u64>>,
-    deadline: Rc<Cell<Option<Instant>>>,
 }
 
 thread_local! {
@@ -184,8 +183,7 @@ impl HookHost {
         asset: &Asset,
     ) -> Result<Outcome<Option<String>>, HookError> {
         self.call(script, "rename", asset, |lua, f, a, ctx| {
-            let v: LuaValue = f.call((a, ctx))?;
-            let _ = lua;
+            let v: LuaValue = capped(lua, || f.call((a, ctx)))?;
             Ok(match v {
                 LuaValue::Nil => Ok(None),
                 LuaValue::String(s) => match s.to_str() {
@@ -221,7 +219,7 @@ impl HookHost {
         let w = Rc::clone(&writes);
         let before = &asset;
         let out = self.call_with(script, "transform", before, Some(w), |lua, f, a, ctx| {
-            let v: LuaValue = f.call((a, ctx))?;
+            let v: LuaValue = capped(lua, || f.call((a, ctx)))?;
             Ok(asset_back(lua, v, before))
         })?;
         let mut logs = out.logs;
@@ -257,7 +255,7 @@ impl HookHost {
                 Some(e) => LuaValue::Table(asset_table(lua, e, None)?),
                 None => LuaValue::Nil,
             };
-            let v: LuaValue = f.call((a, existing, ctx))?;
+            let v: LuaValue = capped(lua, || f.call((a, existing, ctx)))?;
             Ok(choice(v))
         })?;
         match out.value {
@@ -313,9 +311,6 @@ impl HookHost {
             st.counter.set(0);
             st.log.borrow_mut().clear();
             let what = format!("{script} ({func}) on {}", asset.key);
-            st.deadline.set(Some(
-                Instant::now() + Duration::from_millis(self.budget.timeout_ms),
-            ));
             let guard = self.watchdog.watch(what);
             let result = (|| -> mlua::Result<Option<Result<R, HookError>>> {
                 let module = self.module(st, script)?;
@@ -327,7 +322,6 @@ impl HookHost {
                 run(&st.lua, f, a, ctx).map(Some)
             })();
             drop(guard);
-            st.deadline.set(None);
             let logs: Vec<String> = st
                 .log
                 .borrow_mut()
@@ -375,22 +369,22 @@ impl HookHost {
     }
 
     fn new_state(&self) -> mlua::Result<State> {
-        let lua = sandbox::new_state(self.budget.memory)?;
+        let lua = sandbox::new_state()?;
+        CAP.with(|c| c.set(self.budget.memory));
         let counter = Rc::new(Cell::new(0u64));
-        let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let limit = self.budget.instructions;
-        let (c, d) = (Rc::clone(&counter), Rc::clone(&deadline));
+        let c = Rc::clone(&counter);
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(CHECK_EVERY),
             move |_, debug| {
                 c.set(c.get() + u64::from(CHECK_EVERY));
-                let why = if c.get() > limit {
-                    format!("instruction budget of {limit} instructions exceeded")
-                } else if d.get().is_some_and(|t| Instant::now() > t) {
-                    "time limit exceeded".to_string()
-                } else {
+                // Only the instruction count stops a call here: it is the same on every
+                // machine, so whether an asset fails never depends on timing. The watchdog
+                // handles the wall clock by ending the whole run, which writes nothing.
+                if c.get() <= limit {
                     return Ok(VmState::Continue);
-                };
+                }
+                let why = format!("instruction budget of {limit} instructions exceeded");
                 let src = debug
                     .source()
                     .short_src
@@ -413,7 +407,6 @@ impl HookHost {
             ctx,
             log,
             counter,
-            deadline,
         })
     }
 
@@ -670,11 +663,12 @@ fn load_module(
         Ok(())
     })?;
     let env = sandbox::environment(lua, require, print)?;
-    lua.load(&**source)
+    let chunk = lua
+        .load(&**source)
         .set_name(format!("@{shown}"))
         .set_mode(ChunkMode::Text)
-        .set_environment(env)
-        .call(())
+        .set_environment(env);
+    capped(lua, || chunk.call(()))
 }
 
 /// The `asset` table a hook receives.
@@ -890,6 +884,29 @@ fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
             a_type(other.type_name())
         ))),
     }
+}
+
+thread_local! {
+    /// The memory cap of this thread's state while script code runs.
+    static CAP: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs script code under the state's memory cap. Outside script code the state has no cap:
+/// with one, every allocating call into Lua becomes a protected call, which made converting a
+/// document between JSON and Lua ten times as costly; what that conversion allocates is bounded
+/// by the document itself.
+fn capped<R>(lua: &Lua, run: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R> {
+    let cap = CAP.with(Cell::get);
+    if cap == usize::MAX {
+        // Already inside script code (a module loaded by `require`): the cap is on.
+        return run();
+    }
+    lua.set_memory_limit(cap)?;
+    CAP.with(|c| c.set(usize::MAX));
+    let result = run();
+    CAP.with(|c| c.set(cap));
+    lua.set_memory_limit(0)?;
+    result
 }
 
 /// A Lua type name with its article: `an integer`, `a table`.

@@ -68,8 +68,9 @@ return {
 /// Registry name of the safe globals table.
 pub const SAFE_GLOBALS: &str = "hoist.safe_globals";
 
-/// A new Lua state with only the safe libraries, its memory capped at `memory` bytes.
-pub fn new_state(memory: usize) -> mlua::Result<Lua> {
+/// A new Lua state with only the safe libraries. Its memory cap is applied while script code
+/// runs (see `capped` in the host).
+pub fn new_state() -> mlua::Result<Lua> {
     let lua = Lua::new_with(
         StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8,
         LuaOptions::default(),
@@ -103,7 +104,6 @@ pub fn new_state(memory: usize) -> mlua::Result<Lua> {
     if let Some(string) = globals.raw_get::<Option<Table>>("string")? {
         string.raw_set("dump", Value::Nil)?;
     }
-    lua.set_memory_limit(memory)?;
     Ok(lua)
 }
 

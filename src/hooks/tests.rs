@@ -1,4 +1,5 @@
 use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 use serde_json::json;
 

@@ -1,7 +1,8 @@
-//! The wall-clock watchdog. The instruction budget stops Lua code, but no hook can interrupt a
-//! C function (a pathological `string.find` can run for many seconds). A call that outlives
-//! its deadline by a margin ends the run: hooks run while planning, before anything is
-//! written, so ending the process leaves nothing behind.
+//! The wall-clock watchdog. The instruction budget stops Lua code (and, being a count, stops it
+//! the same way on every machine), but no hook can interrupt a C function: a pathological
+//! `string.find` can run for many seconds. A call that outlives its time limit by a margin
+//! ends the run: hooks run while planning, before anything is written, so ending the process
+//! leaves nothing behind, and timing never changes what is written.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,8 +46,8 @@ impl Watchdog {
             limit,
             Arc::new(|what: &str| {
                 eprintln!(
-                    "error[hook.timeout]: {what} ran past its time limit inside a function no budget can \
-                     interrupt; stopping the run: nothing was written"
+                    "error[hook.timeout]: {what} ran past its time limit (lua.timeout_ms); \
+                     stopping the run: nothing was written"
                 );
                 std::process::exit(1);
             }),

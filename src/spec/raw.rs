@@ -272,8 +272,8 @@ pub struct RawLua {
     pub memory_mib: Option<Spanned<u32>>,
     /// Instruction budget per hook call, in millions (default 100).
     pub instructions_millions: Option<Spanned<u32>>,
-    /// Wall-clock limit per hook call, in milliseconds (default 2000); a call past it ends the
-    /// run and nothing is written.
+    /// Wall-clock limit per hook call, in milliseconds (default 2000): a call past it (even
+    /// inside a C function) ends the whole run, and nothing is written.
     pub timeout_ms: Option<Spanned<u32>>,
 }
 
