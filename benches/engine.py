@@ -10,13 +10,11 @@ second and peak memory.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import machine, measure  # noqa: E402
+from measure import hoist_binary, machine, many_corpus, measure  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
@@ -24,14 +22,10 @@ def main():
     ap.add_argument("--packages", type=int, default=200)
     ap.add_argument("--assets", type=int, default=500)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--hoist", default=os.path.join(ROOT, "target", "release", "hoist"))
+    ap.add_argument("--hoist", default=None)
     a = ap.parse_args()
-    if not os.path.exists(a.hoist):
-        subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
-    corpus = os.path.join(ROOT, "bench-corpus", f"many-{a.packages}x{a.assets}")
-    if not os.path.exists(os.path.join(corpus, "spec.yaml")):
-        subprocess.run([sys.executable, os.path.join(ROOT, "benches", "corpus.py"), "many",
-                        "--packages", str(a.packages), "--assets", str(a.assets), "--out", corpus], check=True)
+    a.hoist = hoist_binary(a.hoist)
+    corpus = many_corpus(a.packages, a.assets)
     spec = os.path.join(corpus, "spec.yaml")
     assets = a.packages * a.assets
     rows = []

@@ -90,3 +90,23 @@ def machine():
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{os.cpu_count()} cores ({cpu}), {mem / (1 << 30):.0f} GiB RAM"
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def hoist_binary(path=None):
+    """The release binary, built first when missing."""
+    path = path or os.path.join(ROOT, "target", "release", "hoist")
+    if not os.path.exists(path):
+        subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
+    return path
+
+
+def many_corpus(packages, assets):
+    """The folder of a `corpus.py many` corpus, made when missing."""
+    corpus = os.path.join(ROOT, "bench-corpus", f"many-{packages}x{assets}")
+    if not os.path.exists(os.path.join(corpus, "spec.yaml")):
+        subprocess.run([sys.executable, os.path.join(ROOT, "benches", "corpus.py"), "many",
+                        "--packages", str(packages), "--assets", str(assets), "--out", corpus], check=True)
+    return corpus

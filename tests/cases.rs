@@ -1,5 +1,5 @@
 //! One folder per CLI case under `tests/cases/`: the command, its inputs, and what it must
-//! print and write. `HOIST_BLESS=1 cargo test --test cases` rewrites the expectations; review
+//! print and write. The repository's `scripts/` are copied beside every case's inputs. `HOIST_BLESS=1 cargo test --test cases` rewrites the expectations; review
 //! the diff before committing it.
 
 mod common;
@@ -43,6 +43,11 @@ fn read_opt(p: &Path) -> Option<String> {
 fn run_case(case: &Path) -> Result<(), String> {
     let name = case.file_name().unwrap().to_string_lossy().into_owned();
     let work = common::tmp();
+    // Cases run the repository's example scripts, not copies of them.
+    common::copy_tree(
+        &common::repo().join("scripts"),
+        &work.path().join("scripts"),
+    );
     for (rel, bytes) in common::tree(case) {
         if rel.starts_with("expected/") {
             continue;

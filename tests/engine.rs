@@ -7,17 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use common::{copy_tree, hoist_in, repo, tmp, tree};
-
-/// A copy of the repository's specs and examples in a fresh folder, so runs can write and
-/// inputs can be edited freely.
-fn workspace() -> tempfile::TempDir {
-    let dir = tmp();
-    copy_tree(&repo().join("examples"), &dir.path().join("examples"));
-    copy_tree(&repo().join("specs"), &dir.path().join("specs"));
-    copy_tree(&repo().join("scripts"), &dir.path().join("scripts"));
-    dir
-}
+use common::{hoist_in, tree, workspace};
 
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     tree(dir)

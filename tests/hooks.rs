@@ -5,15 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{copy_tree, hoist_in, repo, tmp, tree};
-
-fn workspace() -> tempfile::TempDir {
-    let dir = tmp();
-    for part in ["examples", "specs", "scripts"] {
-        copy_tree(&repo().join(part), &dir.path().join(part));
-    }
-    dir
-}
+use common::{hoist_in, repo, tmp, tree, workspace};
 
 #[test]
 fn a_hook_stuck_in_a_c_function_ends_the_run_and_writes_nothing() {

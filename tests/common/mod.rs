@@ -92,6 +92,16 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of the repository's examples, specs and scripts in a fresh folder, so runs can
+/// write and inputs can be edited freely.
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tmp();
+    for part in ["examples", "specs", "scripts"] {
+        copy_tree(&repo().join(part), &dir.path().join(part));
+    }
+    dir
+}
+
 /// A fresh temporary folder.
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
