@@ -1,7 +1,6 @@
 //! `hoist inspect`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -100,7 +99,6 @@ pub fn run(
         extras: pkg.extras.iter().map(|e| e.name.as_str()).collect(),
         failures: &failures,
     };
-    let mut out = std::io::stdout().lock();
     let text = if json {
         let mut s = serde_json::to_string_pretty(&report).expect("serialisable");
         s.push('\n');
@@ -108,11 +106,7 @@ pub fn run(
     } else {
         human(&report)
     };
-    out.write_all(text.as_bytes()).map_err(|e| Error::Io {
-        path: "<stdout>".into(),
-        action: "cannot write",
-        source: e,
-    })?;
+    super::print_out(&text)?;
     Ok(ExitCode::from(if failures.is_empty() {
         exit::OK
     } else {

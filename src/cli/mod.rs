@@ -211,6 +211,19 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// Writes human or JSON output to stdout.
+fn print_out(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::Io {
+            path: "<stdout>".into(),
+            action: "cannot write",
+            source: e,
+        })
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     let mut pool = rayon::ThreadPoolBuilder::new();

@@ -1,6 +1,5 @@
 //! `hoist plan` and `hoist apply`.
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,17 +14,6 @@ use crate::spec::Spec;
 
 fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
-}
-
-fn out(text: &str) -> Result<(), Error> {
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::Io {
-            path: "<stdout>".into(),
-            action: "cannot write",
-            source: e,
-        })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -74,7 +62,7 @@ pub fn plan(
     }
     let plan = &planned.plan;
     let base = crate::fsutil::parent_of(spec_path);
-    out(&if as_json {
+    super::print_out(&if as_json {
         json(plan)
     } else {
         render::human(plan, base)
@@ -111,7 +99,7 @@ pub fn apply(
     let report = match crate::engine::apply(&planned, dry_run) {
         Ok(r) => r,
         Err(Error::PartlyWritten { cause, report }) => {
-            out(&if as_json {
+            super::print_out(&if as_json {
                 json(&report)
             } else {
                 report.human(&base)
@@ -120,7 +108,7 @@ pub fn apply(
         }
         Err(e) => return Err(e),
     };
-    out(&if as_json {
+    super::print_out(&if as_json {
         json(&report)
     } else {
         human_with_plan(&planned, &report, dry_run, &base)

@@ -1,6 +1,5 @@
 //! `hoist verify`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,14 +36,7 @@ pub fn run(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode
     } else {
         reports.iter().map(human).collect()
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::Io {
-            path: "<stdout>".into(),
-            action: "cannot write",
-            source: e,
-        })?;
+    super::print_out(&text)?;
     Ok(ExitCode::from(worst))
 }
 

@@ -99,14 +99,21 @@ pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Resul
     compute_loaded(spec, opts, env_lookup, loaded)
 }
 
-/// Finds, loads and hashes the inputs of `spec`: its sources and target.
-pub fn load_inputs(spec: &Spec, opts: &PlanOptions) -> Result<inputs::Loaded, Error> {
-    let env = opts
-        .env
+/// The environment `--env` names, if any.
+fn chosen_environment<'a>(
+    spec: &'a Spec,
+    opts: &PlanOptions,
+) -> Result<Option<&'a crate::spec::Environment>, Error> {
+    opts.env
         .as_deref()
         .map(|n| spec.environment(n))
         .transpose()
-        .map_err(Error::Usage)?;
+        .map_err(Error::Usage)
+}
+
+/// Finds, loads and hashes the inputs of `spec`: its sources and target.
+pub fn load_inputs(spec: &Spec, opts: &PlanOptions) -> Result<inputs::Loaded, Error> {
+    let env = chosen_environment(spec, opts)?;
     inputs::load(spec, env, &opts.limits)
 }
 
@@ -136,12 +143,7 @@ pub fn compute_loaded(
     env_lookup: &EnvLookup,
     mut loaded: inputs::Loaded,
 ) -> Result<Planned, Error> {
-    let env = opts
-        .env
-        .as_deref()
-        .map(|n| spec.environment(n))
-        .transpose()
-        .map_err(Error::Usage)?;
+    let env = chosen_environment(spec, opts)?;
     let spec_error = |diagnostics: Vec<Diagnostic>| {
         Error::Spec(SpecErrors {
             path: spec.path.clone(),
