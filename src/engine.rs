@@ -14,6 +14,10 @@ use crate::report::Report;
 pub const REPORT_NAME: &str = "report.json";
 
 fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged, PackageError> {
+    if let Some(k) = &out.kie {
+        let bytes = crate::package::kie::to_bytes(k.format, k.metadata.as_ref(), &k.items);
+        return crate::package::write::stage_file(&out.path, "kie", bytes, dry_run);
+    }
     let entries = write_entries(out.layout, out.project.as_deref(), &out.assets, &out.extras)
         .map_err(|detail| PackageError::Layout {
             path: out.path.clone(),

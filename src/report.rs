@@ -66,6 +66,9 @@ pub struct Report {
     /// Lines hook scripts logged (secrets masked).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<Note>,
+    /// For KIE sources: each upload's `success` and `failure`, as the server answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kie: Vec<crate::plan::kie::KieUpload>,
     /// Why nothing was written, when aborted.
     pub abort: Option<Note>,
     /// Files written, in order.
@@ -125,6 +128,7 @@ impl Report {
             errors,
             warnings: plan.warnings.clone(),
             logs: plan.logs.clone(),
+            kie: plan.kie.clone(),
             abort: plan.abort.clone(),
             written,
             not_written,

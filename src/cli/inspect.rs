@@ -89,6 +89,8 @@ pub fn run(
         layout: pkg.layout,
         form: if pkg.source.is_zip() {
             "zip"
+        } else if pkg.source.is_file() {
+            "file"
         } else {
             "directory"
         },

@@ -144,6 +144,7 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
         extras,
         failures: Vec::new(),
         project,
+        kie: None,
     };
     for (key, group) in groups {
         if !with_master.contains(&(key.kind.clone(), key.name.clone())) {

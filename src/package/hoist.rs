@@ -187,6 +187,7 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
         extras,
         failures: Vec::new(),
         project: None,
+        kie: None,
     };
     for (key, group) in groups {
         match load_asset(&mut pkg, &key, group) {

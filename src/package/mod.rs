@@ -4,6 +4,7 @@
 pub mod enebular;
 pub mod error;
 pub mod hoist;
+pub mod kie;
 pub mod limits;
 pub mod manifest;
 pub mod names;
@@ -36,6 +37,8 @@ pub enum Layout {
     Hoist,
     /// enebular project export: `<Project>/flows|files|privatenode/<Asset>/<Version>/`.
     Enebular,
+    /// ServiceComb KIE configuration: one JSON or YAML file of key-value items.
+    Kie,
 }
 
 impl Layout {
@@ -44,6 +47,7 @@ impl Layout {
         match self {
             Layout::Hoist => "hoist",
             Layout::Enebular => "enebular",
+            Layout::Kie => "kie",
         }
     }
 
@@ -57,6 +61,7 @@ impl Layout {
         match self {
             Layout::Hoist => hoist::asset_of_entry(entry),
             Layout::Enebular => enebular::asset_of_entry(entry),
+            Layout::Kie => None,
         }
     }
 }
@@ -74,8 +79,9 @@ impl FromStr for Layout {
         match s {
             "hoist" => Ok(Layout::Hoist),
             "enebular" => Ok(Layout::Enebular),
+            "kie" => Ok(Layout::Kie),
             other => Err(format!(
-                "unknown layout {other:?}; expected hoist or enebular"
+                "unknown layout {other:?}; expected hoist, enebular or kie"
             )),
         }
     }
@@ -131,6 +137,8 @@ pub struct Package {
     pub failures: Vec<AssetFailure>,
     /// The project folder of an enebular export.
     pub project: Option<String>,
+    /// The items of a KIE file, in file order.
+    pub kie: Option<kie::KieFile>,
 }
 
 impl Package {
@@ -150,6 +158,7 @@ impl Package {
         let mut pkg = match layout {
             Layout::Hoist => hoist::read(&source)?,
             Layout::Enebular => enebular::read(&source)?,
+            Layout::Kie => kie::read(&source)?,
         };
         pkg.manifest = manifest;
         if opts.hash_all {
@@ -275,6 +284,7 @@ pub fn write_entries(
     match layout {
         Layout::Hoist => Ok(hoist::entries(assets, extras)),
         Layout::Enebular => enebular::entries(project.unwrap_or("project"), assets, extras),
+        Layout::Kie => Err("KIE files are written by the KIE upload, not entry by entry".into()),
     }
 }
 
@@ -301,6 +311,9 @@ pub(crate) fn read_manifest(source: &Source) -> Result<Option<Manifest>, Package
 
 /// Tells the layout from the tree.
 pub fn detect(source: &Source) -> Result<Layout, PackageError> {
+    if source.is_file() {
+        return Ok(Layout::Kie);
+    }
     let entries = source.entries();
     if entries.iter().any(|e| e.name.starts_with("assets/")) {
         return Ok(Layout::Hoist);

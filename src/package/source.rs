@@ -45,6 +45,8 @@ pub struct Entry {
 enum Kind {
     Zip(ZipArchive<SharedFile>),
     Dir,
+    /// One plain file (a KIE configuration file): its only entry is its file name.
+    File,
 }
 
 /// An opened, validated package source.
@@ -108,6 +110,8 @@ impl Source {
         let meta = fs::metadata(path).map_err(|e| PackageError::io(path, "cannot open", e))?;
         if meta.is_dir() {
             open_dir(path, limits)
+        } else if is_plain_config_file(path) {
+            open_file(path, meta.len(), limits)
         } else {
             open_zip(path, meta.len(), limits)
         }
@@ -116,6 +120,11 @@ impl Source {
     /// The path the source was opened from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// True for a single plain file (a KIE configuration file).
+    pub fn is_file(&self) -> bool {
+        matches!(self.kind, Kind::File)
     }
 
     /// True for a ZIP file, false for a directory.
@@ -149,6 +158,12 @@ impl Source {
                 let file = archive
                     .by_index(entry.index)
                     .map_err(|e| CopyError::Read(self.zip_error(e)))?;
+                let mut checked = Checked::new(file, entry, &self.path);
+                f(&mut checked)
+            }
+            Kind::File => {
+                let file = File::open(&self.path)
+                    .map_err(|e| CopyError::Read(PackageError::io(&self.path, "cannot open", e)))?;
                 let mut checked = Checked::new(file, entry, &self.path);
                 f(&mut checked)
             }
@@ -648,6 +663,46 @@ fn check_conflicts(path: &Path, entries: &[Entry], folders: &[String]) -> Result
         }
     }
     Ok(())
+}
+
+/// A `.json`, `.yaml` or `.yml` file that is not a ZIP archive: a KIE configuration file.
+fn is_plain_config_file(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("json" | "yaml" | "yml")) {
+        return false;
+    }
+    let mut magic = [0u8; 2];
+    let zip = File::open(path)
+        .and_then(|f| read_at(&f, &mut magic, 0))
+        .is_ok_and(|n| n == 2 && magic == *b"PK");
+    !zip
+}
+
+fn open_file(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageError> {
+    if len > limits.max_total_size {
+        return Err(PackageError::TooLarge {
+            path: path.into(),
+            total: len,
+            limit: limits.max_total_size,
+        });
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".into());
+    let entry = Entry {
+        name,
+        size: len,
+        compressed_size: len,
+        crc32: None,
+        method: Method::Stored,
+        index: 0,
+        slot: 0,
+    };
+    Ok(Source::finish(path, Kind::File, vec![entry]))
 }
 
 fn open_dir(root: &Path, limits: &Limits) -> Result<Source, PackageError> {

@@ -172,6 +172,62 @@ impl Staged {
     }
 }
 
+/// Writes a package that is one plain file (a KIE configuration file) under a temporary name
+/// beside `dest`, with its manifest beside it.
+pub fn stage_file(
+    dest: &Path,
+    layout: &str,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> Result<Staged, PackageError> {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let digest = Digest::of(&bytes);
+    let digests = BTreeMap::from([(name, digest)]);
+    let manifest_bytes = Manifest::new(layout, digests.clone()).to_bytes();
+    let written = Written {
+        path: dest.into(),
+        digests,
+        bytes: bytes.len() as u64,
+    };
+    if dry_run {
+        return Ok(Staged {
+            dest: dest.into(),
+            tmp: StagedTmp::DryRun,
+            sidecar: None,
+            written,
+        });
+    }
+    let parent = fsutil::parent_of(dest);
+    fs::create_dir_all(parent).map_err(|e| PackageError::io(parent, "cannot create", e))?;
+    if fs::symlink_metadata(dest).is_ok_and(|m| !m.is_file()) {
+        return Err(PackageError::Destination {
+            path: dest.into(),
+            detail: "exists and is not a file; hoist will not replace it".into(),
+        });
+    }
+    let temp = |path: &Path, data: &[u8]| -> Result<tempfile::NamedTempFile, PackageError> {
+        let mut f = tempfile::Builder::new()
+            .prefix(".hoist-tmp-")
+            .tempfile_in(fsutil::parent_of(path))
+            .map_err(|e| PackageError::io(path, "cannot create a temporary file", e))?;
+        f.write_all(data)
+            .map_err(|e| PackageError::io(path, "cannot write", e))?;
+        Ok(f)
+    };
+    let tmp = StagedTmp::File(temp(dest, &bytes)?);
+    let side = sidecar_path(dest);
+    let sidecar = Some((temp(&side, &manifest_bytes)?, side));
+    Ok(Staged {
+        dest: dest.into(),
+        tmp,
+        sidecar,
+        written,
+    })
+}
+
 /// Writes `entries` as a package under a temporary name beside `dest`.
 ///
 /// Entries are sorted by name; digests are taken (in parallel) and recorded in a manifest

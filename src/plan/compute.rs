@@ -36,6 +36,19 @@ pub struct PackageOutput {
     pub assets: Vec<Asset>,
     /// Entries carried through untouched.
     pub extras: Vec<EntryRef>,
+    /// For a KIE output: its items.
+    pub kie: Option<KieOutput>,
+}
+
+/// A KIE file to write.
+#[derive(Debug)]
+pub struct KieOutput {
+    /// JSON or YAML.
+    pub format: crate::package::kie::KieFormat,
+    /// `metadata`.
+    pub metadata: Option<serde_json::Value>,
+    /// `data`.
+    pub items: Vec<crate::package::kie::KvDoc>,
 }
 
 /// A plan and everything needed to carry it out.
@@ -77,6 +90,7 @@ fn asset_plan(it: &Item) -> AssetPlan {
         kind: it.source_key.kind.clone(),
         name: it.source_key.name.clone(),
         version: it.source_key.version,
+        labels: BTreeMap::new(),
         action: if it.failed() {
             Action::Fail
         } else {
@@ -160,6 +174,19 @@ pub fn compute_loaded(
                 )));
             }
         }
+    }
+    let kie_sources = loaded
+        .sources
+        .iter()
+        .filter(|s| s.package.layout == Layout::Kie)
+        .count();
+    if kie_sources > 0 {
+        if kie_sources < loaded.sources.len() {
+            return Err(Error::Usage(
+                "KIE files cannot be promoted together with packages of other layouts".into(),
+            ));
+        }
+        return super::kie::plan(spec, opts, env, env_lookup, loaded);
     }
     let mut target_names = Names::default();
     let mut warnings = Vec::new();
@@ -309,20 +336,7 @@ fn make_host(
     if scripts.is_empty() {
         return Ok(None);
     }
-    let mut secrets = Vec::new();
-    if let Some(e) = env {
-        for s in e
-            .overrides
-            .iter()
-            .flat_map(|o| &o.set)
-            .filter(|s| s.value.is_secret())
-        {
-            if let Ok(v) = s.value.render(&e.vars, env_lookup) {
-                collect_strings(&v, &mut secrets);
-            }
-        }
-    }
-    secrets.retain(|s| s.len() >= 4);
+    let secrets = secret_values(env, env_lookup);
     let ctx = Context {
         env: opts.env.clone(),
         vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
@@ -340,6 +354,50 @@ fn make_host(
                 .and_then(|(_, sp)| *sp);
             Error::Spec(spec.error_at(span, "hook.script", message))
         })
+}
+
+/// The values overrides read from the process environment: they must never be shown.
+pub(super) fn secret_values(
+    env: Option<&crate::spec::Environment>,
+    env_lookup: &EnvLookup,
+) -> Vec<String> {
+    let mut secrets = Vec::new();
+    if let Some(e) = env {
+        for s in e
+            .overrides
+            .iter()
+            .flat_map(|o| &o.set)
+            .filter(|s| s.value.is_secret())
+        {
+            if let Ok(v) = s.value.render(&e.vars, env_lookup) {
+                collect_strings(&v, &mut secrets);
+            }
+        }
+    }
+    secrets.retain(|s| s.len() >= 4);
+    secrets
+}
+
+/// `v` with every occurrence of a secret replaced by `***`.
+pub(super) fn mask_value(v: &serde_json::Value, secrets: &[String]) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(s) if secrets.iter().any(|x| s.contains(x.as_str())) => {
+            let mut out = s.clone();
+            for x in secrets {
+                out = out.replace(x.as_str(), "***");
+            }
+            serde_json::Value::String(out)
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(|i| mask_value(i, secrets)).collect())
+        }
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, i)| (k.clone(), mask_value(i, secrets)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
@@ -408,6 +466,7 @@ fn build(
                     kind,
                     name: fname.clone(),
                     version,
+                    labels: BTreeMap::new(),
                     action: Action::Fail,
                     output_name: fname,
                     renames: Vec::new(),
@@ -453,6 +512,7 @@ fn build(
             project: s.package.project.clone(),
             assets: written,
             extras: s.package.extras.clone(),
+            kie: None,
         });
     }
     let merged = if spec.output.merged {
@@ -497,6 +557,7 @@ fn build(
         logs,
         abort,
         summary,
+        kie: Vec::new(),
     };
     Ok(Planned {
         plan,
@@ -565,5 +626,6 @@ fn merged_state(
         project,
         assets: by_key.into_values().collect(),
         extras,
+        kie: None,
     })
 }

@@ -100,7 +100,11 @@ fn expand(spec: &Spec, pattern: &str) -> Result<Vec<String>, String> {
 /// The name of a package's delta output: its file stem or folder name.
 pub(super) fn stem(shown: &str) -> String {
     let last = shown.rsplit('/').next().unwrap_or(shown);
-    last.strip_suffix(".zip").unwrap_or(last).to_string()
+    [".zip", ".json", ".yaml", ".yml"]
+        .iter()
+        .find_map(|ext| last.strip_suffix(ext))
+        .unwrap_or(last)
+        .to_string()
 }
 
 fn spec_error(spec: &Spec, diags: Vec<Diagnostic>) -> Error {

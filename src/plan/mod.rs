@@ -6,6 +6,7 @@
 
 mod compute;
 mod inputs;
+pub mod kie;
 pub mod render;
 mod resolve;
 mod select;
@@ -16,7 +17,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use compute::{PackageOutput, Planned, compute, compute_loaded, input_digests, load_inputs};
+pub use compute::{
+    KieOutput, PackageOutput, Planned, compute, compute_loaded, input_digests, load_inputs,
+};
 pub use inputs::EnvLookup;
 pub use inputs::Loaded;
 
@@ -52,6 +55,9 @@ pub struct Plan {
     pub abort: Option<Note>,
     /// Counts.
     pub summary: Summary,
+    /// For KIE sources: the server's answer to each upload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kie: Vec<kie::KieUpload>,
 }
 
 /// The spec a plan comes from.
@@ -140,6 +146,9 @@ pub struct AssetPlan {
     pub name: String,
     /// Version.
     pub version: Version,
+    /// Labels, where they are part of the identity (KIE items).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// The outcome.
     pub action: Action,
     /// Name in the output (differs from `name` when renamed).

@@ -43,6 +43,10 @@ fn note_line(out: &mut String, indent: &str, n: &Note, at: &dyn Fn(&str) -> Stri
 
 fn asset_lines(out: &mut String, a: &AssetPlan) {
     let mut title = label(&a.name, a.version);
+    if !a.labels.is_empty() {
+        let l: Vec<String> = a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        title = format!("{title} {{{}}}", l.join(","));
+    }
     if a.output_name != a.name {
         title = format!("{title} → {}", label(&a.output_name, a.version));
     }

@@ -66,6 +66,40 @@ pub struct Spec {
     pub environments: BTreeMap<String, Environment>,
     /// What a failing asset does to the run.
     pub on_error: OnError,
+    /// KIE upload settings.
+    pub kie: KieConfig,
+}
+
+/// How duplicates are treated in a KIE upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KieMode {
+    /// Create, or update value and status.
+    #[default]
+    Force,
+    /// Fail a duplicate with 400004.
+    Skip,
+    /// Fail the first duplicate and everything after it with 400005.
+    Abort,
+}
+
+impl KieMode {
+    /// The mode's word.
+    pub fn word(self) -> &'static str {
+        match self {
+            KieMode::Force => "force",
+            KieMode::Skip => "skip",
+            KieMode::Abort => "abort",
+        }
+    }
+}
+
+/// KIE upload settings.
+#[derive(Debug, Clone, Default)]
+pub struct KieConfig {
+    /// Duplicates.
+    pub mode: KieMode,
+    /// Only items with this label (key, value).
+    pub label: Option<(String, String)>,
 }
 
 /// Output settings.

@@ -57,6 +57,21 @@ pub struct RawSpec {
     /// `continue` (default): a failing asset is listed and the rest goes on. `abort`: any
     /// failure writes nothing at all.
     pub on_error: Option<Spanned<String>>,
+    /// How KIE configuration files are uploaded.
+    pub kie: Option<RawKie>,
+}
+
+/// How KIE configuration files are uploaded, as the KIE server's import does it.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Kie")]
+#[serde(deny_unknown_fields)]
+pub struct RawKie {
+    /// `force` (default: create, or update value and status), `skip` (a duplicate fails with
+    /// 400004) or `abort` (the first duplicate and every later item fail with 400005).
+    #[serde(rename = "override")]
+    pub override_mode: Option<Spanned<String>>,
+    /// Take only items carrying this label, as `key:value`.
+    pub label: Option<Spanned<String>>,
 }
 
 /// Where outputs are written.

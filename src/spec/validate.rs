@@ -690,6 +690,38 @@ pub(super) fn validate(
             OnError::Continue
         }
     };
+    let mut kie = super::KieConfig::default();
+    if let Some(k) = &raw.kie {
+        if let Some(m) = &k.override_mode {
+            kie.mode = match m.value.as_str() {
+                "force" => super::KieMode::Force,
+                "skip" => super::KieMode::Skip,
+                "abort" => super::KieMode::Abort,
+                other => {
+                    v.error_help(
+                        m.span,
+                        "spec.unknown_value",
+                        format!("unknown KIE override `{other}`"),
+                        did_you_mean(other, ["force", "skip", "abort"])
+                            .or_else(|| Some("use force, skip or abort".into())),
+                    );
+                    super::KieMode::Force
+                }
+            };
+        }
+        if let Some(l) = &k.label {
+            match l.value.split_once(':') {
+                Some((key, value)) if !key.is_empty() => {
+                    kie.label = Some((key.to_string(), value.to_string()))
+                }
+                _ => v.error(
+                    l.span,
+                    "spec.bad_label",
+                    "a KIE label filter is written key:value",
+                ),
+            }
+        }
+    }
     let spec = Spec {
         path: path.into(),
         text,
@@ -710,6 +742,7 @@ pub(super) fn validate(
         lua,
         environments,
         on_error,
+        kie,
     };
     (spec, v.diags)
 }

@@ -1,0 +1,363 @@
+//! ServiceComb KIE configuration files: `{metadata: {version, annotations}, data: [KVDoc]}`
+//! as JSON or YAML, one file per package. A KVDoc is `key`, `value`, `value_type`, `status`
+//! and `labels`; identity is the key with its exact label set.
+//!
+//! Structure is checked on reading (a malformed file is refused whole, as the server refuses
+//! the upload); the server's per-item rules (key pattern, sizes, status, value type, labels)
+//! are applied by the upload simulation, which fails one item at a time.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::error::PackageError;
+use super::source::Source;
+use super::{AssetFailure, Layout, Package};
+use crate::model::{Asset, AssetKey, EntryRef, Version};
+
+/// JSON or YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KieFormat {
+    /// `.json`.
+    Json,
+    /// `.yaml` / `.yml`.
+    Yaml,
+}
+
+impl KieFormat {
+    /// The format of a file, by its extension.
+    pub fn of(path: &Path) -> KieFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("yaml" | "yml") => KieFormat::Yaml,
+            _ => KieFormat::Json,
+        }
+    }
+
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            KieFormat::Json => "json",
+            KieFormat::Yaml => "yaml",
+        }
+    }
+}
+
+/// One configuration item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvDoc {
+    /// The key.
+    pub key: String,
+    /// The labels; with the key, the item's identity.
+    pub labels: BTreeMap<String, String>,
+    /// The whole item as read (value, value_type, status and any other field).
+    pub doc: Map<String, Value>,
+}
+
+impl KvDoc {
+    /// A string field of the item, if present.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.doc.get(name).and_then(Value::as_str)
+    }
+
+    /// `key{a=1,b=2}`, for messages.
+    pub fn shown(&self) -> String {
+        if self.labels.is_empty() {
+            self.key.clone()
+        } else {
+            let l: Vec<String> = self
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!("{}{{{}}}", self.key, l.join(","))
+        }
+    }
+}
+
+/// A KIE file.
+#[derive(Debug, Clone)]
+pub struct KieFile {
+    /// JSON or YAML.
+    pub format: KieFormat,
+    /// `metadata`, kept as read.
+    pub metadata: Option<Value>,
+    /// `data`, in file order.
+    pub items: Vec<KvDoc>,
+}
+
+fn shape(path: &Path, detail: String) -> PackageError {
+    PackageError::Layout {
+        path: path.into(),
+        detail,
+    }
+}
+
+/// Parses KIE file bytes.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<KieFile, PackageError> {
+    let format = KieFormat::of(path);
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| shape(path, "the file is not UTF-8 text".into()))?;
+    let value: Value = match format {
+        KieFormat::Json => {
+            serde_json::from_str(text).map_err(|e| shape(path, format!("not valid JSON: {e}")))?
+        }
+        KieFormat::Yaml => {
+            let limits = crate::spec::yaml::YamlLimits {
+                max_bytes: usize::MAX,
+                max_depth: 32,
+                max_nodes: 50_000_000,
+            };
+            let root = crate::spec::yaml::parse(text, &limits).map_err(|e| {
+                shape(
+                    path,
+                    format!(
+                        "line {}:{}: {}",
+                        e.span.start.line, e.span.start.col, e.message
+                    ),
+                )
+            })?;
+            serde::Deserialize::deserialize(crate::spec::de::De::new(&root, &Default::default()))
+                .map_err(|e: crate::spec::de::DeError| shape(path, e.message))?
+        }
+    };
+    let Value::Object(mut top) = value else {
+        return Err(shape(
+            path,
+            "a KIE file is an object with `data` (and optionally `metadata`)".into(),
+        ));
+    };
+    let metadata = top.remove("metadata");
+    let data = match top.remove("data") {
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(shape(path, "`data` must be a list of items".into())),
+        None => {
+            return Err(shape(
+                path,
+                "no `data` list: not a KIE configuration file".into(),
+            ));
+        }
+    };
+    if let Some(k) = top.keys().next() {
+        return Err(shape(
+            path,
+            format!("unknown top-level field `{k}` (expected metadata and data)"),
+        ));
+    }
+    let mut items = Vec::with_capacity(data.len());
+    for (i, item) in data.into_iter().enumerate() {
+        let at = |m: &str| shape(path, format!("data[{i}]: {m}"));
+        let Value::Object(doc) = item else {
+            return Err(at("an item must be an object"));
+        };
+        let key = match doc.get("key") {
+            Some(Value::String(k)) => k.clone(),
+            Some(_) => return Err(at("`key` must be a string")),
+            None => return Err(at("no `key`")),
+        };
+        for field in ["value", "value_type", "status"] {
+            if let Some(v) = doc.get(field)
+                && !(v.is_string() || v.is_null())
+            {
+                return Err(at(&format!(
+                    "`{field}` must be a string (quote it in YAML)"
+                )));
+            }
+        }
+        let mut labels = BTreeMap::new();
+        match doc.get("labels") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(l)) => {
+                for (k, v) in l {
+                    match v {
+                        Value::String(s) => {
+                            labels.insert(k.clone(), s.clone());
+                        }
+                        _ => return Err(at(&format!("label `{k}` must be a string"))),
+                    }
+                }
+            }
+            Some(_) => return Err(at("`labels` must map names to strings")),
+        }
+        items.push(KvDoc { key, labels, doc });
+    }
+    Ok(KieFile {
+        format,
+        metadata,
+        items,
+    })
+}
+
+/// Reads a KIE file source.
+pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
+    let entry = source
+        .entries()
+        .first()
+        .ok_or_else(|| shape(source.path(), "empty source".into()))?;
+    let bytes = source.read(entry)?;
+    source.remember_digest(entry, &bytes);
+    let file = parse(source.path(), &bytes)?;
+    let assets = file
+        .items
+        .iter()
+        .map(|item| {
+            let mut a = Asset::new(
+                AssetKey::new("config", item.key.clone(), Version::None),
+                Value::Object(item.doc.clone()),
+                Some(EntryRef {
+                    source: Arc::clone(source),
+                    name: entry.name.clone(),
+                    size: 0,
+                }),
+            );
+            a.labels = item.labels.clone();
+            a
+        })
+        .collect();
+    Ok(Package {
+        source: Arc::clone(source),
+        layout: Layout::Kie,
+        manifest: None,
+        assets,
+        extras: Vec::new(),
+        failures: Vec::<AssetFailure>::new(),
+        project: None,
+        kie: Some(file),
+    })
+}
+
+/// The bytes of a KIE file holding `items`.
+pub fn to_bytes(format: KieFormat, metadata: Option<&Value>, items: &[KvDoc]) -> Vec<u8> {
+    let mut top = Map::new();
+    if let Some(m) = metadata {
+        top.insert("metadata".into(), m.clone());
+    }
+    top.insert(
+        "data".into(),
+        Value::Array(items.iter().map(|i| Value::Object(i.doc.clone())).collect()),
+    );
+    let top = Value::Object(top);
+    match format {
+        KieFormat::Json => {
+            let mut out = serde_json::to_vec_pretty(&top).expect("JSON values serialise");
+            out.push(b'\n');
+            out
+        }
+        KieFormat::Yaml => {
+            let mut out = String::new();
+            yaml_value(&mut out, &top, 0, false);
+            out.into_bytes()
+        }
+    }
+}
+
+/// A deterministic YAML emitter for JSON values: block style, strings in double quotes
+/// (JSON escapes are valid YAML), so every scalar reads back as what it was.
+fn yaml_value(out: &mut String, v: &Value, indent: usize, inline_first: bool) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (i, (k, item)) in map.iter().enumerate() {
+                if !(i == 0 && inline_first) {
+                    out.push_str(&pad);
+                }
+                out.push_str(&serde_json::to_string(k).expect("strings serialise"));
+                out.push(':');
+                yaml_child(out, item, indent);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, item) in items.iter().enumerate() {
+                if !(i == 0 && inline_first) {
+                    out.push_str(&pad);
+                }
+                out.push_str("- ");
+                match item {
+                    Value::Object(m) if !m.is_empty() => yaml_value(out, item, indent + 2, true),
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push('\n');
+                        yaml_value(out, item, indent + 2, false);
+                    }
+                    scalar => {
+                        out.push_str(&scalar_text(scalar));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        scalar => {
+            out.push_str(&pad);
+            out.push_str(&scalar_text(scalar));
+            out.push('\n');
+        }
+    }
+}
+
+fn yaml_child(out: &mut String, item: &Value, indent: usize) {
+    match item {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            yaml_value(out, item, indent + 2, false);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            yaml_value(out, item, indent + 2, false);
+        }
+        scalar => {
+            out.push(' ');
+            out.push_str(&scalar_text(scalar));
+            out.push('\n');
+        }
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        other => serde_json::to_string(other).expect("JSON values serialise"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_json_read_alike_and_yaml_round_trips() {
+        let json = br#"{"metadata": {"version": "1.0", "annotations": {}}, "data": [
+            {"key": "timeout", "value": "30", "value_type": "text", "status": "enabled", "labels": {"app": "orders", "env": "prod"}},
+            {"key": "flags.beta", "value": "", "labels": {}}]}"#;
+        let a = parse(Path::new("a.json"), json).unwrap();
+        let yaml = to_bytes(KieFormat::Yaml, a.metadata.as_ref(), &a.items);
+        let b = parse(Path::new("b.yaml"), &yaml).unwrap();
+        assert_eq!(a.items, b.items);
+        assert_eq!(a.metadata, b.metadata);
+        assert_eq!(b.items[0].shown(), "timeout{app=orders,env=prod}");
+        assert_eq!(
+            to_bytes(KieFormat::Yaml, b.metadata.as_ref(), &b.items),
+            yaml,
+            "stable"
+        );
+    }
+
+    #[test]
+    fn structure_errors_name_the_item() {
+        let e = parse(
+            Path::new("x.json"),
+            br#"{"data": [{"key": "a"}, {"value": "v"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("data[1]: no `key`"), "{e}");
+        let e = parse(Path::new("x.yaml"), b"data:\n  - key: a\n    value: 3\n").unwrap_err();
+        assert!(e.to_string().contains("`value` must be a string"), "{e}");
+        assert!(parse(Path::new("x.json"), b"[1]").is_err());
+        assert!(parse(Path::new("x.json"), br#"{"data": [], "extra": 1}"#).is_err());
+    }
+}

@@ -1,0 +1,694 @@
+//! ServiceComb KIE configuration: the upload, as the KIE server performs it.
+//!
+//! Each source package is one upload, in path order, against the target's items plus what
+//! earlier uploads left. Items are taken in file order; identity is the key with its exact
+//! label set; duplicates inside one upload count. With `override`:
+//! - `force` creates, or updates value and status only (value_type is not updated, an empty
+//!   value keeps the old one);
+//! - `skip` answers a duplicate with 400004 "skip overriding duplicate kvs";
+//! - `abort` answers the first duplicate and every later item with 400005 "stop overriding
+//!   kvs after reaching the duplicate kv"; what came before stays.
+//! A missing status means `disabled`, a missing value type `text`. An item the server would
+//! refuse (key, sizes, status, value type, labels) fails with 400001 and the rest go on.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::inputs::{EnvLookup, Loaded, join_shown, span_text, stem};
+use super::{
+    Action, AssetPlan, Note, OverrideStep, Plan, PlanOptions, Planned, RenameStep, Summary,
+};
+use crate::error::Error;
+use crate::model::{Version, pointer};
+use crate::package::Layout;
+use crate::package::kie::{KieFormat, KvDoc};
+use crate::spec::{Diagnostic, Environment, KieMode, RenameOp, Spec};
+
+/// 400001: the item breaks a server rule.
+pub const INVALID: u32 = 400_001;
+/// 400004: a duplicate under `skip`.
+pub const SKIPPED: u32 = 400_004;
+/// 400005: a duplicate, or any item after it, under `abort`.
+pub const STOPPED: u32 = 400_005;
+
+/// An item the server refused, as it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KieFailure {
+    /// Key.
+    pub key: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Server error code.
+    pub error_code: u32,
+    /// Server error message.
+    pub error_message: String,
+}
+
+/// The server's answer to one upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KieUpload {
+    /// The source package.
+    pub package: String,
+    /// The override mode.
+    pub mode: String,
+    /// The items as the server holds them after the upload.
+    pub success: Vec<Value>,
+    /// The refused items.
+    pub failure: Vec<KieFailure>,
+}
+
+/// What became of one uploaded item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadResult {
+    /// Created, as now held.
+    Created(Value),
+    /// Updated (force), as now held.
+    Updated(Value),
+    /// Refused.
+    Failed(u32, String),
+}
+
+const VALUE_TYPES: [&str; 6] = ["ini", "json", "text", "yaml", "properties", "xml"];
+
+/// The server's checks of one item (after the status default).
+pub fn validate(item: &KvDoc) -> Result<(), String> {
+    let key = &item.key;
+    if key.is_empty() || key.chars().count() > 2048 {
+        return Err(format!(
+            "key must be 1 to 2048 characters, not {}",
+            key.chars().count()
+        ));
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+    {
+        return Err(format!("key {key:?} must match ^[a-zA-Z0-9._:-]+$"));
+    }
+    let value = item.field("value").unwrap_or("");
+    if value.chars().count() > 131_072 {
+        return Err(format!(
+            "value is {} characters; at most 131072",
+            value.chars().count()
+        ));
+    }
+    match item.field("status") {
+        Some("enabled" | "disabled") => {}
+        other => {
+            return Err(format!(
+                "status must be enabled or disabled, not {:?}",
+                other.unwrap_or("")
+            ));
+        }
+    }
+    if let Some(t) = item.field("value_type")
+        && !t.is_empty()
+        && !VALUE_TYPES.contains(&t)
+    {
+        return Err(format!(
+            "value_type {t:?} must be one of {}",
+            VALUE_TYPES.join(", ")
+        ));
+    }
+    if item.labels.len() > 6 {
+        return Err(format!("{} labels; at most 6", item.labels.len()));
+    }
+    Ok(())
+}
+
+/// Uploads `items` into `state`, in order, and says what became of each.
+pub fn upload(state: &mut Vec<KvDoc>, items: &[KvDoc], mode: KieMode) -> Vec<UploadResult> {
+    let mut index: BTreeMap<(String, BTreeMap<String, String>), usize> = state
+        .iter()
+        .enumerate()
+        .map(|(i, kv)| ((kv.key.clone(), kv.labels.clone()), i))
+        .collect();
+    let mut stopped = false;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if stopped {
+            out.push(UploadResult::Failed(
+                STOPPED,
+                "stop overriding kvs after reaching the duplicate kv".into(),
+            ));
+            continue;
+        }
+        let mut kv = item.clone();
+        if kv.field("status").is_none_or(str::is_empty) {
+            kv.doc
+                .insert("status".into(), Value::String("disabled".into()));
+        }
+        if let Err(m) = validate(&kv) {
+            out.push(UploadResult::Failed(INVALID, m));
+            continue;
+        }
+        let id = (kv.key.clone(), kv.labels.clone());
+        match index.get(&id) {
+            Some(&at) => match mode {
+                KieMode::Skip => out.push(UploadResult::Failed(
+                    SKIPPED,
+                    "skip overriding duplicate kvs".into(),
+                )),
+                KieMode::Abort => {
+                    stopped = true;
+                    out.push(UploadResult::Failed(
+                        STOPPED,
+                        "stop overriding kvs after reaching the duplicate kv".into(),
+                    ));
+                }
+                KieMode::Force => {
+                    let held = &mut state[at];
+                    let value = kv.field("value").unwrap_or("");
+                    if !value.is_empty() {
+                        held.doc
+                            .insert("value".into(), Value::String(value.to_string()));
+                    }
+                    let status = kv.field("status").unwrap_or("disabled").to_string();
+                    held.doc.insert("status".into(), Value::String(status));
+                    out.push(UploadResult::Updated(Value::Object(held.doc.clone())));
+                }
+            },
+            None => {
+                if kv.field("value_type").is_none_or(str::is_empty) {
+                    kv.doc
+                        .insert("value_type".into(), Value::String("text".into()));
+                }
+                if !kv.doc.contains_key("value") {
+                    kv.doc.insert("value".into(), Value::String(String::new()));
+                }
+                index.insert(id, state.len());
+                out.push(UploadResult::Created(Value::Object(kv.doc.clone())));
+                state.push(kv);
+            }
+        }
+    }
+    out
+}
+
+/// Key and labels of an item document.
+fn identity_of(
+    doc: &serde_json::Map<String, Value>,
+) -> Result<(String, BTreeMap<String, String>), String> {
+    let key = doc
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or("the item's key must stay a string")?
+        .to_string();
+    let mut labels = BTreeMap::new();
+    match doc.get("labels") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| format!("label {k} must stay a string"))?;
+                labels.insert(k.clone(), v.to_string());
+            }
+        }
+        Some(_) => return Err("the item's labels must stay a map of strings".into()),
+    }
+    Ok((key, labels))
+}
+
+fn hint_for(code: u32) -> &'static str {
+    match code {
+        SKIPPED => {
+            "the target holds this key with these labels; use kie.override: force to update it"
+        }
+        STOPPED => "kie.override: abort stops at the first duplicate; earlier items stay imported",
+        _ => {
+            "fix the item: key ^[a-zA-Z0-9._:-]+$ (at most 2048), value at most 131072 characters, status enabled|disabled, at most 6 labels"
+        }
+    }
+}
+
+/// Plans KIE uploads: every source of `loaded` is a KIE file.
+pub(super) fn plan(
+    spec: &Spec,
+    opts: &PlanOptions,
+    env: Option<&Environment>,
+    env_lookup: &EnvLookup,
+    loaded: Loaded,
+) -> Result<Planned, Error> {
+    if let Some((script, span)) = spec.scripts().first() {
+        return Err(Error::Spec(spec.error_at(
+            *span,
+            "kie.hooks",
+            format!("Lua hooks do not apply to KIE configuration ({script}); use select, rename and overrides"),
+        )));
+    }
+    let mode = spec.kie.mode;
+    let secrets = super::compute::secret_values(env, env_lookup);
+    let mut warnings = Vec::new();
+    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
+    let target_file = loaded.target.as_ref().and_then(|t| t.package.kie.clone());
+    if loaded
+        .target
+        .as_ref()
+        .is_some_and(|t| t.package.layout != Layout::Kie)
+    {
+        return Err(Error::Usage(
+            "the sources are KIE files, so the target must be one too".into(),
+        ));
+    }
+    let mut state: Vec<KvDoc> = target_file
+        .as_ref()
+        .map(|f| f.items.clone())
+        .unwrap_or_default();
+    let mut matched = vec![false; env.map_or(0, |e| e.overrides.len())];
+    let mut diags = Vec::new();
+    let mut packages = Vec::new();
+    let mut uploads = Vec::new();
+    let mut outputs = Vec::new();
+    let out_shown = opts
+        .out_dir
+        .as_ref()
+        .map(|d| d.to_string_lossy().into_owned())
+        .or_else(|| env.and_then(|e| e.output.clone()))
+        .unwrap_or_else(|| spec.output.dir.clone());
+    let out_dir = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| spec.resolve(&out_shown));
+    for s in &loaded.sources {
+        let file = s.package.kie.clone().expect("a KIE package holds its file");
+        let mut sent: Vec<KvDoc> = Vec::new();
+        let mut plans: Vec<AssetPlan> = Vec::new();
+        // For each plan row, the position of its item in the upload (none when it failed before).
+        let mut sent_at: Vec<Option<usize>> = Vec::new();
+        for item in &file.items {
+            if let Some((k, v)) = &spec.kie.label
+                && item.labels.get(k) != Some(v)
+            {
+                continue;
+            }
+            let taken = spec.select.as_ref().is_none_or(|rules| {
+                rules
+                    .iter()
+                    .any(|r| r.matches("config", &item.key, &item.labels))
+            }) && !spec
+                .exclude
+                .iter()
+                .any(|r| r.matches("config", &item.key, &item.labels));
+            if !taken {
+                continue;
+            }
+            let mut kv = item.clone();
+            let mut renames = Vec::new();
+            for rule in spec
+                .renames
+                .iter()
+                .filter(|r| r.applies("config", &item.key))
+            {
+                let next = match &rule.op {
+                    RenameOp::Affix { prefix, suffix } => format!("{prefix}{}{suffix}", kv.key),
+                    RenameOp::Regex { re, to } => re.replace(&kv.key, to.as_str()).into_owned(),
+                    RenameOp::Hook(_) => kv.key.clone(),
+                };
+                if next != kv.key {
+                    renames.push(RenameStep {
+                        from: kv.key.clone(),
+                        to: next.clone(),
+                        by: rule.describe(),
+                    });
+                    kv.key = next;
+                }
+            }
+            kv.doc.insert("key".into(), Value::String(kv.key.clone()));
+            let mut overrides = Vec::new();
+            let mut error = None;
+            for (i, o) in env
+                .map(|e| e.overrides.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                if !o.selector.matches("config", &item.key, &item.labels) {
+                    continue;
+                }
+                matched[i] = true;
+                for set in &o.set {
+                    let mut doc = Value::Object(std::mem::take(&mut kv.doc));
+                    let at = span_text(spec, set.span);
+                    match (
+                        pointer::get_mut(&mut doc, &set.pointer),
+                        set.value.render(&vars, env_lookup),
+                    ) {
+                        (_, Err(m)) => {
+                            diags.push(Diagnostic::new("spec.env", Some(set.value_span), m))
+                        }
+                        (None, _) => {
+                            error.get_or_insert_with(|| {
+                                Note::new(
+                                    "override.missing_path",
+                                    format!(
+                                        "has no field {} to set (override at {at})",
+                                        set.pointer
+                                    ),
+                                )
+                            });
+                        }
+                        (Some(slot), Ok(v)) => {
+                            *slot = v;
+                            overrides.push(OverrideStep {
+                                pointer: set.pointer.clone(),
+                                value: set.value.display(&vars),
+                                at,
+                            });
+                        }
+                    }
+                    if let Value::Object(m) = doc {
+                        kv.doc = m;
+                    }
+                }
+            }
+            // Overrides may change the key or the labels: the identity follows the document.
+            if error.is_none() {
+                match identity_of(&kv.doc) {
+                    Ok((key, labels)) => {
+                        kv.key = key;
+                        kv.labels = labels;
+                    }
+                    Err(m) => error = Some(Note::new("kie.bad_item", m)),
+                }
+            }
+            let plan = AssetPlan {
+                kind: "config".into(),
+                name: item.key.clone(),
+                version: Version::None,
+                labels: item.labels.clone(),
+                action: Action::Create,
+                output_name: kv.key.clone(),
+                renames,
+                stripped: Vec::new(),
+                overrides,
+                references: Vec::new(),
+                changed: kv.doc != item.doc,
+                error: error.map(|e| {
+                    e.asset(format!("config/{}", item.shown()))
+                        .package(&s.shown)
+                }),
+                dropped: None,
+            };
+            if plan.error.is_none() {
+                sent_at.push(Some(sent.len()));
+                sent.push(kv);
+            } else {
+                sent_at.push(None);
+            }
+            plans.push(plan);
+        }
+        let results = upload(&mut state, &sent, mode);
+        let mut success = Vec::new();
+        let mut failure = Vec::new();
+        for (p, at) in plans.iter_mut().zip(&sent_at) {
+            let Some(at) = *at else {
+                p.action = Action::Fail;
+                continue;
+            };
+            let kv = &sent[at];
+            match results[at].clone() {
+                UploadResult::Created(v) => {
+                    p.action = Action::Create;
+                    success.push(super::compute::mask_value(&v, &secrets));
+                }
+                UploadResult::Updated(v) => {
+                    p.action = Action::Overwrite;
+                    if kv.field("status").is_none_or(str::is_empty) {
+                        warnings.push(
+                            Note::new(
+                                "kie.status_default",
+                                "has no status: the server stores the updated item as disabled",
+                            )
+                            .asset(format!("config/{}", kv.shown()))
+                            .package(&s.shown),
+                        );
+                    }
+                    success.push(super::compute::mask_value(&v, &secrets));
+                }
+                UploadResult::Failed(code, message) => {
+                    p.action = Action::Fail;
+                    p.error = Some(
+                        Note::new(&format!("kie.{code}"), message.clone())
+                            .asset(format!("config/{}", kv.shown()))
+                            .package(&s.shown)
+                            .hint(hint_for(code)),
+                    );
+                    failure.push(KieFailure {
+                        key: kv.key.clone(),
+                        labels: kv.labels.clone(),
+                        error_code: code,
+                        error_message: message,
+                    });
+                }
+            }
+        }
+        let name = format!("{}.{}", stem(&s.shown), file.format.extension());
+        let shown_out = join_shown(&out_shown, &name);
+        packages.push(super::PackagePlan {
+            source: s.shown.clone(),
+            layout: Layout::Kie,
+            output: shown_out.clone(),
+            assets: plans,
+        });
+        uploads.push(KieUpload {
+            package: s.shown.clone(),
+            mode: mode.word().into(),
+            success,
+            failure,
+        });
+        outputs.push(super::PackageOutput {
+            path: out_dir.join(&name),
+            shown: shown_out,
+            layout: Layout::Kie,
+            project: None,
+            assets: Vec::new(),
+            extras: Vec::new(),
+            kie: Some(super::KieOutput {
+                format: file.format,
+                metadata: file.metadata.clone(),
+                items: sent,
+            }),
+        });
+    }
+    if let Some(env) = env {
+        for (i, o) in env.overrides.iter().enumerate() {
+            if !matched[i] {
+                diags.push(Diagnostic::new(
+                    "override.unmatched",
+                    Some(o.selector.span),
+                    "this override matches no selected item",
+                ));
+            }
+        }
+    }
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| d.span.map(|s| s.start));
+        diags.dedup();
+        return Err(Error::Spec(crate::spec::SpecErrors {
+            path: spec.path.clone(),
+            text: spec.text.clone(),
+            diagnostics: diags,
+        }));
+    }
+    let merged = if spec.output.merged {
+        let format = target_file
+            .as_ref()
+            .map(|f| f.format)
+            .or_else(|| {
+                outputs
+                    .first()
+                    .and_then(|o| o.kie.as_ref().map(|k| k.format))
+            })
+            .unwrap_or(KieFormat::Json);
+        let name = format!("merged.{}", format.extension());
+        Some(super::PackageOutput {
+            path: out_dir.join(&name),
+            shown: join_shown(&out_shown, &name),
+            layout: Layout::Kie,
+            project: None,
+            assets: Vec::new(),
+            extras: Vec::new(),
+            kie: Some(super::KieOutput {
+                format,
+                metadata: target_file.as_ref().and_then(|f| f.metadata.clone()),
+                items: state,
+            }),
+        })
+    } else {
+        None
+    };
+    warnings.sort();
+    let mut summary = Summary {
+        warnings: warnings.len(),
+        ..Summary::default()
+    };
+    for a in packages.iter().flat_map(|p| &p.assets) {
+        match a.action {
+            Action::Create => summary.create += 1,
+            Action::Overwrite => summary.overwrite += 1,
+            Action::Skip => summary.skip += 1,
+            Action::Fail => summary.fail += 1,
+        }
+        if !a.renames.is_empty() && a.action != Action::Fail {
+            summary.renamed += 1;
+        }
+    }
+    let plan = Plan {
+        format: super::PLAN_FORMAT,
+        generator: crate::package::manifest::generator(),
+        spec: super::SpecInfo {
+            path: opts
+                .spec_display
+                .clone()
+                .unwrap_or_else(|| spec.path.display().to_string()),
+            name: spec.name.clone(),
+            env: opts.env.clone(),
+            sha256: spec.digest,
+        },
+        inputs: super::input_digests(&loaded, BTreeMap::new()),
+        packages,
+        merged: merged.as_ref().map(|m| m.shown.clone()),
+        warnings,
+        logs: Vec::new(),
+        abort: None,
+        summary,
+        kie: uploads,
+    };
+    Ok(Planned {
+        plan,
+        outputs,
+        merged,
+        out_dir,
+        format: spec.output.format,
+        abort_on_error: spec.on_error == crate::spec::OnError::Abort,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(key: &str, value: &str, extra: &[(&str, &str)], labels: &[(&str, &str)]) -> KvDoc {
+        let labels: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut doc = serde_json::Map::new();
+        doc.insert("key".into(), key.into());
+        doc.insert("value".into(), value.into());
+        for (k, v) in extra {
+            doc.insert(k.to_string(), (*v).into());
+        }
+        doc.insert("labels".into(), serde_json::to_value(&labels).unwrap());
+        KvDoc {
+            key: key.into(),
+            labels,
+            doc,
+        }
+    }
+
+    fn codes(results: &[UploadResult]) -> Vec<String> {
+        results
+            .iter()
+            .map(|r| match r {
+                UploadResult::Created(_) => "created".to_string(),
+                UploadResult::Updated(_) => "updated".to_string(),
+                UploadResult::Failed(c, _) => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_three_modes_against_a_target_and_inside_one_upload() {
+        let target = vec![kv(
+            "a",
+            "old",
+            &[("value_type", "json"), ("status", "enabled")],
+            &[("app", "x")],
+        )];
+        let items = vec![
+            kv("b", "1", &[], &[]),                                     // new
+            kv("a", "new", &[("value_type", "yaml")], &[("app", "x")]), // duplicate of the target
+            kv("a", "other labels", &[], &[("app", "y")]),              // new: another label set
+            kv("b", "2", &[("status", "enabled")], &[]), // duplicate inside the upload
+            kv("c", "3", &[], &[]),                      // after the duplicates
+        ];
+        let table = [
+            (
+                KieMode::Force,
+                vec!["created", "updated", "created", "updated", "created"],
+            ),
+            (
+                KieMode::Skip,
+                vec!["created", "400004", "created", "400004", "created"],
+            ),
+            (
+                KieMode::Abort,
+                vec!["created", "400005", "400005", "400005", "400005"],
+            ),
+        ];
+        for (mode, want) in table {
+            let mut state = target.clone();
+            let got = upload(&mut state, &items, mode);
+            assert_eq!(codes(&got), want, "{mode:?}");
+            if mode == KieMode::Force {
+                let a = &state[0].doc;
+                assert_eq!(a["value"], "new");
+                assert_eq!(a["value_type"], "json", "value_type is not updated");
+                assert_eq!(a["status"], "disabled", "a missing status means disabled");
+                assert_eq!(
+                    state[1].doc["value_type"], "text",
+                    "created items default to text"
+                );
+                assert_eq!(state.len(), 4);
+            }
+            if mode == KieMode::Abort {
+                assert_eq!(state.len(), 2, "what came before the duplicate stays");
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_value_keeps_the_old_one_under_force() {
+        let mut state = vec![kv("a", "kept", &[("status", "enabled")], &[])];
+        let got = upload(
+            &mut state,
+            &[kv("a", "", &[("status", "enabled")], &[])],
+            KieMode::Force,
+        );
+        assert_eq!(codes(&got), vec!["updated"]);
+        assert_eq!(state[0].doc["value"], "kept");
+    }
+
+    #[test]
+    fn invalid_items_fail_alone() {
+        let seven: Vec<(String, String)> =
+            (0..7).map(|i| (format!("l{i}"), "v".to_string())).collect();
+        let seven: Vec<(&str, &str)> = seven
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let items = vec![
+            kv("bad key!", "v", &[], &[]),
+            kv(&"k".repeat(2049), "v", &[], &[]),
+            kv("big", &"v".repeat(131_073), &[], &[]),
+            kv("st", "v", &[("status", "on")], &[]),
+            kv("vt", "v", &[("value_type", "toml")], &[]),
+            kv("labels", "v", &[], &seven),
+            kv("fine", "v", &[], &[]),
+        ];
+        let mut state = Vec::new();
+        let got = upload(&mut state, &items, KieMode::Abort);
+        assert_eq!(
+            codes(&got),
+            vec![
+                "400001", "400001", "400001", "400001", "400001", "400001", "created"
+            ]
+        );
+    }
+}
