@@ -8,6 +8,7 @@
 //! - `skip` answers a duplicate with 400004 "skip overriding duplicate kvs";
 //! - `abort` answers the first duplicate and every later item with 400005 "stop overriding
 //!   kvs after reaching the duplicate kv"; what came before stays.
+//!
 //! A missing status means `disabled`, a missing value type `text`. An item the server would
 //! refuse (key, sizes, status, value type, labels) fails with 400001 and the rest go on.
 
