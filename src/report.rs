@@ -10,12 +10,13 @@ use crate::cli::table::render;
 use crate::plan::{Action, Note, Plan, Summary};
 
 /// `package: asset` of a note, the package shown from the working folder.
+/// `package: asset: `, or nothing for a note about the whole run.
 fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
     [n.package.as_deref().map(at), n.asset.clone()]
         .into_iter()
         .flatten()
-        .collect::<Vec<_>>()
-        .join(": ")
+        .map(|w| format!("{w}: "))
+        .collect()
 }
 
 /// Counts of each action.
@@ -187,7 +188,7 @@ impl Report {
         if !self.errors.is_empty() {
             let _ = writeln!(out, "\nerrors ({}):", self.errors.len());
             for e in &self.errors {
-                let _ = writeln!(out, "  [{}] {}: {}", e.code, who(e, &at), e.message);
+                let _ = writeln!(out, "  [{}] {}{}", e.code, who(e, &at), e.message);
                 if let Some(h) = &e.hint {
                     let _ = writeln!(out, "    hint: {h}");
                 }
@@ -196,7 +197,7 @@ impl Report {
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\nwarnings ({}):", self.warnings.len());
             for w in self.warnings.iter().take(20) {
-                let _ = writeln!(out, "  [{}] {}: {}", w.code, who(w, &at), w.message);
+                let _ = writeln!(out, "  [{}] {}{}", w.code, who(w, &at), w.message);
             }
             if self.warnings.len() > 20 {
                 let _ = writeln!(
@@ -209,20 +210,14 @@ impl Report {
         if !self.logs.is_empty() {
             let _ = writeln!(out, "\nhook logs ({}):", self.logs.len());
             for l in self.logs.iter().take(20) {
-                let _ = writeln!(out, "  {}: {}", who(l, &at), l.message);
+                let _ = writeln!(out, "  {}{}", who(l, &at), l.message);
             }
             if self.logs.len() > 20 {
                 let _ = writeln!(out, "  … and {} more in report.json", self.logs.len() - 20);
             }
         }
         if let Some(a) = &self.abort {
-            let _ = writeln!(
-                out,
-                "\naborted: [{}] {}: {}",
-                a.code,
-                who(a, &at),
-                a.message
-            );
+            let _ = writeln!(out, "\naborted: [{}] {}{}", a.code, who(a, &at), a.message);
         }
         let _ = writeln!(out, "\nwritten:");
         if self.written.is_empty() {

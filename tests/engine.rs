@@ -16,35 +16,49 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn outputs_are_identical_at_any_thread_count_and_across_runs() {
     let ws = workspace();
-    // Each run writes to the same folder name (the report records it), then is kept aside.
-    let run = |jobs: &str, keep: &str| {
-        hoist_in(
-            ws.path(),
-            &[
-                "--jobs",
-                jobs,
-                "apply",
-                "specs/orders-to-prod.yaml",
-                "--env",
-                "prod",
-                "--out",
-                "out",
-            ],
-        )
-        .expect_code(0);
-        fs::rename(ws.path().join("out"), ws.path().join(keep)).unwrap();
-        outputs(&ws.path().join(keep))
-    };
-    let one = run("1", "run-1");
-    let two = run("2", "run-2");
-    let again = run("2", "run-3");
-    assert!(
-        one.contains_key("orders-dev.zip")
-            && one.contains_key("merged.zip")
-            && one.contains_key("report.json")
-    );
-    assert_eq!(one, two, "--jobs 1 and --jobs 2 differ");
-    assert_eq!(two, again, "two runs differ");
+    // Every example spec: each layout and each platform's rules.
+    let specs: &[(&str, &[&str], &[&str])] = &[
+        (
+            "orders-to-prod",
+            &["--env", "prod"],
+            &["orders-dev.zip", "merged.zip"],
+        ),
+        (
+            "orders-roma",
+            &["--env", "prod"],
+            &["orders-dev.zip", "merged.zip"],
+        ),
+        ("orders-with-hooks", &["--env", "prod"], &["orders-dev.zip"]),
+        (
+            "all-teams",
+            &["--env", "prod"],
+            &["orders-dev.zip", "payments-dev.zip"],
+        ),
+        ("enebular-promote", &[], &["enebular-dev.zip", "merged.zip"]),
+        ("enebular-release", &[], &["enebular-dev.zip"]),
+        ("kie-config", &[], &["orders-config.yaml"]),
+    ];
+    for (spec, env, expected) in specs {
+        // Each run writes to the same folder name (the report records it), then is kept aside.
+        let run = |jobs: &str, keep: &str| {
+            let spec_path = format!("specs/{spec}.yaml");
+            let mut args = vec!["--jobs", jobs, "apply", spec_path.as_str()];
+            args.extend_from_slice(env);
+            args.extend_from_slice(&["--out", "out"]);
+            hoist_in(ws.path(), &args).expect_code(0);
+            let kept = ws.path().join(format!("{spec}-{keep}"));
+            fs::rename(ws.path().join("out"), &kept).unwrap();
+            outputs(&kept)
+        };
+        let one = run("1", "run-1");
+        let two = run("2", "run-2");
+        let again = run("2", "run-3");
+        for e in expected.iter().chain(&["report.json"]) {
+            assert!(one.contains_key(*e), "{spec}: no {e} in {:?}", one.keys());
+        }
+        assert_eq!(one, two, "{spec}: --jobs 1 and --jobs 2 differ");
+        assert_eq!(two, again, "{spec}: two runs differ");
+    }
 }
 
 #[test]

@@ -56,9 +56,20 @@ fn find<'a>(pkg: &'a Package, wanted: &str) -> Result<&'a Asset, Error> {
     })
 }
 
-fn shown(asset: &Asset) -> String {
+/// The asset as `hook test` prints it. `original` is the asset before the hook: a masked
+/// sourceCode the hook changed reads `*** (changed)`.
+fn shown(asset: &Asset, original: &Asset) -> String {
     let files: Vec<&String> = asset.files.keys().collect();
-    let v = json!({"kind": asset.key.kind, "name": asset.key.name, "version": asset.key.version, "labels": asset.labels, "meta": asset.meta(), "files": files});
+    let mut meta = asset.meta().clone();
+    // enebular sourceCode may hold credentials: shown masked, before and after alike.
+    let field = crate::package::enebular::SOURCE_CODE;
+    if !crate::package::enebular::credentials(&meta).is_empty()
+        || !crate::package::enebular::credentials(original.meta()).is_empty()
+    {
+        let same = meta.get(field) == original.meta().get(field);
+        meta[field] = json!(if same { "***" } else { "*** (changed)" });
+    }
+    let v = json!({"kind": asset.key.kind, "name": asset.key.name, "version": asset.key.version, "labels": asset.labels, "meta": meta, "files": files});
     let mut text = serde_json::to_string_pretty(&v).expect("serialisable");
     text.push('\n');
     text
@@ -86,7 +97,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
         vars: args.vars.into_iter().collect(),
         seed: args.seed,
         target: names,
-        secrets: Vec::new(),
+        secrets: crate::package::enebular::credentials(asset.meta()),
     };
     // The script keeps the path it was given, so errors read `scripts/x.lua:7: …`.
     let file = args.script.to_string_lossy().into_owned();
@@ -119,7 +130,8 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             out.push_str(&format!("rename failed [{}]: {}\n", e.code, e.message));
         }
     }
-    let before = shown(&asset);
+    let before = shown(&asset, &asset);
+    let original = asset.clone();
     match host.transform(&file, asset.clone()) {
         Ok(o) => {
             for l in o.logs {
@@ -128,7 +140,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             match o.value {
                 None => out.push_str("transform: the asset is dropped\n"),
                 Some(after) => {
-                    let after = shown(&after);
+                    let after = shown(&after, &original);
                     if after == before {
                         out.push_str("transform: no change\n");
                     } else {

@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one module per command.
 
 mod diff;
+mod export;
 mod hook;
 mod init;
 mod inspect;
@@ -79,6 +80,29 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Export apps and tasks (or all of them) from an instance package into a new package.
+    Export {
+        /// The instance package (hoist layout).
+        package: PathBuf,
+        /// The package to write: a `.zip` file, else a directory.
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+        /// An app to export (repeatable).
+        #[arg(long = "app", value_name = "NAME")]
+        apps: Vec<String>,
+        /// A data-integration task to export, with its data sources (repeatable).
+        #[arg(long = "task", value_name = "NAME")]
+        tasks: Vec<String>,
+        /// Every app and task of the package.
+        #[arg(long, conflicts_with_all = ["apps", "tasks"])]
+        all: bool,
+        /// With every API of the selected apps, and what those APIs use.
+        #[arg(long)]
+        with_apis: bool,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Pack a directory into a deterministic ZIP with a manifest.
     Pack {
@@ -248,6 +272,26 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             layout,
         } => inspect::run(&package, json, layout, &limits),
         Command::Verify { packages, json } => verify::run(&packages, json, &limits),
+        Command::Export {
+            package,
+            output,
+            apps,
+            tasks,
+            all,
+            with_apis,
+            force,
+        } => export::run(
+            &package,
+            &output,
+            &export::Choice {
+                apps,
+                tasks,
+                all,
+                with_apis,
+            },
+            force,
+            &limits,
+        ),
         Command::Pack {
             dir,
             output,

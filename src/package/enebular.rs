@@ -216,6 +216,28 @@ fn load_asset(
     Ok(asset)
 }
 
+/// Field of `settings.json` that may hold credentials.
+pub const SOURCE_CODE: &str = "sourceCode";
+
+/// The texts of an asset's `sourceCode` that must never be shown: the whole value and
+/// each of its longer lines, so that no part of it leaks through a log or an error.
+pub fn credentials(meta: &Value) -> Vec<String> {
+    let Some(code) = meta.get(SOURCE_CODE).and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    if code.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![code.to_string()];
+    out.extend(
+        code.lines()
+            .map(str::trim)
+            .filter(|l| l.len() >= 8)
+            .map(str::to_string),
+    );
+    out
+}
+
 /// The bytes of a changed `settings.json`: pretty JSON with CRLF line ends, as exported.
 pub fn settings_bytes(meta: &Value) -> Vec<u8> {
     let lf = serde_json::to_vec_pretty(meta).expect("JSON values always serialise");

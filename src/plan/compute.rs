@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::inputs::{self, EnvLookup, Input, join_shown, stem};
-use super::resolve::{Work, resolve};
+use super::resolve::{Ctx, Work, resolve};
 use super::select::{Names, select};
 use super::transform::{Item, transform};
 use super::{
@@ -97,6 +97,7 @@ fn asset_plan(it: &Item) -> AssetPlan {
             it.action.unwrap_or(Action::Fail)
         },
         output_name: it.asset.key.name.clone(),
+        output_version: Some(it.asset.key.version).filter(|v| *v != it.source_key.version),
         renames: it.renames.clone(),
         stripped: it.stripped.clone(),
         overrides: it.overrides.clone(),
@@ -206,13 +207,38 @@ pub fn compute_loaded(
             );
         }
     }
-    let hooks = make_host(spec, opts, env, &target_names, env_lookup)?;
+    // Credentials in enebular sourceCode are masked wherever a hook could echo them.
+    let mut credentials: Vec<String> = loaded
+        .sources
+        .iter()
+        .chain(&loaded.target)
+        .filter(|s| s.package.layout == Layout::Enebular)
+        .flat_map(|s| &s.package.assets)
+        .flat_map(|a| crate::package::enebular::credentials(a.meta()))
+        .collect();
+    // So are values the environment's overrides put into sourceCode.
+    let code_pointer = format!("/{}", crate::package::enebular::SOURCE_CODE);
+    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
+    for o in env.iter().flat_map(|e| &e.overrides) {
+        for set in o.set.iter().filter(|s| s.pointer == code_pointer) {
+            if let Ok(v) = set.value.render(&vars, env_lookup) {
+                let meta = serde_json::json!({ crate::package::enebular::SOURCE_CODE: v });
+                credentials.extend(crate::package::enebular::credentials(&meta));
+            }
+        }
+    }
+    credentials.sort();
+    credentials.dedup();
+    let hooks = make_host(spec, opts, env, &target_names, env_lookup, credentials)?;
     let hooks = hooks.as_ref();
     let mut transformed: Vec<_> = loaded
         .sources
         .par_iter_mut()
         .map(|s| {
-            let sel = select(spec, &s.package, &s.shown, &target_names);
+            let mut sel = select(spec, &s.package, &s.shown, &target_names);
+            if s.package.layout == Layout::Enebular {
+                super::enebular::adjust(spec, &s.package.assets, &mut sel, &s.shown);
+            }
             let matched = sel.matched.clone();
             let assets = std::mem::take(&mut s.package.assets);
             (
@@ -295,7 +321,19 @@ pub fn compute_loaded(
                     .or_insert(a);
             }
         }
-        resolve(spec, &mut work, &mut existing, hooks, &target_assets)
+        let ctx = Ctx {
+            spec,
+            hooks,
+            target: &target_assets,
+            override_data_sources: env
+                .and_then(|e| e.override_data_sources)
+                .or(spec.roma.as_ref().map(|r| r.override_data_sources))
+                .unwrap_or(false),
+            has_target: loaded.target.is_some(),
+        };
+        let (abort, roma_warnings) = resolve(&ctx, &mut work, &mut existing);
+        warnings.extend(roma_warnings);
+        abort
     };
     let hook_digests = hooks.map(HookHost::digests).unwrap_or_default();
     let resolved = Resolved {
@@ -331,12 +369,16 @@ fn make_host(
     env: Option<&crate::spec::Environment>,
     target: &Names,
     env_lookup: &EnvLookup,
+    credentials: Vec<String>,
 ) -> Result<Option<HookHost>, Error> {
     let scripts = spec.scripts();
     if scripts.is_empty() {
         return Ok(None);
     }
-    let secrets = secret_values(env, env_lookup);
+    let mut secrets = secret_values(env, env_lookup);
+    secrets.extend(credentials);
+    // Longest first, so a whole value is masked before its parts.
+    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     let ctx = Context {
         env: opts.env.clone(),
         vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
@@ -469,6 +511,7 @@ fn build(
                     labels: BTreeMap::new(),
                     action: Action::Fail,
                     output_name: fname,
+                    output_version: None,
                     renames: Vec::new(),
                     stripped: Vec::new(),
                     overrides: Vec::new(),

@@ -384,6 +384,7 @@ pub(super) fn plan(
                 labels: item.labels.clone(),
                 action: Action::Create,
                 output_name: kv.key.clone(),
+                output_version: None,
                 renames,
                 stripped: Vec::new(),
                 overrides,

@@ -5,10 +5,12 @@
 //! and refuses if any input's digest changed.
 
 mod compute;
+mod enebular;
 mod inputs;
 pub mod kie;
 pub mod render;
 mod resolve;
+mod roma;
 mod select;
 mod transform;
 
@@ -153,6 +155,9 @@ pub struct AssetPlan {
     pub action: Action,
     /// Name in the output (differs from `name` when renamed).
     pub output_name: String,
+    /// Version in the output, when it differs from `version` (a promoted version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_version: Option<Version>,
     /// Renames, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub renames: Vec<RenameStep>,

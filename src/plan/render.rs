@@ -47,8 +47,9 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
         let l: Vec<String> = a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         title = format!("{title} {{{}}}", l.join(","));
     }
-    if a.output_name != a.name {
-        title = format!("{title} → {}", label(&a.output_name, a.version));
+    let out_version = a.output_version.unwrap_or(a.version);
+    if a.output_name != a.name || out_version != a.version {
+        title = format!("{title} → {}", label(&a.output_name, out_version));
     }
     let _ = writeln!(
         out,

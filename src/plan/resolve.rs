@@ -49,31 +49,96 @@ pub(super) fn generate(
     }
 }
 
-fn where_policy(spec: &Spec, kind: &str) -> String {
-    if spec.conflicts.kinds.contains_key(kind) {
-        format!("conflicts.{kind}")
-    } else {
-        "conflicts".into()
-    }
-}
-
-/// Resolves every package in order. Returns the reason to abort, if a policy says so.
 /// What a conflict hook may look at: the target's assets by kind and name.
 pub(super) type TargetAssets<'a> = BTreeMap<(String, String), &'a Asset>;
 
+/// What resolution consults besides the packages.
+pub(super) struct Ctx<'a> {
+    pub spec: &'a Spec,
+    pub hooks: Option<&'a HookHost>,
+    pub target: &'a TargetAssets<'a>,
+    /// Whether imported data sources replace existing ones (the environment's switch, else
+    /// the spec's).
+    pub override_data_sources: bool,
+    /// Whether a target was given at all: some checks need one.
+    pub has_target: bool,
+}
+
+/// Resolves every package in order. Returns the reason to abort, if a policy says so, and
+/// the warnings of the platform checks.
 pub(super) fn resolve(
-    spec: &Spec,
+    ctx: &Ctx<'_>,
     work: &mut [Work<'_>],
     existing: &mut Names,
-    hooks: Option<&HookHost>,
-    target: &TargetAssets<'_>,
-) -> Option<Note> {
+) -> (Option<Note>, Vec<Note>) {
     let mut first = None;
+    let mut roma = super::roma::State::new(ctx);
+    let mut warnings = Vec::new();
     for w in work.iter_mut() {
-        let abort = resolve_package(spec, w, existing, hooks, target);
+        let abort = resolve_package(ctx, w, existing, &mut roma, &mut warnings);
         first = first.or(abort);
     }
-    first
+    roma.finish();
+    warnings.append(&mut roma.warnings);
+    (first, warnings)
+}
+
+/// Fails the files and private nodes a destination does not accept.
+fn refuse_unsupported(spec: &Spec, items: &mut [Item]) {
+    let caps = spec.capabilities;
+    for it in items.iter_mut().filter(|it| it.dropped.is_none()) {
+        let (allowed, what, field) = match it.asset.key.kind.as_str() {
+            "file" => (caps.files, "uploaded files", "files"),
+            "privatenode" => (caps.privatenodes, "private nodes", "privatenodes"),
+            _ => continue,
+        };
+        if !allowed {
+            it.fail(
+                Note::new(
+                    "enebular.unsupported",
+                    format!("the destination does not accept {what} (capabilities.{field}: false)"),
+                )
+                .hint(format!("exclude kind {} from this spec", it.asset.key.kind)),
+            );
+        }
+    }
+}
+
+/// Warns about every written enebular asset whose hashed content hoist changed: the
+/// platform checks a hash it does not publish, so it will refuse the asset.
+fn flag_hash_changes(items: &[Item], shown: &str, warnings: &mut Vec<Note>) {
+    for it in items
+        .iter()
+        .filter(|it| !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite)))
+    {
+        let files: Vec<&str> = it
+            .asset
+            .files
+            .iter()
+            .filter(|(_, p)| !matches!(p, crate::model::Payload::Entry(_)))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !it.asset.is_edited() && files.is_empty() {
+            continue;
+        }
+        let mut what: Vec<&str> = Vec::new();
+        if it.asset.is_edited() {
+            what.push(crate::package::enebular::SETTINGS);
+        }
+        what.extend(files);
+        warnings.push(
+            Note::new(
+                "enebular.hash_changed",
+                format!(
+                    "{} changed: the platform rejects an export whose hashed content was modified",
+                    what.join(", ")
+                ),
+            )
+            .asset(&it.source_key)
+            .package(shown)
+            .hint("change it on the platform and export again, or leave it as exported"),
+        );
+    }
 }
 
 /// enebular imports every asset with its `master` version: an asset written without one
@@ -107,13 +172,17 @@ fn require_master(items: &mut [Item]) {
 }
 
 fn resolve_package(
-    spec: &Spec,
+    ctx: &Ctx<'_>,
     w: &mut Work<'_>,
     existing: &mut Names,
-    hooks: Option<&HookHost>,
-    target: &TargetAssets<'_>,
+    roma: &mut super::roma::State,
+    warnings: &mut Vec<Note>,
 ) -> Option<Note> {
+    let (spec, hooks, target) = (ctx.spec, ctx.hooks, ctx.target);
     let items = &mut *w.items;
+    if w.layout == Layout::Enebular {
+        refuse_unsupported(spec, items);
+    }
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, it) in items.iter().enumerate() {
         // Failed assets, and assets a hook dropped, take no part in conflicts.
@@ -138,10 +207,23 @@ fn resolve_package(
             }
             continue;
         }
+        if w.layout == Layout::Enebular && kind == "privatenode" {
+            // The package name lives inside the node: no rename or overwrite gets past it.
+            for &i in idxs {
+                items[i].fail(
+                    Note::new(
+                        "enebular.privatenode_exists",
+                        format!("a private node with the package name {name} already exists in the target"),
+                    )
+                    .hint("the platform refuses it whatever the conflict policy; remove it from the target or exclude it"),
+                );
+            }
+            continue;
+        }
         let source_name = items[idxs[0]].source_key.name.clone();
-        let mut policy = spec.conflicts.policy_for(kind, &source_name).clone();
+        let mut policy = spec.policy_for(kind, &source_name, ctx.override_data_sources);
         let mut chosen_name = None;
-        let mut decided_by = where_policy(spec, kind);
+        let mut decided_by = spec.policy_source(kind);
         if let Policy::Hook(path) = &policy {
             let script = path.to_string_lossy().into_owned();
             let host = hooks.expect("a host exists when a spec names scripts");
@@ -269,6 +351,10 @@ fn resolve_package(
     }
     if w.layout == Layout::Enebular {
         require_master(items);
+        flag_hash_changes(items, w.shown, warnings);
+    }
+    if w.layout == Layout::Hoist {
+        roma.check(items);
     }
     check_references(items, existing);
     for it in items

@@ -38,6 +38,10 @@ pub struct Selection {
     pub warnings: Vec<Note>,
     /// Which `select` rules matched something.
     pub matched: Vec<bool>,
+    /// Versions promoted to master, by asset index: the promote rule's index.
+    pub promoted: BTreeMap<usize, usize>,
+    /// Chosen assets that fail before any transform, by asset index.
+    pub failures: BTreeMap<usize, Note>,
 }
 
 fn version_ok(sel: &Selector, key: &AssetKey, latest: &BTreeMap<(&str, &str), u64>) -> bool {
@@ -174,5 +178,7 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
         unresolved,
         warnings,
         matched,
+        promoted: BTreeMap::new(),
+        failures: BTreeMap::new(),
     }
 }

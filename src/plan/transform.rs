@@ -10,7 +10,7 @@ use super::inputs::{EnvLookup, span_text};
 use super::select::Selection;
 use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
 use crate::hooks::HookHost;
-use crate::model::{Asset, AssetKey, kinds, pointer};
+use crate::model::{Asset, AssetKey, Version, kinds, pointer};
 use crate::package::names;
 use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
 
@@ -151,6 +151,48 @@ pub(super) fn rewrite_refs(
     out
 }
 
+/// The name of a version promoted to master: its title (as the platform names the asset
+/// after the version title), then the rename rules on that.
+fn promoted_name(
+    spec: &Spec,
+    asset: &Asset,
+    rule: usize,
+    hooks: Option<&HookHost>,
+    logs: &mut Vec<(String, String)>,
+) -> Renamed {
+    let Some(title) = asset
+        .meta()
+        .get("title")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(Note::new(
+            "enebular.promote_title",
+            format!("promote[{rule}]: settings.json has no title to name the asset after"),
+        ));
+    };
+    if let Err(m) = check_name(title) {
+        return Err(Note::new(
+            "rename.invalid_name",
+            format!("promote[{rule}]: the version title {title:?} {m}"),
+        ));
+    }
+    let mut steps = Vec::new();
+    if title != asset.key.name {
+        steps.push(RenameStep {
+            from: asset.key.name.clone(),
+            to: title.to_string(),
+            by: format!("promote[{rule}] (version title)"),
+        });
+    }
+    let mut named = asset.clone();
+    named.key.name = title.to_string();
+    named.key.version = Version::Master;
+    let (name, more) = rename_by_rules(spec, &named, hooks, logs)?;
+    steps.extend(more);
+    Ok((name, steps))
+}
+
 /// Keeps the document's own name field in step with a rename.
 pub(super) fn sync_name_field(asset: &mut Asset, old: &str, new: &str) {
     let Some(field) = kinds::rules(&asset.key.kind).and_then(|r| r.name_field) else {
@@ -183,7 +225,10 @@ pub(super) fn transform(
         let key = (k.kind.clone(), k.name.clone());
         if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(key) {
             let mut logs = Vec::new();
-            slot.insert(rename_by_rules(spec, &assets[i], hooks, &mut logs));
+            slot.insert(match selection.promoted.get(&i) {
+                Some(&rule) => promoted_name(spec, &assets[i], rule, hooks, &mut logs),
+                None => rename_by_rules(spec, &assets[i], hooks, &mut logs),
+            });
             rename_logs.extend(
                 logs.into_iter()
                     .map(|(script, line)| (k.clone(), script, line)),
@@ -232,6 +277,12 @@ pub(super) fn transform(
                 dropped: None,
                 logs: Vec::new(),
             };
+            if let Some(note) = selection.failures.get(&i) {
+                item.fail(note.clone());
+            }
+            if selection.promoted.contains_key(&i) {
+                item.asset.key.version = Version::Master;
+            }
             let mut matched = BTreeSet::new();
             let mut notes = Vec::new();
             let mut env_errors = Vec::new();
@@ -394,9 +445,16 @@ fn apply_overrides(
             {
                 *slot = value;
             }
+            // enebular sourceCode may hold credentials: its value is never shown.
+            let hidden = s.pointer == format!("/{}", crate::package::enebular::SOURCE_CODE)
+                && crate::package::enebular::folder_of_kind(&key.kind).is_some();
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
-                value: s.value.display(vars),
+                value: if hidden {
+                    Value::String("***".into())
+                } else {
+                    s.value.display(vars)
+                },
                 at,
             });
         }

@@ -68,6 +68,73 @@ pub struct Spec {
     pub on_error: OnError,
     /// KIE upload settings.
     pub kie: KieConfig,
+    /// ROMA import rules, when the spec has a `roma:` section.
+    pub roma: Option<Roma>,
+    /// Versions to promote to master.
+    pub promote: Vec<Promote>,
+    /// What the destination accepts.
+    pub capabilities: Capabilities,
+}
+
+/// The characters ROMA-style random suffixes are drawn from.
+pub const ROMA_ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// ROMA's import mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Existing assets stay; new ones are added.
+    Append,
+    /// Imported assets replace existing ones of the same name.
+    Overwrite,
+}
+
+/// ROMA import rules: the import mode, and what the instance does on its own (custom
+/// authorizer names are made unique with random characters; non-portable API fields go).
+#[derive(Debug, Clone, Default)]
+pub struct Roma {
+    /// The import mode, when the spec sets one.
+    pub mode: Option<ImportMode>,
+    /// Whether imported data sources replace existing ones (under overwrite).
+    pub override_data_sources: bool,
+}
+
+/// Which version a promote rule takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromoteVersion {
+    /// The highest numbered version.
+    Latest,
+    /// This number.
+    Number(u64),
+}
+
+/// A promote rule.
+#[derive(Debug, Clone)]
+pub struct Promote {
+    /// Which assets.
+    pub selector: Selector,
+    /// Which version.
+    pub version: PromoteVersion,
+}
+
+/// What the destination accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// Versions besides master.
+    pub versions: bool,
+    /// Uploaded files.
+    pub files: bool,
+    /// Private nodes.
+    pub privatenodes: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities {
+            versions: true,
+            files: true,
+            privatenodes: true,
+        }
+    }
 }
 
 /// How duplicates are treated in a KIE upload.
@@ -482,6 +549,49 @@ impl Spec {
             }
         }
         out
+    }
+
+    /// The conflict policy for an asset: `by_name`, then its kind's, then what the `roma:`
+    /// rules imply, then the default. `override_data_sources` is the switch in force (the
+    /// environment's, else `roma:`'s).
+    pub fn policy_for(&self, kind: &str, name: &str, override_data_sources: bool) -> Policy {
+        let c = &self.conflicts;
+        if let Some((_, _, p)) = c.by_name.iter().find(|(kinds, names, _)| {
+            kinds.as_ref().is_none_or(|k| k.contains(kind)) && names.matches(name)
+        }) {
+            return p.clone();
+        }
+        if let Some(p) = c.kinds.get(kind) {
+            return p.clone();
+        }
+        let Some(roma) = &self.roma else {
+            return c.default.clone();
+        };
+        match (roma.mode, kind) {
+            // The instance appends random characters to a clashing custom authorizer.
+            (_, "authorizer") => Policy::Rename(RenameStrategy::Random {
+                length: 6,
+                alphabet: ROMA_ALPHABET.chars().collect(),
+                separator: "_".into(),
+            }),
+            (Some(ImportMode::Append), _) => Policy::Skip,
+            (Some(ImportMode::Overwrite), "data_source") if !override_data_sources => Policy::Skip,
+            (Some(ImportMode::Overwrite), _) => Policy::Overwrite,
+            (None, _) => c.default.clone(),
+        }
+    }
+
+    /// Which rule decides the conflict policy of `kind`, in the words of the spec.
+    pub fn policy_source(&self, kind: &str) -> String {
+        if self.conflicts.kinds.contains_key(kind) {
+            format!("conflicts.{kind}")
+        } else if self.roma.is_some() && kind == "authorizer" {
+            "roma (authorizer names are unique per instance)".into()
+        } else if self.roma.as_ref().is_some_and(|r| r.mode.is_some()) {
+            "roma.mode".into()
+        } else {
+            "conflicts".into()
+        }
     }
 
     /// A path written in the spec, resolved against the spec's folder.

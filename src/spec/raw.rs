@@ -59,6 +59,53 @@ pub struct RawSpec {
     pub on_error: Option<Spanned<String>>,
     /// How KIE configuration files are uploaded.
     pub kie: Option<RawKie>,
+    /// ROMA Connect import options.
+    pub roma: Option<RawRoma>,
+    /// Versions to promote to master (enebular): the version becomes the asset's master, its
+    /// title the asset's name and its comment the description.
+    pub promote: Option<Vec<Spanned<RawPromote>>>,
+    /// What the destination platform accepts (enebular).
+    pub capabilities: Option<RawCapabilities>,
+}
+
+/// ROMA Connect import options, as the instance import dialog has them.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Roma")]
+#[serde(deny_unknown_fields)]
+pub struct RawRoma {
+    /// `append`: assets the instance already has stay, new ones are added (conflicts skip);
+    /// `overwrite`: imported assets replace existing ones of the same name. Sets the default
+    /// conflict policy; per-kind and by-name policies still apply.
+    pub mode: Option<Spanned<String>>,
+    /// With `overwrite`: whether imported data sources replace existing ones of the same name
+    /// ("override environment configuration"). Default false. An environment may set it too.
+    pub override_data_sources: Option<Spanned<bool>>,
+}
+
+/// A version to promote to master.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Promote")]
+#[serde(deny_unknown_fields)]
+pub struct RawPromote {
+    /// Kind or kinds; all kinds when left out.
+    pub kind: Option<OneOrMany<Spanned<String>>>,
+    /// Source names (globs or `re:`); all when left out.
+    pub names: Option<OneOrMany<Spanned<String>>>,
+    /// `latest` (the highest number) or a version number.
+    pub version: Option<Spanned<String>>,
+}
+
+/// What the destination platform accepts.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Capabilities")]
+#[serde(deny_unknown_fields)]
+pub struct RawCapabilities {
+    /// Whether it keeps versions; without, only master versions are taken (a warning each).
+    pub versions: Option<bool>,
+    /// Whether it accepts uploaded files.
+    pub files: Option<bool>,
+    /// Whether it accepts private nodes.
+    pub privatenodes: Option<bool>,
 }
 
 /// How KIE configuration files are uploaded, as the KIE server's import does it.

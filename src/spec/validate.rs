@@ -18,6 +18,10 @@ use crate::model::{kinds, pointer};
 use crate::package::write::Format;
 
 const POLICIES: &[&str] = &["skip", "overwrite", "fail", "abort", "rename"];
+/// API fields a ROMA instance does not import: throttling policies, access control and
+/// signature keys.
+const ROMA_UNPORTABLE: &[&str] = &["/throttling", "/acl", "/signature_keys"];
+
 const DEFAULT_ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 struct V {
@@ -623,6 +627,10 @@ pub(super) fn validate(
         .enumerate()
         .filter_map(|(i, r)| v.rename(i, r))
         .collect();
+    let default_written = raw
+        .conflicts
+        .as_ref()
+        .is_some_and(|c| c.policies.iter().any(|(k, _)| k.value == "default"));
     let conflicts = v.conflicts(raw.conflicts);
     let mut strip = BTreeMap::new();
     for (kind, pointers) in raw.strip.iter().flatten() {
@@ -722,6 +730,107 @@ pub(super) fn validate(
             }
         }
     }
+    let roma = raw.roma.as_ref().map(|r| {
+        let mode = r.mode.as_ref().and_then(|m| match m.value.as_str() {
+            "append" => Some(super::ImportMode::Append),
+            "overwrite" => Some(super::ImportMode::Overwrite),
+            other => {
+                v.error_help(
+                    m.span,
+                    "spec.unknown_value",
+                    format!("unknown import mode `{other}`"),
+                    did_you_mean(other, ["append", "overwrite"])
+                        .or_else(|| Some("use append or overwrite".into())),
+                );
+                None
+            }
+        });
+        if let Some(m) = &r.mode
+            && default_written
+        {
+            v.error_help(
+                m.span,
+                "spec.conflicting",
+                "roma.mode and conflicts.default both set the default conflict policy",
+                Some("keep one of them".into()),
+            );
+        }
+        if let Some(o) = &r.override_data_sources
+            && o.value
+            && mode != Some(super::ImportMode::Overwrite)
+        {
+            v.error_help(
+                o.span,
+                "spec.conflicting",
+                "override_data_sources applies to the overwrite import mode only",
+                Some("set `mode: overwrite`, or remove override_data_sources".into()),
+            );
+        }
+        // The instance does not carry these over: they are removed, with a warning each.
+        let api = strip.entry("api".to_string()).or_insert_with(Vec::new);
+        for p in ROMA_UNPORTABLE {
+            if !api.iter().any(|x| x == p) {
+                api.push((*p).to_string());
+            }
+        }
+        super::Roma {
+            mode,
+            override_data_sources: r.override_data_sources.as_ref().is_some_and(|o| o.value),
+        }
+    });
+    let mut promote = Vec::new();
+    for p in raw.promote.iter().flatten() {
+        let version = match p.value.version.as_ref() {
+            None => super::PromoteVersion::Latest,
+            Some(x) if x.value == "latest" => super::PromoteVersion::Latest,
+            Some(x) => match crate::model::Version::parse_folder(&x.value) {
+                Some(crate::model::Version::Number(n)) => super::PromoteVersion::Number(n),
+                _ => {
+                    v.error(
+                        x.span,
+                        "spec.bad_version",
+                        "promote takes `latest` or a version number",
+                    );
+                    super::PromoteVersion::Latest
+                }
+            },
+        };
+        for k in p.value.kind.iter().flat_map(|k| &k.0) {
+            if crate::package::enebular::folder_of_kind(&k.value).is_none()
+                && v.kinds.contains(&k.value)
+            {
+                v.error_help(
+                    k.span,
+                    "spec.bad_kind",
+                    format!(
+                        "promote acts on enebular assets; {} has no versions to promote",
+                        k.value
+                    ),
+                    Some("use flow, file or privatenode".into()),
+                );
+            }
+        }
+        let selector = Selector {
+            kinds: Some(
+                v.kinds_of(&p.value.kind)
+                    .unwrap_or_else(|| ["file", "flow", "privatenode"].map(String::from).into()),
+            ),
+            names: v.names(&p.value.names),
+            versions: Versions::All,
+            labels: BTreeMap::new(),
+            with_dependencies: false,
+            span: p.span,
+        };
+        promote.push(super::Promote { selector, version });
+    }
+    let capabilities = raw
+        .capabilities
+        .as_ref()
+        .map_or_else(super::Capabilities::default, |c| super::Capabilities {
+            versions: c.versions.unwrap_or(true),
+            files: c.files.unwrap_or(true),
+            privatenodes: c.privatenodes.unwrap_or(true),
+        });
     let spec = Spec {
         path: path.into(),
         text,
@@ -743,6 +852,9 @@ pub(super) fn validate(
         environments,
         on_error,
         kie,
+        roma,
+        promote,
+        capabilities,
     };
     (spec, v.diags)
 }

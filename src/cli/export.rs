@@ -1,0 +1,298 @@
+//! `hoist export`: the export side of a ROMA-style instance. Takes chosen apps and tasks (or
+//! all of them) from an instance package, with what they need, and writes a new package.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::error::{Error, exit};
+use crate::model::{Asset, Reference};
+use crate::package::write::{Format, ManifestMode, write_package};
+use crate::package::{Layout, Limits, LoadOptions, Package, PackageError};
+use crate::spec::de::did_you_mean;
+
+/// Most apps plus tasks one export job takes, as the platform has it.
+pub const MAX_PER_JOB: usize = 100;
+
+/// What to export.
+#[derive(Debug, Default)]
+pub struct Choice {
+    /// Apps by name.
+    pub apps: Vec<String>,
+    /// Tasks by name.
+    pub tasks: Vec<String>,
+    /// Every app and task.
+    pub all: bool,
+    /// Every API of the chosen apps too.
+    pub with_apis: bool,
+}
+
+/// Names of `kind` the package holds.
+fn names_of<'a>(assets: &'a [Asset], kind: &str) -> BTreeSet<&'a str> {
+    assets
+        .iter()
+        .filter(|a| a.key.kind == kind)
+        .map(|a| a.key.name.as_str())
+        .collect()
+}
+
+/// The chosen names of `kind`, each checked against the package.
+fn chosen<'a>(
+    assets: &'a [Asset],
+    kind: &str,
+    asked: &'a [String],
+    all: bool,
+    shown: &str,
+) -> Result<BTreeSet<&'a str>, Error> {
+    let have = names_of(assets, kind);
+    if all {
+        return Ok(have);
+    }
+    let mut out = BTreeSet::new();
+    for name in asked {
+        if !have.contains(name.as_str()) {
+            let hint = did_you_mean(name, have.iter().copied())
+                .map_or_else(String::new, |h| format!("; {h}"));
+            return Err(Error::Usage(format!(
+                "{shown} holds no {kind} named {name:?}{hint}"
+            )));
+        }
+        out.insert(name.as_str());
+    }
+    Ok(out)
+}
+
+/// The indices of the assets an export of `apps` and `tasks` takes, sorted.
+fn closure(
+    assets: &[Asset],
+    apps: &BTreeSet<&str>,
+    tasks: &BTreeSet<&str>,
+    with_apis: bool,
+) -> Vec<usize> {
+    let refs: Vec<Vec<Reference>> = assets
+        .iter()
+        .map(|a| a.references().unwrap_or_default())
+        .collect();
+    let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut owned: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, a) in assets.iter().enumerate() {
+        by_name
+            .entry((a.key.kind.as_str(), a.key.name.as_str()))
+            .or_default()
+            .push(i);
+        for r in refs[i].iter().filter(|r| r.owner) {
+            owned
+                .entry((r.kind.as_str(), r.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut taken = BTreeSet::new();
+    let mut queue: Vec<usize> = Vec::new();
+    for (i, a) in assets.iter().enumerate() {
+        let k = a.key.name.as_str();
+        if (a.key.kind == "app" && apps.contains(k)) || (a.key.kind == "task" && tasks.contains(k))
+        {
+            taken.insert(i);
+            queue.push(i);
+        }
+    }
+    // With APIs, an app brings what it owns (groups, their APIs and variables); everything
+    // taken brings what it names (data sources, authorizers, backends, environments).
+    while let Some(i) = queue.pop() {
+        let a = &assets[i];
+        let forward = refs[i].iter().flat_map(|r| {
+            by_name
+                .get(&(r.kind.as_str(), r.name.as_str()))
+                .into_iter()
+                .flatten()
+        });
+        let backward = owned
+            .get(&(a.key.kind.as_str(), a.key.name.as_str()))
+            .filter(|_| with_apis)
+            .into_iter()
+            .flatten();
+        for &j in forward.chain(backward) {
+            if taken.insert(j) {
+                queue.push(j);
+            }
+        }
+    }
+    taken.into_iter().collect()
+}
+
+/// Runs `hoist export`.
+pub fn run(
+    package: &Path,
+    output: &Path,
+    choice: &Choice,
+    force: bool,
+    limits: &Limits,
+) -> Result<ExitCode, Error> {
+    let shown = package.display().to_string();
+    if !choice.all && choice.apps.is_empty() && choice.tasks.is_empty() {
+        return Err(Error::Usage(
+            "name what to export: --app NAME, --task NAME (each repeatable), or --all".into(),
+        ));
+    }
+    let opts = LoadOptions {
+        limits: *limits,
+        layout: None,
+        hash_all: false,
+    };
+    let pkg = Package::load(package, &opts)?;
+    if pkg.layout != Layout::Hoist {
+        return Err(Error::Usage(format!(
+            "{shown} is a {} package; export takes an instance package (hoist layout)",
+            pkg.layout
+        )));
+    }
+    if !pkg.failures.is_empty() {
+        eprintln!(
+            "error: refusing to export from {shown}: {} asset(s) failed to load",
+            pkg.failures.len()
+        );
+        for f in &pkg.failures {
+            eprintln!("  {}  [{}] {}", f.asset, f.code, f.message);
+        }
+        return Ok(ExitCode::from(exit::FAILED));
+    }
+    let apps = chosen(&pkg.assets, "app", &choice.apps, choice.all, &shown)?;
+    let tasks = chosen(&pkg.assets, "task", &choice.tasks, choice.all, &shown)?;
+    let count = apps.len() + tasks.len();
+    if count > MAX_PER_JOB {
+        return Err(Error::Usage(format!(
+            "this export takes {} apps and {} tasks ({count}); one export job takes at most {MAX_PER_JOB}: split it with --app and --task",
+            apps.len(),
+            tasks.len()
+        )));
+    }
+    if count == 0 {
+        return Err(Error::Usage(format!("{shown} holds no apps or tasks")));
+    }
+    let existing = std::fs::symlink_metadata(output).is_ok();
+    if existing && !force {
+        return Err(Error::Package(PackageError::Destination {
+            path: output.into(),
+            detail: "exists; pass --force to replace it".into(),
+        }));
+    }
+    let picked: Vec<Asset> = closure(&pkg.assets, &apps, &tasks, choice.with_apis)
+        .into_iter()
+        .map(|i| pkg.assets[i].clone())
+        .collect();
+    let mut missing = BTreeSet::new();
+    let present: BTreeSet<(&str, &str)> = picked
+        .iter()
+        .map(|a| (a.key.kind.as_str(), a.key.name.as_str()))
+        .collect();
+    for a in &picked {
+        for r in a.references().unwrap_or_default() {
+            if !present.contains(&(r.kind.as_str(), r.name.as_str())) {
+                missing.insert(format!(
+                    "{}: {} names {}/{}",
+                    a.key, r.pointer, r.kind, r.name
+                ));
+            }
+        }
+    }
+    let entries = pkg.entries_for(&picked)?;
+    let format = if output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        Format::Zip
+    } else {
+        Format::Dir
+    };
+    write_package(
+        output,
+        format,
+        Layout::Hoist.name(),
+        Some(ManifestMode::Embedded),
+        entries,
+        false,
+    )?;
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &picked {
+        *kinds.entry(a.key.kind.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let mut out = format!(
+        "exported {} app(s) and {} task(s){} from {shown} into {}: {}\n",
+        apps.len(),
+        tasks.len(),
+        if choice.with_apis {
+            " with their APIs"
+        } else {
+            ""
+        },
+        output.display(),
+        counts.join(", ")
+    );
+    if !missing.is_empty() {
+        out.push_str(&format!(
+            "\nwarnings ({}): references to assets the package does not hold; the import needs them in the target\n",
+            missing.len()
+        ));
+        for m in &missing {
+            out.push_str(&format!("  [export.unresolved_ref] {m}\n"));
+        }
+    }
+    super::print_out(&out)?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AssetKey, Version};
+    use serde_json::json;
+
+    fn asset(kind: &str, name: &str, meta: serde_json::Value) -> Asset {
+        Asset::new(AssetKey::new(kind, name, Version::None), meta, None)
+    }
+
+    fn instance() -> Vec<Asset> {
+        vec![
+            asset("api", "a1", json!({"group": "g1", "backend": "b1"})),
+            asset("api", "a2", json!({"group": "g2"})),
+            asset("api_group", "g1", json!({"app": "one"})),
+            asset("api_group", "g2", json!({"app": "two"})),
+            asset("app", "one", json!({})),
+            asset("app", "two", json!({})),
+            asset("backend", "b1", json!({})),
+            asset("data_source", "d1", json!({})),
+            asset("data_source", "d2", json!({})),
+            asset("task", "t1", json!({"source": {"datasource": "d1"}})),
+        ]
+    }
+
+    fn names(assets: &[Asset], idx: &[usize]) -> Vec<String> {
+        idx.iter().map(|&i| assets[i].key.to_string()).collect()
+    }
+
+    #[test]
+    fn apps_alone_or_with_their_apis() {
+        let a = instance();
+        let apps: BTreeSet<&str> = ["one"].into();
+        assert_eq!(
+            names(&a, &closure(&a, &apps, &BTreeSet::new(), false)),
+            ["app/one"]
+        );
+        assert_eq!(
+            names(&a, &closure(&a, &apps, &BTreeSet::new(), true)),
+            ["api/a1", "api_group/g1", "app/one", "backend/b1"]
+        );
+    }
+
+    #[test]
+    fn tasks_bring_their_data_sources() {
+        let a = instance();
+        let tasks: BTreeSet<&str> = ["t1"].into();
+        assert_eq!(
+            names(&a, &closure(&a, &BTreeSet::new(), &tasks, false)),
+            ["data_source/d1", "task/t1"]
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! The checks a ROMA-style instance makes before it imports a package (hoist layout):
+//! data-source ids must not collide unless the import overwrites, a function backend's
+//! function version or alias must exist in the target, and two APIs may not share group,
+//! method and path. Failing assets are failed here, so what uses them fails too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::resolve::Ctx;
+use super::transform::Item;
+use super::{Action, Note};
+use crate::model::{Asset, pointer};
+
+/// Group, method (upper case) and path of an API.
+type ApiPath = (String, String, String);
+
+/// A function of the target: its versions and aliases.
+#[derive(Default)]
+struct Function {
+    versions: BTreeSet<String>,
+    aliases: BTreeSet<String>,
+}
+
+/// What the target holds, updated with every package's outputs in order.
+pub(super) struct State {
+    /// API paths in use, with the API that holds each and where it is.
+    paths: BTreeMap<ApiPath, (String, &'static str)>,
+    /// Data-source ids in use, with the data source that holds each and where it is.
+    ids: BTreeMap<String, (String, &'static str)>,
+    /// The target's functions by URN; `None` when the target lists none.
+    functions: Option<BTreeMap<String, Function>>,
+    has_target: bool,
+    unchecked: usize,
+    pub warnings: Vec<Note>,
+}
+
+fn text(v: &Value, ptr: &str) -> Option<String> {
+    match pointer::get(v, ptr)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn api_path(a: &Asset) -> Option<ApiPath> {
+    let m = a.meta();
+    Some((
+        text(m, "/group")?,
+        text(m, "/req_method")?.to_ascii_uppercase(),
+        text(m, "/req_uri")?,
+    ))
+}
+
+fn strings(v: &Value, ptr: &str) -> BTreeSet<String> {
+    match pointer::get(v, ptr) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+fn writes(it: &Item) -> bool {
+    !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
+}
+
+impl State {
+    pub fn new(ctx: &Ctx<'_>) -> State {
+        let mut paths = BTreeMap::new();
+        let mut ids = BTreeMap::new();
+        let mut functions: Option<BTreeMap<String, Function>> = None;
+        for ((kind, name), asset) in ctx.target {
+            match kind.as_str() {
+                "api" => {
+                    if let Some(p) = api_path(asset) {
+                        paths.entry(p).or_insert((name.clone(), "the target"));
+                    }
+                }
+                "data_source" => {
+                    if let Some(id) = text(asset.meta(), "/id") {
+                        ids.entry(id).or_insert((name.clone(), "the target"));
+                    }
+                }
+                "function" => {
+                    let m = asset.meta();
+                    let urn = text(m, "/urn").unwrap_or_else(|| name.clone());
+                    functions.get_or_insert_default().insert(
+                        urn,
+                        Function {
+                            versions: strings(m, "/versions"),
+                            aliases: strings(m, "/aliases"),
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        State {
+            paths,
+            ids,
+            functions,
+            has_target: ctx.has_target,
+            unchecked: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Checks the assets one package writes, in order, and records them.
+    pub fn check(&mut self, items: &mut [Item]) {
+        // An API written under a name replaces the API of that name: its old path is free.
+        let replaced: BTreeSet<String> = items
+            .iter()
+            .filter(|it| writes(it) && it.asset.key.kind == "api")
+            .map(|it| it.asset.key.name.clone())
+            .collect();
+        self.paths.retain(|_, (name, _)| !replaced.contains(name));
+        let replaced: BTreeSet<String> = items
+            .iter()
+            .filter(|it| writes(it) && it.action == Some(Action::Overwrite))
+            .filter(|it| it.asset.key.kind == "data_source")
+            .map(|it| it.asset.key.name.clone())
+            .collect();
+        self.ids.retain(|_, (name, _)| !replaced.contains(name));
+        for it in items.iter_mut().filter(|it| writes(it)) {
+            let failure = match it.asset.key.kind.as_str() {
+                "api" => self.api(it),
+                "data_source" => self.data_source(it),
+                "backend" => self.backend(it),
+                _ => None,
+            };
+            if let Some(note) = failure {
+                it.fail(note);
+            }
+        }
+    }
+
+    /// Ends the run: the warning for function backends nobody could check.
+    pub fn finish(&mut self) {
+        if self.unchecked == 0 {
+            return;
+        }
+        let why = if self.has_target {
+            "the target lists no functions"
+        } else {
+            "no target is given"
+        };
+        self.warnings.push(
+            Note::new(
+                "roma.functions_unchecked",
+                format!(
+                    "{} function backend(s) not checked: {why}",
+                    self.unchecked
+                ),
+            )
+            .hint("export the target instance with its functions (kind function: urn, versions, aliases) as the target"),
+        );
+    }
+
+    fn api(&mut self, it: &Item) -> Option<Note> {
+        let key = api_path(&it.asset)?;
+        let name = &it.asset.key.name;
+        match self.paths.get(&key) {
+            Some((holder, place)) if holder != name => Some(
+                Note::new(
+                    "roma.api_path",
+                    format!(
+                        "{} {} in group {} is already used by api {holder} in {place}",
+                        key.1, key.2, key.0
+                    ),
+                )
+                .hint("two APIs of one group may not share method and path: change req_uri or req_method, or exclude one"),
+            ),
+            _ => {
+                self.paths.insert(key, (name.clone(), "this run"));
+                None
+            }
+        }
+    }
+
+    fn data_source(&mut self, it: &Item) -> Option<Note> {
+        let id = text(it.asset.meta(), "/id")?;
+        let name = &it.asset.key.name;
+        match self.ids.get(&id) {
+            Some((holder, place)) if holder != name || it.action != Some(Action::Overwrite) => {
+                Some(
+                    Note::new(
+                        "roma.datasource_id",
+                        format!("data source id {id} is already held by data_source {holder} in {place}"),
+                    )
+                    .hint("a colliding id needs overwrite: import it under the name it has there with roma: {mode: overwrite, override_data_sources: true}, or remove /id"),
+                )
+            }
+            _ => {
+                self.ids.insert(id, (name.clone(), "this run"));
+                None
+            }
+        }
+    }
+
+    fn backend(&mut self, it: &Item) -> Option<Note> {
+        let m = it.asset.meta();
+        if !text(m, "/backend_type").is_some_and(|t| t.eq_ignore_ascii_case("function")) {
+            return None;
+        }
+        let Some(functions) = &self.functions else {
+            self.unchecked += 1;
+            return None;
+        };
+        let Some(urn) = text(m, "/function_urn") else {
+            return Some(Note::new(
+                "roma.function_missing",
+                "a function backend needs /function_urn",
+            ));
+        };
+        let Some(f) = functions.get(&urn) else {
+            return Some(
+                Note::new(
+                    "roma.function_missing",
+                    format!("function {urn} does not exist in the target"),
+                )
+                .hint(
+                    "deploy the function to the target first, or point /function_urn at one it has",
+                ),
+            );
+        };
+        for (field, known, what) in [
+            ("/version", &f.versions, "version"),
+            ("/alias", &f.aliases, "alias"),
+        ] {
+            if let Some(v) = text(m, field)
+                && !known.contains(&v)
+            {
+                let have = known.iter().cloned().collect::<Vec<_>>().join(", ");
+                return Some(
+                    Note::new(
+                        "roma.function_version",
+                        format!("function {urn} has no {what} {v} in the target"),
+                    )
+                    .hint(if have.is_empty() {
+                        format!("the function has no {what} there")
+                    } else {
+                        format!("it has: {have}")
+                    }),
+                );
+            }
+        }
+        None
+    }
+}
