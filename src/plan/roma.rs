@@ -26,8 +26,12 @@ struct Function {
 pub(super) struct State {
     /// API paths in use, with the API that holds each and where it is.
     paths: BTreeMap<ApiPath, (String, &'static str)>,
+    /// The path each API holds, by name.
+    path_of: BTreeMap<String, ApiPath>,
     /// Data-source ids in use, with the data source that holds each and where it is.
     ids: BTreeMap<String, (String, &'static str)>,
+    /// The id each data source holds, by name.
+    id_of: BTreeMap<String, String>,
     /// The target's functions by URN; `None` when the target lists none.
     functions: Option<BTreeMap<String, Function>>,
     has_target: bool,
@@ -62,6 +66,19 @@ fn strings(v: &Value, ptr: &str) -> BTreeSet<String> {
     }
 }
 
+/// Frees what the asset `name` held in `held` (found through `of`).
+fn free<K: Ord>(
+    held: &mut BTreeMap<K, (String, &'static str)>,
+    of: &mut BTreeMap<String, K>,
+    name: &str,
+) {
+    if let Some(k) = of.remove(name)
+        && held.get(&k).is_some_and(|(holder, _)| holder == name)
+    {
+        held.remove(&k);
+    }
+}
+
 fn writes(it: &Item) -> bool {
     !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
 }
@@ -69,17 +86,21 @@ fn writes(it: &Item) -> bool {
 impl State {
     pub fn new(ctx: &Ctx<'_>) -> State {
         let mut paths = BTreeMap::new();
+        let mut path_of = BTreeMap::new();
         let mut ids = BTreeMap::new();
+        let mut id_of = BTreeMap::new();
         let mut functions: Option<BTreeMap<String, Function>> = None;
         for ((kind, name), asset) in ctx.target {
             match kind.as_str() {
                 "api" => {
                     if let Some(p) = api_path(asset) {
+                        path_of.insert(name.clone(), p.clone());
                         paths.entry(p).or_insert((name.clone(), "the target"));
                     }
                 }
                 "data_source" => {
                     if let Some(id) = text(asset.meta(), "/id") {
+                        id_of.insert(name.clone(), id.clone());
                         ids.entry(id).or_insert((name.clone(), "the target"));
                     }
                 }
@@ -99,7 +120,9 @@ impl State {
         }
         State {
             paths,
+            path_of,
             ids,
+            id_of,
             functions,
             has_target: ctx.has_target,
             unchecked: 0,
@@ -110,19 +133,17 @@ impl State {
     /// Checks the assets one package writes, in order, and records them.
     pub fn check(&mut self, items: &mut [Item]) {
         // An API written under a name replaces the API of that name: its old path is free.
-        let replaced: BTreeSet<String> = items
-            .iter()
-            .filter(|it| writes(it) && it.asset.key.kind == "api")
-            .map(|it| it.asset.key.name.clone())
-            .collect();
-        self.paths.retain(|_, (name, _)| !replaced.contains(name));
-        let replaced: BTreeSet<String> = items
-            .iter()
-            .filter(|it| writes(it) && it.action == Some(Action::Overwrite))
-            .filter(|it| it.asset.key.kind == "data_source")
-            .map(|it| it.asset.key.name.clone())
-            .collect();
-        self.ids.retain(|_, (name, _)| !replaced.contains(name));
+        // So is the id of a data source overwritten by name.
+        for it in items.iter().filter(|it| writes(it)) {
+            let name = &it.asset.key.name;
+            match it.asset.key.kind.as_str() {
+                "api" => free(&mut self.paths, &mut self.path_of, name),
+                "data_source" if it.action == Some(Action::Overwrite) => {
+                    free(&mut self.ids, &mut self.id_of, name)
+                }
+                _ => {}
+            }
+        }
         for it in items.iter_mut().filter(|it| writes(it)) {
             let failure = match it.asset.key.kind.as_str() {
                 "api" => self.api(it),
@@ -173,6 +194,7 @@ impl State {
                 .hint("two APIs of one group may not share method and path: change req_uri or req_method, or exclude one"),
             ),
             _ => {
+                self.path_of.insert(name.clone(), key.clone());
                 self.paths.insert(key, (name.clone(), "this run"));
                 None
             }
@@ -193,6 +215,7 @@ impl State {
                 )
             }
             _ => {
+                self.id_of.insert(name.clone(), id.clone());
                 self.ids.insert(id, (name.clone(), "this run"));
                 None
             }
