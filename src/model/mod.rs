@@ -266,6 +266,27 @@ pub fn references_of(kind: &str, meta: &Value) -> Result<Vec<Reference>, String>
     Ok(out)
 }
 
+/// Calls `f(target kind, name)` for every reference a document of `kind` makes, until it
+/// returns true; returns whether it did. A malformed reference (an empty string or not a
+/// string) is passed as `None`, so a caller can fall back to [`references_of`] for the error.
+/// Copies nothing: the fast path of checks over many documents.
+pub fn any_reference(
+    kind: &str,
+    meta: &Value,
+    mut f: impl FnMut(&'static str, Option<&str>) -> bool,
+) -> bool {
+    let Some(rules) = kinds::rules(kind) else {
+        return false;
+    };
+    rules.refs.iter().any(|decl| {
+        pointer::any_at(meta, decl.pointer, &mut |v| match v {
+            Value::Null => false,
+            Value::String(name) if !name.is_empty() => f(decl.target, Some(name)),
+            _ => f(decl.target, None),
+        })
+    })
+}
+
 /// The JSON type of a value, for messages.
 pub fn json_type(v: &Value) -> &'static str {
     match v {

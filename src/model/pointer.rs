@@ -1,6 +1,8 @@
 //! JSON pointers (RFC 6901) over asset documents, plus `*` for "every element" in the
 //! reference declarations of known kinds.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// Splits a pointer into unescaped tokens. `""` is the whole document.
@@ -68,10 +70,31 @@ fn index(token: &str) -> Option<usize> {
     }
 }
 
+/// The tokens of a pointer without copying those that need no unescaping; `None` for a
+/// malformed pointer.
+fn cheap_tokens(pointer: &str) -> Option<Vec<Cow<'_, str>>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/')
+        .map(|t| {
+            if t.contains('~') {
+                tokens(&format!("/{t}"))
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .map(Cow::Owned)
+            } else {
+                Some(Cow::Borrowed(t))
+            }
+        })
+        .collect()
+}
+
 /// The value at `pointer`, if the path exists.
 pub fn get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut cur = doc;
-    for t in tokens(pointer).ok()? {
+    for t in cheap_tokens(pointer)? {
         cur = step(cur, &t)?;
     }
     Some(cur)
@@ -80,10 +103,34 @@ pub fn get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
 /// The value at `pointer`, mutable, if the path exists.
 pub fn get_mut<'a>(doc: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
     let mut cur = doc;
-    for t in tokens(pointer).ok()? {
+    for t in cheap_tokens(pointer)? {
         cur = step_mut(cur, &t)?;
     }
     Some(cur)
+}
+
+/// Calls `f` on every value `pattern` (a pointer whose tokens may be `*`) reaches in `doc`,
+/// in document order, until `f` returns true; returns whether it did. Nothing is copied.
+pub fn any_at(doc: &Value, pattern: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    match cheap_tokens(pattern) {
+        Some(toks) => any_walk(doc, &toks, f),
+        None => false,
+    }
+}
+
+fn any_walk(value: &Value, toks: &[Cow<'_, str>], f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    let Some((first, rest)) = toks.split_first() else {
+        return f(value);
+    };
+    if first == "*" {
+        match value {
+            Value::Array(items) => items.iter().any(|item| any_walk(item, rest, f)),
+            Value::Object(map) => map.values().any(|item| any_walk(item, rest, f)),
+            _ => false,
+        }
+    } else {
+        step(value, first).is_some_and(|next| any_walk(next, rest, f))
+    }
 }
 
 /// Removes the value at `pointer` and returns it, if the path exists.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::select::Names;
-use super::transform::{Item, check_name, rewrite_refs, sync_name_field};
+use super::transform::{Item, Moves, check_name, rewrite_refs, sync_name_field};
 use super::{Action, Note, RenameStep};
 use crate::digest::Digest;
 use crate::hooks::{ConflictChoice, HookHost};
@@ -199,7 +199,7 @@ fn resolve_package(
     for (kind, name) in groups.keys() {
         reserved.add(kind, name);
     }
-    let mut moved: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut moved = Moves::new();
     for ((kind, name), idxs) in &groups {
         if !existing.has(kind, name) {
             for &i in idxs {
@@ -318,7 +318,10 @@ fn resolve_package(
                     continue;
                 }
                 reserved.add(kind, &new);
-                moved.insert((kind.clone(), name.clone()), new.clone());
+                moved
+                    .entry(kind.clone())
+                    .or_default()
+                    .insert(name.clone(), new.clone());
                 let by = format!("{decided_by}: {}", Policy::Rename(strategy).word());
                 for &i in idxs {
                     let it = &mut items[i];
@@ -393,6 +396,14 @@ fn check_references(items: &mut [Item], existing: &Names) {
         let mut changed = false;
         for it in items.iter_mut() {
             if it.failed() || !matches!(it.action, Some(Action::Create | Action::Overwrite)) {
+                continue;
+            }
+            // Most documents resolve every reference: check that without copying anything.
+            let unresolved =
+                crate::model::any_reference(&it.asset.key.kind, it.asset.meta(), |kind, name| {
+                    name.is_none_or(|n| !(outputs.has(kind, n) || existing.has(kind, n)))
+                });
+            if !unresolved {
                 continue;
             }
             let refs = match it.asset.references() {

@@ -3,7 +3,8 @@
 //! function version or alias must exist in the target, and two APIs may not share group,
 //! method and path. Failing assets are failed here, so what uses them fails too.
 
-use std::collections::{BTreeMap, BTreeSet};
+// Lookups only: no map here is ever iterated, so hashing cannot reach an output.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -25,13 +26,13 @@ struct Function {
 /// What the target holds, updated with every package's outputs in order.
 pub(super) struct State {
     /// API paths in use, with the API that holds each and where it is.
-    paths: BTreeMap<ApiPath, (String, &'static str)>,
+    paths: HashMap<ApiPath, (String, &'static str)>,
     /// The path each API holds, by name.
-    path_of: BTreeMap<String, ApiPath>,
+    path_of: HashMap<String, ApiPath>,
     /// Data-source ids in use, with the data source that holds each and where it is.
-    ids: BTreeMap<String, (String, &'static str)>,
+    ids: HashMap<String, (String, &'static str)>,
     /// The id each data source holds, by name.
-    id_of: BTreeMap<String, String>,
+    id_of: HashMap<String, String>,
     /// The target's functions by URN; `None` when the target lists none.
     functions: Option<BTreeMap<String, Function>>,
     has_target: bool,
@@ -67,9 +68,9 @@ fn strings(v: &Value, ptr: &str) -> BTreeSet<String> {
 }
 
 /// Frees what the asset `name` held in `held` (found through `of`).
-fn free<K: Ord>(
-    held: &mut BTreeMap<K, (String, &'static str)>,
-    of: &mut BTreeMap<String, K>,
+fn free<K: Eq + std::hash::Hash>(
+    held: &mut HashMap<K, (String, &'static str)>,
+    of: &mut HashMap<String, K>,
     name: &str,
 ) {
     if let Some(k) = of.remove(name)
@@ -85,10 +86,10 @@ fn writes(it: &Item) -> bool {
 
 impl State {
     pub fn new(ctx: &Ctx<'_>) -> State {
-        let mut paths = BTreeMap::new();
-        let mut path_of = BTreeMap::new();
-        let mut ids = BTreeMap::new();
-        let mut id_of = BTreeMap::new();
+        let mut paths = HashMap::new();
+        let mut path_of = HashMap::new();
+        let mut ids = HashMap::new();
+        let mut id_of = HashMap::new();
         let mut functions: Option<BTreeMap<String, Function>> = None;
         for ((kind, name), asset) in ctx.target {
             match kind.as_str() {

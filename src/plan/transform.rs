@@ -126,17 +126,28 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
     names::check_segment_name(name).map_err(|p| format!("is not a valid name ({p})"))
 }
 
+/// New names by kind, then old name.
+pub(super) type Moves = BTreeMap<String, BTreeMap<String, String>>;
+
+fn moved_to<'a>(moves: &'a Moves, kind: &str, name: &str) -> Option<&'a String> {
+    moves.get(kind).and_then(|m| m.get(name))
+}
+
 /// Points every reference of `asset` that names a renamed asset at its new name.
-pub(super) fn rewrite_refs(
-    asset: &mut Asset,
-    renamed: &BTreeMap<(String, String), String>,
-) -> Vec<RefRewrite> {
+pub(super) fn rewrite_refs(asset: &mut Asset, renamed: &Moves) -> Vec<RefRewrite> {
+    // Most documents name nothing that moved: find that out without copying anything.
+    let hit = crate::model::any_reference(&asset.key.kind, asset.meta(), |kind, name| {
+        name.is_some_and(|n| moved_to(renamed, kind, n).is_some())
+    });
+    if !hit {
+        return Vec::new();
+    }
     let Ok(refs) = asset.references() else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for r in refs {
-        if let Some(new) = renamed.get(&(r.kind.clone(), r.name.clone())) {
+        if let Some(new) = moved_to(renamed, &r.kind, &r.name) {
             if let Some(slot) = pointer::get_mut(asset.meta_mut(), &r.pointer) {
                 *slot = Value::String(new.clone());
             }
@@ -244,15 +255,17 @@ pub(super) fn transform(
             .or_default()
             .push(name.clone());
     }
-    let renamed: BTreeMap<(String, String), String> = names
-        .iter()
-        .filter_map(|((k, n), r)| {
-            r.as_ref()
-                .ok()
-                .filter(|(new, _)| new != n)
-                .map(|(new, _)| ((k.clone(), n.clone()), new.clone()))
-        })
-        .collect();
+    let mut renamed = Moves::new();
+    for ((k, n), r) in &names {
+        if let Ok((new, _)) = r
+            && new != n
+        {
+            renamed
+                .entry(k.clone())
+                .or_default()
+                .insert(n.clone(), new.clone());
+        }
+    }
     let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
     let mut pool: Vec<Option<Asset>> = assets.into_iter().map(Some).collect();
     let chosen: Vec<(usize, Asset)> = selection
