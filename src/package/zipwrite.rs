@@ -12,8 +12,9 @@ use flate2::write::DeflateEncoder;
 use crate::digest::{Digest, HashingWriter};
 
 /// The deflate level hoist compresses changed entries with. One setting, always, so outputs
-/// are repeatable. Level 1 compresses JSON documents about 3 times as fast as level 6 for
-/// output some 18% larger; unchanged entries are copied as the source compressed them.
+/// are repeatable. On the benchmark's JSON documents level 1 took the whole `apply` from 9.5
+/// to 6.7 billion instructions, for packages 18% larger than level 6; unchanged entries are
+/// copied as the source compressed them.
 pub const DEFLATE_LEVEL: u32 = 1;
 
 const DOS_TIME: u16 = 0;
