@@ -1,17 +1,28 @@
 """Synthetic corpora for the benchmarks, from a fixed seed: the same bytes on every machine.
 
-    python3 benches/corpus.py many [--packages 200] [--assets 500] [--out bench-corpus/many]
+    python3 benches/corpus.py many     [--packages 200] [--assets 500] --out DIR
+    python3 benches/corpus.py large    [--size-mib 1024] --hoist BIN --out DIR
+    python3 benches/corpus.py enebular [--projects 50] [--flows 100] --out DIR
+    python3 benches/corpus.py kie      [--items 100000] --out DIR
 
-`many`: many hoist-layout ZIP packages of small JSON assets (apps, groups, APIs,
+`many` (a): hoist-layout ZIP packages of small JSON assets (apps, groups, APIs,
 authorizers, backends, data sources, tasks; 0.5-4 KB each, referencing one another), a
 target snapshot that clashes with some of them, and `spec.yaml` (renames, a random-suffix
 conflict policy, a strip rule and environment overrides) to run over them.
+`large` (b): one hoist package of 64 MiB payloads (half random bytes, half repetitive
+text) and `spec.yaml`, which takes everything unchanged: the copy-only job.
+`enebular` (c): enebular project exports (flows with versions, uploaded files), a target
+with same-name flows, and `spec.yaml` (master and latest, `_1` renames on conflict).
+`kie` (d): one KIE file of many items, a target holding a fifth of them, and `spec.yaml`
+(force override).
 """
 
 import argparse
 import json
 import os
 import random
+import shutil
+import subprocess
 import zipfile
 
 WORDS = ("order payment invoice customer stock shipment refund ledger account profile "
@@ -119,15 +130,153 @@ environments:
 """
 
 
+LARGE_SPEC = """# Benchmark spec: the copy-only job, every asset taken unchanged.
+version: 1
+name: bench-large
+sources: [package.zip]
+output: {dir: out}
+"""
+
+
+def large(a):
+    """A package of 64 MiB payloads totalling `size_mib`, packed by hoist."""
+    tree = os.path.join(a.out, "tree")
+    rng = random.Random(20261122)
+    per = min(64, a.size_mib)
+    chunk = 512 << 10
+    for i in range(max(1, a.size_mib // per)):
+        d = os.path.join(tree, "assets", "file", f"blob-{i:03}")
+        os.makedirs(os.path.join(d, "files"), exist_ok=True)
+        with open(os.path.join(d, "asset.json"), "w") as f:
+            json.dump({"labels": {"bench": "large"}, "meta": {"title": f"blob-{i:03}"}}, f)
+        with open(os.path.join(d, "files", "payload.bin"), "wb") as f:
+            line = 40
+            for _ in range(per):
+                f.write(rng.randbytes(chunk))
+                f.write((b"line %08d of a log that repeats itself\n" % rng.randrange(10**8)) * (chunk // line))
+                f.write(b"\n" * (chunk - (chunk // line) * line))
+    subprocess.run([a.hoist, "pack", tree, "-o", os.path.join(a.out, "package.zip")], check=True,
+                   stdout=subprocess.DEVNULL)
+    shutil.rmtree(tree)
+    with open(os.path.join(a.out, "spec.yaml"), "w") as f:
+        f.write(LARGE_SPEC)
+    print(f"{a.size_mib} MiB of payloads in {a.out}/package.zip")
+
+
+def crlf(obj):
+    return json.dumps(obj, indent=2, ensure_ascii=False).replace("\n", "\r\n").encode()
+
+
+def flow_json(rng, n):
+    nodes = []
+    for i in range(n):
+        nodes.append({"id": f"{rng.getrandbits(32):08x}.{rng.getrandbits(20):05x}", "type": rng.choice(
+            ["inject", "function", "change", "switch", "mqtt in", "http request", "debug"]),
+            "name": text(rng, 1, 4), "x": rng.randrange(100, 900), "y": rng.randrange(40, 600),
+            "wires": [[f"{rng.getrandbits(32):08x}.{rng.getrandbits(20):05x}"]],
+            "func": text(rng, 5, 30) if rng.random() < 0.3 else None})
+    return json.dumps(nodes).encode()
+
+
+def enebular(a):
+    """enebular project exports: flows with versions and uploaded files."""
+    rng = random.Random(20261122)
+    os.makedirs(os.path.join(a.out, "projects"), exist_ok=True)
+    total = 0
+    for p in range(a.projects):
+        entries = {}
+        project = f"Project{p:03}"
+        for i in range(a.flows):
+            name = f"flow-{i:03}"
+            for v in ["master", "1", "2"]:
+                base = f"{project}/flows/{name}/{v}"
+                entries[f"{base}/settings.json"] = crlf({
+                    "title": name if v == "master" else f"{name} v{v}", "description": text(rng, 3, 15),
+                    "type": "flow", "sourceCode": "", "projectId": f"{p:08x}-0000-4000-8000-{i:012x}",
+                    "tagTitles": [rng.choice(WORDS)], "defaultPrivilege": "read", "enebularVersion": "2.18.0",
+                    "hash": f"{rng.getrandbits(64):016x}"})
+                entries[f"{base}/flow.json"] = flow_json(rng, rng.randint(3, 25))
+                total += 1
+        for i in range(a.flows // 10):
+            base = f"{project}/files/table-{i:03}/master"
+            entries[f"{base}/settings.json"] = crlf({"title": f"table-{i:03}", "type": "file", "hash": f"{i:016x}"})
+            entries[f"{base}/table-{i:03}.csv"] = "\r\n".join(
+                ",".join(str(rng.randrange(1000)) for _ in range(8)) for _ in range(200)).encode()
+            total += 1
+        write_zip(os.path.join(a.out, "projects", f"{project}.zip"), entries)
+    target = {}
+    for i in range(0, a.flows, 4):
+        base = f"Target/flows/flow-{i:03}/master"
+        target[f"{base}/settings.json"] = crlf({"title": f"flow-{i:03}", "type": "flow", "hash": "0"})
+        target[f"{base}/flow.json"] = b"[]"
+    write_zip(os.path.join(a.out, "target.zip"), target)
+    with open(os.path.join(a.out, "spec.yaml"), "w") as f:
+        f.write(ENEBULAR_SPEC)
+    print(f"{a.projects} projects, {total} asset versions in {a.out}")
+
+
+ENEBULAR_SPEC = """# Benchmark spec: flows (master and latest) and files; same names get _1, _2, ...
+version: 1
+name: bench-enebular
+sources: ["projects/*.zip"]
+target: target.zip
+output: {dir: out}
+select:
+  - {kind: flow, versions: [master, latest]}
+  - {kind: file}
+conflicts:
+  default: rename
+"""
+
+
+def kie(a):
+    """One KIE file of `items` items and a target holding every fifth of them."""
+    rng = random.Random(20261122)
+    items = []
+    for i in range(a.items):
+        svc = f"svc-{i % 97:02}"
+        items.append({"key": f"{svc}.{rng.choice(WORDS)}.{i:06}", "value": text(rng, 1, 12),
+                      "value_type": rng.choice(["text", "text", "json", "yaml", "properties"]),
+                      "status": "enabled", "labels": {"app": svc, "environment": "prod"}})
+    with open(os.path.join(a.out, "config.json"), "w") as f:
+        json.dump({"metadata": {"version": "1.0", "annotations": {}}, "data": items}, f, indent=2)
+    target = [dict(x, value="old " + x["value"]) for x in items[::5]]
+    with open(os.path.join(a.out, "target.json"), "w") as f:
+        json.dump({"metadata": {"version": "1.0", "annotations": {}}, "data": target}, f, indent=2)
+    with open(os.path.join(a.out, "spec.yaml"), "w") as f:
+        f.write(KIE_SPEC)
+    print(f"{a.items} KIE items in {a.out}")
+
+
+KIE_SPEC = """# Benchmark spec: a KIE upload with force, against a target holding a fifth of the items.
+version: 1
+name: bench-kie
+sources: [config.json]
+target: target.json
+output: {dir: out, merged: true}
+kie: {override: force}
+"""
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="corpus", required=True)
     m = sub.add_parser("many")
     m.add_argument("--packages", type=int, default=200)
     m.add_argument("--assets", type=int, default=500)
-    m.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench-corpus", "many"))
+    g = sub.add_parser("large")
+    g.add_argument("--size-mib", type=int, default=1024)
+    g.add_argument("--hoist", required=True)
+    e = sub.add_parser("enebular")
+    e.add_argument("--projects", type=int, default=50)
+    e.add_argument("--flows", type=int, default=100)
+    k = sub.add_parser("kie")
+    k.add_argument("--items", type=int, default=100000)
+    for p in (m, g, e, k):
+        p.add_argument("--out", required=True)
     a = ap.parse_args()
-    many(a)
+    os.makedirs(a.out, exist_ok=True)
+    {"many": many, "large": large, "enebular": enebular, "kie": kie}[a.corpus](a)
 
 
 if __name__ == "__main__":

@@ -101,12 +101,3 @@ def hoist_binary(path=None):
     if not os.path.exists(path):
         subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
     return path
-
-
-def many_corpus(packages, assets):
-    """The folder of a `corpus.py many` corpus, made when missing."""
-    corpus = os.path.join(ROOT, "bench-corpus", f"many-{packages}x{assets}")
-    if not os.path.exists(os.path.join(corpus, "spec.yaml")):
-        subprocess.run([sys.executable, os.path.join(ROOT, "benches", "corpus.py"), "many",
-                        "--packages", str(packages), "--assets", str(assets), "--out", corpus], check=True)
-    return corpus

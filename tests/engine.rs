@@ -335,3 +335,45 @@ fn every_example_spec_applies_from_the_repository_root() {
         hoist_in(ws.path(), &args).expect_code(0);
     }
 }
+
+#[test]
+fn payloads_copied_unchanged_are_identified_by_their_stored_bytes() {
+    let ws = workspace();
+    let dir = ws.path().join("examples/packages/orders-dev");
+    let pack = |ws: &Path| {
+        hoist_in(
+            ws,
+            &[
+                "pack",
+                "examples/packages/orders-dev",
+                "-o",
+                "orders.zip",
+                "--rehash",
+            ],
+        )
+        .expect_code(0);
+    };
+    pack(ws.path());
+    fs::write(
+        ws.path().join("copy.yaml"),
+        "version: 1\nname: copy\nsources: [orders.zip]\noutput: {dir: out}\n",
+    )
+    .unwrap();
+    hoist_in(ws.path(), &["plan", "copy.yaml", "-o", "plan.json"]).expect_code(0);
+    // The payload changes; the documents do not.
+    let payload = dir.join("assets/api/orders-list/files/openapi.yaml");
+    let mut text = fs::read_to_string(&payload).unwrap();
+    text.push_str("# changed\n");
+    fs::write(&payload, text).unwrap();
+    pack(ws.path());
+    let run = hoist_in(ws.path(), &["apply", "plan.json"]).expect_code(2);
+    assert!(
+        run.stderr
+            .contains("assets/api/orders-list/files/openapi.yaml was modified"),
+        "{}",
+        run.stderr
+    );
+    // Applied afresh, the copy carries digests that match its content.
+    hoist_in(ws.path(), &["apply", "copy.yaml"]).expect_code(0);
+    hoist_in(ws.path(), &["verify", "out/orders.zip"]).expect_code(0);
+}

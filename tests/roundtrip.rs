@@ -426,7 +426,7 @@ fn many_entries_are_written_as_zip64_that_unzip_accepts() {
     let pkg = Package::load(
         &out,
         &LoadOptions {
-            hash_all: true,
+            hashing: hoist::package::Hashing::Content,
             ..Default::default()
         },
     )

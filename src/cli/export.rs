@@ -138,7 +138,7 @@ pub fn run(
     let opts = LoadOptions {
         limits: *limits,
         layout: None,
-        hash_all: false,
+        hashing: crate::package::Hashing::Documents,
     };
     let pkg = Package::load(package, &opts)?;
     if pkg.layout != Layout::Hoist {

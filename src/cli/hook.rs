@@ -80,7 +80,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     let opts = LoadOptions {
         limits: *limits,
         layout: None,
-        hash_all: false,
+        hashing: crate::package::Hashing::Documents,
     };
     let pkg = Package::load(args.package, &opts)?;
     let asset = find(&pkg, args.asset)?.clone();

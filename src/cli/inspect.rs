@@ -45,7 +45,7 @@ pub fn run(
     let opts = LoadOptions {
         limits: *limits,
         layout,
-        hash_all: false,
+        hashing: crate::package::Hashing::Documents,
     };
     let pkg = Package::load(path, &opts)?;
     let mut failures = pkg.failures.clone();

@@ -24,7 +24,7 @@ pub fn pack(
     let opts = LoadOptions {
         limits: *limits,
         layout,
-        hash_all: true,
+        hashing: crate::package::Hashing::Content,
     };
     let pkg = Package::load(dir, &opts)?;
     let failures: Vec<_> = pkg

@@ -116,8 +116,22 @@ pub struct LoadOptions {
     pub limits: Limits,
     /// The layout, when not to be detected.
     pub layout: Option<Layout>,
-    /// Hash every entry (not only documents) and check it against the manifest.
-    pub hash_all: bool,
+    /// What to hash besides the documents, which are always hashed as they are read.
+    pub hashing: Hashing,
+}
+
+/// What [`Package::load`] hashes besides the documents it reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hashing {
+    /// Nothing more.
+    #[default]
+    Documents,
+    /// The content of every entry, checked against the manifest (inflates everything).
+    Content,
+    /// The stored bytes of every other entry, without inflating them: what a plan needs to
+    /// tell later whether an input changed. Their content digests are taken from the
+    /// manifest, for entries copied unchanged; `hoist verify` checks those.
+    Stored,
 }
 
 /// A loaded package.
@@ -161,19 +175,38 @@ impl Package {
             Layout::Kie => kie::read(&source)?,
         };
         pkg.manifest = manifest;
-        if opts.hash_all {
-            pkg.hash_all()?;
+        match opts.hashing {
+            Hashing::Documents => {}
+            Hashing::Content => pkg.hash_all(|s, e| s.digest(e))?,
+            Hashing::Stored => {
+                if let Some(m) = &pkg.manifest {
+                    for (name, d) in &m.entries {
+                        if let Some(e) = pkg.source.find(name) {
+                            pkg.source.remember_listed(e, *d);
+                        }
+                    }
+                }
+                pkg.hash_all(|s, e| match s.known_digest(e) {
+                    Some(d) => Ok(d),
+                    None => s.stored_digest(e),
+                })?
+            }
         }
         pkg.check_manifest();
         Ok(pkg)
     }
 
-    fn hash_all(&mut self) -> Result<(), PackageError> {
+    /// Runs `hash` over every entry in parallel; an entry whose bytes are damaged fails its
+    /// asset, any other error the package.
+    fn hash_all(
+        &mut self,
+        hash: impl Fn(&Source, &source::Entry) -> Result<Digest, PackageError> + Sync,
+    ) -> Result<(), PackageError> {
         let source = &self.source;
         let pairs: Vec<(String, Result<Digest, PackageError>)> = source
             .entries()
             .par_iter()
-            .map(|e| (e.name.clone(), source.digest(e)))
+            .map(|e| (e.name.clone(), hash(source, e)))
             .collect();
         for (name, result) in pairs {
             match result {

@@ -340,7 +340,7 @@ fn content_size(c: &Content) -> u64 {
 fn digest_of(content: &Content) -> Result<Digest, PackageError> {
     match content {
         Content::Bytes(b) => Ok(Digest::of(b)),
-        Content::Copy { source, entry } => source.digest(lookup(source, entry)?),
+        Content::Copy { source, entry } => source.output_digest(lookup(source, entry)?),
     }
 }
 
@@ -417,12 +417,29 @@ fn write_zip_to<W: Write + Seek>(
                         Method::Deflated => ZipMethod::Deflated,
                     };
                     let crc = src.crc32.expect("ZIP entries have a CRC");
-                    source
+                    // The stored bytes must be those the plan identified, when it did.
+                    let planned = source.known_stored(src);
+                    let copied = source
                         .with_raw_reader(src, |r| {
-                            zip.add_raw(&e.name, method, crc, src.compressed_size, src.size, r)
+                            let mut r = crate::digest::HashingReader::new(r);
+                            zip.add_raw(
+                                &e.name,
+                                method,
+                                crc,
+                                src.compressed_size,
+                                src.size,
+                                &mut r,
+                            )?;
+                            Ok(r.digest())
                         })
                         .expect("a ZIP source has raw entries")
                         .map_err(|err| copy_error(dest, err))?;
+                    if planned.is_some_and(|p| p != copied) {
+                        return Err(PackageError::Write {
+                            path: dest.into(),
+                            detail: format!("entry {:?} changed while it was being copied", e.name),
+                        });
+                    }
                 }
                 Prepared::Stream => {
                     let digest = match &e.content {

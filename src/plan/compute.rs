@@ -81,7 +81,7 @@ fn digests_of(pkg: &Package) -> BTreeMap<String, crate::digest::Digest> {
     let src = &pkg.source;
     src.entries()
         .iter()
-        .filter_map(|e| src.known_digest(e).map(|d| (e.name.clone(), d)))
+        .filter_map(|e| src.identity(e).map(|d| (e.name.clone(), d)))
         .collect()
 }
 

@@ -172,7 +172,7 @@ pub(super) fn load(
     let opts = LoadOptions {
         limits: *limits,
         layout: None,
-        hash_all: true,
+        hashing: crate::package::Hashing::Stored,
     };
     let progress = crate::progress::Progress::new("reading packages", shown.len());
     let mut results: Vec<(String, Result<Package, crate::package::PackageError>)> = shown

@@ -1,0 +1,233 @@
+"""The benchmark: hoist against the alternatives a user would pick and the machine's floors,
+in one session, on the same files. Prints the Markdown tables of BENCHMARKS.md.
+
+    python3 benches/run.py                     # everything, default sizes (about 30 minutes)
+    python3 benches/run.py --only many,hooks   # some sections
+    python3 benches/run.py --smoke             # tiny corpora, one run each (the test suite runs this)
+
+Sections:
+  many      (a) 200 packages x 500 small JSON assets: hoist apply at --jobs 1 and 2, and the
+            Python script a user would write (benches/alt_promote.py)
+  hooks     the same corpus with no hook, a trivial hook and a hook editing every document
+  large     (b) the copy-only job on a 400 MiB and a 4 GiB package: hoist apply against cp,
+            sha256sum, inflate (unzip -p) and unzip + zip
+  enebular  (c) 50 enebular project exports, flows with versions, renames on conflict
+  kie       (d) one KIE file of 100,000 items against a target holding a fifth of them
+
+Corpora are built once under bench-corpus/ from fixed seeds. Each command runs --runs times
+(default 5; 3 for the slow alternatives); the tables give the median, the minimum and the
+peak resident memory (GNU time when present).
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from measure import ROOT, hoist_binary, machine, measure, mib  # noqa: E402
+
+HOOKS = {
+    "trivial": "return { transform = function(asset, ctx) return asset end }\n",
+    "edit": "return { transform = function(asset, ctx)\n"
+            "  asset.meta.remark = 'promoted: ' .. tostring(asset.meta.remark)\n"
+            "  asset.labels.promoted = ctx.seed\n"
+            "  return asset\nend }\n",
+}
+
+HOOK_SPEC = """version: 1
+name: bench-hooks
+seed: bench
+sources: ["packages/*.zip"]
+output: {{dir: out-{variant}}}
+{hooks}"""
+
+
+CORPUS_DIR = os.path.join(ROOT, "bench-corpus")
+
+
+def corpus(kind, label, *args, hoist=None):
+    """The folder of a corpus, built by corpus.py when missing."""
+    folder = os.path.join(CORPUS_DIR, f"{kind}-{label}")
+    if not os.path.exists(os.path.join(folder, "spec.yaml")):
+        cmd = [sys.executable, os.path.join(ROOT, "benches", "corpus.py"), kind, *args, "--out", folder]
+        if hoist:
+            cmd += ["--hoist", hoist]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return folder
+
+
+def fresh(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def row(r, extra=""):
+    return f"| `{r['label']}` | {r['median_s']:.3f} s | {r['min_s']:.3f} s | {mib(r['peak_rss'])} |{extra}"
+
+
+def section_many(a, out):
+    p, n = (2, 20) if a.smoke else (200, 500)
+    c = corpus("many", f"{p}x{n}", "--packages", str(p), "--assets", str(n))
+    assets = p * n
+    spec = os.path.join(c, "spec.yaml")
+    rows = []
+    for jobs in (1, 2):
+        rows.append(measure(f"hoist --jobs {jobs} apply spec.yaml --env prod",
+                            [a.hoist, "--jobs", str(jobs), "apply", spec, "--env", "prod"], a.runs))
+    rows.append(measure("hoist --jobs 2 plan spec.yaml --env prod",
+                        [a.hoist, "--jobs", "2", "plan", spec, "--env", "prod"], a.runs))
+    alt_out = os.path.join(c, "out-python")
+    rows.append(measure("python3 benches/alt_promote.py",
+                        [sys.executable, os.path.join(ROOT, "benches", "alt_promote.py"), c, alt_out], a.slow_runs))
+    j1, j2, _, py = rows
+    out.append(f"### (a) {p} packages x {n} small JSON assets = {assets:,} assets\n")
+    out.append("| command | median | min | peak RSS | assets/s | time / hoist --jobs 2 |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        out.append(row(r, f" {assets / r['median_s']:,.0f} | {r['median_s'] / j2['median_s']:.2f}x |"))
+    out.append("")
+    out.append(f"- hoist --jobs 2 against the Python script: **{py['median_s'] / j2['median_s']:.1f}x** as fast "
+               f"(aim: 10x); peak memory {mib(j2['peak_rss'])} against {mib(py['peak_rss'])}.")
+    out.append(f"- --jobs 2 against --jobs 1: **{j1['median_s'] / j2['median_s']:.2f}x** (aim: 1.7x).\n")
+    return {"python_ratio": py["median_s"] / j2["median_s"], "scaling": j1["median_s"] / j2["median_s"]}
+
+
+def section_hooks(a, out):
+    p, n = (2, 20) if a.smoke else (200, 500)
+    c = corpus("many", f"{p}x{n}", "--packages", str(p), "--assets", str(n))
+    assets = p * n
+    specs = {}
+    for variant in ("none", "trivial", "edit"):
+        hooks = ""
+        if variant in HOOKS:
+            with open(os.path.join(c, f"hook-{variant}.lua"), "w") as f:
+                f.write(HOOKS[variant])
+            hooks = f"hooks:\n  - {{script: hook-{variant}.lua}}\n"
+        path = os.path.join(c, f"spec-hook-{variant}.yaml")
+        with open(path, "w") as f:
+            f.write(HOOK_SPEC.format(variant=variant, hooks=hooks))
+        specs[variant] = path
+    out.append(f"### Lua hooks on every one of {assets:,} assets\n")
+    out.append("| command | median | min | peak RSS | time / no hook |")
+    out.append("|---|---:|---:|---:|---:|")
+    worst = 0.0
+    for command, jobs in (("plan", 1), ("plan", 2), ("apply", 2)):
+        base = None
+        for variant in ("none", "trivial", "edit"):
+            fresh(os.path.join(c, f"out-{variant}"))
+            r = measure(f"hoist --jobs {jobs} {command} (hook: {variant})",
+                        [a.hoist, "--jobs", str(jobs), command, specs[variant]], a.runs)
+            base = base or r
+            ratio = r["median_s"] / base["median_s"]
+            worst = max(worst, ratio)
+            out.append(row(r, f" {ratio:.2f}x |"))
+    out.append("")
+    out.append(f"- The costliest hook run takes **{worst:.2f}x** the time of the same run without a hook (aim: at most 2x).\n")
+    return {"hook_worst": worst}
+
+
+def section_large(a, out):
+    sizes = (8, 32) if a.smoke else (400, 4096)
+    out.append("### (b) The copy-only job on large payloads\n")
+    out.append("| package | command | median | min | peak RSS | MiB/s of package |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    result = {}
+    for size in sizes:
+        c = corpus("large", f"{size}", "--size-mib", str(size), hoist=a.hoist)
+        pkg = os.path.join(c, "package.zip")
+        bytes_ = os.path.getsize(pkg)
+        scratch = tempfile.mkdtemp(dir=c)
+        try:
+            cmds = [
+                ("cp PKG", ["cp", pkg, os.path.join(scratch, "copy.zip")], a.runs),
+                ("sha256sum PKG", ["sha256sum", pkg], a.runs),
+                ("unzip -p PKG > /dev/null (inflate)", f"unzip -p '{pkg}' > /dev/null", a.runs),
+                ("unzip + zip -r (a hand-made copy)",
+                 f"rm -rf '{scratch}/x' '{scratch}/x.zip' && unzip -q '{pkg}' -d '{scratch}/x' && "
+                 f"cd '{scratch}/x' && zip -qr '{scratch}/x.zip' .", a.slow_runs),
+                ("hoist --jobs 2 apply spec.yaml", [a.hoist, "--jobs", "2", "apply", os.path.join(c, "spec.yaml")], a.runs),
+                ("hoist --jobs 2 verify PKG", [a.hoist, "--jobs", "2", "verify", pkg], a.runs),
+            ]
+            rows = {}
+            for label, argv, runs in cmds:
+                fresh(os.path.join(c, "out"))
+                rows[label] = r = measure(label, argv, runs, shell=isinstance(argv, str))
+                out.append(f"| {size} MiB | `{label}` | {r['median_s']:.3f} s | {r['min_s']:.3f} s | "
+                           f"{mib(r['peak_rss'])} | {bytes_ / r['median_s'] / (1 << 20):,.0f} |")
+            result[size] = rows
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    small, big = sizes
+    cp = result[big]["cp PKG"]["median_s"]
+    ap = result[big]["hoist --jobs 2 apply spec.yaml"]
+    out.append("")
+    out.append(f"- hoist apply copies the {big} MiB package at **{cp / ap['median_s'] * 100:.0f}%** of the throughput of cp "
+               f"(aim: at least 50%).")
+    m_small = result[small]["hoist --jobs 2 apply spec.yaml"]["peak_rss"]
+    m_big = ap["peak_rss"]
+    out.append(f"- Peak memory of hoist apply: {mib(m_small)} for {small} MiB, {mib(m_big)} for {big} MiB "
+               f"(aim: no growth with package size).\n")
+    return {"copy_vs_cp": cp / ap["median_s"], "mem_small": m_small, "mem_big": m_big}
+
+
+def section_enebular(a, out):
+    projects, flows = (2, 10) if a.smoke else (50, 100)
+    c = corpus("enebular", f"{projects}x{flows}", "--projects", str(projects), "--flows", str(flows))
+    spec = os.path.join(c, "spec.yaml")
+    out.append(f"### (c) enebular: {projects} project exports of {flows} flows (3 versions each) and {flows // 10} files\n")
+    out.append("| command | median | min | peak RSS |")
+    out.append("|---|---:|---:|---:|")
+    for jobs in (1, 2):
+        fresh(os.path.join(c, "out"))
+        out.append(row(measure(f"hoist --jobs {jobs} apply spec.yaml", [a.hoist, "--jobs", str(jobs), "apply", spec], a.runs)))
+    out.append("")
+
+
+def section_kie(a, out):
+    items = 2000 if a.smoke else 100000
+    c = corpus("kie", f"{items}", "--items", str(items))
+    spec = os.path.join(c, "spec.yaml")
+    out.append(f"### (d) KIE: one file of {items:,} items, a target holding a fifth of them\n")
+    out.append("| command | median | min | peak RSS | items/s |")
+    out.append("|---|---:|---:|---:|---:|")
+    for command in ("plan", "apply"):
+        fresh(os.path.join(c, "out"))
+        r = measure(f"hoist {command} spec.yaml", [a.hoist, command, spec], a.runs)
+        out.append(row(r, f" {items / r['median_s']:,.0f} |"))
+    out.append("")
+
+
+SECTIONS = {"many": section_many, "hooks": section_hooks, "large": section_large,
+            "enebular": section_enebular, "kie": section_kie}
+
+
+def main():
+    global CORPUS_DIR
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default=",".join(SECTIONS))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--slow-runs", type=int, default=3, help="runs of the slow alternatives")
+    ap.add_argument("--smoke", action="store_true", help="tiny corpora, one run each")
+    ap.add_argument("--hoist", default=None)
+    ap.add_argument("--corpus-dir", default=CORPUS_DIR, help="where corpora are built and kept")
+    a = ap.parse_args()
+    CORPUS_DIR = os.path.abspath(a.corpus_dir)
+    if a.smoke:
+        a.runs = a.slow_runs = 1
+    a.hoist = os.path.abspath(hoist_binary(a.hoist))
+    for tool in ("unzip", "zip", "sha256sum"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is needed (apt-get install unzip zip coreutils)")
+    out = [f"Machine: {machine()}. Medians of {a.runs} runs ({a.slow_runs} for the Python script and unzip + zip).\n"]
+    for name in a.only.split(","):
+        if name not in SECTIONS:
+            sys.exit(f"unknown section {name!r}; sections: {', '.join(SECTIONS)}")
+        SECTIONS[name](a, out)
+        print("\n".join(out), flush=True)
+        out = []
+
+
+if __name__ == "__main__":
+    main()
