@@ -105,6 +105,151 @@ fn from_lua_at(
     })
 }
 
+/// What became of `original` in the script's hands: `None` when `v` is the same JSON value,
+/// otherwise the new value (built like [`from_lua`], unchanged parts cloned from `original`).
+/// Unchanged documents, the common case, are compared without building anything.
+pub fn changes(lua: &Lua, v: &LuaValue, original: &Value) -> mlua::Result<Option<Value>> {
+    changes_at(lua, v, original, 0)
+}
+
+fn changes_at(
+    lua: &Lua,
+    v: &LuaValue,
+    original: &Value,
+    depth: usize,
+) -> mlua::Result<Option<Value>> {
+    let same = match (v, original) {
+        (LuaValue::Nil, Value::Null) => true,
+        (LuaValue::LightUserData(p), Value::Null) => p.0.is_null(),
+        (LuaValue::Boolean(b), Value::Bool(o)) => b == o,
+        (LuaValue::Integer(i), Value::Number(n)) => !n.is_f64() && n.as_i64() == Some(*i),
+        (LuaValue::Number(f), Value::Number(n)) => {
+            n.is_f64() && n.as_f64().map(f64::to_bits) == Some(f.to_bits())
+        }
+        (LuaValue::String(s), Value::String(o)) => s.as_bytes() == o.as_bytes(),
+        (LuaValue::Table(t), Value::Array(items))
+            if depth < MAX_DEPTH && is_array(lua, t, Some(original))? =>
+        {
+            return array_changes(lua, t, items, depth);
+        }
+        (LuaValue::Table(t), Value::Object(map)) if depth < MAX_DEPTH && !marked_array(lua, t)? => {
+            return object_changes(lua, t, map, depth);
+        }
+        _ => false,
+    };
+    if same {
+        Ok(None)
+    } else {
+        from_lua_at(lua, v, Some(original), depth).map(Some)
+    }
+}
+
+fn array_changes(
+    lua: &Lua,
+    t: &Table,
+    items: &[Value],
+    depth: usize,
+) -> mlua::Result<Option<Value>> {
+    let len = t.raw_len();
+    let mut out: Option<Vec<Value>> = None;
+    for i in 0..len {
+        let got: LuaValue = t.raw_get(i + 1)?;
+        let changed = match items.get(i) {
+            Some(item) => changes_at(lua, &got, item, depth + 1)?,
+            None => Some(from_lua_at(lua, &got, None, depth + 1)?),
+        };
+        if let Some(value) = changed {
+            out.get_or_insert_with(|| items[..i.min(items.len())].to_vec())
+                .push(value);
+        } else if let Some(out) = &mut out {
+            out.push(items[i].clone());
+        }
+    }
+    Ok(match out {
+        Some(out) => Some(Value::Array(out)),
+        None if len == items.len() => None,
+        None => Some(Value::Array(items[..len].to_vec())),
+    })
+}
+
+fn object_changes(
+    lua: &Lua,
+    t: &Table,
+    map: &Map<String, Value>,
+    depth: usize,
+) -> mlua::Result<Option<Value>> {
+    // (key, what changed; `None` when it is the original's value).
+    let mut entries: Vec<(mlua::LuaString, Option<Value>)> = Vec::with_capacity(map.len());
+    let mut changed = false;
+    let mut kept = 0usize;
+    let mut other_keys = false;
+    t.for_each::<LuaValue, LuaValue>(|k, item| {
+        let LuaValue::String(k) = k else {
+            other_keys = true;
+            return Ok(());
+        };
+        if other_keys {
+            return Ok(());
+        }
+        let old = std::str::from_utf8(&k.as_bytes())
+            .ok()
+            .and_then(|key| map.get(key));
+        let value = match old {
+            Some(o) => {
+                kept += 1;
+                changes_at(lua, &item, o, depth + 1)?
+            }
+            None => Some(from_lua_at(lua, &item, None, depth + 1)?),
+        };
+        changed |= value.is_some();
+        entries.push((k, value));
+        Ok(())
+    })?;
+    if other_keys {
+        // Not an object any more (a sequence, or keys that are not strings): converted whole,
+        // which also gives the error to show.
+        let v = LuaValue::Table(t.clone());
+        return from_lua_at(lua, &v, Some(&Value::Object(map.clone())), depth).map(Some);
+    }
+    if !changed && kept == map.len() {
+        return Ok(None);
+    }
+    let mut built = Vec::with_capacity(entries.len());
+    for (k, value) in entries {
+        let key = k
+            .to_str()
+            .map_err(|_| mlua::Error::runtime("an object key is not valid UTF-8"))?
+            .to_string();
+        let value = match value {
+            Some(v) => v,
+            None => map[key.as_str()].clone(),
+        };
+        built.push((key, value));
+    }
+    Ok(Some(Value::Object(in_order(built, Some(map)))))
+}
+
+/// Whether a script marked the table as an array (`ctx.json.array`).
+fn marked_array(lua: &Lua, t: &Table) -> mlua::Result<bool> {
+    Ok(match t.metatable() {
+        Some(mt) => mt == array_mt(lua)?,
+        None => false,
+    })
+}
+
+/// The entries as an object: the original's keys in its order, then new keys sorted.
+fn in_order(
+    mut entries: Vec<(String, Value)>,
+    old: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
+    let ranks: std::collections::HashMap<&str, usize> = old
+        .map(|o| o.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect())
+        .unwrap_or_default();
+    let rank = |k: &str| ranks.get(k).copied().unwrap_or(usize::MAX);
+    entries.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    entries.into_iter().collect()
+}
+
 fn is_array(lua: &Lua, t: &Table, original: Option<&Value>) -> mlua::Result<bool> {
     if let Some(mt) = t.metatable()
         && mt == array_mt(lua)?
@@ -170,15 +315,10 @@ fn table_to_json(
         entries.push((key, v));
     }
     let old = original.and_then(Value::as_object);
-    let ranks: std::collections::HashMap<&str, usize> = old
-        .map(|o| o.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect())
-        .unwrap_or_default();
-    let rank = |k: &str| ranks.get(k).copied().unwrap_or(usize::MAX);
-    entries.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
-    let mut map = Map::new();
+    let mut built = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         let value = from_lua_at(lua, &v, old.and_then(|o| o.get(&k)), depth + 1)?;
-        map.insert(k, value);
+        built.push((k, value));
     }
-    Ok(Value::Object(map))
+    Ok(Value::Object(in_order(built, old)))
 }

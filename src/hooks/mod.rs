@@ -232,7 +232,10 @@ impl HookHost {
                     changed.labels = labels;
                     changed.mark_edited();
                 }
-                changed.set_meta(meta);
+                if let Some(meta) = meta {
+                    // `changes` gives a document only when it differs from the one read.
+                    *changed.meta_mut() = meta;
+                }
                 for (file, bytes) in writes.take() {
                     changed.files.insert(file, Payload::Bytes(Arc::new(bytes)));
                 }
@@ -741,13 +744,14 @@ fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Writes>) -> mlua::Result
     Ok(t)
 }
 
-/// Labels and document of the asset a transform returned; `None` when it returned nil.
+/// Labels and document of the asset a transform returned (the document only when it changed);
+/// `None` when it returned nil.
 #[allow(clippy::type_complexity)]
 fn asset_back(
     lua: &Lua,
     v: LuaValue,
     before: &Asset,
-) -> Result<Option<(BTreeMap<String, String>, Value)>, HookError> {
+) -> Result<Option<(BTreeMap<String, String>, Option<Value>)>, HookError> {
     let t = match v {
         LuaValue::Nil => return Ok(None),
         LuaValue::Table(t) => t,
@@ -818,13 +822,13 @@ fn asset_back(
     let meta: LuaValue = t
         .get("meta")
         .map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
-    let meta = convert::from_lua(lua, &meta, Some(before.meta())).map_err(|e| {
+    let meta = convert::changes(lua, &meta, before.meta()).map_err(|e| {
         HookError::new(
             "hook.bad_return",
             format!("asset.meta: {}", clean(&e.to_string())),
         )
     })?;
-    if !meta.is_object() {
+    if meta.as_ref().is_some_and(|m| !m.is_object()) {
         return Err(HookError::new(
             "hook.bad_return",
             "asset.meta must stay a table of fields",

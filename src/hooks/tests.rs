@@ -90,6 +90,65 @@ fn edits_keep_key_order_and_add_new_keys_sorted() {
 }
 
 #[test]
+fn only_what_a_script_changed_is_rebuilt_and_the_rest_keeps_its_order() {
+    let (_d, h) = host(&[(
+        "scripts/deep.lua",
+        "return { transform = function(a, ctx)
+            local m = a.meta
+            m.keep.list[2].v = 'two'       -- a value deep inside
+            m.grow[#m.grow + 1] = 4        -- an array grows
+            m.shrink[#m.shrink] = nil      -- an array shrinks
+            m.int = 1.0                    -- same number, now a float
+            m.obj = { 'x', 'y' }           -- an object becomes a sequence
+            m.flag = m.flag                -- the same value again
+            return a
+        end }",
+    )]);
+    let before = json!({
+        "name": "orders-list",
+        "keep": {"z": 0, "list": [{"v": 1}, {"v": 2, "w": [true]}], "a": null},
+        "grow": [1, 2, 3],
+        "shrink": [1, 2, 3],
+        "int": 1,
+        "obj": {"k": 1},
+        "flag": false,
+        "untouched": {"y": [1.5, {"q": "r"}], "b": {}}
+    });
+    let out = h
+        .transform("scripts/deep.lua", api(before))
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(out.is_edited());
+    assert_eq!(
+        serde_json::to_string(out.meta()).unwrap(),
+        concat!(
+            r#"{"name":"orders-list","keep":{"z":0,"list":[{"v":1},{"v":"two","w":[true]}],"a":null},"#,
+            r#""grow":[1,2,3,4],"shrink":[1,2],"int":1.0,"obj":["x","y"],"flag":false,"#,
+            r#""untouched":{"y":[1.5,{"q":"r"}],"b":{}}}"#
+        )
+    );
+
+    // Setting every field to what it was is no edit at all.
+    let (_d, h) = host(&[(
+        "scripts/same.lua",
+        "return { transform = function(a, ctx)
+            a.meta.n = 2; a.meta.f = 0.5; a.meta.s = 'x'; a.meta.e = ctx.json.array()
+            return a
+        end }",
+    )]);
+    let out = h
+        .transform(
+            "scripts/same.lua",
+            api(json!({"name": "orders-list", "n": 2, "f": 0.5, "s": "x", "e": []})),
+        )
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(!out.is_edited());
+}
+
+#[test]
 fn escapes_fail_the_call_with_the_scripts_place() {
     let cases = [
         (
