@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::Error;
 use crate::fsutil;
+use crate::outdir::{Move, OutDir};
 use crate::package::write::{ManifestMode, Staged, stage_package};
 use crate::package::{PackageError, write_entries};
 use crate::plan::{PackageOutput, Planned};
@@ -57,6 +58,21 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         .iter()
         .chain(planned.merged.as_ref())
         .collect();
+    refuse_writing_into_inputs(planned, &outputs)?;
+    // One run at a time per output folder; what an interrupted run left is dealt with first.
+    let lock = if dry_run {
+        None
+    } else {
+        let (lock, recovered) = OutDir::lock(&planned.out_dir)?;
+        if recovered.finished > 0 {
+            eprintln!(
+                "note: {}: finished {} move(s) of an interrupted run before this one",
+                planned.out_dir.display(),
+                recovered.finished
+            );
+        }
+        Some(lock)
+    };
     let progress = crate::progress::Progress::new("writing packages", outputs.len());
     let staged: Vec<Result<Staged, PackageError>> = outputs
         .par_iter()
@@ -72,20 +88,9 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         // On the first failure every staged file is dropped, and so removed: nothing is written.
         ready.push(s.map_err(|e| Error::NothingWritten(Box::new(Error::Package(e))))?);
     }
-    if dry_run {
+    let Some(lock) = lock else {
         return Ok(Report::new(plan, "dry-run", Vec::new()));
-    }
-    let mut written = Vec::new();
-    for (s, o) in ready.into_iter().zip(&outputs) {
-        if let Err(e) = s.commit() {
-            let report = Report::new(plan, "partly written", written);
-            return Err(Error::PartlyWritten {
-                cause: Box::new(Error::Package(e)),
-                report: Box::new(report),
-            });
-        }
-        written.push(o.shown.clone());
-    }
+    };
     let report_shown = format!(
         "{}/{REPORT_NAME}",
         outputs.first().map_or(String::from("."), |o| {
@@ -94,16 +99,76 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
                 .map_or(String::from("."), |(d, _)| d.to_string())
         })
     );
-    let mut with_report = written.clone();
+    let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
     with_report.push(report_shown);
     let report = Report::new(plan, "written", with_report);
     let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
     json.push(b'\n');
-    let path = planned.out_dir.join(REPORT_NAME);
-    fsutil::write_atomic(&path, &json).map_err(|e| Error::Io {
-        path,
+    let report_path = planned.out_dir.join(REPORT_NAME);
+    let staged_report =
+        stage_report(&report_path, &json).map_err(|e| Error::NothingWritten(Box::new(e)))?;
+    // Every output is complete: record the moves, then make them.
+    let mut moves: Vec<Move> = ready.iter().flat_map(Staged::moves).collect();
+    moves.push(Move {
+        from: staged_report.path().to_path_buf(),
+        to: report_path.clone(),
+        dir: false,
+    });
+    lock.write_journal(&moves)
+        .map_err(|e| Error::NothingWritten(Box::new(e)))?;
+    let mut written = Vec::new();
+    for (s, o) in ready.into_iter().zip(&outputs) {
+        if let Err(e) = s.commit() {
+            // What was not moved is dropped with its temporary files: nothing is left to finish.
+            let _ = lock.clear_journal();
+            let report = Report::new(plan, "partly written", written);
+            return Err(Error::PartlyWritten {
+                cause: Box::new(Error::Package(e)),
+                report: Box::new(report),
+            });
+        }
+        written.push(o.shown.clone());
+    }
+    fsutil::finish_temp_file(staged_report, &report_path).map_err(|e| Error::Io {
+        path: report_path,
         action: "cannot write the report",
         source: e,
     })?;
+    lock.clear_journal()?;
     Ok(report)
+}
+
+/// The report, written under a temporary name beside its destination.
+fn stage_report(path: &std::path::Path, json: &[u8]) -> Result<tempfile::NamedTempFile, Error> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        action: "cannot write the report",
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .tempfile_in(fsutil::parent_of(path))
+        .map_err(io)?;
+    tmp.write_all(json).map_err(io)?;
+    // On disk before the journal names it.
+    tmp.as_file().sync_all().map_err(io)?;
+    Ok(tmp)
+}
+
+/// Sources and the target are read-only to hoist: an output folder inside one of them, or an
+/// output with the same path as one (or a folder output holding one), is refused before
+/// anything is written.
+fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> Result<(), Error> {
+    let inputs: Vec<&std::path::Path> = planned.inputs.iter().map(|p| p.as_path()).collect();
+    let out_dir = fsutil::resolved(&planned.out_dir);
+    for input in &inputs {
+        if out_dir.starts_with(fsutil::resolved(input)) {
+            return fsutil::keep_apart(&[input], &planned.out_dir);
+        }
+    }
+    for o in outputs {
+        fsutil::keep_apart(&inputs, &o.path)?;
+    }
+    Ok(())
 }

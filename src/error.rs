@@ -46,6 +46,18 @@ pub enum Error {
     /// A saved plan no longer matches its inputs.
     #[error("{0}")]
     StalePlan(String),
+    /// Another run holds the output folder's lock.
+    #[error(
+        "{}: another hoist apply is writing to this folder{}; nothing was written, run again once it has finished",
+        dir.display(),
+        if holder.is_empty() { String::new() } else { format!(" ({holder})") }
+    )]
+    Locked {
+        /// The output folder.
+        dir: PathBuf,
+        /// What the lock file says about its holder.
+        holder: String,
+    },
     /// A file other than a package could not be read or written.
     #[error("{path}: {action}: {source}")]
     Io {
@@ -69,6 +81,7 @@ impl Error {
             Error::StalePlan(_) => "plan.stale",
             Error::Usage(_) => "usage",
             Error::Io { .. } => "io",
+            Error::Locked { .. } => "output.locked",
         }
     }
 

@@ -109,3 +109,43 @@ pub fn shown_from(base: &Path, written: &str) -> String {
     let text = joined.to_string_lossy().into_owned();
     if text.is_empty() { ".".into() } else { text }
 }
+
+/// `path` made absolute with links resolved as far as it exists (the rest, not yet created,
+/// appended as written), for comparing where two paths lead.
+pub fn resolved(path: &Path) -> std::path::PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let absolute = normalize(&absolute);
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = fs::canonicalize(existing) {
+            let mut out = real;
+            out.extend(rest.iter().rev());
+            return out;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// Refuses an output that is an input, lies inside one, or would replace a folder holding
+/// one: hoist never writes into what it reads.
+pub fn keep_apart(inputs: &[&Path], output: &Path) -> Result<(), crate::Error> {
+    let out = resolved(output);
+    for input in inputs {
+        let inp = resolved(input);
+        if out.starts_with(&inp) || inp.starts_with(&out) {
+            return Err(crate::Error::Usage(format!(
+                "{} would be written over or into the input {}; hoist never writes into a source or target: choose another output",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsutil;
 pub mod hooks;
 pub mod model;
+pub mod outdir;
 pub mod package;
 pub mod plan;
 pub mod progress;

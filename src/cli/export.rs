@@ -135,6 +135,7 @@ pub fn run(
             "name what to export: --app NAME, --task NAME (each repeatable), or --all".into(),
         ));
     }
+    crate::fsutil::keep_apart(&[package], output)?;
     let opts = LoadOptions {
         limits: *limits,
         layout: None,

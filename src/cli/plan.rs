@@ -67,13 +67,21 @@ pub fn plan(
     } else {
         render::human(plan, base)
     })?;
-    Ok(ExitCode::from(if plan.has_failures() {
+    let code = if plan.has_failures() {
         exit::FAILED
     } else if exit_code && plan.has_changes() {
         exit::CHANGES
     } else {
         exit::OK
-    }))
+    };
+    exit_soon(planned);
+    Ok(ExitCode::from(code))
+}
+
+/// Lets the process end without freeing every document of a large run one by one (a serial
+/// walk over the whole heap at the very end); the system takes the memory back at exit.
+fn exit_soon(planned: Planned) {
+    std::mem::forget(planned);
 }
 
 /// `hoist apply`, on a spec or on a plan saved with `hoist plan -o`.
@@ -114,6 +122,7 @@ pub fn apply(
         human_with_plan(&planned, &report, dry_run, &base)
     })?;
     let failed = planned.plan.has_failures() || (report.written.is_empty() && !dry_run);
+    exit_soon(planned);
     Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
 }
 

@@ -147,6 +147,27 @@ impl Drop for TempDirGuard {
 }
 
 impl Staged {
+    /// The moves [`Staged::commit`] will make, in order (none for a dry run).
+    pub fn moves(&self) -> Vec<crate::outdir::Move> {
+        let mut moves = Vec::new();
+        let mut push = |from: &Path, to: &Path, dir: bool| {
+            moves.push(crate::outdir::Move {
+                from: from.into(),
+                to: to.into(),
+                dir,
+            });
+        };
+        match &self.tmp {
+            StagedTmp::File(f) => push(f.path(), &self.dest, false),
+            StagedTmp::Dir(TempDirGuard(Some(path))) => push(path, &self.dest, true),
+            StagedTmp::Dir(TempDirGuard(None)) | StagedTmp::DryRun => return moves,
+        }
+        if let Some((tmp, path)) = &self.sidecar {
+            push(tmp.path(), path, false);
+        }
+        moves
+    }
+
     /// Moves the package (and its sidecar manifest) into place.
     pub fn commit(self) -> Result<(), PackageError> {
         let Staged {

@@ -62,6 +62,8 @@ pub struct Planned {
     pub merged: Option<PackageOutput>,
     /// The output folder.
     pub out_dir: PathBuf,
+    /// Where the sources and the target are: nothing is ever written into them.
+    pub inputs: Vec<PathBuf>,
     /// ZIP files or directories.
     pub format: Format,
     /// Whether any failure writes nothing (`on_error: abort`).
@@ -581,6 +583,7 @@ fn build(
         }
     }
     let inputs_digests = input_digests(loaded, hook_digests);
+    let input_paths = loaded.paths();
     let plan = Plan {
         format: PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
@@ -607,6 +610,7 @@ fn build(
         outputs,
         merged,
         out_dir,
+        inputs: input_paths,
         format: spec.output.format,
         abort_on_error: spec.on_error == OnError::Abort,
     })

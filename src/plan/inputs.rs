@@ -26,6 +26,17 @@ pub struct Loaded {
     pub(super) target: Option<Input>,
 }
 
+impl Loaded {
+    /// Where every source and the target are on disk.
+    pub fn paths(&self) -> Vec<std::path::PathBuf> {
+        self.sources
+            .iter()
+            .chain(&self.target)
+            .map(|i| i.package.source.path().to_path_buf())
+            .collect()
+    }
+}
+
 fn is_glob(p: &str) -> bool {
     p.contains(['*', '?', '[', '{'])
 }

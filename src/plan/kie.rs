@@ -242,6 +242,7 @@ pub(super) fn plan(
             format!("Lua hooks do not apply to KIE configuration ({script}); use select, rename and overrides"),
         )));
     }
+    let input_paths = loaded.paths();
     let mode = spec.kie.mode;
     let secrets = super::compute::secret_values(env, env_lookup);
     let mut warnings = Vec::new();
@@ -566,6 +567,7 @@ pub(super) fn plan(
         outputs,
         merged,
         out_dir,
+        inputs: input_paths,
         format: spec.output.format,
         abort_on_error: spec.on_error == crate::spec::OnError::Abort,
     })

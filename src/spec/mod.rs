@@ -469,11 +469,31 @@ pub struct Environment {
 impl Spec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Spec, crate::Error> {
-        let bytes = std::fs::read(path).map_err(|e| crate::Error::Io {
+        use std::io::Read;
+        let io = |e| crate::Error::Io {
             path: path.into(),
             action: "cannot read the spec",
             source: e,
-        })?;
+        };
+        // Read no more than the size limit allows (and one byte to know it was passed).
+        let max = yaml::YamlLimits::default().max_bytes;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() > max {
+            return Err(crate::Error::Spec(SpecErrors {
+                path: path.into(),
+                text: "".into(),
+                diagnostics: vec![Diagnostic::new(
+                    "spec.limit",
+                    None,
+                    format!("the file is larger than {max} bytes, the limit for specs"),
+                )],
+            }));
+        }
         let digest = Digest::of(&bytes);
         let text: Arc<str> = match String::from_utf8(bytes) {
             Ok(t) => t.into(),

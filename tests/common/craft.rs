@@ -19,6 +19,13 @@ pub struct Entry {
     pub method: Option<u16>,
     /// Point the central record at this earlier entry's local header instead of writing one.
     pub overlap_with: Option<usize>,
+    /// Point the central record at this offset (with this entry's own CRC and sizes) instead
+    /// of writing a local header: an entry quoted inside another's data.
+    pub at: Option<u32>,
+    /// Extra field of the central record.
+    pub extra: Vec<u8>,
+    /// Sizes to record in the central record instead of the true ones (compressed, size).
+    pub central_sizes: Option<(u32, u32)>,
 }
 
 impl Entry {
@@ -33,7 +40,25 @@ impl Entry {
             external: 0o100644 << 16,
             overlap_with: None,
             method: None,
+            at: None,
+            extra: Vec::new(),
+            central_sizes: None,
         }
+    }
+
+    pub fn at(mut self, offset: u32) -> Entry {
+        self.at = Some(offset);
+        self
+    }
+
+    pub fn extra(mut self, extra: Vec<u8>) -> Entry {
+        self.extra = extra;
+        self
+    }
+
+    pub fn central_sizes(mut self, compressed: u32, size: u32) -> Entry {
+        self.central_sizes = Some((compressed, size));
+        self
     }
 
     pub fn method(mut self, method: u16) -> Entry {
@@ -92,9 +117,10 @@ pub fn zip(entries: &[Entry]) -> Vec<u8> {
         let crc = e.crc.unwrap_or_else(|| crc32fast::hash(&e.data));
         let usize_ = e.size.unwrap_or(e.data.len() as u32);
         let method: u16 = e.method.unwrap_or(if e.deflate { 8 } else { 0 });
-        let (offset, crc, csize, usize_) = match e.overlap_with {
-            Some(i) => offsets[i],
-            None => {
+        let (offset, crc, csize, usize_) = match (e.overlap_with, e.at) {
+            (Some(i), _) => offsets[i],
+            (None, Some(at)) => (at, crc, body.len() as u32, usize_),
+            (None, None) => {
                 let offset = out.len() as u32;
                 out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
                 out.extend_from_slice(&20u16.to_le_bytes());
@@ -113,6 +139,7 @@ pub fn zip(entries: &[Entry]) -> Vec<u8> {
             }
         };
         offsets.push((offset, crc, csize, usize_));
+        let (csize, usize_) = e.central_sizes.unwrap_or((csize, usize_));
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes());
@@ -124,13 +151,14 @@ pub fn zip(entries: &[Entry]) -> Vec<u8> {
         central.extend_from_slice(&csize.to_le_bytes());
         central.extend_from_slice(&usize_.to_le_bytes());
         central.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
+        central.extend_from_slice(&(e.extra.len() as u16).to_le_bytes());
         central.extend_from_slice(&0u16.to_le_bytes());
         central.extend_from_slice(&0u16.to_le_bytes());
         central.extend_from_slice(&0u16.to_le_bytes());
         central.extend_from_slice(&e.external.to_le_bytes());
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(&e.name);
+        central.extend_from_slice(&e.extra);
     }
     let cd_start = out.len() as u32;
     out.extend_from_slice(&central);
@@ -151,4 +179,15 @@ pub fn minimal_package() -> Vec<Entry> {
         "assets/app/a/asset.json",
         br#"{"meta": {"name": "a"}}"#,
     )]
+}
+
+/// The local header and data of `entry` as a stored entry would write them: the bytes another
+/// entry can quote.
+pub fn local_record(entry: &Entry) -> Vec<u8> {
+    let bytes = zip(std::slice::from_ref(entry));
+    let central = bytes
+        .windows(4)
+        .position(|w| w == 0x0201_4b50u32.to_le_bytes())
+        .expect("a central record");
+    bytes[..central].to_vec()
 }

@@ -1,0 +1,231 @@
+//! Sources and the target are read-only to hoist: after every command, the ones that succeed
+//! and the ones that fail, every byte and every modification time under `examples/` is what
+//! it was. Outputs that would land inside an input are refused.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::time::SystemTime;
+
+use common::{hoist_in, workspace};
+
+/// Every file under `root` with its bytes and modification time.
+fn snapshot(root: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
+    common::tree(root)
+        .into_iter()
+        .map(|(rel, bytes)| {
+            let mtime = fs::metadata(root.join(&rel)).unwrap().modified().unwrap();
+            (rel, (bytes, mtime))
+        })
+        .collect()
+}
+
+#[test]
+fn no_command_changes_a_source_or_a_target() {
+    let ws = workspace();
+    let dir = ws.path();
+    // A spec with three mistakes, and one whose conflict policy aborts the run.
+    fs::write(
+        dir.join("specs/broken.yaml"),
+        "version: 1\nsources: [../examples/packages/orders-dev]\nselect: [{kind: 7}]\nbogus: 1\n",
+    )
+    .unwrap();
+    let abort = fs::read_to_string(dir.join("specs/orders-to-prod.yaml"))
+        .unwrap()
+        .replace("default: fail", "default: abort")
+        .replace("app: skip", "app: abort");
+    fs::write(dir.join("specs/abort.yaml"), abort).unwrap();
+    let before = snapshot(&dir.join("examples"));
+    let before_specs = snapshot(&dir.join("specs"));
+
+    let commands: &[(&[&str], i32)] = &[
+        (&["inspect", "examples/packages/orders-dev"], 0),
+        (&["inspect", "examples/targets/prod", "--json"], 0),
+        (&["inspect", "examples/packages/kie/orders-config.yaml"], 0),
+        // Folders kept in Git carry no manifest: nothing to verify against.
+        (
+            &[
+                "verify",
+                "examples/packages/orders-dev",
+                "examples/packages/payments-dev",
+            ],
+            2,
+        ),
+        (
+            &[
+                "pack",
+                "examples/packages/orders-dev",
+                "-o",
+                "out/orders.zip",
+            ],
+            0,
+        ),
+        (&["verify", "out/orders.zip"], 0),
+        (&["unpack", "out/orders.zip", "-o", "out/unpacked"], 0),
+        (
+            &[
+                "export",
+                "examples/packages/orders-dev",
+                "-o",
+                "out/export.zip",
+                "--app",
+                "orders",
+                "--with-apis",
+            ],
+            0,
+        ),
+        (
+            &[
+                "hook",
+                "test",
+                "scripts/team_tags.lua",
+                "--package",
+                "examples/packages/orders-dev",
+                "--asset",
+                "api/orders-list",
+                "--var",
+                "team=orders",
+            ],
+            0,
+        ),
+        (
+            &[
+                "plan",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "-o",
+                "out/plan.json",
+            ],
+            0,
+        ),
+        (&["apply", "out/plan.json"], 0),
+        (
+            &[
+                "apply",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "--dry-run",
+            ],
+            0,
+        ),
+        (&["apply", "specs/orders-roma.yaml", "--env", "prod"], 0),
+        (
+            &["apply", "specs/orders-with-hooks.yaml", "--env", "prod"],
+            0,
+        ),
+        (&["apply", "specs/all-teams.yaml", "--env", "prod"], 0),
+        (&["apply", "specs/enebular-promote.yaml"], 0),
+        (&["apply", "specs/enebular-release.yaml"], 0),
+        (&["apply", "specs/kie-config.yaml", "--env", "prod"], 0),
+        // Failing ones.
+        (&["apply", "specs/broken.yaml"], 2),
+        (&["apply", "specs/orders-to-prod.yaml", "--env", "nope"], 2),
+        (&["apply", "specs/abort.yaml", "--env", "prod"], 1),
+        (
+            &[
+                "unpack",
+                "examples/packages/orders-dev",
+                "-o",
+                "examples/packages/x",
+            ],
+            2,
+        ),
+        (
+            &[
+                "pack",
+                "examples/packages/orders-dev",
+                "-o",
+                "examples/packages/orders-dev/x.zip",
+            ],
+            2,
+        ),
+        (&["unpack", "out/orders.zip", "-o", "out", "--force"], 2),
+        (
+            &[
+                "export",
+                "examples/packages/orders-dev",
+                "-o",
+                "examples/packages/orders-dev/e.zip",
+                "--all",
+            ],
+            2,
+        ),
+        // Outputs inside a source, or on a source's own path, are refused.
+        (
+            &[
+                "apply",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "--out",
+                "examples/packages/orders-dev",
+            ],
+            2,
+        ),
+        (
+            &[
+                "apply",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "--out",
+                "examples/targets/prod/sub",
+            ],
+            2,
+        ),
+        (
+            &[
+                "apply",
+                "specs/kie-config.yaml",
+                "--env",
+                "prod",
+                "--out",
+                "examples/packages/kie",
+            ],
+            2,
+        ),
+    ];
+    for (args, code) in commands {
+        let run = hoist_in(dir, args);
+        assert_eq!(
+            run.code,
+            *code,
+            "hoist {}\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            run.stdout,
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(
+            snapshot(&dir.join("examples")) == before,
+            "hoist {} changed a source or target",
+            args.join(" ")
+        );
+    }
+    assert!(
+        snapshot(&dir.join("specs")) == before_specs,
+        "a spec changed"
+    );
+    let refused = hoist_in(
+        dir,
+        &[
+            "apply",
+            "specs/orders-to-prod.yaml",
+            "--env",
+            "prod",
+            "--out",
+            "examples/packages/orders-dev",
+        ],
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hoist never writes into a source or target"),
+        "{}",
+        refused.stderr
+    );
+}
