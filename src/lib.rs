@@ -11,6 +11,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod fsutil;
+pub mod fuzzing;
 pub mod hooks;
 pub mod model;
 pub mod outdir;
