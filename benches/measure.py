@@ -45,6 +45,9 @@ def measure(label, argv, runs=5, cwd=None, env=None, shell=False):
         argv = ["bash", "-c", argv]
     times, peaks = [], []
     for _ in range(runs):
+        # Start each run with nothing left to write back from the one before (a command that
+        # wrote gigabytes would otherwise slow the next one's reads and fsyncs).
+        os.sync()
         t, rss = run_once(argv, cwd=cwd, env=env)
         times.append(t)
         peaks.append(rss)

@@ -142,6 +142,8 @@ def section_large(a, out):
         try:
             cmds = [
                 ("cp PKG", ["cp", pkg, os.path.join(scratch, "copy.zip")], a.runs),
+                ("cp PKG && sync COPY (a copy on disk, as hoist leaves it)",
+                 f"cp '{pkg}' '{scratch}/copy.zip' && sync '{scratch}/copy.zip'", a.runs),
                 ("sha256sum PKG", ["sha256sum", pkg], a.runs),
                 ("unzip -p PKG > /dev/null (inflate)", f"unzip -p '{pkg}' > /dev/null", a.runs),
                 ("unzip + zip -r (a hand-made copy)",
@@ -160,16 +162,19 @@ def section_large(a, out):
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     small, big = sizes
-    cp = result[big]["cp PKG"]["median_s"]
+    cp = result[big]["cp PKG"]
+    cp_sync = result[big]["cp PKG && sync COPY (a copy on disk, as hoist leaves it)"]
     ap = result[big]["hoist --jobs 2 apply spec.yaml"]
     out.append("")
-    out.append(f"- hoist apply copies the {big} MiB package at **{cp / ap['median_s'] * 100:.0f}%** of the throughput of cp "
-               f"(aim: at least 50%).")
+    out.append(f"- hoist apply copies the {big} MiB package at **{cp['median_s'] / ap['median_s'] * 100:.0f}%** of the "
+               f"throughput of cp by medians, {cp['min_s'] / ap['min_s'] * 100:.0f}% by minimums (aim: at least 50%); "
+               f"against cp + sync, {cp_sync['median_s'] / ap['median_s'] * 100:.0f}% by medians, "
+               f"{cp_sync['min_s'] / ap['min_s'] * 100:.0f}% by minimums.")
     m_small = result[small]["hoist --jobs 2 apply spec.yaml"]["peak_rss"]
     m_big = ap["peak_rss"]
     out.append(f"- Peak memory of hoist apply: {mib(m_small)} for {small} MiB, {mib(m_big)} for {big} MiB "
                f"(aim: no growth with package size).\n")
-    return {"copy_vs_cp": cp / ap["median_s"], "mem_small": m_small, "mem_big": m_big}
+    return {"copy_vs_cp": cp["median_s"] / ap["median_s"], "mem_small": m_small, "mem_big": m_big}
 
 
 def section_enebular(a, out):

@@ -129,11 +129,13 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         }
         written.push(o.shown.clone());
     }
-    fsutil::finish_temp_file(staged_report, &report_path).map_err(|e| Error::Io {
+    fsutil::move_into_place(staged_report, &report_path).map_err(|e| Error::Io {
         path: report_path,
         action: "cannot write the report",
         source: e,
     })?;
+    // The moves are on disk before the journal that lists them goes.
+    fsutil::sync_dir(lock.path());
     lock.clear_journal()?;
     Ok(report)
 }
@@ -152,7 +154,7 @@ fn stage_report(path: &std::path::Path, json: &[u8]) -> Result<tempfile::NamedTe
         .map_err(io)?;
     tmp.write_all(json).map_err(io)?;
     // On disk before the journal names it.
-    tmp.as_file().sync_all().map_err(io)?;
+    fsutil::make_ready(&tmp).map_err(io)?;
     Ok(tmp)
 }
 

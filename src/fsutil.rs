@@ -26,11 +26,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Flushes a finished temporary file, gives it ordinary permissions and renames it to `path`.
 pub fn finish_temp_file(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    tmp.as_file().sync_all()?;
-    set_readable(tmp.as_file())?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    make_ready(&tmp)?;
+    move_into_place(tmp, path)?;
     sync_dir(parent_of(path));
     Ok(())
+}
+
+/// Flushes a finished temporary file to disk and gives it ordinary permissions, so that only
+/// a rename is left to do (staging does this in parallel; the moves are then quick).
+pub fn make_ready(tmp: &tempfile::NamedTempFile) -> io::Result<()> {
+    tmp.as_file().sync_all()?;
+    set_readable(tmp.as_file())
+}
+
+/// Renames a temporary file made ready by [`make_ready`] to `path`. The caller flushes the
+/// folder ([`sync_dir`]) once its moves are done.
+pub fn move_into_place(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(unix)]

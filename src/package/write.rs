@@ -113,7 +113,9 @@ pub fn write_package(
         digests: staged.written.digests.clone(),
         bytes: staged.written.bytes,
     };
+    let parent = fsutil::parent_of(dest).to_path_buf();
     staged.commit()?;
+    fsutil::sync_dir(&parent);
     Ok(written)
 }
 
@@ -168,13 +170,14 @@ impl Staged {
         moves
     }
 
-    /// Moves the package (and its sidecar manifest) into place.
+    /// Moves the package (and its sidecar manifest) into place: renames only, everything was
+    /// flushed while staging. The caller flushes the folder once all its moves are made.
     pub fn commit(self) -> Result<(), PackageError> {
         let Staged {
             dest, tmp, sidecar, ..
         } = self;
         match tmp {
-            StagedTmp::File(f) => fsutil::finish_temp_file(f, &dest)
+            StagedTmp::File(f) => fsutil::move_into_place(f, &dest)
                 .map_err(|e| PackageError::io(&dest, "cannot move into place", e))?,
             StagedTmp::Dir(mut guard) => {
                 let path = guard.0.take().expect("a staged folder is committed once");
@@ -186,7 +189,7 @@ impl Staged {
             StagedTmp::DryRun => return Ok(()),
         }
         if let Some((tmp, path)) = sidecar {
-            fsutil::finish_temp_file(tmp, &path)
+            fsutil::move_into_place(tmp, &path)
                 .map_err(|e| PackageError::io(&path, "cannot write the manifest", e))?;
         }
         Ok(())
@@ -235,6 +238,7 @@ pub fn stage_file(
             .tempfile_in(fsutil::parent_of(path))
             .map_err(|e| PackageError::io(path, "cannot create a temporary file", e))?;
         f.write_all(data)
+            .and_then(|()| fsutil::make_ready(&f))
             .map_err(|e| PackageError::io(path, "cannot write", e))?;
         Ok(f)
     };
@@ -338,6 +342,7 @@ pub fn stage_package(
             .tempfile_in(fsutil::parent_of(&side))
             .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
         f.write_all(&manifest_bytes)
+            .and_then(|()| fsutil::make_ready(&f))
             .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
         Some((f, side))
     } else {
@@ -407,6 +412,7 @@ fn stage_zip(dest: &Path, entries: &[OutEntry]) -> Result<tempfile::NamedTempFil
         .try_clone()
         .map_err(|e| PackageError::io(dest, "cannot write", e))?;
     write_zip_to(dest, entries, BufWriter::with_capacity(1 << 20, file))?;
+    fsutil::make_ready(&tmp).map_err(|e| PackageError::io(dest, "cannot write", e))?;
     Ok(tmp)
 }
 
@@ -534,8 +540,49 @@ fn stage_dir(dest: &Path, entries: &[OutEntry]) -> Result<TempDirGuard, PackageE
         .map_err(|e| PackageError::io(parent, "cannot create a temporary folder", e))?;
     let guard = TempDirGuard(Some(tmp.keep()));
     let root = guard.0.as_deref().expect("just set");
+    if ignores_case(root)
+        && let Some((a, b)) = case_collision(entries.iter().map(|e| e.name.as_str()))
+    {
+        return Err(PackageError::Write {
+            path: dest.into(),
+            detail: format!(
+                "{a:?} and {b:?} differ only in case, and this disk does not tell them apart: \
+                 write a ZIP instead (output format zip)"
+            ),
+        });
+    }
     entries.par_iter().try_for_each(|e| write_file(root, e))?;
     Ok(guard)
+}
+
+/// Whether the file system holding `dir` (a fresh, empty folder) treats names that differ
+/// only in case as one.
+fn ignores_case(dir: &Path) -> bool {
+    let probe = dir.join(".hoist-Case-Probe");
+    if File::create(&probe).is_err() {
+        return false;
+    }
+    let same = dir.join(".hoist-case-probe").exists();
+    let _ = fs::remove_file(&probe);
+    same
+}
+
+/// Two paths among `names` and their folders that are the same but for case.
+fn case_collision<'a>(names: impl Iterator<Item = &'a str>) -> Option<(String, String)> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for name in names {
+        let folders = name.match_indices('/').map(|(i, _)| &name[..i]);
+        for path in folders.chain(std::iter::once(name)) {
+            match seen.get(&path.to_lowercase()) {
+                Some(prev) if *prev != path => return Some((prev.to_string(), path.to_string())),
+                Some(_) => {}
+                None => {
+                    seen.insert(path.to_lowercase(), path);
+                }
+            }
+        }
+    }
+    None
 }
 
 fn write_file(root: &Path, e: &OutEntry) -> Result<(), PackageError> {
@@ -587,5 +634,48 @@ impl Seek for SinkSeek {
             SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
         };
         Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_equal_but_for_case_are_found_in_files_and_folders() {
+        let found = |names: &[&str]| case_collision(names.iter().copied());
+        assert_eq!(
+            found(&["assets/app/a/asset.json", "assets/app/b/asset.json"]),
+            None
+        );
+        assert_eq!(
+            found(&["assets/app/a/asset.json", "assets/app/A/asset.json"]),
+            Some(("assets/app/a".into(), "assets/app/A".into()))
+        );
+        assert_eq!(
+            found(&["files/Read.me", "files/read.me"]),
+            Some(("files/Read.me".into(), "files/read.me".into()))
+        );
+        assert_eq!(
+            found(&["x/É/1", "x/é/2"]),
+            Some(("x/É".into(), "x/é".into())),
+            "beyond ASCII too"
+        );
+    }
+
+    #[test]
+    fn a_case_sensitive_disk_is_seen_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let sensitive = {
+            fs::write(dir.path().join("A"), "").unwrap();
+            !dir.path().join("a").exists()
+        };
+        let fresh = tempfile::tempdir().unwrap();
+        assert_eq!(ignores_case(fresh.path()), !sensitive);
+        assert_eq!(
+            fs::read_dir(fresh.path()).unwrap().count(),
+            0,
+            "the probe is removed"
+        );
     }
 }
