@@ -1,7 +1,7 @@
 """The benchmark: hoist against the alternatives a user would pick and the machine's floors,
 in one session, on the same files. Prints the Markdown tables of BENCHMARKS.md.
 
-    python3 benches/run.py                     # everything, default sizes (about 30 minutes)
+    python3 benches/run.py                     # everything, default sizes (about 40 minutes)
     python3 benches/run.py --only many,hooks   # some sections
     python3 benches/run.py --smoke             # tiny corpora, one run each (the test suite runs this)
 
