@@ -105,8 +105,14 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
     json.push(b'\n');
     let report_path = planned.out_dir.join(REPORT_NAME);
-    let staged_report =
-        stage_report(&report_path, &json).map_err(|e| Error::NothingWritten(Box::new(e)))?;
+    // On disk before the journal names it.
+    let staged_report = fsutil::stage_bytes(&report_path, &json).map_err(|source| {
+        Error::NothingWritten(Box::new(Error::Io {
+            path: report_path.clone(),
+            action: "cannot write the report",
+            source,
+        }))
+    })?;
     // Every output is complete: record the moves, then make them.
     let mut moves: Vec<Move> = ready.iter().flat_map(Staged::moves).collect();
     moves.push(Move {
@@ -140,37 +146,19 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// The report, written under a temporary name beside its destination.
-fn stage_report(path: &std::path::Path, json: &[u8]) -> Result<tempfile::NamedTempFile, Error> {
-    use std::io::Write;
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        action: "cannot write the report",
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hoist-tmp-")
-        .tempfile_in(fsutil::parent_of(path))
-        .map_err(io)?;
-    tmp.write_all(json).map_err(io)?;
-    // On disk before the journal names it.
-    fsutil::make_ready(&tmp).map_err(io)?;
-    Ok(tmp)
-}
-
 /// Sources and the target are read-only to hoist: an output folder inside one of them, or an
 /// output with the same path as one (or a folder output holding one), is refused before
 /// anything is written.
 fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> Result<(), Error> {
     let inputs: Vec<&std::path::Path> = planned.inputs.iter().map(|p| p.as_path()).collect();
+    // The output folder may hold an input (a target kept beside the outputs), not lie in one.
     let out_dir = fsutil::resolved(&planned.out_dir);
-    for input in &inputs {
-        if out_dir.starts_with(fsutil::resolved(input)) {
-            return fsutil::keep_apart(&[input], &planned.out_dir);
-        }
+    if let Some(input) = inputs
+        .iter()
+        .find(|i| out_dir.starts_with(fsutil::resolved(i)))
+    {
+        return fsutil::keep_apart(&[input], &[&planned.out_dir]);
     }
-    for o in outputs {
-        fsutil::keep_apart(&inputs, &o.path)?;
-    }
-    Ok(())
+    let paths: Vec<&std::path::Path> = outputs.iter().map(|o| o.path.as_path()).collect();
+    fsutil::keep_apart(&inputs, &paths)
 }

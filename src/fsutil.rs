@@ -15,21 +15,22 @@ pub fn parent_of(path: &Path) -> &Path {
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, and renames it
 /// into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent_of(path);
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hoist-tmp-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    finish_temp_file(tmp, path)
-}
-
-/// Flushes a finished temporary file, gives it ordinary permissions and renames it to `path`.
-pub fn finish_temp_file(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    make_ready(&tmp)?;
+    fs::create_dir_all(parent_of(path))?;
+    let tmp = stage_bytes(path, bytes)?;
     move_into_place(tmp, path)?;
     sync_dir(parent_of(path));
     Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushed to disk and readable, so that
+/// only the rename into place ([`move_into_place`]) is left.
+pub fn stage_bytes(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .tempfile_in(parent_of(path))?;
+    tmp.write_all(bytes)?;
+    make_ready(&tmp)?;
+    Ok(tmp)
 }
 
 /// Flushes a finished temporary file to disk and gives it ordinary permissions, so that only
@@ -145,13 +146,17 @@ pub fn resolved(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Refuses an output that is an input, lies inside one, or would replace a folder holding
-/// one: hoist never writes into what it reads.
-pub fn keep_apart(inputs: &[&Path], output: &Path) -> Result<(), crate::Error> {
-    let out = resolved(output);
-    for input in inputs {
-        let inp = resolved(input);
-        if out.starts_with(&inp) || inp.starts_with(&out) {
+/// Refuses any of `outputs` that is an input, lies inside one, or would replace a folder
+/// holding one: hoist never writes into what it reads. Each path is resolved once.
+pub fn keep_apart(inputs: &[&Path], outputs: &[&Path]) -> Result<(), crate::Error> {
+    let inputs: Vec<(std::path::PathBuf, &Path)> =
+        inputs.iter().map(|p| (resolved(p), *p)).collect();
+    for output in outputs {
+        let out = resolved(output);
+        if let Some((_, input)) = inputs
+            .iter()
+            .find(|(inp, _)| out.starts_with(inp) || inp.starts_with(&out))
+        {
             return Err(crate::Error::Usage(format!(
                 "{} would be written over or into the input {}; hoist never writes into a source or target: choose another output",
                 output.display(),

@@ -9,6 +9,7 @@ use crate::error::{Error, exit};
 use crate::model::{Asset, Reference};
 use crate::package::write::{Format, ManifestMode, write_package};
 use crate::package::{Layout, Limits, LoadOptions, Package, PackageError};
+use crate::plan::select::{ByName, reachable};
 use crate::spec::de::did_you_mean;
 
 /// Most apps plus tasks one export job takes, as the platform has it.
@@ -73,51 +74,22 @@ fn closure(
         .iter()
         .map(|a| a.references().unwrap_or_default())
         .collect();
-    let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    let mut owned: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut by_name: ByName<'_> = BTreeMap::new();
     for (i, a) in assets.iter().enumerate() {
         by_name
             .entry((a.key.kind.as_str(), a.key.name.as_str()))
             .or_default()
             .push(i);
-        for r in refs[i].iter().filter(|r| r.owner) {
-            owned
-                .entry((r.kind.as_str(), r.name.as_str()))
-                .or_default()
-                .push(i);
-        }
     }
-    let mut taken = BTreeSet::new();
-    let mut queue: Vec<usize> = Vec::new();
-    for (i, a) in assets.iter().enumerate() {
-        let k = a.key.name.as_str();
-        if (a.key.kind == "app" && apps.contains(k)) || (a.key.kind == "task" && tasks.contains(k))
-        {
-            taken.insert(i);
-            queue.push(i);
-        }
-    }
+    let seeds: Vec<usize> = (0..assets.len())
+        .filter(|&i| {
+            let (kind, name) = (assets[i].key.kind.as_str(), assets[i].key.name.as_str());
+            (kind == "app" && apps.contains(name)) || (kind == "task" && tasks.contains(name))
+        })
+        .collect();
     // With APIs, an app brings what it owns (groups, their APIs and variables); everything
     // taken brings what it names (data sources, authorizers, backends, environments).
-    while let Some(i) = queue.pop() {
-        let a = &assets[i];
-        let forward = refs[i].iter().flat_map(|r| {
-            by_name
-                .get(&(r.kind.as_str(), r.name.as_str()))
-                .into_iter()
-                .flatten()
-        });
-        let backward = owned
-            .get(&(a.key.kind.as_str(), a.key.name.as_str()))
-            .filter(|_| with_apis)
-            .into_iter()
-            .flatten();
-        for &j in forward.chain(backward) {
-            if taken.insert(j) {
-                queue.push(j);
-            }
-        }
-    }
+    let taken = reachable(assets, &refs, &by_name, seeds, with_apis, |_| true);
     taken.into_iter().collect()
 }
 
@@ -135,7 +107,7 @@ pub fn run(
             "name what to export: --app NAME, --task NAME (each repeatable), or --all".into(),
         ));
     }
-    crate::fsutil::keep_apart(&[package], output)?;
+    crate::fsutil::keep_apart(&[package], &[output])?;
     let opts = LoadOptions {
         limits: *limits,
         layout: None,

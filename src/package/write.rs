@@ -232,15 +232,8 @@ pub fn stage_file(
             detail: "exists and is not a file; hoist will not replace it".into(),
         });
     }
-    let temp = |path: &Path, data: &[u8]| -> Result<tempfile::NamedTempFile, PackageError> {
-        let mut f = tempfile::Builder::new()
-            .prefix(".hoist-tmp-")
-            .tempfile_in(fsutil::parent_of(path))
-            .map_err(|e| PackageError::io(path, "cannot create a temporary file", e))?;
-        f.write_all(data)
-            .and_then(|()| fsutil::make_ready(&f))
-            .map_err(|e| PackageError::io(path, "cannot write", e))?;
-        Ok(f)
+    let temp = |path: &Path, data: &[u8]| {
+        fsutil::stage_bytes(path, data).map_err(|e| PackageError::io(path, "cannot write", e))
     };
     let tmp = StagedTmp::File(temp(dest, &bytes)?);
     let side = sidecar_path(dest);
@@ -337,12 +330,7 @@ pub fn stage_package(
     };
     let sidecar = if manifest == Some(ManifestMode::Sidecar) {
         let side = sidecar_path(dest);
-        let mut f = tempfile::Builder::new()
-            .prefix(".hoist-tmp-")
-            .tempfile_in(fsutil::parent_of(&side))
-            .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
-        f.write_all(&manifest_bytes)
-            .and_then(|()| fsutil::make_ready(&f))
+        let f = fsutil::stage_bytes(&side, &manifest_bytes)
             .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
         Some((f, side))
     } else {

@@ -567,21 +567,7 @@ fn build(
     };
     warnings.sort();
     warnings.dedup();
-    let mut summary = Summary {
-        warnings: warnings.len(),
-        ..Summary::default()
-    };
-    for a in packages.iter().flat_map(|p| &p.assets) {
-        match a.action {
-            Action::Create => summary.create += 1,
-            Action::Overwrite => summary.overwrite += 1,
-            Action::Skip => summary.skip += 1,
-            Action::Fail => summary.fail += 1,
-        }
-        if !a.renames.is_empty() && a.action != Action::Fail {
-            summary.renamed += 1;
-        }
-    }
+    let summary = Summary::of(&packages, warnings.len());
     let inputs_digests = input_digests(loaded, hook_digests);
     let input_paths = loaded.paths();
     let plan = Plan {

@@ -526,21 +526,7 @@ pub(super) fn plan(
         None
     };
     warnings.sort();
-    let mut summary = Summary {
-        warnings: warnings.len(),
-        ..Summary::default()
-    };
-    for a in packages.iter().flat_map(|p| &p.assets) {
-        match a.action {
-            Action::Create => summary.create += 1,
-            Action::Overwrite => summary.overwrite += 1,
-            Action::Skip => summary.skip += 1,
-            Action::Fail => summary.fail += 1,
-        }
-        if !a.renames.is_empty() && a.action != Action::Fail {
-            summary.renamed += 1;
-        }
-    }
+    let summary = Summary::of(&packages, warnings.len());
     let plan = Plan {
         format: super::PLAN_FORMAT,
         generator: crate::package::manifest::generator(),

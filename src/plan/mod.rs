@@ -11,7 +11,7 @@ pub mod kie;
 pub mod render;
 mod resolve;
 mod roma;
-mod select;
+pub(crate) mod select;
 mod transform;
 
 use std::collections::BTreeMap;
@@ -284,6 +284,28 @@ pub struct Summary {
     pub renamed: usize,
     /// Warnings.
     pub warnings: usize,
+}
+
+impl Summary {
+    /// The counts of `packages`' assets, with `warnings` warnings.
+    pub fn of(packages: &[PackagePlan], warnings: usize) -> Summary {
+        let mut summary = Summary {
+            warnings,
+            ..Summary::default()
+        };
+        for a in packages.iter().flat_map(|p| &p.assets) {
+            match a.action {
+                Action::Create => summary.create += 1,
+                Action::Overwrite => summary.overwrite += 1,
+                Action::Skip => summary.skip += 1,
+                Action::Fail => summary.fail += 1,
+            }
+            if !a.renames.is_empty() && a.action != Action::Fail {
+                summary.renamed += 1;
+            }
+        }
+        summary
+    }
 }
 
 impl Plan {

@@ -103,36 +103,9 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
         .iter()
         .map(|a| a.references().unwrap_or_default())
         .collect();
-    // Owners: (kind, name) of an owner → the assets it owns.
-    let mut owned: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    for (i, rs) in refs.iter().enumerate() {
-        for r in rs.iter().filter(|r| r.owner) {
-            owned
-                .entry((r.kind.as_str(), r.name.as_str()))
-                .or_default()
-                .push(i);
-        }
-    }
-    let mut queue = seeds;
-    let mut closure: BTreeSet<usize> = queue.iter().copied().collect();
-    while let Some(i) = queue.pop() {
-        let a = &assets[i];
-        let forward = refs[i].iter().flat_map(|r| {
-            by_name
-                .get(&(r.kind.as_str(), r.name.as_str()))
-                .into_iter()
-                .flatten()
-        });
-        let backward = owned
-            .get(&(a.key.kind.as_str(), a.key.name.as_str()))
-            .into_iter()
-            .flatten();
-        for &j in forward.chain(backward) {
-            if !excluded.contains(&j) && closure.insert(j) {
-                queue.push(j);
-            }
-        }
-    }
+    let closure = reachable(assets, &refs, &by_name, seeds, true, |j| {
+        !excluded.contains(&j)
+    });
     chosen.extend(closure);
     let in_selection: BTreeSet<(&str, &str)> = chosen
         .iter()
@@ -181,4 +154,52 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
         promoted: BTreeMap::new(),
         failures: BTreeMap::new(),
     }
+}
+
+/// Assets by (kind, name).
+pub type ByName<'a> = BTreeMap<(&'a str, &'a str), Vec<usize>>;
+
+/// Every asset reachable from `seeds` (which are included): through the references each
+/// makes, to the assets `by_name` finds, and with `owned_too` to the assets it owns. A reached
+/// asset is taken, and walked from, only when `keep` says so.
+pub fn reachable(
+    assets: &[crate::model::Asset],
+    refs: &[Vec<Reference>],
+    by_name: &ByName<'_>,
+    seeds: Vec<usize>,
+    owned_too: bool,
+    keep: impl Fn(usize) -> bool,
+) -> BTreeSet<usize> {
+    // Owners: (kind, name) of an owner → the assets it owns.
+    let mut owned: ByName<'_> = BTreeMap::new();
+    for (i, rs) in refs.iter().enumerate() {
+        for r in rs.iter().filter(|r| r.owner) {
+            owned
+                .entry((r.kind.as_str(), r.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut queue = seeds;
+    let mut closure: BTreeSet<usize> = queue.iter().copied().collect();
+    while let Some(i) = queue.pop() {
+        let a = &assets[i];
+        let forward = refs[i].iter().flat_map(|r| {
+            by_name
+                .get(&(r.kind.as_str(), r.name.as_str()))
+                .into_iter()
+                .flatten()
+        });
+        let backward = owned
+            .get(&(a.key.kind.as_str(), a.key.name.as_str()))
+            .filter(|_| owned_too)
+            .into_iter()
+            .flatten();
+        for &j in forward.chain(backward) {
+            if keep(j) && closure.insert(j) {
+                queue.push(j);
+            }
+        }
+    }
+    closure
 }
