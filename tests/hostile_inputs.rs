@@ -64,13 +64,20 @@ fn apply_measured(dir: &Path) -> (Run, u64) {
 
 const SPEC: &str = "version: 1\nname: hostile\nsources: [packages/*]\noutput: {dir: out}\n";
 
-/// Runs one hostile package (written as `packages/FILE`) and checks what must hold.
-fn check(label: &str, file: &str, bytes: &[u8], spec: &str, expect: Expect) -> Run {
+/// A fresh folder `ws/` holding `packages/FILE` and `spec.yaml` (and the folder that holds it,
+/// which removes everything when dropped).
+fn workspace(file: &str, bytes: &[u8], spec: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let ws = tmp();
     let dir = ws.path().join("ws");
     fs::create_dir_all(dir.join("packages")).unwrap();
     fs::write(dir.join("packages").join(file), bytes).unwrap();
     fs::write(dir.join("spec.yaml"), spec).unwrap();
+    (ws, dir)
+}
+
+/// Runs one hostile package (written as `packages/FILE`) and checks what must hold.
+fn check(label: &str, file: &str, bytes: &[u8], spec: &str, expect: Expect) -> Run {
+    let (_ws, dir) = workspace(file, bytes, spec);
     let before = tree(&dir);
     let (run, peak) = apply_measured(&dir);
     let all = || {
@@ -340,11 +347,7 @@ fn numbers_beyond_f64_and_i64_are_kept_exactly_through_an_edit() {
     let text = r#"{"meta": {"name": "b", "big": 123456789012345678901234567890, "huge": 1e999, "precise": 0.10000000000000000000001, "neg": -98765432109876543210}}"#;
     let bytes = craft::zip(&[good(), Entry::new("assets/app/b/asset.json", text)]);
     let spec = format!("{SPEC}rename:\n  - {{kind: app, prefix: \"prod-\"}}\n");
-    let ws = tmp();
-    let dir = ws.path().join("ws");
-    fs::create_dir_all(dir.join("packages")).unwrap();
-    fs::write(dir.join("packages/nums.zip"), &bytes).unwrap();
-    fs::write(dir.join("spec.yaml"), spec).unwrap();
+    let (_ws, dir) = workspace("nums.zip", &bytes, &spec);
     let (run, _) = apply_measured(&dir);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let out = fs::read(dir.join("out/nums.zip")).unwrap();
@@ -374,11 +377,7 @@ fn a_zip_inside_a_package_is_a_payload_copied_as_is_never_opened() {
         good(),
         Entry::new("assets/app/good/files/inner.zip", &evil_inner).stored(),
     ]);
-    let ws = tmp();
-    let dir = ws.path().join("ws");
-    fs::create_dir_all(dir.join("packages")).unwrap();
-    fs::write(dir.join("packages/nested.zip"), &bytes).unwrap();
-    fs::write(dir.join("spec.yaml"), SPEC).unwrap();
+    let (ws, dir) = workspace("nested.zip", &bytes, SPEC);
     let (run, _) = apply_measured(&dir);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let out = fs::read(dir.join("out/nested.zip")).unwrap();
@@ -398,18 +397,7 @@ fn a_zip_inside_a_package_is_a_payload_copied_as_is_never_opened() {
 #[test]
 fn hostile_specs_are_refused_with_their_place() {
     let package = craft::zip(&[good()]);
-    let mut bomb =
-        String::from("version: 1\nsources: [packages/*]\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
-    for i in 0..9 {
-        let p = if i == 0 {
-            "a".to_string()
-        } else {
-            format!("b{}", i - 1)
-        };
-        bomb.push_str(&format!(
-            "b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        ));
-    }
+    let bomb = common::yaml_alias_bomb("version: 1\nsources: [packages/*]\n");
     let cases: Vec<(&str, String, &str)> = vec![
         ("alias bomb", bomb, "spec.limit"),
         (
@@ -439,11 +427,7 @@ fn hostile_specs_are_refused_with_their_place() {
         ),
     ];
     for (label, spec, code) in cases {
-        let ws = tmp();
-        let dir = ws.path().join("ws");
-        fs::create_dir_all(dir.join("packages")).unwrap();
-        fs::write(dir.join("packages/ok.zip"), &package).unwrap();
-        fs::write(dir.join("spec.yaml"), &spec).unwrap();
+        let (_ws, dir) = workspace("ok.zip", &package, &spec);
         let (run, peak) = apply_measured(&dir);
         assert!(peak < 2 * MEMORY_CAP_KIB, "{label}: peak memory {peak} KiB");
         assert_eq!(run.code, 2, "{label}: {}", run.stderr);

@@ -200,6 +200,14 @@ fn no_command_changes_a_source_or_a_target() {
             run.stderr
         );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        if args.contains(&"--out") && *code == 2 {
+            assert!(
+                run.stderr
+                    .contains("hoist never writes into a source or target"),
+                "{}",
+                run.stderr
+            );
+        }
         assert!(
             snapshot(&dir.join("examples")) == before,
             "hoist {} changed a source or target",
@@ -209,23 +217,5 @@ fn no_command_changes_a_source_or_a_target() {
     assert!(
         snapshot(&dir.join("specs")) == before_specs,
         "a spec changed"
-    );
-    let refused = hoist_in(
-        dir,
-        &[
-            "apply",
-            "specs/orders-to-prod.yaml",
-            "--env",
-            "prod",
-            "--out",
-            "examples/packages/orders-dev",
-        ],
-    );
-    assert!(
-        refused
-            .stderr
-            .contains("hoist never writes into a source or target"),
-        "{}",
-        refused.stderr
     );
 }

@@ -113,17 +113,7 @@ fn malformed_yaml_is_located() {
 
 #[test]
 fn hostile_yaml_is_refused_quickly() {
-    let mut bomb = String::from("version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
-    for i in 0..9 {
-        let p = if i == 0 {
-            "a".to_string()
-        } else {
-            format!("b{}", i - 1)
-        };
-        bomb.push_str(&format!(
-            "b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        ));
-    }
+    let bomb = common::yaml_alias_bomb("version: 1\n");
     let run = plan_spec(&bomb).expect_code(2);
     assert!(
         run.stderr.contains("error[spec.limit]") && run.stderr.contains("alias"),

@@ -573,15 +573,7 @@ fn build(
     let plan = Plan {
         format: PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
-        spec: SpecInfo {
-            path: opts
-                .spec_display
-                .clone()
-                .unwrap_or_else(|| spec.path.display().to_string()),
-            name: spec.name.clone(),
-            env: opts.env.clone(),
-            sha256: spec.digest,
-        },
+        spec: SpecInfo::of(spec, opts),
         inputs: inputs_digests,
         packages,
         merged: merged.as_ref().map(|m| m.shown.clone()),

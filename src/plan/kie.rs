@@ -530,15 +530,7 @@ pub(super) fn plan(
     let plan = Plan {
         format: super::PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
-        spec: super::SpecInfo {
-            path: opts
-                .spec_display
-                .clone()
-                .unwrap_or_else(|| spec.path.display().to_string()),
-            name: spec.name.clone(),
-            env: opts.env.clone(),
-            sha256: spec.digest,
-        },
+        spec: super::SpecInfo::of(spec, opts),
         inputs: super::input_digests(&loaded, BTreeMap::new()),
         packages,
         merged: merged.as_ref().map(|m| m.shown.clone()),

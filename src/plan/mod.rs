@@ -286,6 +286,21 @@ pub struct Summary {
     pub warnings: usize,
 }
 
+impl SpecInfo {
+    /// The spec as a plan records it: as named on the command line, with its digest.
+    pub fn of(spec: &crate::spec::Spec, opts: &PlanOptions) -> SpecInfo {
+        SpecInfo {
+            path: opts
+                .spec_display
+                .clone()
+                .unwrap_or_else(|| spec.path.display().to_string()),
+            name: spec.name.clone(),
+            env: opts.env.clone(),
+            sha256: spec.digest,
+        }
+    }
+}
+
 impl Summary {
     /// The counts of `packages`' assets, with `warnings` warnings.
     pub fn of(packages: &[PackagePlan], warnings: usize) -> Summary {

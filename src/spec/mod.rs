@@ -483,30 +483,28 @@ impl Spec {
             .take(max as u64 + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;
-        if bytes.len() > max {
-            return Err(crate::Error::Spec(SpecErrors {
+        // An error about the whole file, before there is text to show.
+        let whole_file = |code: &'static str, message: String| {
+            crate::Error::Spec(SpecErrors {
                 path: path.into(),
                 text: "".into(),
-                diagnostics: vec![Diagnostic::new(
-                    "spec.limit",
-                    None,
-                    format!("the file is larger than {max} bytes, the limit for specs"),
-                )],
-            }));
+                diagnostics: vec![Diagnostic::new(code, None, message)],
+            })
+        };
+        if bytes.len() > max {
+            return Err(whole_file(
+                "spec.limit",
+                format!("the file is larger than {max} bytes, the limit for specs"),
+            ));
         }
         let digest = Digest::of(&bytes);
         let text: Arc<str> = match String::from_utf8(bytes) {
             Ok(t) => t.into(),
             Err(_) => {
-                return Err(crate::Error::Spec(SpecErrors {
-                    path: path.into(),
-                    text: "".into(),
-                    diagnostics: vec![Diagnostic::new(
-                        "spec.syntax",
-                        None,
-                        "the file is not UTF-8 text",
-                    )],
-                }));
+                return Err(whole_file(
+                    "spec.syntax",
+                    "the file is not UTF-8 text".into(),
+                ));
             }
         };
         Spec::parse(path, text, digest).map_err(crate::Error::Spec)

@@ -111,3 +111,19 @@ pub fn tmp() -> tempfile::TempDir {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A YAML document starting with `head` whose aliases expand to 10^10 nodes.
+pub fn yaml_alias_bomb(head: &str) -> String {
+    let mut bomb = format!("{head}a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..9 {
+        let p = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        bomb.push_str(&format!(
+            "b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        ));
+    }
+    bomb
+}
