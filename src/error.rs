@@ -49,7 +49,7 @@ pub enum Error {
     /// Another run holds the output folder's lock.
     #[error(
         "{}: another hoist apply is writing to this folder{}; nothing was written, run again once it has finished",
-        dir.display(),
+        crate::fsutil::normalize(dir).display(),
         if holder.is_empty() { String::new() } else { format!(" ({holder})") }
     )]
     Locked {

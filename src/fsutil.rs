@@ -159,8 +159,8 @@ pub fn keep_apart(inputs: &[&Path], outputs: &[&Path]) -> Result<(), crate::Erro
         {
             return Err(crate::Error::Usage(format!(
                 "{} would be written over or into the input {}; hoist never writes into a source or target: choose another output",
-                output.display(),
-                input.display()
+                normalize(output).display(),
+                normalize(input).display()
             )));
         }
     }
