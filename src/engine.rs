@@ -63,7 +63,13 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     let lock = if dry_run {
         None
     } else {
-        let (lock, recovered) = OutDir::lock(&planned.out_dir)?;
+        let writes: std::collections::BTreeSet<String> = outputs
+            .iter()
+            .flat_map(|o| o.final_paths())
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .chain([REPORT_NAME.to_string()])
+            .collect();
+        let (lock, recovered) = OutDir::lock(&planned.out_dir, &writes)?;
         if recovered.finished > 0 {
             eprintln!(
                 "note: {}: finished {} move(s) of an interrupted run before this one",

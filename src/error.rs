@@ -58,6 +58,18 @@ pub enum Error {
         /// What the lock file says about its holder.
         holder: String,
     },
+    /// Something in the output folder that hoist would have to trust is not what a run of
+    /// hoist leaves there (a planted link, a crafted journal); nothing was moved or deleted.
+    #[error(
+        "{}: {detail}; nothing was moved or deleted",
+        crate::fsutil::normalize(path).display()
+    )]
+    Untrusted {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it, and how to go on.
+        detail: String,
+    },
     /// A file other than a package could not be read or written.
     #[error("{path}: {action}: {source}")]
     Io {
@@ -82,6 +94,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Io { .. } => "io",
             Error::Locked { .. } => "output.locked",
+            Error::Untrusted { .. } => "output.untrusted",
         }
     }
 

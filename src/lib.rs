@@ -20,6 +20,7 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod spec;
+pub mod text;
 
 pub use cli::{Cli, run};
 pub use error::Error;

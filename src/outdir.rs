@@ -8,10 +8,21 @@
 //! finishes those moves before doing anything else, so the folder holds either the previous
 //! run's outputs or the new ones, never a mix. Staged files of a run killed before its
 //! journal was written are removed.
+//!
+//! Everything in the output folder is input a stranger may have written (a journal committed
+//! to Git, a planted link). So the lock and the journal are opened without following links
+//! and must be plain files; a journal is honoured only when it is small, of the version this
+//! program writes, and every move in it goes from a name hoist stages (`.hoist-tmp-…`) to a
+//! name this run writes, both directly inside the folder. Anything else is refused before a
+//! single file is moved or deleted.
+//!
+//! A lock left by a killed run needs no cleaning: the lock is the operating system's lock on
+//! the open file, which goes with the process, so the next run takes the file over.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, TryLockError};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +34,13 @@ pub const LOCK_NAME: &str = ".hoist.lock";
 /// The journal's name, in the output folder.
 pub const JOURNAL_NAME: &str = ".hoist-journal.json";
 /// Prefixes of what a run stages beside its outputs.
-pub const STAGED_PREFIXES: [&str; 2] = [".hoist-tmp-", ".hoist-old-"];
+pub const STAGED_PREFIXES: [&str; 2] = [STAGED_PREFIX, ".hoist-old-"];
+/// The prefix of the temporary names outputs are staged under; a journal moves only these.
+pub const STAGED_PREFIX: &str = ".hoist-tmp-";
+/// The journal format this version writes and reads.
+const JOURNAL_VERSION: u32 = 1;
+/// The largest journal read: a run of many thousand outputs stays far below it.
+pub const MAX_JOURNAL_BYTES: u64 = 1 << 20;
 
 /// The output folder, locked for this process until dropped.
 #[derive(Debug)]
@@ -33,7 +50,7 @@ pub struct OutDir {
 }
 
 /// One move of a staged file or folder to its final name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
     /// The staged file or folder.
     pub from: PathBuf,
@@ -43,10 +60,20 @@ pub struct Move {
     pub dir: bool,
 }
 
+/// A move as the journal records it: plain names inside the output folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalMove {
+    from: String,
+    to: String,
+    dir: bool,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Journal {
     journal: u32,
-    moves: Vec<Move>,
+    moves: Vec<JournalMove>,
 }
 
 /// What [`OutDir::lock`] found left by an interrupted run.
@@ -61,7 +88,7 @@ pub struct Recovered {
 impl Drop for OutDir {
     fn drop(&mut self) {
         // Removed while still held (the lock goes with the handle, just after), so the
-        // output folder keeps only outputs.
+        // output folder keeps only outputs. Removing a name never follows a link.
         let _ = fs::remove_file(self.dir.join(LOCK_NAME));
     }
 }
@@ -69,7 +96,7 @@ impl Drop for OutDir {
 #[cfg(unix)]
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::metadata(path)) {
+    match (file.metadata(), fs::symlink_metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
@@ -80,10 +107,75 @@ fn same_file(_file: &File, path: &Path) -> bool {
     path.exists()
 }
 
+/// Opens a file of the output folder without following a link at its name, and without
+/// blocking on a pipe planted there.
+fn open_no_follow(path: &Path, create: bool) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    if create {
+        options.write(true).create(true).truncate(false);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .mode(0o644);
+    }
+    options.open(path)
+}
+
+/// Why `file`, just opened at `path`, is not a plain file of its own (a link, a pipe, a
+/// folder, a second name of another file), if it is not.
+fn not_plain(file: &File, path: &Path) -> Option<String> {
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot be examined: {e}")),
+    };
+    if !meta.is_file() {
+        return Some("is not a plain file".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() != 1 {
+            return Some("is a second name of another file (a hard link)".into());
+        }
+    }
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Some("is a symbolic link".into());
+    }
+    None
+}
+
+/// Whether an open error says the name was a symbolic link (`O_NOFOLLOW`).
+fn is_link_error(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// One name directly inside a folder: no separator, not `.` or `..`, not empty.
+pub fn is_plain_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(Component::Normal(n)), None) if n == name
+    ) && !name.contains(['/', '\\'])
+}
+
 impl OutDir {
     /// Creates `dir` if needed and takes its lock; then finishes or clears what an
-    /// interrupted run left. Fails at once, without waiting, when another run holds the lock.
-    pub fn lock(dir: &Path) -> Result<(OutDir, Recovered), Error> {
+    /// interrupted run left. `writes` are the names (directly inside `dir`) this run writes:
+    /// a journal left behind may move staged files only onto them. Fails at once, without
+    /// waiting, when another run holds the lock.
+    pub fn lock(dir: &Path, writes: &BTreeSet<String>) -> Result<(OutDir, Recovered), Error> {
         let io_err = |action: &'static str| {
             let path = dir.to_path_buf();
             move |source| Error::Io {
@@ -92,27 +184,44 @@ impl OutDir {
                 source,
             }
         };
+        if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Untrusted {
+                path: dir.to_path_buf(),
+                detail: "the output folder is a symbolic link; hoist writes only into a real folder (name the folder it points to, if that is meant)".into(),
+            });
+        }
         fs::create_dir_all(dir).map_err(io_err("cannot create the output folder"))?;
         let path = dir.join(LOCK_NAME);
+        let untrusted = |detail: String| Error::Untrusted {
+            path: path.clone(),
+            detail,
+        };
         let mut file = loop {
-            let file = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|source| Error::Io {
-                    path: path.clone(),
-                    action: "cannot open the lock file",
-                    source,
-                })?;
+            let file = open_no_follow(&path, true).map_err(|source| {
+                if is_link_error(&source) {
+                    untrusted("the lock file is a symbolic link, which no run of hoist makes; remove it and run again".into())
+                } else {
+                    Error::Io {
+                        path: path.clone(),
+                        action: "cannot open the lock file",
+                        source,
+                    }
+                }
+            })?;
+            if let Some(why) = not_plain(&file, &path) {
+                return Err(untrusted(format!(
+                    "the lock file {why}, which no run of hoist makes; remove it and run again"
+                )));
+            }
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
-                    let holder = fs::read_to_string(&path).unwrap_or_default();
+                    let mut holder = String::new();
+                    let _ = (&file).take(200).read_to_string(&mut holder);
+                    let holder = holder.lines().next().unwrap_or_default();
                     return Err(Error::Locked {
                         dir: dir.to_path_buf(),
-                        holder: holder.trim().to_string(),
+                        holder: crate::text::escape_controls(holder.trim()).into_owned(),
                     });
                 }
                 Err(TryLockError::Error(source)) => {
@@ -136,7 +245,7 @@ impl OutDir {
             dir: dir.to_path_buf(),
             _lock: file,
         };
-        let recovered = out.recover()?;
+        let recovered = out.recover(writes)?;
         Ok((out, recovered))
     }
 
@@ -149,31 +258,22 @@ impl OutDir {
         self.dir.join(JOURNAL_NAME)
     }
 
-    /// Finishes the moves of a journal left behind, then removes staged leftovers.
-    fn recover(&self) -> Result<Recovered, Error> {
-        let mut recovered = Recovered::default();
+    /// Reads the journal left behind, if any, and checks every move in it; nothing is moved
+    /// or deleted when any check fails.
+    fn read_journal(&self, writes: &BTreeSet<String>) -> Result<Option<Vec<Move>>, Error> {
         let path = self.journal_path();
-        match fs::read(&path) {
-            Ok(bytes) => {
-                let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| Error::Io {
-                    path: path.clone(),
-                    action: "cannot read the journal of an interrupted run (remove it to go on)",
-                    source: io::Error::new(io::ErrorKind::InvalidData, e),
-                })?;
-                for m in &journal.moves {
-                    let from = self.dir.join(&m.from);
-                    if fs::symlink_metadata(&from).is_ok() {
-                        self.make(m).map_err(|source| Error::Io {
-                            path: self.dir.join(&m.to),
-                            action: "cannot finish the interrupted run's move into place",
-                            source,
-                        })?;
-                        recovered.finished += 1;
-                    }
-                }
-                self.clear_journal()?;
+        let refuse = |detail: String| Error::Untrusted {
+            path: path.clone(),
+            detail: format!(
+                "{detail}; this is not a journal hoist would follow (if a run of another spec was interrupted here, run that spec again; otherwise remove the file)"
+            ),
+        };
+        let mut file = match open_no_follow(&path, false) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if is_link_error(&e) => {
+                return Err(refuse("the journal is a symbolic link".into()));
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(Error::Io {
                     path,
@@ -181,6 +281,112 @@ impl OutDir {
                     source,
                 });
             }
+        };
+        if let Some(why) = not_plain(&file, &path) {
+            return Err(refuse(format!("the journal {why}")));
+        }
+        let mut bytes = Vec::new();
+        (&mut file)
+            .take(MAX_JOURNAL_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                action: "cannot read the journal",
+                source,
+            })?;
+        if bytes.len() as u64 > MAX_JOURNAL_BYTES {
+            return Err(refuse(format!(
+                "the journal is larger than {MAX_JOURNAL_BYTES} bytes"
+            )));
+        }
+        let journal: Journal = serde_json::from_slice(&bytes)
+            .map_err(|e| refuse(format!("the journal cannot be read: {e}")))?;
+        if journal.journal != JOURNAL_VERSION {
+            return Err(refuse(format!(
+                "the journal is of version {}, and this hoist writes version {JOURNAL_VERSION}",
+                journal.journal
+            )));
+        }
+        let mut moves = Vec::with_capacity(journal.moves.len());
+        let mut targets = BTreeSet::new();
+        for (i, m) in journal.moves.iter().enumerate() {
+            let shown = |name: &str| crate::text::escape_controls(name).into_owned();
+            let at = |what: &str| format!("move {} {what}", i + 1);
+            if !is_plain_name(&m.from) || !m.from.starts_with(STAGED_PREFIX) {
+                return Err(refuse(format!(
+                    "{} `{}`, which is not a name hoist stages directly inside the output folder",
+                    at("is from"),
+                    shown(&m.from)
+                )));
+            }
+            if !is_plain_name(&m.to) || !writes.contains(&m.to) {
+                return Err(refuse(format!(
+                    "{} `{}`, which is not a name this run writes directly inside the output folder",
+                    at("is to"),
+                    shown(&m.to)
+                )));
+            }
+            if !targets.insert(m.to.as_str()) {
+                return Err(refuse(format!(
+                    "{} `{}` a second time",
+                    at("is to"),
+                    shown(&m.to)
+                )));
+            }
+            let from = self.dir.join(&m.from);
+            match fs::symlink_metadata(&from) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: from,
+                        action: "cannot examine a staged output of the interrupted run",
+                        source,
+                    });
+                }
+                Ok(meta) => {
+                    let kind_ok = if m.dir { meta.is_dir() } else { meta.is_file() };
+                    if meta.file_type().is_symlink() || !kind_ok {
+                        return Err(refuse(format!(
+                            "{} `{}`, which is not the staged {} a run of hoist leaves",
+                            at("is from"),
+                            shown(&m.from),
+                            if m.dir { "folder" } else { "file" }
+                        )));
+                    }
+                }
+            }
+            let to = self.dir.join(&m.to);
+            if fs::symlink_metadata(&to).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse(format!(
+                    "{} `{}`, which is a symbolic link",
+                    at("is to"),
+                    shown(&m.to)
+                )));
+            }
+            moves.push(Move {
+                from: PathBuf::from(&m.from),
+                to: PathBuf::from(&m.to),
+                dir: m.dir,
+            });
+        }
+        Ok(Some(moves))
+    }
+
+    /// Finishes the moves of a journal left behind, then removes staged leftovers.
+    fn recover(&self, writes: &BTreeSet<String>) -> Result<Recovered, Error> {
+        let mut recovered = Recovered::default();
+        if let Some(moves) = self.read_journal(writes)? {
+            for m in &moves {
+                if fs::symlink_metadata(self.dir.join(&m.from)).is_ok() {
+                    self.make(m).map_err(|source| Error::Io {
+                        path: self.dir.join(&m.to),
+                        action: "cannot finish the interrupted run's move into place",
+                        source,
+                    })?;
+                    recovered.finished += 1;
+                }
+            }
+            self.clear_journal()?;
         }
         recovered.removed = self.remove_leftovers()?;
         Ok(recovered)
@@ -204,6 +410,8 @@ impl OutDir {
             .collect();
         names.sort();
         for path in names {
+            // A link is removed as a name; a folder's contents are removed without following
+            // links inside it.
             let result = match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_dir() => fs::remove_dir_all(&path),
                 Ok(_) => fs::remove_file(&path),
@@ -231,16 +439,16 @@ impl OutDir {
         }
     }
 
-    /// Records `moves` (paths inside this folder) on disk before any is made.
+    /// Records `moves` (paths directly inside this folder) on disk before any is made.
     pub fn write_journal(&self, moves: &[Move]) -> Result<(), Error> {
         let journal = Journal {
-            journal: 1,
+            journal: JOURNAL_VERSION,
             moves: moves
                 .iter()
-                .map(|m| -> Result<Move, Error> {
-                    Ok(Move {
-                        from: self.inside(&m.from)?,
-                        to: self.inside(&m.to)?,
+                .map(|m| -> Result<JournalMove, Error> {
+                    Ok(JournalMove {
+                        from: self.name_inside(&m.from)?,
+                        to: self.name_inside(&m.to)?,
                         dir: m.dir,
                     })
                 })
@@ -273,18 +481,24 @@ impl OutDir {
         }
     }
 
-    /// `path` relative to this folder; every staged file and output lives in it.
-    fn inside(&self, path: &Path) -> Result<PathBuf, Error> {
+    /// The name of `path` when it lies directly inside this folder; every staged file and
+    /// output does.
+    fn name_inside(&self, path: &Path) -> Result<String, Error> {
         let absolute =
             |p: &Path| fsutil::normalize(&std::path::absolute(p).unwrap_or_else(|_| p.into()));
-        absolute(path)
-            .strip_prefix(absolute(&self.dir))
-            .map(Path::to_path_buf)
-            .map_err(|_| Error::Io {
+        let full = absolute(path);
+        let name = full
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| is_plain_name(n));
+        match name {
+            Some(name) if full.parent() == Some(absolute(&self.dir).as_path()) => Ok(name),
+            _ => Err(Error::Io {
                 path: path.to_path_buf(),
-                action: "cannot journal a move outside the output folder",
-                source: io::Error::other(format!("not inside {}", self.dir.display())),
-            })
+                action: "cannot journal a move that is not directly inside the output folder",
+                source: io::Error::other(format!("not directly inside {}", self.dir.display())),
+            }),
+        }
     }
 }
 
@@ -297,12 +511,20 @@ mod tests {
         fs::write(path, text).unwrap();
     }
 
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn ours() -> BTreeSet<String> {
+        names(&["a.zip", "b", "report.json"])
+    }
+
     #[test]
     fn a_second_lock_on_the_same_folder_is_refused_until_the_first_is_dropped() {
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("out");
-        let (first, _) = OutDir::lock(&out).unwrap();
-        match OutDir::lock(&out) {
+        let (first, _) = OutDir::lock(&out, &ours()).unwrap();
+        match OutDir::lock(&out, &ours()) {
             Err(Error::Locked { dir, holder }) => {
                 assert_eq!(dir, out);
                 assert!(holder.contains("hoist apply"), "{holder}");
@@ -310,7 +532,7 @@ mod tests {
             other => panic!("expected a lock error, got {other:?}"),
         }
         drop(first);
-        OutDir::lock(&out).unwrap();
+        OutDir::lock(&out, &ours()).unwrap();
     }
 
     #[test]
@@ -331,7 +553,7 @@ mod tests {
             dir,
         });
         {
-            let (o, _) = OutDir::lock(&out).unwrap();
+            let (o, _) = OutDir::lock(&out, &ours()).unwrap();
             // The run stages its outputs (and something a run killed earlier left)...
             write(&out.join(".hoist-tmp-1"), "new a");
             write(&out.join(".hoist-tmp-2/x.json"), "new b");
@@ -349,7 +571,7 @@ mod tests {
             })
             .unwrap();
         }
-        let (_o, recovered) = OutDir::lock(&out).unwrap();
+        let (_o, recovered) = OutDir::lock(&out, &ours()).unwrap();
         assert_eq!(
             recovered,
             Recovered {
@@ -379,8 +601,241 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("out");
         write(&out.join(JOURNAL_NAME), "{not json");
-        let err = OutDir::lock(&out).unwrap_err();
+        let err = OutDir::lock(&out, &ours()).unwrap_err();
         assert!(err.to_string().contains(JOURNAL_NAME), "{err}");
         assert!(out.join(JOURNAL_NAME).exists());
+    }
+
+    /// Every file under `root` with its bytes, links shown as `-> target`.
+    fn snapshot(root: &Path) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let m = fs::symlink_metadata(&p).unwrap();
+                if m.file_type().is_symlink() {
+                    out.insert(rel, format!("-> {}", fs::read_link(&p).unwrap().display()));
+                } else if m.is_dir() {
+                    out.insert(rel.clone(), "/".into());
+                    stack.push(p);
+                } else {
+                    out.insert(rel, fs::read_to_string(&p).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
+    /// A workspace with a spec beside the output folder, a staged file and a staged folder
+    /// in it, and the journal `journal`; locking must refuse it and change nothing at all.
+    fn refused(journal: &str, want: &str) {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        write(&t.path().join("spec.yaml"), "the spec");
+        write(&t.path().join("elsewhere/keep.txt"), "kept");
+        write(&out.join("a.zip"), "old a");
+        write(&out.join(".hoist-tmp-1"), "new a");
+        write(&out.join(".hoist-tmp-2/x.json"), "new b");
+        write(&out.join(JOURNAL_NAME), journal);
+        let before = snapshot(t.path());
+        let err = OutDir::lock(&out, &ours()).unwrap_err();
+        assert_eq!(err.code(), "output.untrusted", "{err}");
+        let text = err.to_string();
+        assert!(text.contains(want), "{text}");
+        assert!(text.contains("nothing was moved or deleted"), "{text}");
+        let after = snapshot(t.path());
+        // The lock file is the one trace a refused run leaves, and it goes with the lock.
+        assert_eq!(before, after);
+    }
+
+    fn journal_of(moves: &[(&str, &str, bool)]) -> String {
+        let moves: Vec<String> = moves
+            .iter()
+            .map(|(f, t, d)| {
+                format!(
+                    "{{\"from\": {}, \"to\": {}, \"dir\": {d}}}",
+                    serde_json::to_string(f).unwrap(),
+                    serde_json::to_string(t).unwrap()
+                )
+            })
+            .collect();
+        format!("{{\"journal\": 1, \"moves\": [{}]}}", moves.join(","))
+    }
+
+    #[test]
+    fn a_journal_moving_anything_but_staged_names_onto_this_runs_outputs_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let abs = t.path().join("spec.yaml");
+        let abs = abs.to_str().unwrap();
+        for (moves, want) in [
+            // Moves the spec into the output folder, then away with the next run.
+            (
+                vec![("../spec.yaml", "a.zip", false)],
+                "not a name hoist stages",
+            ),
+            (vec![(abs, "a.zip", false)], "not a name hoist stages"),
+            (
+                vec![("a.zip", "report.json", false)],
+                "not a name hoist stages",
+            ),
+            (
+                vec![(".hoist-tmp-1", "../spec.yaml", false)],
+                "not a name this run writes",
+            ),
+            (
+                vec![(".hoist-tmp-1", abs, false)],
+                "not a name this run writes",
+            ),
+            (
+                vec![(".hoist-tmp-2", "../elsewhere", true)],
+                "not a name this run writes",
+            ),
+            (
+                vec![(".hoist-tmp-1", "sub/a.zip", false)],
+                "not a name this run writes",
+            ),
+            (
+                vec![(".hoist-tmp-1", "c.zip", false)],
+                "not a name this run writes",
+            ),
+            (
+                vec![(".hoist-tmp-1", ".hoist.lock", false)],
+                "not a name this run writes",
+            ),
+            (
+                vec![(".hoist-tmp-1/../x", "a.zip", false)],
+                "not a name hoist stages",
+            ),
+            (
+                vec![
+                    (".hoist-tmp-1", "a.zip", false),
+                    (".hoist-tmp-1", "a.zip", false),
+                ],
+                "a second time",
+            ),
+            // The staged file is not a folder, nor the staged folder a file.
+            (vec![(".hoist-tmp-1", "b", true)], "not the staged folder"),
+            (
+                vec![(".hoist-tmp-2", "a.zip", false)],
+                "not the staged file",
+            ),
+        ] {
+            refused(&journal_of(&moves), want);
+        }
+        refused(
+            r#"{"journal": 2, "moves": []}"#,
+            "of version 2, and this hoist writes version 1",
+        );
+        refused(
+            r#"{"journal": 1, "moves": [], "run": "x"}"#,
+            "unknown field `run`",
+        );
+        refused(
+            r#"{"journal": 1, "moves": [{"from": ".hoist-tmp-1", "to": "a.zip", "dir": false, "mode": 777}]}"#,
+            "unknown field `mode`",
+        );
+        let mut big = journal_of(&[(".hoist-tmp-1", "a.zip", false)]);
+        big.push_str(&" ".repeat(MAX_JOURNAL_BYTES as usize));
+        refused(&big, "larger than");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_planted_in_the_output_folder_are_refused_and_never_followed() {
+        use std::os::unix::fs::symlink;
+        // The journal, the lock, a staged name and an output name as links to a file outside.
+        for planted in [JOURNAL_NAME, LOCK_NAME, ".hoist-tmp-1", "a.zip"] {
+            let t = tempfile::tempdir().unwrap();
+            let out = t.path().join("out");
+            let victim = t.path().join("victim.txt");
+            write(&victim, &journal_of(&[(".hoist-tmp-1", "a.zip", false)]));
+            fs::create_dir_all(&out).unwrap();
+            if planted != JOURNAL_NAME {
+                write(
+                    &out.join(JOURNAL_NAME),
+                    &journal_of(&[(".hoist-tmp-1", "a.zip", false)]),
+                );
+            }
+            symlink(&victim, out.join(planted)).unwrap();
+            let before = snapshot(t.path());
+            let err = OutDir::lock(&out, &ours()).unwrap_err();
+            assert_eq!(err.code(), "output.untrusted", "{planted}: {err}");
+            assert!(
+                err.to_string().contains("symbolic link")
+                    || err.to_string().contains("not the staged file"),
+                "{planted}: {err}"
+            );
+            assert_eq!(before, snapshot(t.path()), "{planted}");
+        }
+        // A pipe where the journal goes neither blocks the run nor is read.
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(out.join(JOURNAL_NAME))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = OutDir::lock(&out, &ours()).unwrap_err();
+        assert!(err.to_string().contains("not a plain file"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_that_is_a_second_name_of_another_file_is_refused_untouched() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        let victim = t.path().join("victim.txt");
+        write(&victim, "precious");
+        fs::hard_link(&victim, out.join(LOCK_NAME)).unwrap();
+        let err = OutDir::lock(&out, &ours()).unwrap_err();
+        assert!(err.to_string().contains("hard link"), "{err}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_output_folder_that_is_a_link_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("real"), t.path().join("out")).unwrap();
+        let err = OutDir::lock(&t.path().join("out"), &ours()).unwrap_err();
+        assert_eq!(err.code(), "output.untrusted");
+        assert!(
+            fs::read_dir(t.path().join("real"))
+                .unwrap()
+                .next()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_lock_left_by_a_killed_run_is_taken_over() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        // What a killed run leaves: the file, no longer locked by anyone.
+        write(&out.join(LOCK_NAME), "hoist apply, process 4242\n");
+        let (lock, recovered) = OutDir::lock(&out, &ours()).unwrap();
+        assert_eq!(recovered, Recovered::default());
+        let text = fs::read_to_string(out.join(LOCK_NAME)).unwrap();
+        assert_eq!(
+            text,
+            format!("hoist apply, process {}\n", std::process::id())
+        );
+        drop(lock);
+        assert!(!out.join(LOCK_NAME).exists());
+    }
+
+    #[test]
+    fn plain_names_are_one_component() {
+        for ok in ["a.zip", "report.json", "x y", ".hoist-tmp-1"] {
+            assert!(is_plain_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "/a", "a\\b", "../a", "a/", "./a"] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
     }
 }

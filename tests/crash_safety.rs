@@ -258,3 +258,51 @@ fn two_runs_at_once_on_one_folder_do_not_mix() {
         assert!(now == new, "differing: {:?}", differing(&now, &new));
     }
 }
+
+/// The output folder is input too: a journal committed to the repository (or left by anyone
+/// who could write there) may not move or delete anything, and a link planted as the lock may
+/// not make a run write through it.
+#[test]
+fn a_planted_journal_or_lock_moves_deletes_and_truncates_nothing() {
+    let journals = [
+        // Moves the spec out of the repository into the output folder.
+        r#"{"journal": 1, "moves": [{"from": "../../specs/orders-to-prod.yaml", "to": "stolen.yaml", "dir": false}]}"#,
+        // Replaces (and so deletes) a folder outside the output folder with another.
+        r#"{"journal": 1, "moves": [{"from": "../../examples/packages/payments-dev", "to": "../../examples/targets/prod", "dir": true}]}"#,
+    ];
+    for journal in journals {
+        let ws = common::workspace();
+        let out = ws.path().join("out/orders-to-prod");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join(".hoist-journal.json"), journal).unwrap();
+        let before = tree(ws.path());
+        let run = hoist_in(
+            ws.path(),
+            &["apply", "specs/orders-to-prod.yaml", "--env", "prod"],
+        )
+        .expect_code(2);
+        assert!(
+            run.stderr.contains("error[output.untrusted]")
+                && run.stderr.contains("nothing was moved or deleted"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(before, tree(ws.path()), "the workspace is untouched");
+    }
+    #[cfg(unix)]
+    {
+        let ws = common::workspace();
+        let out = ws.path().join("out/orders-to-prod");
+        fs::create_dir_all(&out).unwrap();
+        let spec = ws.path().join("specs/orders-to-prod.yaml");
+        let text = fs::read(&spec).unwrap();
+        std::os::unix::fs::symlink(&spec, out.join(".hoist.lock")).unwrap();
+        let run = hoist_in(
+            ws.path(),
+            &["apply", "specs/orders-to-prod.yaml", "--env", "prod"],
+        )
+        .expect_code(2);
+        assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+        assert_eq!(fs::read(&spec).unwrap(), text, "the spec is not truncated");
+    }
+}

@@ -40,6 +40,18 @@ pub struct PackageOutput {
     pub kie: Option<KieOutput>,
 }
 
+impl PackageOutput {
+    /// Every path this output puts in place: the package, and its manifest when that lives
+    /// beside it (a KIE file, an enebular package).
+    pub fn final_paths(&self) -> Vec<PathBuf> {
+        let mut paths = vec![self.path.clone()];
+        if self.kie.is_some() || !self.layout.embeds_manifest() {
+            paths.push(crate::package::manifest::sidecar_path(&self.path));
+        }
+        paths
+    }
+}
+
 /// A KIE file to write.
 #[derive(Debug)]
 pub struct KieOutput {

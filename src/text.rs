@@ -1,0 +1,72 @@
+//! Text that came from packages, specs or hook scripts, made safe to show on a terminal.
+//!
+//! A name or a log line may hold control characters: an escape sequence can move the cursor,
+//! erase the plan lines a reviewer reads, or retitle the terminal; a carriage return can write
+//! over a line; bidirectional controls can make a name read differently from what it is. Human
+//! output shows each such character as a visible `\u{…}` escape instead. JSON output needs no
+//! such care: it escapes control characters itself, and a program reads it.
+
+use std::borrow::Cow;
+
+/// Whether `c` changes how the text around it is shown rather than being shown itself:
+/// C0 and C1 controls, DEL, and the bidirectional formatting characters.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// The bidirectional formatting characters (embeddings, overrides, isolates and marks).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` as one line: every control character (line breaks and tabs too) and bidirectional
+/// control shown as `\u{…}`.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    escape_where(text, is_unsafe_char)
+}
+
+/// `text` as lines for a terminal: line breaks and tabs kept, every other control character
+/// and bidirectional control shown as `\u{…}`.
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| c != '\n' && c != '\t' && is_unsafe_char(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_act_on() {
+        assert_eq!(escape_controls("plain name"), "plain name");
+        assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+        assert_eq!(escape_controls("a\x1b[2Kb"), "a\\u{1b}[2Kb");
+        assert_eq!(escape_controls("a\rb\nc\td"), "a\\u{d}b\\u{a}c\\u{9}d");
+        assert_eq!(escape_controls("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
+        assert_eq!(escape_controls("c1\u{9b}31m"), "c1\\u{9b}31m");
+        assert_eq!(escape_controls("del\u{7f}"), "del\\u{7f}");
+        assert_eq!(escape_controls("注文 ✓ é"), "注文 ✓ é");
+        assert_eq!(
+            for_terminal("line\n\tindented\x1b]0;title\x07"),
+            "line\n\tindented\\u{1b}]0;title\\u{7}"
+        );
+        assert_eq!(for_terminal("over\rwrite"), "over\\u{d}write");
+    }
+}
