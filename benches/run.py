@@ -102,9 +102,11 @@ def section_hooks(a, out):
     for variant in ("none", "trivial", "edit"):
         hooks = ""
         if variant in HOOKS:
-            with open(os.path.join(c, f"hook-{variant}.lua"), "w") as f:
+            # Scripts live in a folder of their own: outputs may not go where `require` reaches.
+            os.makedirs(os.path.join(c, "scripts"), exist_ok=True)
+            with open(os.path.join(c, "scripts", f"hook-{variant}.lua"), "w") as f:
                 f.write(HOOKS[variant])
-            hooks = f"hooks:\n  - {{script: hook-{variant}.lua}}\n"
+            hooks = f"hooks:\n  - {{script: scripts/hook-{variant}.lua}}\n"
         path = os.path.join(c, f"spec-hook-{variant}.yaml")
         with open(path, "w") as f:
             f.write(HOOK_SPEC.format(variant=variant, hooks=hooks))

@@ -152,19 +152,17 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// Sources and the target are read-only to hoist: an output folder inside one of them, or an
-/// output with the same path as one (or a folder output holding one), is refused before
-/// anything is written.
+/// Inputs are read-only to hoist: an output folder inside one (or holding the spec, a hook
+/// script or a saved plan), or an output with the same path as one (or a folder output holding
+/// one), is refused before anything is written.
 fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> Result<(), Error> {
-    let inputs: Vec<&std::path::Path> = planned.inputs.iter().map(|p| p.as_path()).collect();
-    // The output folder may hold an input (a target kept beside the outputs), not lie in one.
-    let out_dir = fsutil::resolved(&planned.out_dir);
-    if let Some(input) = inputs
+    fsutil::keep_folder_apart(&planned.protected, &planned.out_dir)?;
+    let report = planned.out_dir.join(REPORT_NAME);
+    let paths: Vec<std::path::PathBuf> = outputs
         .iter()
-        .find(|i| out_dir.starts_with(fsutil::resolved(i)))
-    {
-        return fsutil::keep_apart(&[input], &[&planned.out_dir]);
-    }
-    let paths: Vec<&std::path::Path> = outputs.iter().map(|o| o.path.as_path()).collect();
-    fsutil::keep_apart(&inputs, &paths)
+        .flat_map(|o| o.final_paths())
+        .chain([report])
+        .collect();
+    let paths: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+    fsutil::keep_apart(&planned.protected, &paths)
 }

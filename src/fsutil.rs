@@ -146,11 +146,35 @@ pub fn resolved(path: &Path) -> std::path::PathBuf {
     }
 }
 
+/// An input hoist reads and never writes: a source, the target, the spec, a hook script or
+/// the folder `require` reaches, a saved plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protected {
+    /// Where it is.
+    pub path: std::path::PathBuf,
+    /// What it is, for messages: `source`, `target`, `spec`, `hook script`, …
+    pub what: &'static str,
+    /// Whether the output folder may hold it (a target kept beside the outputs may; the spec
+    /// and the scripts may not).
+    pub may_sit_in_outputs: bool,
+}
+
+impl Protected {
+    /// An input of kind `what` at `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>, what: &'static str) -> Self {
+        Protected {
+            path: path.into(),
+            what,
+            may_sit_in_outputs: matches!(what, "source" | "target" | "input"),
+        }
+    }
+}
+
 /// Refuses any of `outputs` that is an input, lies inside one, or would replace a folder
 /// holding one: hoist never writes into what it reads. Each path is resolved once.
-pub fn keep_apart(inputs: &[&Path], outputs: &[&Path]) -> Result<(), crate::Error> {
-    let inputs: Vec<(std::path::PathBuf, &Path)> =
-        inputs.iter().map(|p| (resolved(p), *p)).collect();
+pub fn keep_apart(inputs: &[Protected], outputs: &[&Path]) -> Result<(), crate::Error> {
+    let inputs: Vec<(std::path::PathBuf, &Protected)> =
+        inputs.iter().map(|p| (resolved(&p.path), p)).collect();
     for output in outputs {
         let out = resolved(output);
         if let Some((_, input)) = inputs
@@ -158,9 +182,38 @@ pub fn keep_apart(inputs: &[&Path], outputs: &[&Path]) -> Result<(), crate::Erro
             .find(|(inp, _)| out.starts_with(inp) || inp.starts_with(&out))
         {
             return Err(crate::Error::Usage(format!(
-                "{} would be written over or into the input {}; hoist never writes into a source or target: choose another output",
+                "{} would be written over or into the {} {}; hoist never writes into what it reads (sources, target, spec, hook scripts, a saved plan): choose another output",
                 normalize(output).display(),
-                normalize(input).display()
+                input.what,
+                normalize(&input.path).display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output folder that lies inside an input, or that holds an input which may not
+/// sit among outputs (the spec, a hook script, a saved plan).
+pub fn keep_folder_apart(inputs: &[Protected], out_dir: &Path) -> Result<(), crate::Error> {
+    let dir = resolved(out_dir);
+    for input in inputs {
+        let at = resolved(&input.path);
+        if dir.starts_with(&at) || (!input.may_sit_in_outputs && at.starts_with(&dir)) {
+            return Err(crate::Error::Usage(format!(
+                "the output folder {} {} the {} {}; hoist never writes into what it reads (sources, target, spec, hook scripts, a saved plan): choose another output folder{}",
+                normalize(out_dir).display(),
+                if dir.starts_with(&at) {
+                    "lies in"
+                } else {
+                    "holds"
+                },
+                input.what,
+                normalize(&input.path).display(),
+                if input.what.contains("hook") && !dir.starts_with(&at) {
+                    " (keep hook scripts in a folder of their own, e.g. scripts/, apart from the outputs)"
+                } else {
+                    ""
+                }
             )));
         }
     }

@@ -39,6 +39,7 @@ fn no_command_changes_a_source_or_a_target() {
     fs::write(dir.join("specs/abort.yaml"), abort).unwrap();
     let before = snapshot(&dir.join("examples"));
     let before_specs = snapshot(&dir.join("specs"));
+    let before_scripts = snapshot(&dir.join("scripts"));
 
     let commands: &[(&[&str], i32)] = &[
         (&["inspect", "examples/packages/orders-dev"], 0),
@@ -154,6 +155,76 @@ fn no_command_changes_a_source_or_a_target() {
             ],
             2,
         ),
+        // The spec, the hook scripts (and the folder `require` reaches) and a saved plan are
+        // inputs too: no output lands on or in them, and no output folder holds them.
+        (
+            &[
+                "plan",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "-o",
+                "specs/orders-to-prod.yaml",
+            ],
+            2,
+        ),
+        (
+            &[
+                "plan",
+                "specs/orders-with-hooks.yaml",
+                "--env",
+                "prod",
+                "-o",
+                "scripts/team_tags.lua",
+            ],
+            2,
+        ),
+        (
+            &[
+                "apply",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "--out",
+                "specs",
+            ],
+            2,
+        ),
+        (
+            &[
+                "apply",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "--out",
+                ".",
+            ],
+            2,
+        ),
+        (
+            &[
+                "apply",
+                "specs/orders-with-hooks.yaml",
+                "--env",
+                "prod",
+                "--out",
+                "scripts/out",
+            ],
+            2,
+        ),
+        // A saved plan where its own report would go.
+        (
+            &[
+                "plan",
+                "specs/orders-to-prod.yaml",
+                "--env",
+                "prod",
+                "-o",
+                "out/orders-to-prod/report.json",
+            ],
+            0,
+        ),
+        (&["apply", "out/orders-to-prod/report.json"], 2),
         // Outputs inside a source, or on a source's own path, are refused.
         (
             &[
@@ -200,14 +271,24 @@ fn no_command_changes_a_source_or_a_target() {
             run.stderr
         );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-        if args.contains(&"--out") && *code == 2 {
+        if (args.contains(&"--out") || args.contains(&"-o") || args[1].starts_with("out/"))
+            && *code == 2
+            && args[0] != "pack"
+            && args[0] != "unpack"
+            && args[0] != "export"
+        {
             assert!(
-                run.stderr
-                    .contains("hoist never writes into a source or target"),
-                "{}",
+                run.stderr.contains("hoist never writes into what it reads"),
+                "hoist {}: {}",
+                args.join(" "),
                 run.stderr
             );
         }
+        assert!(
+            snapshot(&dir.join("scripts")) == before_scripts,
+            "hoist {} changed a hook script",
+            args.join(" ")
+        );
         assert!(
             snapshot(&dir.join("examples")) == before,
             "hoist {} changed a source or target",
@@ -218,4 +299,52 @@ fn no_command_changes_a_source_or_a_target() {
         snapshot(&dir.join("specs")) == before_specs,
         "a spec changed"
     );
+}
+
+/// Every output gets a name of its own before anything is staged: a source named like the
+/// report or the merged state, or two sources whose names differ only by case, are a spec
+/// error naming both, and nothing is written.
+#[test]
+fn outputs_that_would_share_a_name_are_refused_before_anything_is_written() {
+    let ws = common::tmp();
+    let dir = ws.path();
+    let orders = common::example("packages/orders-dev");
+    common::copy_tree(&orders, &dir.join("in/merged"));
+    common::copy_tree(&orders, &dir.join("in/Orders"));
+    common::copy_tree(
+        &common::example("packages/payments-dev"),
+        &dir.join("in/orders"),
+    );
+    fs::copy(
+        common::example("targets/kie-prod.json"),
+        dir.join("in/report.json"),
+    )
+    .unwrap();
+    let spec = |sources: &str, merged: bool| {
+        format!(
+            "version: 1\nname: names\nsources: [{sources}]\noutput: {{dir: out, merged: {merged}}}\n"
+        )
+    };
+    for (text, want) in [
+        (
+            spec("in/merged", true),
+            "source in/merged and the merged target state would both be written as merged.zip",
+        ),
+        (
+            spec("in/Orders, in/orders", false),
+            "source in/Orders and source in/orders would be written as Orders.zip and orders.zip",
+        ),
+        (
+            spec("in/report.json", false),
+            "the report and source in/report.json would both be written as report.json",
+        ),
+    ] {
+        fs::write(dir.join("spec.yaml"), &text).unwrap();
+        for cmd in ["plan", "apply"] {
+            let run = hoist_in(dir, &[cmd, "spec.yaml"]).expect_code(2);
+            assert!(run.stderr.contains("error[spec.output]"), "{}", run.stderr);
+            assert!(run.stderr.contains(want), "{text}\n{}", run.stderr);
+            assert!(!dir.join("out").exists(), "nothing is written");
+        }
+    }
 }

@@ -107,7 +107,10 @@ pub fn run(
             "name what to export: --app NAME, --task NAME (each repeatable), or --all".into(),
         ));
     }
-    crate::fsutil::keep_apart(&[package], &[output])?;
+    crate::fsutil::keep_apart(
+        &[crate::fsutil::Protected::new(package, "input")],
+        &[output],
+    )?;
     let opts = LoadOptions {
         limits: *limits,
         layout: None,

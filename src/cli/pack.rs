@@ -21,7 +21,7 @@ pub fn pack(
             dir.display()
         )));
     }
-    crate::fsutil::keep_apart(&[dir], &[output])?;
+    crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(dir, "input")], &[output])?;
     let opts = LoadOptions {
         limits: *limits,
         layout,
@@ -89,7 +89,7 @@ pub fn unpack(zip: &Path, output: &Path, force: bool, limits: &Limits) -> Result
             zip.display()
         )));
     }
-    crate::fsutil::keep_apart(&[zip], &[output])?;
+    crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(zip, "input")], &[output])?;
     let empty = crate::fsutil::is_missing_or_empty(output).map_err(|e| Error::Io {
         path: output.into(),
         action: "cannot inspect",

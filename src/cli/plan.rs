@@ -49,6 +49,7 @@ pub fn plan(
 ) -> Result<ExitCode, Error> {
     let mut planned = plan_spec(spec_path, env, None, limits)?;
     if let Some(save) = save {
+        crate::fsutil::keep_apart(&planned.protected, &[save])?;
         let dir = crate::fsutil::parent_of(save);
         planned.plan.spec.path = relative(dir, spec_path)?;
         let mut bytes = serde_json::to_vec_pretty(&planned.plan).expect("plans serialise");
@@ -97,7 +98,11 @@ pub fn apply(
         Some(saved) => {
             let spec = crate::fsutil::parent_of(input).join(&saved.spec.path);
             let base = crate::fsutil::normalize(crate::fsutil::parent_of(&spec));
-            (replan(input, saved, env, out_dir, limits)?, base)
+            let mut planned = replan(input, saved, env, out_dir, limits)?;
+            planned
+                .protected
+                .push(crate::fsutil::Protected::new(input, "saved plan"));
+            (planned, base)
         }
         None => (
             plan_spec(input, env, out_dir, limits)?,

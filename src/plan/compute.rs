@@ -74,8 +74,9 @@ pub struct Planned {
     pub merged: Option<PackageOutput>,
     /// The output folder.
     pub out_dir: PathBuf,
-    /// Where the sources and the target are: nothing is ever written into them.
-    pub inputs: Vec<PathBuf>,
+    /// Every input (sources, target, spec, hook scripts and their folders): nothing is ever
+    /// written into them.
+    pub protected: Vec<crate::fsutil::Protected>,
     /// ZIP files or directories.
     pub format: Format,
     /// Whether any failure writes nothing (`on_error: abort`).
@@ -577,11 +578,22 @@ fn build(
     } else {
         None
     };
+    let owners: Vec<(String, &PackageOutput)> = packages
+        .iter()
+        .map(|p| format!("source {}", p.source))
+        .zip(&outputs)
+        .chain(
+            merged
+                .iter()
+                .map(|m| ("the merged target state".to_string(), m)),
+        )
+        .collect();
+    inputs::check_output_names(spec, &owners)?;
     warnings.sort();
     warnings.dedup();
     let summary = Summary::of(&packages, warnings.len());
     let inputs_digests = input_digests(loaded, hook_digests);
-    let input_paths = loaded.paths();
+    let protected = inputs::protected(spec, loaded);
     let plan = Plan {
         format: PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
@@ -600,7 +612,7 @@ fn build(
         outputs,
         merged,
         out_dir,
-        inputs: input_paths,
+        protected,
         format: spec.output.format,
         abort_on_error: spec.on_error == OnError::Abort,
     })

@@ -26,15 +26,29 @@ pub struct Loaded {
     pub(super) target: Option<Input>,
 }
 
-impl Loaded {
-    /// Where every source and the target are on disk.
-    pub fn paths(&self) -> Vec<std::path::PathBuf> {
-        self.sources
-            .iter()
-            .chain(&self.target)
-            .map(|i| i.package.source.path().to_path_buf())
-            .collect()
+/// Every input of a planning run, which no output may land on or in: the sources, the
+/// target, the spec file, every hook script and the folder its `require` reaches.
+pub(super) fn protected(spec: &Spec, loaded: &Loaded) -> Vec<crate::fsutil::Protected> {
+    use crate::fsutil::Protected;
+    let mut out: Vec<Protected> = loaded
+        .sources
+        .iter()
+        .map(|i| Protected::new(i.package.source.path(), "source"))
+        .chain(
+            loaded
+                .target
+                .iter()
+                .map(|i| Protected::new(i.package.source.path(), "target")),
+        )
+        .collect();
+    out.push(Protected::new(&spec.path, "spec"));
+    for (script, _) in spec.scripts() {
+        let path = spec.resolve(&script);
+        let folder = crate::fsutil::parent_of(&path).to_path_buf();
+        out.push(Protected::new(path, "hook script"));
+        out.push(Protected::new(folder, "folder of hook scripts"));
     }
+    out
 }
 
 fn is_glob(p: &str) -> bool {
@@ -151,20 +165,6 @@ pub(super) fn load(
             Err(m) => diags.push(Diagnostic::new("spec.source", Some(*span), m)),
         }
     }
-    let mut stems = std::collections::BTreeMap::new();
-    for s in &shown {
-        if let Some(other) = stems.insert(stem(s), s.clone()) {
-            let span = spec.sources.first().map(|(_, sp)| *sp);
-            diags.push(Diagnostic::new(
-                "spec.source",
-                span,
-                format!(
-                    "{other} and {s} would both be written as {}; rename one of them",
-                    stem(s)
-                ),
-            ));
-        }
-    }
     let target = env
         .and_then(|e| e.target.clone())
         .or_else(|| spec.target.clone());
@@ -211,6 +211,69 @@ pub(super) fn load(
         None => None,
     };
     Ok(Loaded { sources, target })
+}
+
+/// Refuses outputs that would not each get a name of their own, directly inside the output
+/// folder, before anything is staged: two sources written under one name (or names equal but
+/// for case, which are one file on some disks), a source written where the report or the
+/// merged state goes, a name that is not a plain file name. `outputs` pairs each output with
+/// what it comes from, as shown to the user.
+pub(super) fn check_output_names(
+    spec: &Spec,
+    outputs: &[(String, &super::PackageOutput)],
+) -> Result<(), Error> {
+    use std::collections::BTreeMap;
+    let span = spec.sources.first().map(|(_, sp)| *sp);
+    let mut diags = Vec::new();
+    let mut taken: BTreeMap<String, (String, String)> = BTreeMap::new();
+    taken.insert(
+        crate::engine::REPORT_NAME.to_lowercase(),
+        (
+            "the report".to_string(),
+            crate::engine::REPORT_NAME.to_string(),
+        ),
+    );
+    for (owner, out) in outputs {
+        for path in out.final_paths() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let shown = crate::text::escape_controls(&name).into_owned();
+            if !crate::outdir::is_plain_name(&name) || name.starts_with(".hoist") {
+                diags.push(Diagnostic::new(
+                    "spec.output",
+                    span,
+                    format!(
+                        "{owner} would be written as `{shown}`, which is not a name hoist writes directly inside the output folder; rename the source"
+                    ),
+                ));
+                continue;
+            }
+            if let Some((other, other_name)) = taken.get(&name.to_lowercase()) {
+                let how = if *other_name == name {
+                    format!("both be written as {shown}")
+                } else {
+                    format!(
+                        "be written as {} and {shown}, one file on disks that ignore case",
+                        crate::text::escape_controls(other_name)
+                    )
+                };
+                diags.push(Diagnostic::new(
+                    "spec.output",
+                    span,
+                    format!("{other} and {owner} would {how}; rename one of them"),
+                ));
+            } else {
+                taken.insert(name.to_lowercase(), (owner.clone(), name));
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(spec_error(spec, diags))
+    }
 }
 
 /// A path shown relative to the spec, joined the way hoist writes it.

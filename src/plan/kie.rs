@@ -242,7 +242,7 @@ pub(super) fn plan(
             format!("Lua hooks do not apply to KIE configuration ({script}); use select, rename and overrides"),
         )));
     }
-    let input_paths = loaded.paths();
+    let input_paths = super::inputs::protected(spec, &loaded);
     let mode = spec.kie.mode;
     let secrets = super::compute::secret_values(env, env_lookup);
     let mut warnings = Vec::new();
@@ -525,6 +525,17 @@ pub(super) fn plan(
     } else {
         None
     };
+    let owners: Vec<(String, &super::PackageOutput)> = packages
+        .iter()
+        .map(|p| format!("source {}", p.source))
+        .zip(&outputs)
+        .chain(
+            merged
+                .iter()
+                .map(|m| ("the merged target state".to_string(), m)),
+        )
+        .collect();
+    super::inputs::check_output_names(spec, &owners)?;
     warnings.sort();
     let summary = Summary::of(&packages, warnings.len());
     let plan = Plan {
@@ -545,7 +556,7 @@ pub(super) fn plan(
         outputs,
         merged,
         out_dir,
-        inputs: input_paths,
+        protected: input_paths,
         format: spec.output.format,
         abort_on_error: spec.on_error == crate::spec::OnError::Abort,
     })
