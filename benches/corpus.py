@@ -121,6 +121,8 @@ conflicts:
   authorizer: {rename: random, length: 6}
 strip:
   api: [/throttling]
+env_vars:
+  secret: [BENCH_DB_PASSWORD]
 environments:
   prod:
     vars: {zone: eu-1}

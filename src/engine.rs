@@ -71,7 +71,7 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
             .collect();
         let (lock, recovered) = OutDir::lock(&planned.out_dir, &writes)?;
         if recovered.finished > 0 {
-            eprintln!(
+            note!(
                 "note: {}: finished {} move(s) of an interrupted run before this one",
                 planned.out_dir.display(),
                 recovered.finished

@@ -6,6 +6,14 @@
 
 #![deny(missing_docs)]
 
+/// `eprintln!` for text that may hold secrets or control characters from inputs: masked and
+/// escaped as everything hoist prints.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::cli::for_stderr(&format!($($arg)*)))
+    };
+}
+
 pub mod cli;
 pub mod digest;
 pub mod engine;
@@ -19,6 +27,7 @@ pub mod package;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod secrets;
 pub mod spec;
 pub mod text;
 

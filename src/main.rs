@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     match hoist::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", e.render());
+            eprintln!("{}", hoist::cli::for_stderr(&e.render()));
             ExitCode::from(e.exit_code())
         }
     }

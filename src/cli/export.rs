@@ -124,12 +124,12 @@ pub fn run(
         )));
     }
     if !pkg.failures.is_empty() {
-        eprintln!(
+        note!(
             "error: refusing to export from {shown}: {} asset(s) failed to load",
             pkg.failures.len()
         );
         for f in &pkg.failures {
-            eprintln!("  {}  [{}] {}", f.asset, f.code, f.message);
+            note!("  {}  [{}] {}", f.asset, f.code, f.message);
         }
         return Ok(ExitCode::from(exit::FAILED));
     }

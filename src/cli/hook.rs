@@ -99,6 +99,9 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
         target: names,
         secrets: crate::package::enebular::credentials(asset.meta()),
     };
+    let mut secrets = crate::secrets::Secrets::new();
+    ctx.secrets.iter().for_each(|c| secrets.add(c.clone()));
+    crate::secrets::remember(&secrets);
     // The script keeps the path it was given, so errors read `scripts/x.lua:7: …`.
     let file = args.script.to_string_lossy().into_owned();
     let host = HookHost::new(
@@ -183,7 +186,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             out.push_str(&format!("on_conflict failed [{}]: {}\n", e.code, e.message));
         }
     }
-    print!("{out}");
+    super::print_out(&out)?;
     Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
 }
 

@@ -108,7 +108,11 @@ pub fn run(
     } else {
         human(&report)
     };
-    super::print_out(&text)?;
+    if json {
+        super::print_json(&text)?;
+    } else {
+        super::print_out(&text)?;
+    }
     Ok(ExitCode::from(if failures.is_empty() {
         exit::OK
     } else {

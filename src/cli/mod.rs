@@ -235,17 +235,40 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// Writes human or JSON output to stdout.
-fn print_out(text: &str) -> Result<(), Error> {
+/// Writes output to stdout: with every secret met so far masked, and, unless it is JSON (which
+/// escapes control characters itself), with control characters from packages, specs and
+/// scripts shown as escapes rather than acted on by the terminal.
+fn print_as(text: &str, json: bool) -> Result<(), Error> {
     use std::io::Write;
+    let masked = crate::secrets::scrub(text);
+    let shown = if json {
+        masked
+    } else {
+        std::borrow::Cow::Owned(crate::text::for_terminal(&masked).into_owned())
+    };
     std::io::stdout()
         .lock()
-        .write_all(text.as_bytes())
+        .write_all(shown.as_bytes())
         .map_err(|e| Error::Io {
             path: "<stdout>".into(),
             action: "cannot write",
             source: e,
         })
+}
+
+/// Writes human output to stdout (see [`print_as`]).
+fn print_out(text: &str) -> Result<(), Error> {
+    print_as(text, false)
+}
+
+/// Writes JSON output to stdout (see [`print_as`]).
+fn print_json(text: &str) -> Result<(), Error> {
+    print_as(text, true)
+}
+
+/// A line for stderr, made safe as stdout is: secrets masked, control characters escaped.
+pub fn for_stderr(text: &str) -> String {
+    crate::text::for_terminal(&crate::secrets::scrub(text)).into_owned()
 }
 
 /// Runs a parsed command line.

@@ -34,16 +34,16 @@ pub fn pack(
         .filter(|f| !(rehash && f.code.starts_with("integrity.")))
         .collect();
     if !failures.is_empty() {
-        eprintln!(
+        note!(
             "error: refusing to pack {}: {} asset(s) failed to load",
             dir.display(),
             failures.len()
         );
         for f in &failures {
-            eprintln!("  {}  [{}] {}", f.asset, f.code, f.message);
+            note!("  {}  [{}] {}", f.asset, f.code, f.message);
         }
         if failures.iter().any(|f| f.code.starts_with("integrity.")) {
-            eprintln!(
+            note!(
                 "hint: the directory changed since its manifest was written; pass --rehash to accept the edits"
             );
         }
@@ -70,14 +70,14 @@ pub fn pack(
         entries,
         false,
     )?;
-    println!(
-        "packed {} ({} layout, {} assets, {} entries) into {}",
+    super::print_out(&format!(
+        "packed {} ({} layout, {} assets, {} entries) into {}\n",
         dir.display(),
         pkg.layout,
         pkg.assets.len(),
         written.digests.len() + usize::from(mode == ManifestMode::Embedded),
         output.display()
-    );
+    ))?;
     Ok(ExitCode::from(exit::OK))
 }
 
@@ -110,13 +110,13 @@ pub fn unpack(zip: &Path, output: &Path, force: bool, limits: &Limits) -> Result
     if let Some(m) = &manifest {
         let report = crate::package::verify::verify(zip, limits)?;
         if !report.is_clean() {
-            eprintln!(
+            note!(
                 "error: refusing to unpack {}: it does not match its manifest",
                 zip.display()
             );
             for (asset, problems) in &report.assets {
                 for p in problems {
-                    eprintln!("  {asset}: {} {}", p.problem.word(), p.entry);
+                    note!("  {asset}: {} {}", p.problem.word(), p.entry);
                 }
             }
             return Ok(ExitCode::from(exit::FAILED));
@@ -135,11 +135,11 @@ pub fn unpack(zip: &Path, output: &Path, force: bool, limits: &Limits) -> Result
                 source: e,
             })?;
     }
-    println!(
-        "unpacked {} entries of {} into {}",
+    super::print_out(&format!(
+        "unpacked {} entries of {} into {}\n",
         source.entries().len(),
         zip.display(),
         output.display()
-    );
+    ))?;
     Ok(ExitCode::from(exit::OK))
 }

@@ -63,11 +63,14 @@ pub fn plan(
     }
     let plan = &planned.plan;
     let base = crate::fsutil::parent_of(spec_path);
-    super::print_out(&if as_json {
-        json(plan)
-    } else {
-        render::human(plan, base)
-    })?;
+    super::print_as(
+        &if as_json {
+            json(plan)
+        } else {
+            render::human(plan, base)
+        },
+        as_json,
+    )?;
     let code = if plan.has_failures() {
         exit::FAILED
     } else if exit_code && plan.has_changes() {
@@ -112,20 +115,26 @@ pub fn apply(
     let report = match crate::engine::apply(&planned, dry_run) {
         Ok(r) => r,
         Err(Error::PartlyWritten { cause, report }) => {
-            super::print_out(&if as_json {
-                json(&report)
-            } else {
-                report.human(&base)
-            })?;
+            super::print_as(
+                &if as_json {
+                    json(&report)
+                } else {
+                    report.human(&base)
+                },
+                as_json,
+            )?;
             return Err(*cause);
         }
         Err(e) => return Err(e),
     };
-    super::print_out(&if as_json {
-        json(&report)
-    } else {
-        human_with_plan(&planned, &report, dry_run, &base)
-    })?;
+    super::print_as(
+        &if as_json {
+            json(&report)
+        } else {
+            human_with_plan(&planned, &report, dry_run, &base)
+        },
+        as_json,
+    )?;
     let failed = planned.plan.has_failures() || (report.written.is_empty() && !dry_run);
     exit_soon(planned);
     Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
@@ -185,6 +194,31 @@ fn replan(
             "the plan was made for environment {}; --env {} does not match",
             saved.spec.env.as_deref().unwrap_or("(none)"),
             env.as_deref().unwrap_or("")
+        )));
+    }
+    let unset: Vec<&String> = saved
+        .spec
+        .env_vars
+        .iter()
+        .filter(|name| std::env::var_os(name).is_none())
+        .collect();
+    if let Some(first) = unset.first() {
+        let names: Vec<&str> = unset.iter().map(|n| n.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "{}: the plan was made with the environment variable{} {} set, and {} unset now; set {} as when planning (the plan records names, never values)",
+            plan_path.display(),
+            if unset.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if unset.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+            if unset.len() == 1 {
+                first.as_str()
+            } else {
+                "them"
+            },
         )));
     }
     let spec_path =

@@ -20,7 +20,7 @@ pub fn run(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode
                 reports.push(r);
             }
             Err(e) => {
-                eprintln!("error[{}]: {e}", e.code());
+                note!("error[{}]: {e}", e.code());
                 errors.push(serde_json::json!({"package": path.display().to_string(), "code": e.code(), "message": e.to_string()}));
                 worst = exit::BAD_INPUT;
             }
@@ -36,7 +36,11 @@ pub fn run(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode
     } else {
         reports.iter().map(human).collect()
     };
-    super::print_out(&text)?;
+    if json {
+        super::print_json(&text)?;
+    } else {
+        super::print_out(&text)?;
+    }
     Ok(ExitCode::from(worst))
 }
 

@@ -145,6 +145,30 @@ pub fn rules(kind: &str) -> Option<&'static KindRules> {
         .map(|i| &KNOWN[i])
 }
 
+/// JSON pointers of a kind's document that hold its identity or name another asset: the
+/// name field, every reference, and for KIE items the key and the labels.
+pub fn identity_pointers(kind: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if kind == "config" {
+        out.extend(["/key", "/labels"]);
+    }
+    if let Some(r) = rules(kind) {
+        out.extend(r.name_field);
+        out.extend(r.refs.iter().map(|d| d.pointer));
+    }
+    out
+}
+
+/// Whether setting the value at pointer `a` can change the value at pointer `b` or the other
+/// way round: one is the other or lies inside it (`*` stands for any one step).
+pub fn pointers_overlap(a: &str, b: &str) -> bool {
+    let steps = |p: &str| -> Vec<String> { p.split('/').skip(1).map(str::to_string).collect() };
+    let (a, b) = (steps(a), steps(b));
+    a.iter()
+        .zip(&b)
+        .all(|(x, y)| x == y || x == "*" || y == "*")
+}
+
 /// The names of every known kind, sorted.
 pub fn known_names() -> impl Iterator<Item = &'static str> {
     KNOWN.iter().map(|k| k.name)
@@ -175,5 +199,14 @@ mod tests {
         assert_eq!(rules("api").unwrap().refs.len(), 3);
         assert!(rules("nope").is_none());
         assert!(!is_valid_kind("Api") && !is_valid_kind("1x") && !is_valid_kind(""));
+        assert_eq!(identity_pointers("config"), ["/key", "/labels"]);
+        assert_eq!(identity_pointers("api")[0], "/name");
+        assert!(identity_pointers("api").contains(&"/backend"));
+        assert!(identity_pointers("declared_kind").is_empty());
+        assert!(pointers_overlap("/labels/env", "/labels"));
+        assert!(pointers_overlap("/source", "/source/datasource"));
+        assert!(pointers_overlap("/items/3/ref", "/items/*/ref"));
+        assert!(!pointers_overlap("/config/password", "/name"));
+        assert!(!pointers_overlap("/source/host", "/source/datasource"));
     }
 }

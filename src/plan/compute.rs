@@ -174,6 +174,8 @@ pub fn compute_loaded(
     mut loaded: inputs::Loaded,
 ) -> Result<Planned, Error> {
     let env = chosen_environment(spec, opts)?;
+    let read = super::environ::read(spec, env, env_lookup)?;
+    let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
     let spec_error = |diagnostics: Vec<Diagnostic>| {
         Error::Spec(SpecErrors {
             path: spec.path.clone(),
@@ -202,7 +204,7 @@ pub fn compute_loaded(
                 "KIE files cannot be promoted together with packages of other layouts".into(),
             ));
         }
-        return super::kie::plan(spec, opts, env, env_lookup, loaded);
+        return super::kie::plan(spec, opts, env, &read, loaded);
     }
     let mut target_names = Names::default();
     let mut warnings = Vec::new();
@@ -242,9 +244,11 @@ pub fn compute_loaded(
             }
         }
     }
-    credentials.sort();
-    credentials.dedup();
-    let hooks = make_host(spec, opts, env, &target_names, env_lookup, credentials)?;
+    let mut secrets = read.secrets.clone();
+    for c in credentials {
+        secrets.add(c);
+    }
+    let hooks = make_host(spec, opts, env, &target_names, &secrets)?;
     let hooks = hooks.as_ref();
     let mut transformed: Vec<_> = loaded
         .sources
@@ -357,6 +361,8 @@ pub fn compute_loaded(
         logs,
         abort,
         hook_digests,
+        secrets,
+        env_vars: read.names_set(),
     };
     build(
         spec,
@@ -374,6 +380,10 @@ struct Resolved {
     logs: Vec<Note>,
     abort: Option<Note>,
     hook_digests: BTreeMap<String, crate::digest::Digest>,
+    /// What the plan may not show.
+    secrets: crate::secrets::Secrets,
+    /// The process environment variables read and found set.
+    env_vars: Vec<String>,
 }
 
 /// Makes the Lua host when the spec names scripts; a script that cannot be read or
@@ -383,23 +393,18 @@ fn make_host(
     opts: &PlanOptions,
     env: Option<&crate::spec::Environment>,
     target: &Names,
-    env_lookup: &EnvLookup,
-    credentials: Vec<String>,
+    secrets: &crate::secrets::Secrets,
 ) -> Result<Option<HookHost>, Error> {
     let scripts = spec.scripts();
     if scripts.is_empty() {
         return Ok(None);
     }
-    let mut secrets = secret_values(env, env_lookup);
-    secrets.extend(credentials);
-    // Longest first, so a whole value is masked before its parts.
-    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     let ctx = Context {
         env: opts.env.clone(),
         vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
         seed: spec.seed.clone(),
         target: target.0.clone(),
-        secrets,
+        secrets: secrets.values().to_vec(),
     };
     let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();
     HookHost::new(&spec.dir, &names, spec.lua, ctx)
@@ -413,59 +418,6 @@ fn make_host(
         })
 }
 
-/// The values overrides read from the process environment: they must never be shown.
-pub(super) fn secret_values(
-    env: Option<&crate::spec::Environment>,
-    env_lookup: &EnvLookup,
-) -> Vec<String> {
-    let mut secrets = Vec::new();
-    if let Some(e) = env {
-        for s in e
-            .overrides
-            .iter()
-            .flat_map(|o| &o.set)
-            .filter(|s| s.value.is_secret())
-        {
-            if let Ok(v) = s.value.render(&e.vars, env_lookup) {
-                collect_strings(&v, &mut secrets);
-            }
-        }
-    }
-    secrets.retain(|s| s.len() >= 4);
-    secrets
-}
-
-/// `v` with every occurrence of a secret replaced by `***`.
-pub(super) fn mask_value(v: &serde_json::Value, secrets: &[String]) -> serde_json::Value {
-    match v {
-        serde_json::Value::String(s) if secrets.iter().any(|x| s.contains(x.as_str())) => {
-            let mut out = s.clone();
-            for x in secrets {
-                out = out.replace(x.as_str(), "***");
-            }
-            serde_json::Value::String(out)
-        }
-        serde_json::Value::Array(items) => {
-            serde_json::Value::Array(items.iter().map(|i| mask_value(i, secrets)).collect())
-        }
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.iter()
-                .map(|(k, i)| (k.clone(), mask_value(i, secrets)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::String(s) => out.push(s.clone()),
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
-        serde_json::Value::Object(map) => map.values().for_each(|i| collect_strings(i, out)),
-        _ => {}
-    }
-}
-
 fn build(
     spec: &Spec,
     opts: &PlanOptions,
@@ -474,12 +426,29 @@ fn build(
     resolved: Resolved,
 ) -> Result<Planned, Error> {
     let Resolved {
-        items,
+        mut items,
         mut warnings,
         mut logs,
         abort,
         hook_digests,
+        secrets,
+        env_vars,
     } = resolved;
+    // A secret may not become part of a name, whatever put it there (a hook reads the
+    // overridden document): the asset fails rather than carry it into the target's names.
+    if !secrets.is_empty() {
+        for it in items.iter_mut().flatten() {
+            if !it.failed() && secrets.appears_in(&it.asset.key.name) {
+                it.fail(
+                    Note::new(
+                        "secret.identity",
+                        "its name would hold a secret value",
+                    )
+                    .hint("names are shown on the platform and in every plan; derive names from vars or the source name, never from secret values"),
+                );
+            }
+        }
+    }
     for (s, items) in loaded.sources.iter().zip(&items) {
         for it in items {
             logs.extend(it.logs.iter().map(|(script, line)| {
@@ -594,10 +563,12 @@ fn build(
     let summary = Summary::of(&packages, warnings.len());
     let inputs_digests = input_digests(loaded, hook_digests);
     let protected = inputs::protected(spec, loaded);
+    let mut spec_info = SpecInfo::of(spec, opts);
+    spec_info.env_vars = env_vars;
     let plan = Plan {
         format: PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
-        spec: SpecInfo::of(spec, opts),
+        spec: spec_info,
         inputs: inputs_digests,
         packages,
         merged: merged.as_ref().map(|m| m.shown.clone()),
@@ -607,6 +578,8 @@ fn build(
         summary,
         kie: Vec::new(),
     };
+    crate::secrets::remember(&secrets);
+    let plan = secrets.mask_value(plan);
     Ok(Planned {
         plan,
         outputs,

@@ -12,7 +12,7 @@ use crate::spec::yaml::Span;
 use crate::spec::{Diagnostic, Environment, Spec, SpecErrors};
 
 /// Looks up a process environment variable (injectable for tests).
-pub type EnvLookup = dyn Fn(&str) -> Option<String> + Sync;
+pub type EnvLookup<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
 
 /// A loaded input and its path as written relative to the spec.
 pub struct Input {

@@ -232,9 +232,10 @@ pub(super) fn plan(
     spec: &Spec,
     opts: &PlanOptions,
     env: Option<&Environment>,
-    env_lookup: &EnvLookup,
+    read: &super::environ::EnvRead,
     loaded: Loaded,
 ) -> Result<Planned, Error> {
+    let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
     if let Some((script, span)) = spec.scripts().first() {
         return Err(Error::Spec(spec.error_at(
             *span,
@@ -244,7 +245,7 @@ pub(super) fn plan(
     }
     let input_paths = super::inputs::protected(spec, &loaded);
     let mode = spec.kie.mode;
-    let secrets = super::compute::secret_values(env, env_lookup);
+    let secrets = &read.secrets;
     let mut warnings = Vec::new();
     let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
     let target_file = loaded.target.as_ref().and_then(|t| t.package.kie.clone());
@@ -355,12 +356,13 @@ pub(super) fn plan(
                             });
                         }
                         (Some(slot), Ok(v)) => {
-                            *slot = v;
+                            // Shown as set; the plan is masked as a whole before anyone sees it.
                             overrides.push(OverrideStep {
                                 pointer: set.pointer.clone(),
-                                value: set.value.display(&vars),
+                                value: v.clone(),
                                 at,
                             });
+                            *slot = v;
                         }
                     }
                     if let Value::Object(m) = doc {
@@ -417,7 +419,7 @@ pub(super) fn plan(
             match results[at].clone() {
                 UploadResult::Created(v) => {
                     p.action = Action::Create;
-                    success.push(super::compute::mask_value(&v, &secrets));
+                    success.push(v);
                 }
                 UploadResult::Updated(v) => {
                     p.action = Action::Overwrite;
@@ -431,7 +433,7 @@ pub(super) fn plan(
                             .package(&s.shown),
                         );
                     }
-                    success.push(super::compute::mask_value(&v, &secrets));
+                    success.push(v);
                 }
                 UploadResult::Failed(code, message) => {
                     p.action = Action::Fail;
@@ -541,7 +543,10 @@ pub(super) fn plan(
     let plan = Plan {
         format: super::PLAN_FORMAT,
         generator: crate::package::manifest::generator(),
-        spec: super::SpecInfo::of(spec, opts),
+        spec: super::SpecInfo {
+            env_vars: read.names_set(),
+            ..super::SpecInfo::of(spec, opts)
+        },
         inputs: super::input_digests(&loaded, BTreeMap::new()),
         packages,
         merged: merged.as_ref().map(|m| m.shown.clone()),
@@ -551,6 +556,8 @@ pub(super) fn plan(
         summary,
         kie: uploads,
     };
+    crate::secrets::remember(secrets);
+    let plan = secrets.mask_value(plan);
     Ok(Planned {
         plan,
         outputs,

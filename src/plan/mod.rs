@@ -6,6 +6,7 @@
 
 mod compute;
 mod enebular;
+pub mod environ;
 mod inputs;
 pub mod kie;
 pub mod render;
@@ -74,6 +75,10 @@ pub struct SpecInfo {
     pub env: Option<String>,
     /// SHA-256 of the spec file.
     pub sha256: Digest,
+    /// The process environment variables the plan read and found set, by name (values are
+    /// never recorded): applying the plan refuses when one is unset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_vars: Vec<String>,
 }
 
 /// Digests of every input.
@@ -297,6 +302,7 @@ impl SpecInfo {
             name: spec.name.clone(),
             env: opts.env.clone(),
             sha256: spec.digest,
+            env_vars: Vec::new(),
         }
     }
 }

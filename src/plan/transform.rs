@@ -453,23 +453,24 @@ fn apply_overrides(
                     continue;
                 }
             };
-            if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)
-                && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &s.pointer)
-            {
-                *slot = value;
-            }
-            // enebular sourceCode may hold credentials: its value is never shown.
+            // enebular sourceCode may hold credentials: its value is never shown. Any other
+            // value is shown as set: the plan is masked as a whole before anyone sees it.
             let hidden = s.pointer == format!("/{}", crate::package::enebular::SOURCE_CODE)
                 && crate::package::enebular::folder_of_kind(&key.kind).is_some();
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
                 value: if hidden {
-                    Value::String("***".into())
+                    Value::String(crate::secrets::MASK.into())
                 } else {
-                    s.value.display(vars)
+                    value.clone()
                 },
                 at,
             });
+            if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)
+                && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &s.pointer)
+            {
+                *slot = value;
+            }
         }
     }
 }

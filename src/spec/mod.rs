@@ -62,6 +62,8 @@ pub struct Spec {
     pub hooks: Vec<HookRef>,
     /// Lua budgets.
     pub lua: LuaBudget,
+    /// The process environment variables `${env:…}` may read.
+    pub env_vars: EnvVars,
     /// Environments by name.
     pub environments: BTreeMap<String, Environment>,
     /// What a failing asset does to the run.
@@ -74,6 +76,43 @@ pub struct Spec {
     pub promote: Vec<Promote>,
     /// What the destination accepts.
     pub capabilities: Capabilities,
+}
+
+/// The process environment variables a spec may read, as names or `PREFIX*` patterns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvVars {
+    /// Secret ones.
+    pub secret: Vec<String>,
+    /// Plain ones.
+    pub plain: Vec<String>,
+}
+
+impl EnvVars {
+    /// Whether `name` may be read, and if so whether its value is secret. A name both lists
+    /// match is plain only if `plain` names it more exactly than `secret` does.
+    pub fn declared(&self, name: &str) -> Option<bool> {
+        let best = |list: &[String]| {
+            list.iter()
+                .filter(|p| match p.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => *p == name,
+                })
+                .map(|p| {
+                    if p.ends_with('*') {
+                        p.len() - 1
+                    } else {
+                        usize::MAX
+                    }
+                })
+                .max()
+        };
+        match (best(&self.secret), best(&self.plain)) {
+            (None, None) => None,
+            (Some(_), None) => Some(true),
+            (None, Some(_)) => Some(false),
+            (Some(s), Some(p)) => Some(s >= p),
+        }
+    }
 }
 
 /// The characters ROMA-style random suffixes are drawn from.
@@ -440,6 +479,8 @@ pub struct Setting {
     pub span: Span,
     /// Where the value was written.
     pub value_span: Span,
+    /// Whether the override marks what it sets secret.
+    pub secret: bool,
 }
 
 /// An override of one environment.

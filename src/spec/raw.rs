@@ -52,6 +52,9 @@ pub struct RawSpec {
     pub hooks: Option<Vec<Spanned<RawHook>>>,
     /// Budgets of the Lua sandbox.
     pub lua: Option<RawLua>,
+    /// Which process environment variables `${env:NAME}` may read. Every one read is secret
+    /// (masked in every plan, report, message and log) unless listed under `plain`.
+    pub env_vars: Option<RawEnvVars>,
     /// Settings per destination environment, chosen with `--env NAME`.
     pub environments: Option<BTreeMap<Spanned<String>, RawEnvironment>>,
     /// `continue` (default): a failing asset is listed and the rest goes on. `abort`: any
@@ -66,6 +69,19 @@ pub struct RawSpec {
     pub promote: Option<Vec<Spanned<RawPromote>>>,
     /// What the destination platform accepts (enebular).
     pub capabilities: Option<RawCapabilities>,
+}
+
+/// The process environment variables a spec may read.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "EnvVars")]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvVars {
+    /// Variables whose values are secret, by name (`ORDERS_DB_PASSWORD`) or by prefix
+    /// (`ORDERS_*`). Their values are masked wherever hoist shows anything, and may not become
+    /// part of an asset's identity (a name, a reference, a KIE label).
+    pub secret: Option<Vec<Spanned<String>>>,
+    /// Variables that may be read and shown as they are (a region, a port), by name or prefix.
+    pub plain: Option<Vec<Spanned<String>>>,
 }
 
 /// ROMA Connect import options, as the instance import dialog has them.
@@ -370,6 +386,9 @@ pub struct RawOverride {
     /// Labels the asset must carry.
     pub labels: Option<BTreeMap<String, String>>,
     /// JSON pointer → value. Strings may use `${env:NAME}`, `${env:NAME:-default}` (read from
-    /// the process environment, masked in plans and reports) and `${var:NAME}`.
+    /// the process environment; `NAME` must be declared under `env_vars`) and `${var:NAME}`.
     pub set: Option<BTreeMap<Spanned<String>, Spanned<serde_json::Value>>>,
+    /// Treat every value this override sets as secret, wherever it comes from: masked in
+    /// plans, reports and logs.
+    pub secret: Option<bool>,
 }

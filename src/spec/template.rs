@@ -73,9 +73,12 @@ impl Template {
         Ok(Template(parts))
     }
 
-    /// Whether the value reads the process environment (and so must be masked).
-    pub fn is_secret(&self) -> bool {
-        self.0.iter().any(|p| matches!(p, Part::Env { .. }))
+    /// Process environment variables it reads.
+    pub fn env_names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|p| match p {
+            Part::Env { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
     }
 
     /// Variables it uses.
@@ -161,13 +164,13 @@ impl ValueTemplate {
         })
     }
 
-    /// Whether any string reads the process environment.
-    pub fn is_secret(&self) -> bool {
+    /// Every process environment variable read.
+    pub fn env_names(&self) -> Vec<String> {
         match self {
-            ValueTemplate::Text(t) => t.is_secret(),
-            ValueTemplate::Array(items) => items.iter().any(Self::is_secret),
-            ValueTemplate::Object(pairs) => pairs.iter().any(|(_, v)| v.is_secret()),
-            ValueTemplate::Plain(_) => false,
+            ValueTemplate::Text(t) => t.env_names().map(str::to_string).collect(),
+            ValueTemplate::Array(items) => items.iter().flat_map(Self::env_names).collect(),
+            ValueTemplate::Object(pairs) => pairs.iter().flat_map(|(_, v)| v.env_names()).collect(),
+            ValueTemplate::Plain(_) => Vec::new(),
         }
     }
 
@@ -204,29 +207,6 @@ impl ValueTemplate {
             ValueTemplate::Plain(v) => v.clone(),
         })
     }
-
-    /// The value for plans and reports: templates that read the environment are shown as
-    /// written, never filled in.
-    pub fn display(&self, vars: &BTreeMap<String, String>) -> Value {
-        let no_env = |_: &str| None;
-        match self {
-            ValueTemplate::Text(t) if t.is_secret() => Value::String("***".into()),
-            ValueTemplate::Text(t) => t
-                .render(vars, &no_env)
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-            ValueTemplate::Array(items) => {
-                Value::Array(items.iter().map(|i| i.display(vars)).collect())
-            }
-            ValueTemplate::Object(pairs) => Value::Object(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.display(vars)))
-                    .collect(),
-            ),
-            ValueTemplate::Plain(v) => v.clone(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -246,7 +226,6 @@ mod tests {
             t.render(&vars, &env).unwrap(),
             "pre-orders-s3cret-dflt-$5-${other}"
         );
-        assert!(t.is_secret());
         assert!(
             Template::parse("${env:UNSET}")
                 .unwrap()
@@ -266,14 +245,12 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_masked_in_display() {
-        let v = ValueTemplate::parse(&serde_json::json!({"a": "${env:SET}", "b": ["${var:x}", 1]}))
-            .unwrap();
-        let vars = BTreeMap::from([("x".to_string(), "X".to_string())]);
-        assert_eq!(
-            v.display(&vars),
-            serde_json::json!({"a": "***", "b": ["X", 1]})
-        );
+    fn names_what_it_reads() {
+        let v = ValueTemplate::parse(
+            &serde_json::json!({"a": "${env:SET}", "b": ["${var:x}", 1, "${env:B:-d}"]}),
+        )
+        .unwrap();
         assert_eq!(v.vars(), vec!["x"]);
+        assert_eq!(v.env_names(), vec!["SET", "B"]);
     }
 }

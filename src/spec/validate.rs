@@ -418,7 +418,97 @@ impl V {
         out
     }
 
-    fn environment(&mut self, name: &Spanned<String>, e: raw::RawEnvironment) -> Environment {
+    fn env_vars(&mut self, raw: Option<&raw::RawEnvVars>) -> super::EnvVars {
+        let mut list = |items: Option<&Vec<Spanned<String>>>| -> Vec<String> {
+            let mut out = Vec::new();
+            for item in items.into_iter().flatten() {
+                let name = item.value.strip_suffix('*').unwrap_or(&item.value);
+                let ok = !name.is_empty()
+                    && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+                if ok {
+                    out.push(item.value.clone());
+                } else {
+                    self.error_help(
+                        item.span,
+                        "spec.bad_name",
+                        format!(
+                            "`{}` is not an environment variable name or prefix",
+                            item.value
+                        ),
+                        Some(
+                            "write a name (ORDERS_DB_PASSWORD) or a prefix ending in * (ORDERS_*)"
+                                .into(),
+                        ),
+                    );
+                }
+            }
+            out
+        };
+        let secret = list(raw.and_then(|r| r.secret.as_ref()));
+        let plain = list(raw.and_then(|r| r.plain.as_ref()));
+        super::EnvVars { secret, plain }
+    }
+
+    /// Checks the process environment variables a setting reads against `env_vars`, and that
+    /// a secret value cannot become part of an asset's identity.
+    fn setting_env(
+        &mut self,
+        env_vars: &super::EnvVars,
+        selector_kinds: Option<&BTreeSet<String>>,
+        pointer: &Spanned<String>,
+        value: &Spanned<serde_json::Value>,
+        template: &ValueTemplate,
+        marked_secret: bool,
+    ) {
+        let mut reads_secret = marked_secret;
+        for name in template.env_names() {
+            match env_vars.declared(&name) {
+                Some(secret) => reads_secret |= secret,
+                None => self.error_help(
+                    value.span,
+                    "spec.undeclared_env",
+                    format!("`${{env:{name}}}` reads an environment variable the spec does not declare"),
+                    Some(format!(
+                        "declare it under env_vars: `secret: [{name}]` (masked everywhere) or `plain: [{name}]` (shown as is)"
+                    )),
+                ),
+            }
+        }
+        if !reads_secret {
+            return;
+        }
+        let kinds: Vec<String> = match selector_kinds {
+            Some(k) => k.iter().cloned().collect(),
+            None => kinds::known_names().map(str::to_string).collect(),
+        };
+        for kind in &kinds {
+            if let Some(id) = kinds::identity_pointers(kind)
+                .into_iter()
+                .find(|id| kinds::pointers_overlap(&pointer.value, id))
+            {
+                self.error_help(
+                    pointer.span,
+                    "spec.secret_identity",
+                    format!(
+                        "a secret value may not become part of an asset's identity, and {} of {kind} is (it names the asset or another one)",
+                        id
+                    ),
+                    Some("set secrets only in fields that are not names, references or KIE labels; put an identifying value in env_vars.plain if it is not secret".into()),
+                );
+                return;
+            }
+        }
+    }
+
+    fn environment(
+        &mut self,
+        name: &Spanned<String>,
+        e: raw::RawEnvironment,
+        env_vars: &super::EnvVars,
+    ) -> Environment {
         if !name
             .value
             .chars()
@@ -463,6 +553,8 @@ impl V {
                 };
                 match ValueTemplate::parse(&value.value) {
                     Ok(t) => {
+                        let marked = r.secret.unwrap_or(false);
+                        self.setting_env(env_vars, selector.kinds.as_ref(), ptr, value, &t, marked);
                         for var in t.vars() {
                             if !vars.contains_key(&var) {
                                 let help = did_you_mean(&var, vars.keys().map(String::as_str))
@@ -485,6 +577,7 @@ impl V {
                             value: t,
                             span: ptr.span,
                             value_span: value.span,
+                            secret: marked,
                         });
                     }
                     Err(m) => self.error(value.span, "spec.bad_template", m),
@@ -678,9 +771,10 @@ pub(super) fn validate(
             lua.timeout_ms = u64::from(t.value);
         }
     }
+    let env_vars = v.env_vars(raw.env_vars.as_ref());
     let mut environments = BTreeMap::new();
     for (name, env) in raw.environments.unwrap_or_default() {
-        let e = v.environment(&name, env);
+        let e = v.environment(&name, env, &env_vars);
         environments.insert(name.value, e);
     }
     let on_error = match raw.on_error.as_ref().map(|o| o.value.as_str()) {
@@ -849,6 +943,7 @@ pub(super) fn validate(
         strip,
         hooks,
         lua,
+        env_vars,
         environments,
         on_error,
         kie,
