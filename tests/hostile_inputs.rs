@@ -511,3 +511,45 @@ fn invalid_kie_files_are_refused_naming_the_item() {
         assert!(run.stderr.contains(wanted), "{label}: {}", run.stderr);
     }
 }
+
+/// Text from packages, specs and hooks reaches a terminal as visible escapes: a hook log or a
+/// renamed asset cannot move the cursor, erase the plan lines a reviewer reads, or write
+/// over a line with a carriage return.
+#[test]
+fn control_characters_from_specs_and_hooks_are_shown_not_acted_on() {
+    let ws = common::workspace();
+    let dir = ws.path();
+    fs::write(
+        dir.join("scripts/erase.lua"),
+        "return { transform = function(a, ctx) ctx.log('ok\\27[1A\\27[2K\\rall clear') print('\\27]0;title\\7') return a end }\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("specs/erase.yaml"),
+        "version: 1\nname: \"\\e[2Jwiped\"\nsources: [../examples/packages/payments-dev]\noutput: {dir: ../out/erase}\nhooks:\n  - {script: ../scripts/erase.lua, kinds: [app]}\n",
+    )
+    .unwrap();
+    for args in [
+        &["plan", "specs/erase.yaml"][..],
+        &["apply", "specs/erase.yaml"],
+    ] {
+        let run = common::hoist_in(dir, args).expect_code(0);
+        for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(
+                !text.contains(['\x1b', '\r', '\x07']),
+                "{args:?} {name} holds raw control characters: {text:?}"
+            );
+        }
+        if args[0] == "plan" {
+            assert!(
+                run.stdout.contains("ok\\u{1b}[1A\\u{1b}[2K\\u{d}all clear"),
+                "{}",
+                run.stdout
+            );
+            assert!(run.stdout.contains("\\u{1b}[2Jwiped"), "{}", run.stdout);
+        }
+    }
+    // JSON keeps the real text, escaped as JSON escapes it.
+    let json = common::hoist_in(dir, &["plan", "specs/erase.yaml", "--json"]).expect_code(0);
+    assert!(json.stdout.contains("\\u001b[2Jwiped"), "{}", json.stdout);
+}
