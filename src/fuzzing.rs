@@ -75,7 +75,7 @@ pub fn spec(bytes: &[u8]) {
 /// The KIE reader: `bytes` as a KIE file, as JSON and as YAML.
 pub fn kie(bytes: &[u8]) {
     for name in ["fuzz.json", "fuzz.yaml"] {
-        if let Ok(file) = crate::package::kie::parse(Path::new(name), bytes) {
+        if let Ok(file) = crate::package::kie::parse(Path::new(name), bytes, 1 << 30) {
             let _ = crate::package::kie::to_bytes(file.format, file.metadata.as_ref(), &file.items);
         }
     }

@@ -398,8 +398,24 @@ fn a_zip_inside_a_package_is_a_payload_copied_as_is_never_opened() {
 fn hostile_specs_are_refused_with_their_place() {
     let package = craft::zip(&[good()]);
     let bomb = common::yaml_alias_bomb("version: 1\nsources: [packages/*]\n");
+    // Few nodes, many bytes: one long scalar copied by 4,000 aliases would be 4 GiB.
+    let long = format!(
+        "{SPEC}x: &a \"{}\"\ny: [{}]\n",
+        "x".repeat(1 << 20),
+        vec!["*a"; 4000].join(", ")
+    );
     let cases: Vec<(&str, String, &str)> = vec![
         ("alias bomb", bomb, "spec.limit"),
+        ("alias bomb by bytes", long, "spec.limit"),
+        // 300 short expressions that each compile to megabytes.
+        (
+            "regular expressions past the budget",
+            format!(
+                "{SPEC}select:\n  - {{names: [{}]}}\n",
+                vec![r"'re:\w{200}'"; 300].join(", ")
+            ),
+            "spec.pattern_too_big",
+        ),
         (
             "deep nesting",
             format!("{SPEC}x: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
@@ -489,6 +505,18 @@ fn invalid_kie_files_are_refused_naming_the_item() {
             "c.yaml",
             "data:\n  - &a {key: a, value: \"1\"}\n  - *a\n  - key: [1, 2]\n",
             "`key` must be a string",
+        ),
+        (
+            "yaml alias bomb by bytes",
+            "c.yaml",
+            &format!(
+                "data:\n  - {{key: a, value: &v \"{}\"}}\n{}",
+                "x".repeat(1 << 20),
+                (0..4000)
+                    .map(|i| format!("  - {{key: b{i}, value: *v}}\n"))
+                    .collect::<String>()
+            ),
+            "aliases expand to more than",
         ),
         (
             "not utf-8",

@@ -99,8 +99,16 @@ fn shape(path: &Path, detail: String) -> PackageError {
     }
 }
 
-/// Parses KIE file bytes.
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<KieFile, PackageError> {
+/// Most bytes YAML aliases may add to a KIE file of `len` bytes: as much again as the file,
+/// plus 1 MiB, and never past `max_total_size` (what a package may inflate to). Exports from the
+/// server hold no aliases; hand-written files use a few small anchors.
+pub fn max_alias_bytes(len: usize, max_total_size: u64) -> usize {
+    let cap = usize::try_from(max_total_size).unwrap_or(usize::MAX);
+    len.saturating_add(1 << 20).min(cap)
+}
+
+/// Parses KIE file bytes, with at most [`max_alias_bytes`] added by YAML aliases.
+pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, PackageError> {
     let format = KieFormat::of(path);
     let text =
         std::str::from_utf8(bytes).map_err(|_| shape(path, "the file is not UTF-8 text".into()))?;
@@ -113,6 +121,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<KieFile, PackageError> {
                 max_bytes: usize::MAX,
                 max_depth: 32,
                 max_nodes: 50_000_000,
+                max_expanded_bytes: max_alias_bytes(bytes.len(), max_total_size),
             };
             let root = crate::spec::yaml::parse(text, &limits).map_err(|e| {
                 shape(
@@ -202,7 +211,7 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
         .ok_or_else(|| shape(source.path(), "empty source".into()))?;
     let bytes = source.read(entry)?;
     source.remember_digest(entry, &bytes);
-    let file = parse(source.path(), &bytes)?;
+    let file = parse(source.path(), &bytes, source.limits().max_total_size)?;
     let assets = file
         .items
         .iter()
@@ -334,9 +343,9 @@ mod tests {
         let json = br#"{"metadata": {"version": "1.0", "annotations": {}}, "data": [
             {"key": "timeout", "value": "30", "value_type": "text", "status": "enabled", "labels": {"app": "orders", "env": "prod"}},
             {"key": "flags.beta", "value": "", "labels": {}}]}"#;
-        let a = parse(Path::new("a.json"), json).unwrap();
+        let a = parse(Path::new("a.json"), json, u64::MAX).unwrap();
         let yaml = to_bytes(KieFormat::Yaml, a.metadata.as_ref(), &a.items);
-        let b = parse(Path::new("b.yaml"), &yaml).unwrap();
+        let b = parse(Path::new("b.yaml"), &yaml, u64::MAX).unwrap();
         assert_eq!(a.items, b.items);
         assert_eq!(a.metadata, b.metadata);
         assert_eq!(b.items[0].shown(), "timeout{app=orders,env=prod}");
@@ -352,12 +361,39 @@ mod tests {
         let e = parse(
             Path::new("x.json"),
             br#"{"data": [{"key": "a"}, {"value": "v"}]}"#,
+            u64::MAX,
         )
         .unwrap_err();
         assert!(e.to_string().contains("data[1]: no `key`"), "{e}");
-        let e = parse(Path::new("x.yaml"), b"data:\n  - key: a\n    value: 3\n").unwrap_err();
+        let e = parse(
+            Path::new("x.yaml"),
+            b"data:\n  - key: a\n    value: 3\n",
+            u64::MAX,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("`value` must be a string"), "{e}");
-        assert!(parse(Path::new("x.json"), b"[1]").is_err());
-        assert!(parse(Path::new("x.json"), br#"{"data": [], "extra": 1}"#).is_err());
+        assert!(parse(Path::new("x.json"), b"[1]", u64::MAX).is_err());
+        // Aliases count against what a package may inflate to, and against the file's size.
+        assert_eq!(max_alias_bytes(10, 5), 5);
+        assert_eq!(max_alias_bytes(10, u64::MAX), 10 + (1 << 20));
+        let aliased = format!(
+            "data:\n  - {{key: a, value: &v \"{}\"}}\n  - {{key: b, value: *v}}\n",
+            "x".repeat(4096)
+        );
+        assert!(parse(Path::new("x.yaml"), aliased.as_bytes(), u64::MAX).is_ok());
+        let e = parse(Path::new("x.yaml"), aliased.as_bytes(), 1024).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("aliases expand to more than 1024 bytes"),
+            "{e}"
+        );
+        assert!(
+            parse(
+                Path::new("x.json"),
+                br#"{"data": [], "extra": 1}"#,
+                u64::MAX
+            )
+            .is_err()
+        );
     }
 }

@@ -60,6 +60,8 @@ pub struct Source {
     stored: Vec<std::sync::OnceLock<Digest>>,
     /// The content digest the package's manifest lists, for entries copied unchanged.
     listed: Vec<std::sync::OnceLock<Digest>>,
+    /// The caps it was opened with; they bound what is parsed out of it too.
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Source {
@@ -113,13 +115,20 @@ impl Source {
     /// Opens a ZIP file or a directory and validates every entry.
     pub fn open(path: &Path, limits: &Limits) -> Result<Source, PackageError> {
         let meta = fs::metadata(path).map_err(|e| PackageError::io(path, "cannot open", e))?;
-        if meta.is_dir() {
+        let mut source = if meta.is_dir() {
             open_dir(path, limits)
         } else if is_plain_config_file(path) {
             open_file(path, meta.len(), limits)
         } else {
             open_zip(path, meta.len(), limits)
-        }
+        }?;
+        source.limits = *limits;
+        Ok(source)
+    }
+
+    /// The caps the source was opened with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The path the source was opened from.
@@ -284,6 +293,7 @@ impl Source {
             digests,
             stored,
             listed,
+            limits: Limits::default(),
         }
     }
 

@@ -27,6 +27,8 @@ const DEFAULT_ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 struct V {
     diags: Vec<Diagnostic>,
     kinds: BTreeSet<String>,
+    /// What the spec's regular expressions may still take once compiled.
+    regexes: super::pattern::RegexBudget,
 }
 
 impl V {
@@ -68,7 +70,7 @@ impl V {
     fn names(&mut self, list: &Option<OneOrMany<Spanned<String>>>) -> Names {
         let mut out = Vec::new();
         for p in list.iter().flat_map(|l| &l.0) {
-            match Pattern::parse(&p.value) {
+            match Pattern::parse_within(&p.value, &mut self.regexes) {
                 Ok(pat) => out.push(pat),
                 Err((code, msg)) => self.error(p.span, code, msg),
             }
@@ -172,13 +174,13 @@ impl V {
                 suffix: self.affix(&x.suffix),
             },
             (false, true, false) => match (&x.pattern, &x.to) {
-                (Some(m), Some(to)) => match regex::Regex::new(&m.value) {
+                (Some(m), Some(to)) => match self.regexes.compile(&m.value, &m.value) {
                     Ok(re) => RenameOp::Regex {
                         re,
                         to: to.value.clone(),
                     },
-                    Err(e) => {
-                        self.error(m.span, "spec.bad_regex", super::pattern::regex_message(&e));
+                    Err((code, message)) => {
+                        self.error(m.span, code, message);
                         return None;
                     }
                 },
@@ -606,6 +608,7 @@ pub(super) fn validate(
     let mut v = V {
         diags: Vec::new(),
         kinds: kinds::known_names().map(str::to_string).collect(),
+        regexes: super::pattern::RegexBudget::default(),
     };
     let top = Span {
         start: super::yaml::Pos { line: 1, col: 1 },

@@ -70,6 +70,16 @@ impl Node {
         }
     }
 
+    /// What the node holds in memory, roughly: its scalars' text and a fixed amount per node.
+    fn weight(&self) -> usize {
+        NODE_WEIGHT
+            + match &self.value {
+                Value::Scalar(s) => s.text.len(),
+                Value::Seq(items) => items.iter().map(Node::weight).sum(),
+                Value::Map(pairs) => pairs.iter().map(|(k, v)| k.weight() + v.weight()).sum(),
+            }
+    }
+
     /// The node with `id`, and its parent.
     pub fn find(&self, id: usize) -> Option<(&Node, Option<&Node>)> {
         if self.id == id {
@@ -101,6 +111,9 @@ pub fn is_null_text(t: &str) -> bool {
     matches!(t, "" | "~" | "null" | "Null" | "NULL")
 }
 
+/// What a node counts for in [`YamlLimits::max_expanded_bytes`] beside its text.
+const NODE_WEIGHT: usize = 16;
+
 /// Caps on what a spec may contain.
 #[derive(Debug, Clone, Copy)]
 pub struct YamlLimits {
@@ -110,6 +123,10 @@ pub struct YamlLimits {
     pub max_depth: usize,
     /// Most nodes, counting every alias expansion.
     pub max_nodes: usize,
+    /// Most bytes aliases may add, counting the text of every scalar they copy (and a little
+    /// per node): a few aliases of a long scalar stay within the node cap and could still
+    /// expand a small file to gigabytes.
+    pub max_expanded_bytes: usize,
 }
 
 impl Default for YamlLimits {
@@ -118,6 +135,7 @@ impl Default for YamlLimits {
             max_bytes: 4 << 20,
             max_depth: 64,
             max_nodes: 200_000,
+            max_expanded_bytes: 16 << 20,
         }
     }
 }
@@ -172,6 +190,7 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
     let mut root: Option<Node> = None;
     let mut next_id = 0usize;
     let mut nodes = 0usize;
+    let mut expanded = 0usize;
     let mut documents = 0;
     while let Some(event) = parser.next_event() {
         let (event, sp) = event.map_err(|e| {
@@ -247,6 +266,17 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                     return Err(err(span, "spec.syntax", "alias to an unknown anchor"));
                 };
                 nodes += node.count();
+                expanded = expanded.saturating_add(node.weight());
+                if expanded > limits.max_expanded_bytes {
+                    return Err(err(
+                        span,
+                        "spec.limit",
+                        format!(
+                            "aliases expand to more than {} bytes; refusing (an alias bomb?)",
+                            limits.max_expanded_bytes
+                        ),
+                    ));
+                }
                 if nodes > limits.max_nodes {
                     return Err(err(
                         span,
