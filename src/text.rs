@@ -49,6 +49,48 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| c != '\n' && c != '\t' && is_unsafe_char(c))
 }
 
+/// What makes `name` unsafe as an asset name on some platform or to a reader, if anything:
+/// bidirectional controls (the name reads differently from what it is), a name Windows
+/// reserves for devices (`CON`, `NUL`, `COM1`, … with any extension), or a trailing dot or
+/// space (Windows drops them, so two names become one).
+pub fn name_concern(name: &str) -> Option<&'static str> {
+    if name.chars().any(is_bidi_control) {
+        return Some(
+            "holds bidirectional control characters: it reads differently from what it is",
+        );
+    }
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let reserved = matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || ["COM", "LPT"].iter().any(|p| {
+        upper.strip_prefix(p).is_some_and(|n| {
+            n.len() == 1 && n.as_bytes()[0].is_ascii_digit() || matches!(n, "¹" | "²" | "³")
+        })
+    });
+    if reserved {
+        return Some(
+            "is a device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9), which no file there may have",
+        );
+    }
+    if name.ends_with(['.', ' ']) {
+        return Some("ends with a dot or a space, which Windows drops");
+    }
+    None
+}
+
+/// `name` in Unicode normalisation form C: two names with the same form are one name on disks
+/// that normalise (macOS) and look alike everywhere.
+pub fn normalized(name: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if is_nfc_quick(name.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(name.nfc().collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +110,30 @@ mod tests {
             "line\n\tindented\\u{1b}]0;title\\u{7}"
         );
         assert_eq!(for_terminal("over\rwrite"), "over\\u{d}write");
+    }
+
+    #[test]
+    fn names_unsafe_somewhere_are_told() {
+        for ok in [
+            "orders", "con-api", "console", "com10", "nul_x", "a.b", "注文",
+        ] {
+            assert_eq!(name_concern(ok), None, "{ok}");
+        }
+        for bad in [
+            "CON",
+            "con",
+            "nul.json",
+            "Com1",
+            "lpt9.txt",
+            "AUX .x",
+            "COM¹",
+            "x.",
+            "x ",
+            "abc\u{202e}txt",
+        ] {
+            assert!(name_concern(bad).is_some(), "{bad}");
+        }
+        assert_eq!(normalized("e\u{301}"), "\u{e9}");
+        assert!(matches!(normalized("plain"), Cow::Borrowed(_)));
     }
 }

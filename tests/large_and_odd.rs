@@ -345,3 +345,54 @@ fn a_payload_over_4_gib_is_carried_through_with_zip64() {
     // Every entry, the 4 GiB one included, matches the manifest hoist wrote.
     hoist_in(dir.path(), &["verify", "out/huge.zip"]).expect_code(0);
 }
+
+/// Names that are valid but unsafe somewhere are told, never silently carried: bidirectional
+/// controls, Windows device names, trailing dots and spaces, and names equal once
+/// Unicode-normalised, which a directory output refuses (one folder on disks that normalise).
+#[test]
+fn names_unsafe_on_some_platform_get_a_warning_and_collisions_are_refused_in_folders() {
+    let ws = tmp();
+    let dir = ws.path();
+    let names = [
+        "caf\u{e9}",
+        "cafe\u{301}",
+        "CON",
+        "report.",
+        "invoice\u{202e}fdp.exe",
+        "plain",
+    ];
+    for name in names {
+        let folder = dir.join("in/pkg/assets/app").join(name);
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(
+            folder.join("asset.json"),
+            serde_json::json!({"meta": {"name": name}}).to_string(),
+        )
+        .unwrap();
+    }
+    let spec = |format: &str| {
+        format!(
+            "version: 1\nname: odd\nsources: [in/pkg]\noutput: {{dir: out, format: {format}}}\n"
+        )
+    };
+    fs::write(dir.join("spec.yaml"), spec("zip")).unwrap();
+    let run = hoist_in(dir, &["plan", "spec.yaml"]).expect_code(0);
+    for want in [
+        "[name.normalization] in/pkg: app/caf\u{e9}: its name (caf\\u{e9}) and cafe\u{301}'s (cafe\\u{301}) are the same once Unicode-normalised",
+        "[name.unsafe] in/pkg: app/CON: the name is a device name on Windows",
+        "[name.unsafe] in/pkg: app/report.: the name ends with a dot or a space",
+        "[name.unsafe] in/pkg: app/invoice\\u{202e}fdp.exe: the name holds bidirectional control characters",
+    ] {
+        assert!(run.stdout.contains(want), "{want}\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("app/plain:"), "{}", run.stdout);
+    fs::write(dir.join("spec.yaml"), spec("dir")).unwrap();
+    let run = hoist_in(dir, &["apply", "spec.yaml"]).expect_code(1);
+    assert!(run.stdout.contains("[name.collision]"), "{}", run.stdout);
+    let written: Vec<String> = fs::read_dir(dir.join("out/pkg/assets/app"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(written.contains(&"cafe\u{301}".to_string()), "{written:?}");
+    assert!(!written.contains(&"caf\u{e9}".to_string()), "{written:?}");
+}

@@ -449,6 +449,9 @@ fn build(
             }
         }
     }
+    for (s, items) in loaded.sources.iter().zip(items.iter_mut()) {
+        check_names(s, items, spec.output.format, &mut warnings);
+    }
     for (s, items) in loaded.sources.iter().zip(&items) {
         for it in items {
             logs.extend(it.logs.iter().map(|(script, line)| {
@@ -589,6 +592,65 @@ fn build(
         format: spec.output.format,
         abort_on_error: spec.on_error == OnError::Abort,
     })
+}
+
+/// Names that are unsafe somewhere get a warning: bidirectional controls, Windows device
+/// names, trailing dots or spaces, and two names of one kind equal once Unicode-normalised.
+/// In a directory output the latter would be one folder on disks that normalise names, so
+/// there the second fails instead.
+fn check_names(s: &Input, items: &mut [Item], format: Format, warnings: &mut Vec<Note>) {
+    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+    for it in items.iter_mut().filter(|it| !it.failed()) {
+        let name = it.asset.key.name.clone();
+        if let Some(why) = crate::text::name_concern(&name) {
+            warnings.push(
+                Note::new("name.unsafe", format!("the name {why}"))
+                    .asset(&it.asset.key)
+                    .package(&s.shown),
+            );
+        }
+        let key = (
+            it.asset.key.kind.clone(),
+            crate::text::normalized(&name).into_owned(),
+        );
+        match seen.get(&key) {
+            Some(first) if *first != name => {
+                let spelled = |n: &str| -> String {
+                    n.chars()
+                        .map(|c| {
+                            if c.is_ascii() && !c.is_ascii_control() {
+                                c.to_string()
+                            } else {
+                                format!("\\u{{{:x}}}", c as u32)
+                            }
+                        })
+                        .collect()
+                };
+                let message = format!(
+                    "its name ({}) and {}'s ({}) are the same once Unicode-normalised (NFC): they look alike, and are one name on disks that normalise names",
+                    spelled(&name),
+                    crate::text::escape_controls(first),
+                    spelled(first)
+                );
+                if format == Format::Dir {
+                    it.fail(
+                        Note::new("name.collision", message)
+                            .hint("a directory output would write both into one folder there; rename one of them"),
+                    );
+                } else {
+                    warnings.push(
+                        Note::new("name.normalization", message)
+                            .asset(&it.asset.key)
+                            .package(&s.shown),
+                    );
+                }
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(key, name);
+            }
+        }
+    }
 }
 
 /// The target as it will be after importing every delta: its own assets, minus those
