@@ -3,21 +3,20 @@
 
 use rayon::prelude::*;
 
+use crate::archive::write::{ManifestMode, Staged, stage_package};
 use crate::error::Error;
 use crate::fsutil;
 use crate::outdir::{Move, OutDir};
-use crate::package::write::{ManifestMode, Staged, stage_package};
 use crate::package::{PackageError, write_entries};
 use crate::plan::{PackageOutput, Planned};
 use crate::report::Report;
 
-/// Name of the report written beside the outputs.
-pub const REPORT_NAME: &str = "report.json";
+pub use crate::plan::REPORT_NAME;
 
 fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged, PackageError> {
     if let Some(k) = &out.kie {
         let bytes = crate::package::kie::to_bytes(k.format, k.metadata.as_ref(), &k.items);
-        return crate::package::write::stage_file(&out.path, "kie", bytes, dry_run);
+        return crate::archive::write::stage_file(&out.path, "kie", bytes, dry_run);
     }
     let entries = write_entries(out.layout, out.project.as_deref(), &out.assets, &out.extras)
         .map_err(|detail| PackageError::Layout {
@@ -133,10 +132,9 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         if let Err(e) = s.commit() {
             // What was not moved is dropped with its temporary files: nothing is left to finish.
             let _ = lock.clear_journal();
-            let report = Report::new(plan, "partly written", written);
             return Err(Error::PartlyWritten {
                 cause: Box::new(Error::Package(e)),
-                report: Box::new(report),
+                written,
             });
         }
         written.push(o.shown.clone());
@@ -156,7 +154,7 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
 /// script or a saved plan), or an output with the same path as one (or a folder output holding
 /// one), is refused before anything is written.
 fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> Result<(), Error> {
-    fsutil::keep_folder_apart(&planned.protected, &planned.out_dir)?;
+    fsutil::keep_folder_apart(&planned.protected, &planned.out_dir).map_err(Error::Usage)?;
     let report = planned.out_dir.join(REPORT_NAME);
     let paths: Vec<std::path::PathBuf> = outputs
         .iter()
@@ -164,5 +162,5 @@ fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> 
         .chain([report])
         .collect();
     let paths: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-    fsutil::keep_apart(&planned.protected, &paths)
+    fsutil::keep_apart(&planned.protected, &paths).map_err(Error::Usage)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::package::PackageError;
+use crate::archive::PackageError;
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -40,8 +40,8 @@ pub enum Error {
     PartlyWritten {
         /// The failure.
         cause: Box<Error>,
-        /// What was written.
-        report: Box<crate::report::Report>,
+        /// The outputs moved into place before it, as the plan shows them.
+        written: Vec<String>,
     },
     /// A saved plan no longer matches its inputs.
     #[error("{0}")]
@@ -80,6 +80,19 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+impl From<crate::spec::LoadError> for Error {
+    fn from(e: crate::spec::LoadError) -> Self {
+        match e {
+            crate::spec::LoadError::Io { path, source } => Error::Io {
+                path,
+                action: "cannot read the spec",
+                source,
+            },
+            crate::spec::LoadError::Invalid(errors) => Error::Spec(errors),
+        }
+    }
 }
 
 impl Error {

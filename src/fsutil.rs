@@ -4,6 +4,18 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+/// One move of a staged file or folder to its final name, as the output folder's journal
+/// records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The staged file or folder.
+    pub from: std::path::PathBuf,
+    /// Its final name.
+    pub to: std::path::PathBuf,
+    /// Whether it is a folder (replaced whole).
+    pub dir: bool,
+}
+
 /// The folder a path lives in (`.` for a bare file name).
 pub fn parent_of(path: &Path) -> &Path {
     match path.parent() {
@@ -172,7 +184,7 @@ impl Protected {
 
 /// Refuses any of `outputs` that is an input, lies inside one, or would replace a folder
 /// holding one: hoist never writes into what it reads. Each path is resolved once.
-pub fn keep_apart(inputs: &[Protected], outputs: &[&Path]) -> Result<(), crate::Error> {
+pub fn keep_apart(inputs: &[Protected], outputs: &[&Path]) -> Result<(), String> {
     let inputs: Vec<(std::path::PathBuf, &Protected)> =
         inputs.iter().map(|p| (resolved(&p.path), p)).collect();
     for output in outputs {
@@ -181,12 +193,12 @@ pub fn keep_apart(inputs: &[Protected], outputs: &[&Path]) -> Result<(), crate::
             .iter()
             .find(|(inp, _)| out.starts_with(inp) || inp.starts_with(&out))
         {
-            return Err(crate::Error::Usage(format!(
+            return Err(format!(
                 "{} would be written over or into the {} {}; hoist never writes into what it reads (sources, target, spec, hook scripts, a saved plan): choose another output",
                 normalize(output).display(),
                 input.what,
                 normalize(&input.path).display()
-            )));
+            ));
         }
     }
     Ok(())
@@ -194,12 +206,12 @@ pub fn keep_apart(inputs: &[Protected], outputs: &[&Path]) -> Result<(), crate::
 
 /// Refuses an output folder that lies inside an input, or that holds an input which may not
 /// sit among outputs (the spec, a hook script, a saved plan).
-pub fn keep_folder_apart(inputs: &[Protected], out_dir: &Path) -> Result<(), crate::Error> {
+pub fn keep_folder_apart(inputs: &[Protected], out_dir: &Path) -> Result<(), String> {
     let dir = resolved(out_dir);
     for input in inputs {
         let at = resolved(&input.path);
         if dir.starts_with(&at) || (!input.may_sit_in_outputs && at.starts_with(&dir)) {
-            return Err(crate::Error::Usage(format!(
+            return Err(format!(
                 "the output folder {} {} the {} {}; hoist never writes into what it reads (sources, target, spec, hook scripts, a saved plan): choose another output folder{}",
                 normalize(out_dir).display(),
                 if dir.starts_with(&at) {
@@ -214,7 +226,7 @@ pub fn keep_folder_apart(inputs: &[Protected], out_dir: &Path) -> Result<(), cra
                 } else {
                     ""
                 }
-            )));
+            ));
         }
     }
     Ok(())

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::package::write::{Format, ManifestMode, write_package};
+use crate::archive::write::{Format, ManifestMode, write_package};
 use crate::package::{Hashing, Limits, LoadOptions, Package};
 
 /// Limits for fuzzing: small enough that no input can take long.

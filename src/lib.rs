@@ -14,6 +14,7 @@ macro_rules! note {
     };
 }
 
+pub mod archive;
 pub mod cli;
 pub mod digest;
 pub mod engine;
@@ -30,6 +31,7 @@ pub mod report;
 pub mod secrets;
 pub mod spec;
 pub mod text;
+pub mod yaml;
 
 pub use cli::{Cli, run};
 pub use error::Error;

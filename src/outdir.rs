@@ -49,16 +49,7 @@ pub struct OutDir {
     _lock: File,
 }
 
-/// One move of a staged file or folder to its final name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Move {
-    /// The staged file or folder.
-    pub from: PathBuf,
-    /// Its final name.
-    pub to: PathBuf,
-    /// Whether it is a folder (replaced whole).
-    pub dir: bool,
-}
+pub use crate::fsutil::Move;
 
 /// A move as the journal records it: plain names inside the output folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

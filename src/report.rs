@@ -1,23 +1,12 @@
-//! The report of an apply: per package and kind, counts of each action; every error with
-//! asset, code, message and hint; what was written and what was not.
+//! The report of an apply, as data: per package and kind, counts of each action; every error
+//! with asset, code, message and hint; what was written and what was not. The command line
+//! renders it for people (`cli::render`).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::cli::table::render;
 use crate::plan::{Action, Note, Plan, Summary};
-
-/// `package: asset` of a note, the package shown from the working folder.
-/// `package: asset: `, or nothing for a note about the whole run.
-fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
-    [n.package.as_deref().map(at), n.asset.clone()]
-        .into_iter()
-        .flatten()
-        .map(|w| format!("{w}: "))
-        .collect()
-}
 
 /// Counts of each action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -135,109 +124,5 @@ impl Report {
             not_written,
             summary: plan.summary,
         }
-    }
-
-    /// The report for people; paths are shown from the working folder, given the spec's
-    /// folder `base`.
-    pub fn human(&self, base: &std::path::Path) -> String {
-        let at = |p: &str| crate::fsutil::shown_from(base, p);
-        let mut out = String::new();
-        let env = self
-            .env
-            .as_deref()
-            .map(|e| format!(" (env {e})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "apply {}{env}: {}\n", self.name, self.outcome);
-        let mut rows = Vec::new();
-        for p in &self.packages {
-            if p.kinds.is_empty() {
-                rows.push(vec![
-                    at(&p.source),
-                    "-".into(),
-                    "0".into(),
-                    "0".into(),
-                    "0".into(),
-                    "0".into(),
-                    "0".into(),
-                ]);
-            }
-            for (i, (kind, c)) in p.kinds.iter().enumerate() {
-                rows.push(vec![
-                    if i == 0 { at(&p.source) } else { String::new() },
-                    kind.clone(),
-                    c.create.to_string(),
-                    c.overwrite.to_string(),
-                    c.skip.to_string(),
-                    c.fail.to_string(),
-                    c.renamed.to_string(),
-                ]);
-            }
-        }
-        out.push_str(&render(
-            &[
-                "SOURCE",
-                "KIND",
-                ">CREATE",
-                ">OVERWRITE",
-                ">SKIP",
-                ">FAIL",
-                ">RENAMED",
-            ],
-            &rows,
-        ));
-        if !self.errors.is_empty() {
-            let _ = writeln!(out, "\nerrors ({}):", self.errors.len());
-            for e in &self.errors {
-                let _ = writeln!(out, "  [{}] {}{}", e.code, who(e, &at), e.message);
-                if let Some(h) = &e.hint {
-                    let _ = writeln!(out, "    hint: {h}");
-                }
-            }
-        }
-        if !self.warnings.is_empty() {
-            let _ = writeln!(out, "\nwarnings ({}):", self.warnings.len());
-            for w in self.warnings.iter().take(20) {
-                let _ = writeln!(out, "  [{}] {}{}", w.code, who(w, &at), w.message);
-            }
-            if self.warnings.len() > 20 {
-                let _ = writeln!(
-                    out,
-                    "  … and {} more in report.json",
-                    self.warnings.len() - 20
-                );
-            }
-        }
-        if !self.logs.is_empty() {
-            let _ = writeln!(out, "\nhook logs ({}):", self.logs.len());
-            for l in self.logs.iter().take(20) {
-                let _ = writeln!(out, "  {}{}", who(l, &at), l.message);
-            }
-            if self.logs.len() > 20 {
-                let _ = writeln!(out, "  … and {} more in report.json", self.logs.len() - 20);
-            }
-        }
-        if let Some(a) = &self.abort {
-            let _ = writeln!(out, "\naborted: [{}] {}{}", a.code, who(a, &at), a.message);
-        }
-        let _ = writeln!(out, "\nwritten:");
-        if self.written.is_empty() {
-            let _ = writeln!(out, "  (nothing)");
-        }
-        for w in &self.written {
-            let _ = writeln!(out, "  {}", at(w));
-        }
-        if !self.not_written.is_empty() {
-            let _ = writeln!(out, "not written:");
-            for w in &self.not_written {
-                let _ = writeln!(out, "  {}", at(w));
-            }
-        }
-        let s = &self.summary;
-        let _ = writeln!(
-            out,
-            "\nsummary: {} create, {} overwrite, {} skip, {} fail, {} renamed, {} warnings",
-            s.create, s.overwrite, s.skip, s.fail, s.renamed, s.warnings
-        );
-        out
     }
 }

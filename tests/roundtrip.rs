@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::{example, hoist_in, s, tmp, tree};
-use hoist::package::write::{Format, ManifestMode, write_package};
+use hoist::archive::write::{Format, ManifestMode, write_package};
 use hoist::package::{LoadOptions, Package};
 
 const PACKAGES: &[&str] = &[
@@ -397,7 +397,7 @@ fn many_entries_are_written_as_zip64_that_unzip_accepts() {
     let dir = tmp();
     let entries: Vec<_> = (0..70_000)
         .map(|i| {
-            hoist::package::write::OutEntry::bytes(
+            hoist::archive::write::OutEntry::bytes(
                 format!("assets/file/f{i:05}/asset.json"),
                 br#"{"meta":{}}"#.to_vec(),
             )

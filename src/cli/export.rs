@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::archive::write::{Format, ManifestMode, write_package};
 use crate::error::{Error, exit};
 use crate::model::{Asset, Reference};
-use crate::package::write::{Format, ManifestMode, write_package};
 use crate::package::{Layout, Limits, LoadOptions, Package, PackageError};
 use crate::plan::select::{ByName, reachable};
-use crate::spec::de::did_you_mean;
+use crate::yaml::de::did_you_mean;
 
 /// Most apps plus tasks one export job takes, as the platform has it.
 pub const MAX_PER_JOB: usize = 100;
@@ -110,7 +110,8 @@ pub fn run(
     crate::fsutil::keep_apart(
         &[crate::fsutil::Protected::new(package, "input")],
         &[output],
-    )?;
+    )
+    .map_err(Error::Usage)?;
     let opts = LoadOptions {
         limits: *limits,
         layout: None,

@@ -76,7 +76,7 @@ pub fn run(
     let manifest = pkg.manifest.as_ref().map(|_| {
         if pkg
             .source
-            .find(crate::package::manifest::MANIFEST_NAME)
+            .find(crate::archive::manifest::MANIFEST_NAME)
             .is_some()
         {
             "embedded"

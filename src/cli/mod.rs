@@ -7,6 +7,7 @@ mod init;
 mod inspect;
 mod pack;
 mod plan;
+mod render;
 pub mod table;
 mod verify;
 

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::archive::manifest::{MANIFEST_NAME, sidecar_path};
+use crate::archive::write::{Format, ManifestMode, OutEntry, write_package};
 use crate::error::{Error, exit};
-use crate::package::manifest::{MANIFEST_NAME, sidecar_path};
-use crate::package::write::{Format, ManifestMode, OutEntry, write_package};
 use crate::package::{Layout, Limits, LoadOptions, Package, PackageError, Source, read_manifest};
 
 pub fn pack(
@@ -21,7 +21,8 @@ pub fn pack(
             dir.display()
         )));
     }
-    crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(dir, "input")], &[output])?;
+    crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(dir, "input")], &[output])
+        .map_err(Error::Usage)?;
     let opts = LoadOptions {
         limits: *limits,
         layout,
@@ -89,7 +90,8 @@ pub fn unpack(zip: &Path, output: &Path, force: bool, limits: &Limits) -> Result
             zip.display()
         )));
     }
-    crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(zip, "input")], &[output])?;
+    crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(zip, "input")], &[output])
+        .map_err(Error::Usage)?;
     let empty = crate::fsutil::is_missing_or_empty(output).map_err(|e| Error::Io {
         path: output.into(),
         action: "cannot inspect",

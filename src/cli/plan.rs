@@ -3,11 +3,10 @@
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::archive::Limits;
 use crate::error::{Error, exit};
-use crate::package::Limits;
 use crate::plan::{
     PLAN_FORMAT, Plan, PlanOptions, Planned, compute, compute_loaded, input_digests, load_inputs,
-    render,
 };
 use crate::report::Report;
 use crate::spec::Spec;
@@ -49,7 +48,7 @@ pub fn plan(
 ) -> Result<ExitCode, Error> {
     let mut planned = plan_spec(spec_path, env, None, limits)?;
     if let Some(save) = save {
-        crate::fsutil::keep_apart(&planned.protected, &[save])?;
+        crate::fsutil::keep_apart(&planned.protected, &[save]).map_err(Error::Usage)?;
         let dir = crate::fsutil::parent_of(save);
         planned.plan.spec.path = relative(dir, spec_path)?;
         let mut bytes = serde_json::to_vec_pretty(&planned.plan).expect("plans serialise");
@@ -67,7 +66,7 @@ pub fn plan(
         &if as_json {
             json(plan)
         } else {
-            render::human(plan, base)
+            super::render::plan(plan, base)
         },
         as_json,
     )?;
@@ -114,12 +113,13 @@ pub fn apply(
     };
     let report = match crate::engine::apply(&planned, dry_run) {
         Ok(r) => r,
-        Err(Error::PartlyWritten { cause, report }) => {
+        Err(Error::PartlyWritten { cause, written }) => {
+            let report = Report::new(&planned.plan, "partly written", written);
             super::print_as(
                 &if as_json {
                     json(&report)
                 } else {
-                    report.human(&base)
+                    super::render::report(&report, &base)
                 },
                 as_json,
             )?;
@@ -144,10 +144,10 @@ fn human_with_plan(planned: &Planned, report: &Report, dry_run: bool, base: &Pat
     if dry_run {
         format!(
             "{}\n(dry run: the outputs were computed and compressed, and nothing was written)\n",
-            render::human(&planned.plan, base)
+            super::render::plan(&planned.plan, base)
         )
     } else {
-        report.human(base)
+        super::render::report(report, base)
     }
 }
 

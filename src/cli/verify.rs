@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::archive::Limits;
 use crate::error::{Error, exit};
-use crate::package::Limits;
 use crate::package::verify::{VerifyReport, verify};
 
 pub fn run(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode, Error> {

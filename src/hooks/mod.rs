@@ -727,7 +727,7 @@ fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Writes>) -> mlua::Result
                         "asset:write is available in transform only".into(),
                     ));
                 };
-                match crate::package::names::check(file.as_bytes()) {
+                match crate::archive::names::check(file.as_bytes()) {
                     Ok(ok) if !ok.ends_with('/') => {}
                     _ => {
                         return Err(script_error(

@@ -27,6 +27,8 @@ pub struct KindRules {
     pub name_field: Option<&'static str>,
     /// What the kind is, for `hoist schema` and error hints.
     pub about: &'static str,
+    /// Whether its assets have versions (`master`, 1, 2, …), as enebular's do.
+    pub versioned: bool,
 }
 
 const fn r(pointer: &'static str, target: &'static str) -> RefDecl {
@@ -56,42 +58,49 @@ pub const KNOWN: &[KindRules] = &[
         ],
         name_field: Some("/name"),
         about: "an API of an API group",
+        versioned: false,
     },
     KindRules {
         name: "api_group",
         refs: &[owned_by("/app", "app")],
         name_field: Some("/name"),
         about: "a group of APIs, owned by an app",
+        versioned: false,
     },
     KindRules {
         name: "app",
         refs: &[],
         name_field: Some("/name"),
         about: "an integration application",
+        versioned: false,
     },
     KindRules {
         name: "authorizer",
         refs: &[],
         name_field: Some("/name"),
         about: "a custom authorizer (names are unique per instance)",
+        versioned: false,
     },
     KindRules {
         name: "backend",
         refs: &[],
         name_field: Some("/name"),
         about: "an API backend (function, HTTP or mock)",
+        versioned: false,
     },
     KindRules {
         name: "config",
         refs: &[],
         name_field: None,
         about: "a KIE configuration item",
+        versioned: false,
     },
     KindRules {
         name: "data_source",
         refs: &[],
         name_field: Some("/name"),
         about: "a data source of data integration",
+        versioned: false,
     },
     KindRules {
         name: "env_variable",
@@ -101,30 +110,35 @@ pub const KNOWN: &[KindRules] = &[
         ],
         name_field: Some("/name"),
         about: "an environment variable of an API group",
+        versioned: false,
     },
     KindRules {
         name: "environment",
         refs: &[],
         name_field: Some("/name"),
         about: "an API publishing environment",
+        versioned: false,
     },
     KindRules {
         name: "file",
         refs: &[],
         name_field: None,
         about: "an enebular uploaded file",
+        versioned: true,
     },
     KindRules {
         name: "flow",
         refs: &[],
         name_field: None,
         about: "an enebular flow",
+        versioned: true,
     },
     KindRules {
         name: "privatenode",
         refs: &[],
         name_field: None,
         about: "an enebular private node",
+        versioned: true,
     },
     KindRules {
         name: "task",
@@ -134,6 +148,7 @@ pub const KNOWN: &[KindRules] = &[
         ],
         name_field: Some("/name"),
         about: "a data integration task",
+        versioned: false,
     },
 ];
 

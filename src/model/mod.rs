@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::package::Source;
+use crate::archive::Source;
 
 /// An asset's version: `master`, a positive integer, or none (unversioned platforms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::error::PackageError;
 use super::hoist::payload_entry;
-use super::source::Source;
-use super::write::OutEntry;
 use super::{AssetFailure, Layout, Package};
+use crate::archive::error::PackageError;
+use crate::archive::source::Source;
+use crate::archive::write::OutEntry;
 use crate::model::{Asset, AssetKey, EntryRef, Payload, Version};
 
 /// File name of an asset version's settings.

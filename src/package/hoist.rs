@@ -10,11 +10,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::error::PackageError;
-use super::manifest::MANIFEST_NAME;
-use super::source::Source;
-use super::write::OutEntry;
 use super::{AssetFailure, Layout, Package};
+use crate::archive::error::PackageError;
+use crate::archive::manifest::MANIFEST_NAME;
+use crate::archive::source::Source;
+use crate::archive::write::OutEntry;
 use crate::model::{Asset, AssetKey, EntryRef, Payload, Version, kinds, pointer};
 
 /// File name of an asset's document.

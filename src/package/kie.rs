@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::error::PackageError;
-use super::source::Source;
 use super::{AssetFailure, Layout, Package};
+use crate::archive::error::PackageError;
+use crate::archive::source::Source;
 use crate::model::{Asset, AssetKey, EntryRef, Version};
 
 /// JSON or YAML.
@@ -117,13 +117,13 @@ pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, 
             serde_json::from_str(text).map_err(|e| shape(path, format!("not valid JSON: {e}")))?
         }
         KieFormat::Yaml => {
-            let limits = crate::spec::yaml::YamlLimits {
+            let limits = crate::yaml::YamlLimits {
                 max_bytes: usize::MAX,
                 max_depth: 32,
                 max_nodes: 50_000_000,
                 max_expanded_bytes: max_alias_bytes(bytes.len(), max_total_size),
             };
-            let root = crate::spec::yaml::parse(text, &limits).map_err(|e| {
+            let root = crate::yaml::parse(text, &limits).map_err(|e| {
                 shape(
                     path,
                     format!(
@@ -132,8 +132,8 @@ pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, 
                     ),
                 )
             })?;
-            serde::Deserialize::deserialize(crate::spec::de::De::new(&root, &Default::default()))
-                .map_err(|e: crate::spec::de::DeError| shape(path, e.message))?
+            serde::Deserialize::deserialize(crate::yaml::de::De::new(&root, &Default::default()))
+                .map_err(|e: crate::yaml::de::DeError| shape(path, e.message))?
         }
     };
     let Value::Object(mut top) = value else {

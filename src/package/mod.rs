@@ -2,16 +2,9 @@
 //! assets back as a package.
 
 pub mod enebular;
-pub mod error;
 pub mod hoist;
 pub mod kie;
-pub mod limits;
-pub mod manifest;
-pub mod names;
-pub mod source;
 pub mod verify;
-pub mod write;
-pub mod zipwrite;
 
 use std::fmt;
 use std::path::Path;
@@ -21,10 +14,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use error::PackageError;
-pub use limits::Limits;
-use manifest::{MANIFEST_NAME, Manifest, sidecar_path};
-pub use source::Source;
+use crate::archive::manifest::{MANIFEST_NAME, Manifest, sidecar_path};
+pub use crate::archive::{Limits, PackageError, Source};
 
 use crate::digest::Digest;
 use crate::model::Asset;
@@ -200,7 +191,7 @@ impl Package {
     /// asset, any other error the package.
     fn hash_all(
         &mut self,
-        hash: impl Fn(&Source, &source::Entry) -> Result<Digest, PackageError> + Sync,
+        hash: impl Fn(&Source, &crate::archive::source::Entry) -> Result<Digest, PackageError> + Sync,
     ) -> Result<(), PackageError> {
         let source = &self.source;
         let pairs: Vec<(String, Result<Digest, PackageError>)> = source
@@ -297,7 +288,10 @@ impl Package {
 
     /// The entries of a package in this package's layout holding `assets`, with this
     /// package's extra entries.
-    pub fn entries_for(&self, assets: &[Asset]) -> Result<Vec<write::OutEntry>, PackageError> {
+    pub fn entries_for(
+        &self,
+        assets: &[Asset],
+    ) -> Result<Vec<crate::archive::write::OutEntry>, PackageError> {
         write_entries(self.layout, self.project.as_deref(), assets, &self.extras).map_err(
             |detail| PackageError::Layout {
                 path: self.source.path().into(),
@@ -313,7 +307,7 @@ pub fn write_entries(
     project: Option<&str>,
     assets: &[Asset],
     extras: &[crate::model::EntryRef],
-) -> Result<Vec<write::OutEntry>, String> {
+) -> Result<Vec<crate::archive::write::OutEntry>, String> {
     match layout {
         Layout::Hoist => Ok(hoist::entries(assets, extras)),
         Layout::Enebular => enebular::entries(project.unwrap_or("project"), assets, extras),

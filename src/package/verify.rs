@@ -6,11 +6,11 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::error::PackageError;
-use super::limits::Limits;
-use super::manifest::{MANIFEST_NAME, Manifest, sidecar_path};
-use super::source::Source;
 use super::{Layout, read_manifest};
+use crate::archive::error::PackageError;
+use crate::archive::limits::Limits;
+use crate::archive::manifest::{MANIFEST_NAME, Manifest, sidecar_path};
+use crate::archive::source::Source;
 
 /// What is wrong with one entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -14,10 +14,10 @@ use super::{
     Action, AssetPlan, InputDigests, Note, PLAN_FORMAT, PackagePlan, Plan, PlanOptions, SpecInfo,
     Summary, TargetDigests,
 };
+use crate::archive::write::Format;
 use crate::error::Error;
 use crate::hooks::{Context, HookHost};
 use crate::model::{Asset, AssetKey, EntryRef, Version};
-use crate::package::write::Format;
 use crate::package::{Layout, Package};
 use crate::spec::{Diagnostic, OnError, Spec, SpecErrors};
 
@@ -46,7 +46,7 @@ impl PackageOutput {
     pub fn final_paths(&self) -> Vec<PathBuf> {
         let mut paths = vec![self.path.clone()];
         if self.kie.is_some() || !self.layout.embeds_manifest() {
-            paths.push(crate::package::manifest::sidecar_path(&self.path));
+            paths.push(crate::archive::manifest::sidecar_path(&self.path));
         }
         paths
     }
@@ -570,7 +570,7 @@ fn build(
     spec_info.env_vars = env_vars;
     let plan = Plan {
         format: PLAN_FORMAT,
-        generator: crate::package::manifest::generator(),
+        generator: crate::archive::manifest::generator(),
         spec: spec_info,
         inputs: inputs_digests,
         packages,

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use crate::error::Error;
 use crate::package::{Limits, LoadOptions, Package};
-use crate::spec::yaml::Span;
 use crate::spec::{Diagnostic, Environment, Spec, SpecErrors};
+use crate::yaml::Span;
 
 /// Looks up a process environment variable (injectable for tests).
 pub type EnvLookup<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
@@ -186,7 +186,7 @@ pub(super) fn load(
         hashing: crate::package::Hashing::Stored,
     };
     let progress = crate::progress::Progress::new("reading packages", shown.len());
-    let mut results: Vec<(String, Result<Package, crate::package::PackageError>)> = shown
+    let mut results: Vec<(String, Result<Package, crate::archive::PackageError>)> = shown
         .into_par_iter()
         .map(|s| {
             let r = Package::load(&spec.resolve(&s), &opts);
@@ -227,11 +227,8 @@ pub(super) fn check_output_names(
     let mut diags = Vec::new();
     let mut taken: BTreeMap<String, (String, String)> = BTreeMap::new();
     taken.insert(
-        crate::engine::REPORT_NAME.to_lowercase(),
-        (
-            "the report".to_string(),
-            crate::engine::REPORT_NAME.to_string(),
-        ),
+        super::REPORT_NAME.to_lowercase(),
+        ("the report".to_string(), super::REPORT_NAME.to_string()),
     );
     for (owner, out) in outputs {
         for path in out.final_paths() {

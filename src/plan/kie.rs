@@ -542,7 +542,7 @@ pub(super) fn plan(
     let summary = Summary::of(&packages, warnings.len());
     let plan = Plan {
         format: super::PLAN_FORMAT,
-        generator: crate::package::manifest::generator(),
+        generator: crate::archive::manifest::generator(),
         spec: super::SpecInfo {
             env_vars: read.names_set(),
             ..super::SpecInfo::of(spec, opts)

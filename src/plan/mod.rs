@@ -9,7 +9,6 @@ mod enebular;
 pub mod environ;
 mod inputs;
 pub mod kie;
-pub mod render;
 mod resolve;
 mod roma;
 pub(crate) mod select;
@@ -29,6 +28,9 @@ pub use inputs::Loaded;
 use crate::digest::Digest;
 use crate::model::Version;
 use crate::package::Layout;
+
+/// Name of the report written beside the outputs.
+pub const REPORT_NAME: &str = "report.json";
 
 /// Format of plan files this version writes and reads.
 pub const PLAN_FORMAT: u32 = 1;
@@ -347,7 +349,7 @@ pub struct PlanOptions {
     /// Environment chosen with `--env`.
     pub env: Option<String>,
     /// Caps for reading packages.
-    pub limits: crate::package::Limits,
+    pub limits: crate::archive::Limits,
     /// Spec path as shown in the plan.
     pub spec_display: Option<String>,
     /// Output folder replacing the spec's.

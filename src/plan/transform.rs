@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::inputs::{EnvLookup, span_text};
 use super::select::Selection;
 use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
+use crate::archive::names;
 use crate::hooks::HookHost;
 use crate::model::{Asset, AssetKey, Version, kinds, pointer};
-use crate::package::names;
 use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
 
 /// One selected asset on its way through the pipeline.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::yaml::Span;
+use crate::yaml::Span;
 
 /// One problem in a spec.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +109,7 @@ impl fmt::Display for SpecErrors {
 
 #[cfg(test)]
 mod tests {
-    use super::super::yaml::Pos;
+    use crate::yaml::Pos;
     use super::*;
 
     #[test]

@@ -4,13 +4,11 @@
 //! [`de`]) → validated engine types (this module), and reports every problem of the file at
 //! once, each at its line and column.
 
-pub mod de;
 pub mod diag;
 pub mod pattern;
 pub mod raw;
 pub mod template;
 mod validate;
-pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,10 +18,10 @@ use serde::Deserialize;
 
 use crate::digest::Digest;
 use crate::model::Version;
+use crate::yaml::{self, Span, de};
 pub use diag::{Diagnostic, SpecErrors};
 use pattern::Names;
 use template::ValueTemplate;
-use yaml::Span;
 
 /// A validated spec.
 #[derive(Debug, Clone)]
@@ -214,7 +212,7 @@ pub struct Output {
     /// Output folder, as written (relative to the spec).
     pub dir: String,
     /// Write ZIP files or directories.
-    pub format: crate::package::write::Format,
+    pub format: crate::archive::write::Format,
     /// Also write the merged target state.
     pub merged: bool,
 }
@@ -507,13 +505,26 @@ pub struct Environment {
     pub overrides: Vec<Override>,
 }
 
+/// Why a spec file could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file could not be read.
+    Io {
+        /// The spec file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// It was read, and has problems; every one is listed.
+    Invalid(SpecErrors),
+}
+
 impl Spec {
     /// Reads and validates a spec file.
-    pub fn load(path: &Path) -> Result<Spec, crate::Error> {
+    pub fn load(path: &Path) -> Result<Spec, LoadError> {
         use std::io::Read;
-        let io = |e| crate::Error::Io {
+        let io = |e| LoadError::Io {
             path: path.into(),
-            action: "cannot read the spec",
             source: e,
         };
         // Read no more than the size limit allows (and one byte to know it was passed).
@@ -526,7 +537,7 @@ impl Spec {
             .map_err(io)?;
         // An error about the whole file, before there is text to show.
         let whole_file = |code: &'static str, message: String| {
-            crate::Error::Spec(SpecErrors {
+            LoadError::Invalid(SpecErrors {
                 path: path.into(),
                 text: "".into(),
                 diagnostics: vec![Diagnostic::new(code, None, message)],
@@ -548,7 +559,7 @@ impl Spec {
                 ));
             }
         };
-        Spec::parse(path, text, digest).map_err(crate::Error::Spec)
+        Spec::parse(path, text, digest).map_err(LoadError::Invalid)
     }
 
     /// Parses and validates spec text; `path` names the file in errors and anchors relative paths.

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::de::{OneOrMany, Spanned};
+use crate::yaml::de::{OneOrMany, Spanned};
 
 /// A hoist spec: which assets to promote, how to rename them, what to do on conflicts, and
 /// what changes per environment.

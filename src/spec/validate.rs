@@ -4,18 +4,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::de::{OneOrMany, Spanned, did_you_mean};
 use super::pattern::{Names, Pattern};
 use super::raw::{self, RawPolicy, RawSpec};
 use super::template::ValueTemplate;
-use super::yaml::{Node, Span};
 use super::{
     Conflicts, Diagnostic, Environment, HookRef, LuaBudget, OnError, Output, Override, Policy,
     RenameOp, RenameRule, RenameStrategy, Selector, Setting, Spec, Versions,
 };
+use crate::archive::write::Format;
 use crate::digest::Digest;
 use crate::model::{kinds, pointer};
-use crate::package::write::Format;
+use crate::yaml::de::{OneOrMany, Spanned, did_you_mean};
+use crate::yaml::{Node, Span};
 
 const POLICIES: &[&str] = &["skip", "overwrite", "fail", "abort", "rename"];
 /// API fields a ROMA instance does not import: throttling policies, access control and
@@ -611,10 +611,10 @@ pub(super) fn validate(
         regexes: super::pattern::RegexBudget::default(),
     };
     let top = Span {
-        start: super::yaml::Pos { line: 1, col: 1 },
+        start: crate::yaml::Pos { line: 1, col: 1 },
         len: 1,
     };
-    if !matches!(root.value, super::yaml::Value::Map(_)) {
+    if !matches!(root.value, crate::yaml::Value::Map(_)) {
         v.error(
             root.span,
             "spec.type",
@@ -893,9 +893,7 @@ pub(super) fn validate(
             },
         };
         for k in p.value.kind.iter().flat_map(|k| &k.0) {
-            if crate::package::enebular::folder_of_kind(&k.value).is_none()
-                && v.kinds.contains(&k.value)
-            {
+            if !kinds::rules(&k.value).is_some_and(|r| r.versioned) && v.kinds.contains(&k.value) {
                 v.error_help(
                     k.span,
                     "spec.bad_kind",

@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::yaml::{Node, Span, Value, is_null_text};
+use super::{Node, Span, Value, is_null_text};
 
 /// A deserialisation error and where it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -682,8 +682,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
                 }
                 let _: Option<String> = map.next_key()?;
                 let value = map.next_value()?;
-                let span = super::yaml::Span {
-                    start: super::yaml::Pos {
+                let span = super::Span {
+                    start: super::Pos {
                         line: nums[0] as usize,
                         col: nums[1] as usize,
                     },
@@ -753,7 +753,7 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for OneOrMany<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::yaml::{YamlLimits, parse};
+    use super::super::{YamlLimits, parse};
     use super::*;
     use serde::Deserialize;
 

@@ -2,6 +2,10 @@
 //!
 //! Bounded: the file size, the nesting depth and the number of nodes after alias expansion
 //! are capped, so an alias bomb or a deeply nested file fails fast with a clear message.
+//! Specs and KIE files are read with it; [`de`] deserialises a tree into serde types, every
+//! error at its node.
+
+pub mod de;
 
 use std::collections::HashMap;
 

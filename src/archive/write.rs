@@ -150,10 +150,10 @@ impl Drop for TempDirGuard {
 
 impl Staged {
     /// The moves [`Staged::commit`] will make, in order (none for a dry run).
-    pub fn moves(&self) -> Vec<crate::outdir::Move> {
+    pub fn moves(&self) -> Vec<crate::fsutil::Move> {
         let mut moves = Vec::new();
         let mut push = |from: &Path, to: &Path, dir: bool| {
-            moves.push(crate::outdir::Move {
+            moves.push(crate::fsutil::Move {
                 from: from.into(),
                 to: to.into(),
                 dir,

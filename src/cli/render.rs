@@ -1,12 +1,14 @@
-//! The plan as text for a pull request: grouped by package and kind, renames as
-//! `old → new`, overrides with secrets masked.
+//! Plans and reports as text for people: a plan for a pull request, grouped by package and
+//! kind, renames as `old → new`; the report of an apply as a table with its errors.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{Action, AssetPlan, Note, Plan};
+use super::table::render;
 use crate::model::Version;
+use crate::plan::{Action, AssetPlan, Note, Plan};
+use crate::report::Report;
 
 fn symbol(a: Action) -> char {
     match a {
@@ -86,7 +88,7 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
 
 /// Renders a plan for people; paths are shown from the working folder, given the spec's
 /// folder `base`.
-pub fn human(plan: &Plan, base: &Path) -> String {
+pub fn plan(plan: &Plan, base: &Path) -> String {
     let at = |p: &str| crate::fsutil::shown_from(base, p);
     let mut out = String::new();
     let env = plan
@@ -138,6 +140,124 @@ pub fn human(plan: &Plan, base: &Path) -> String {
         note_line(&mut out, "  ", a, &at);
     }
     let s = &plan.summary;
+    let _ = writeln!(
+        out,
+        "\nsummary: {} create, {} overwrite, {} skip, {} fail, {} renamed, {} warnings",
+        s.create, s.overwrite, s.skip, s.fail, s.renamed, s.warnings
+    );
+    out
+}
+
+/// `package: asset` of a note, the package shown from the working folder.
+/// `package: asset: `, or nothing for a note about the whole run.
+fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
+    [n.package.as_deref().map(at), n.asset.clone()]
+        .into_iter()
+        .flatten()
+        .map(|w| format!("{w}: "))
+        .collect()
+}
+
+/// Renders the report of an apply for people; paths are shown from the working folder, given
+/// the spec's folder `base`.
+pub fn report(report: &Report, base: &Path) -> String {
+    let at = |p: &str| crate::fsutil::shown_from(base, p);
+    let mut out = String::new();
+    let env = report
+        .env
+        .as_deref()
+        .map(|e| format!(" (env {e})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "apply {}{env}: {}\n", report.name, report.outcome);
+    let mut rows = Vec::new();
+    for p in &report.packages {
+        if p.kinds.is_empty() {
+            rows.push(vec![
+                at(&p.source),
+                "-".into(),
+                "0".into(),
+                "0".into(),
+                "0".into(),
+                "0".into(),
+                "0".into(),
+            ]);
+        }
+        for (i, (kind, c)) in p.kinds.iter().enumerate() {
+            rows.push(vec![
+                if i == 0 { at(&p.source) } else { String::new() },
+                kind.clone(),
+                c.create.to_string(),
+                c.overwrite.to_string(),
+                c.skip.to_string(),
+                c.fail.to_string(),
+                c.renamed.to_string(),
+            ]);
+        }
+    }
+    out.push_str(&render(
+        &[
+            "SOURCE",
+            "KIND",
+            ">CREATE",
+            ">OVERWRITE",
+            ">SKIP",
+            ">FAIL",
+            ">RENAMED",
+        ],
+        &rows,
+    ));
+    if !report.errors.is_empty() {
+        let _ = writeln!(out, "\nerrors ({}):", report.errors.len());
+        for e in &report.errors {
+            let _ = writeln!(out, "  [{}] {}{}", e.code, who(e, &at), e.message);
+            if let Some(h) = &e.hint {
+                let _ = writeln!(out, "    hint: {h}");
+            }
+        }
+    }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings ({}):", report.warnings.len());
+        for w in report.warnings.iter().take(20) {
+            let _ = writeln!(out, "  [{}] {}{}", w.code, who(w, &at), w.message);
+        }
+        if report.warnings.len() > 20 {
+            let _ = writeln!(
+                out,
+                "  … and {} more in report.json",
+                report.warnings.len() - 20
+            );
+        }
+    }
+    if !report.logs.is_empty() {
+        let _ = writeln!(out, "\nhook logs ({}):", report.logs.len());
+        for l in report.logs.iter().take(20) {
+            let _ = writeln!(out, "  {}{}", who(l, &at), l.message);
+        }
+        if report.logs.len() > 20 {
+            let _ = writeln!(
+                out,
+                "  … and {} more in report.json",
+                report.logs.len() - 20
+            );
+        }
+    }
+    if let Some(a) = &report.abort {
+        let _ = writeln!(out, "\naborted: [{}] {}{}", a.code, who(a, &at), a.message);
+    }
+    let _ = writeln!(out, "\nwritten:");
+    if report.written.is_empty() {
+        let _ = writeln!(out, "  (nothing)");
+    }
+    for w in &report.written {
+        let _ = writeln!(out, "  {}", at(w));
+    }
+    if !report.not_written.is_empty() {
+        let _ = writeln!(out, "not written:");
+        for w in &report.not_written {
+            let _ = writeln!(out, "  {}", at(w));
+        }
+    }
+    let s = &report.summary;
     let _ = writeln!(
         out,
         "\nsummary: {} create, {} overwrite, {} skip, {} fail, {} renamed, {} warnings",
