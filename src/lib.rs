@@ -23,7 +23,6 @@ pub mod fsutil;
 pub mod fuzzing;
 pub mod hooks;
 pub mod model;
-pub mod outdir;
 pub mod package;
 pub mod plan;
 pub mod progress;

@@ -109,8 +109,8 @@ impl fmt::Display for SpecErrors {
 
 #[cfg(test)]
 mod tests {
-    use crate::yaml::Pos;
     use super::*;
+    use crate::yaml::Pos;
 
     #[test]
     fn renders_the_line_and_a_caret() {

@@ -1,15 +1,17 @@
 //! Carrying out a plan: every output is staged beside its destination (in parallel), and
 //! moved into place only once all of them are complete; then the report is written.
 
+pub mod outdir;
+
 use rayon::prelude::*;
 
 use crate::archive::write::{ManifestMode, Staged, stage_package};
 use crate::error::Error;
 use crate::fsutil;
-use crate::outdir::{Move, OutDir};
 use crate::package::{PackageError, write_entries};
 use crate::plan::{PackageOutput, Planned};
 use crate::report::Report;
+use outdir::{Move, OutDir};
 
 pub use crate::plan::REPORT_NAME;
 
