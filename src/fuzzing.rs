@@ -31,6 +31,7 @@ pub fn package(bytes: &[u8]) {
         return;
     }
     let opts = LoadOptions {
+        layouts: crate::platform::LAYOUTS,
         limits: limits(),
         layout: None,
         hashing: Hashing::Content,
@@ -45,7 +46,7 @@ pub fn package(bytes: &[u8]) {
         let _ = asset.references();
     }
     if let Ok(entries) = pkg.entries_for(&pkg.assets) {
-        let mode = if pkg.layout.embeds_manifest() {
+        let mode = if pkg.io.embeds_manifest() {
             ManifestMode::Embedded
         } else {
             ManifestMode::Sidecar
@@ -75,8 +76,12 @@ pub fn spec(bytes: &[u8]) {
 /// The KIE reader: `bytes` as a KIE file, as JSON and as YAML.
 pub fn kie(bytes: &[u8]) {
     for name in ["fuzz.json", "fuzz.yaml"] {
-        if let Ok(file) = crate::package::kie::parse(Path::new(name), bytes, 1 << 30) {
-            let _ = crate::package::kie::to_bytes(file.format, file.metadata.as_ref(), &file.items);
+        if let Ok(file) = crate::platform::kie::layout::parse(Path::new(name), bytes, 1 << 30) {
+            let _ = crate::platform::kie::layout::to_bytes(
+                file.format,
+                file.metadata.as_ref(),
+                &file.items,
+            );
         }
     }
 }

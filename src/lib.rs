@@ -25,6 +25,7 @@ pub mod hooks;
 pub mod model;
 pub mod package;
 pub mod plan;
+pub mod platform;
 pub mod progress;
 pub mod report;
 pub mod secrets;

@@ -58,7 +58,7 @@ pub struct Report {
     pub logs: Vec<Note>,
     /// For KIE sources: each upload's `success` and `failure`, as the server answers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kie: Vec<crate::plan::kie::KieUpload>,
+    pub kie: Vec<crate::plan::KieUpload>,
     /// Why nothing was written, when aborted.
     pub abort: Option<Note>,
     /// Files written, in order.

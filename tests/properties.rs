@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use hoist::package::{LoadOptions, Package};
+use hoist::package::Package;
 use hoist::plan::{PlanOptions, compute};
 use hoist::spec::Spec;
 use proptest::prelude::*;
@@ -194,7 +194,7 @@ fn build(w: &World, root: &Path) -> String {
 
 /// The source documents, by `kind/name`.
 fn planned_originals(root: &Path) -> BTreeMap<String, serde_json::Value> {
-    let pkg = Package::load(&root.join("in/pkg"), &LoadOptions::default()).unwrap();
+    let pkg = Package::load(&root.join("in/pkg"), &hoist::platform::load_options(Default::default())).unwrap();
     pkg.assets
         .iter()
         .map(|a| (format!("{}/{}", a.key.kind, a.key.name), a.meta().clone()))
@@ -214,16 +214,16 @@ proptest! {
         fs::write(&path, &text).unwrap();
         let spec = Spec::parse(&path, Arc::from(text.as_str()), hoist::digest::Digest::of(text.as_bytes()))
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let planned = compute(&spec, &PlanOptions::default(), &|_| None).unwrap();
+        let planned = compute(&spec, &hoist::platform::plan_options(), &|_| None).unwrap();
         for a in planned.plan.packages.iter().flat_map(|p| &p.assets) {
             if let Some(e) = &a.error {
                 prop_assert!(e.code != "ref.dangling", "hoist broke a reference: {e:?}\n{text}");
             }
         }
-        let again = compute(&spec, &PlanOptions::default(), &|_| None).unwrap();
+        let again = compute(&spec, &hoist::platform::plan_options(), &|_| None).unwrap();
         prop_assert_eq!(&again.plan, &planned.plan);
         hoist::engine::apply(&planned, false).unwrap();
-        let merged = Package::load(&dir.path().join("out/merged"), &LoadOptions::default()).unwrap();
+        let merged = Package::load(&dir.path().join("out/merged"), &hoist::platform::load_options(Default::default())).unwrap();
         prop_assert!(merged.failures.is_empty(), "{:?}", merged.failures);
         // Every reference must land on the asset it meant: the package's own copy when that was
         // written (under whatever name), the target's only when the package's was not.
@@ -261,7 +261,7 @@ fn apply_with(threads: usize, root: &Path, out: &str) -> BTreeMap<String, Vec<u8
     pool.install(|| {
         let opts = PlanOptions {
             out_dir: Some(root.join(out)),
-            ..PlanOptions::default()
+            ..hoist::platform::plan_options()
         };
         let planned = compute(&spec, &opts, &|_| None).unwrap();
         hoist::engine::apply(&planned, false).unwrap();

@@ -113,6 +113,7 @@ pub fn run(
     )
     .map_err(Error::Usage)?;
     let opts = LoadOptions {
+        layouts: crate::platform::LAYOUTS,
         limits: *limits,
         layout: None,
         hashing: crate::package::Hashing::Documents,

@@ -62,9 +62,9 @@ fn shown(asset: &Asset, original: &Asset) -> String {
     let files: Vec<&String> = asset.files.keys().collect();
     let mut meta = asset.meta().clone();
     // enebular sourceCode may hold credentials: shown masked, before and after alike.
-    let field = crate::package::enebular::SOURCE_CODE;
-    if !crate::package::enebular::credentials(&meta).is_empty()
-        || !crate::package::enebular::credentials(original.meta()).is_empty()
+    let field = crate::platform::enebular::layout::SOURCE_CODE;
+    if !crate::platform::enebular::layout::credentials(&meta).is_empty()
+        || !crate::platform::enebular::layout::credentials(original.meta()).is_empty()
     {
         let same = meta.get(field) == original.meta().get(field);
         meta[field] = json!(if same { "***" } else { "*** (changed)" });
@@ -78,6 +78,7 @@ fn shown(asset: &Asset, original: &Asset) -> String {
 /// `hoist hook test`.
 pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     let opts = LoadOptions {
+        layouts: crate::platform::LAYOUTS,
         limits: *limits,
         layout: None,
         hashing: crate::package::Hashing::Documents,
@@ -97,7 +98,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
         vars: args.vars.into_iter().collect(),
         seed: args.seed,
         target: names,
-        secrets: crate::package::enebular::credentials(asset.meta()),
+        secrets: crate::platform::enebular::layout::credentials(asset.meta()),
     };
     let mut secrets = crate::secrets::Secrets::new();
     ctx.secrets.iter().for_each(|c| secrets.add(c.clone()));

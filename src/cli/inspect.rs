@@ -43,6 +43,7 @@ pub fn run(
     limits: &Limits,
 ) -> Result<ExitCode, Error> {
     let opts = LoadOptions {
+        layouts: crate::platform::LAYOUTS,
         limits: *limits,
         layout,
         hashing: crate::package::Hashing::Documents,

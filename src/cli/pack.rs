@@ -24,6 +24,7 @@ pub fn pack(
     crate::fsutil::keep_apart(&[crate::fsutil::Protected::new(dir, "input")], &[output])
         .map_err(Error::Usage)?;
     let opts = LoadOptions {
+        layouts: crate::platform::LAYOUTS,
         limits: *limits,
         layout,
         hashing: crate::package::Hashing::Content,
@@ -58,7 +59,7 @@ pub fn pack(
         .filter(|e| e.name != MANIFEST_NAME)
         .map(|e| OutEntry::copy(e.name.clone(), &pkg.source, e.name.clone()))
         .collect();
-    let mode = if pkg.layout.embeds_manifest() {
+    let mode = if pkg.io.embeds_manifest() {
         ManifestMode::Embedded
     } else {
         ManifestMode::Sidecar
@@ -110,7 +111,7 @@ pub fn unpack(zip: &Path, output: &Path, force: bool, limits: &Limits) -> Result
         .map(|e| OutEntry::copy(e.name.clone(), &source, e.name.clone()))
         .collect();
     if let Some(m) = &manifest {
-        let report = crate::package::verify::verify(zip, limits)?;
+        let report = crate::package::verify::verify(zip, limits, crate::platform::LAYOUTS)?;
         if !report.is_clean() {
             note!(
                 "error: refusing to unpack {}: it does not match its manifest",

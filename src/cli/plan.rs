@@ -33,6 +33,7 @@ fn plan_spec(
         limits: *limits,
         spec_display: Some(spec_path.display().to_string()),
         out_dir,
+        ..crate::platform::plan_options()
     };
     compute(&spec, &opts, &env_lookup)
 }
@@ -252,6 +253,7 @@ fn replan(
         limits: *limits,
         spec_display: Some(spec_path.display().to_string()),
         out_dir,
+        ..crate::platform::plan_options()
     };
     let loaded = load_inputs(&spec, &opts)?;
     let scripts: Vec<String> = spec.scripts().into_iter().map(|(s, _)| s).collect();

@@ -12,7 +12,7 @@ pub fn run(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode
     let mut reports = Vec::new();
     let mut errors = Vec::new();
     for path in packages {
-        match verify(path, limits) {
+        match verify(path, limits, crate::platform::LAYOUTS) {
             Ok(r) => {
                 if !r.is_clean() {
                     worst = worst.max(exit::FAILED);

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::archive::write::{ManifestMode, Staged, stage_package};
 use crate::error::Error;
 use crate::fsutil;
-use crate::package::{PackageError, write_entries};
+use crate::package::PackageError;
 use crate::plan::{PackageOutput, Planned};
 use crate::report::Report;
 use outdir::{Move, OutDir};
@@ -16,16 +16,22 @@ use outdir::{Move, OutDir};
 pub use crate::plan::REPORT_NAME;
 
 fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged, PackageError> {
-    if let Some(k) = &out.kie {
-        let bytes = crate::package::kie::to_bytes(k.format, k.metadata.as_ref(), &k.items);
-        return crate::archive::write::stage_file(&out.path, "kie", bytes, dry_run);
+    if let Some(bytes) = &out.file {
+        return crate::archive::write::stage_file(
+            &out.path,
+            out.layout.name(),
+            bytes.clone(),
+            dry_run,
+        );
     }
-    let entries = write_entries(out.layout, out.project.as_deref(), &out.assets, &out.extras)
+    let entries = out
+        .io
+        .entries(out.project.as_deref(), &out.assets, &out.extras)
         .map_err(|detail| PackageError::Layout {
             path: out.path.clone(),
             detail,
         })?;
-    let mode = if out.layout.embeds_manifest() {
+    let mode = if out.io.embeds_manifest() {
         ManifestMode::Embedded
     } else {
         ManifestMode::Sidecar

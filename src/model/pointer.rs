@@ -133,6 +133,19 @@ fn any_walk(value: &Value, toks: &[Cow<'_, str>], f: &mut dyn FnMut(&Value) -> b
     }
 }
 
+/// A document holding only `value`, at `pointer` (objects made on the way; a pointer that is
+/// not well-formed gives the value itself).
+pub fn document_with(pointer: &str, value: Value) -> Value {
+    let Ok(steps) = tokens(pointer) else {
+        return value;
+    };
+    steps.into_iter().rev().fold(value, |inner, step| {
+        let mut map = serde_json::Map::new();
+        map.insert(step, inner);
+        Value::Object(map)
+    })
+}
+
 /// Removes the value at `pointer` and returns it, if the path exists.
 pub fn remove(doc: &mut Value, pointer: &str) -> Option<Value> {
     let mut toks = tokens(pointer).ok()?;

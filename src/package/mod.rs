@@ -1,9 +1,10 @@
 //! Packages: loading a ZIP or directory in one of the layouts into assets, and writing
 //! assets back as a package.
+//!
+//! Each layout is read and written by its platform (`platform/<name>/layout.rs`) through
+//! [`LayoutIo`]; this module knows the layouts only by name, and is handed the list of them
+//! ([`LoadOptions::layouts`]) by the layers above.
 
-pub mod enebular;
-pub mod hoist;
-pub mod kie;
 pub mod verify;
 
 use std::fmt;
@@ -17,8 +18,9 @@ use serde::Serialize;
 use crate::archive::manifest::{MANIFEST_NAME, Manifest, sidecar_path};
 pub use crate::archive::{Limits, PackageError, Source};
 
+use crate::archive::write::OutEntry;
 use crate::digest::Digest;
-use crate::model::Asset;
+use crate::model::{Asset, EntryRef, Payload};
 
 /// How a package is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -41,20 +43,47 @@ impl Layout {
             Layout::Kie => "kie",
         }
     }
+}
 
-    /// Whether packages of this layout carry the manifest inside (otherwise beside).
-    pub fn embeds_manifest(self) -> bool {
-        self == Layout::Hoist
-    }
+/// How one layout is read and written. Each platform implements it for its layout, and the
+/// registry the command line builds lists them in the order detection tries them.
+pub trait LayoutIo: Send + Sync + fmt::Debug {
+    /// The layout.
+    fn layout(&self) -> Layout;
+
+    /// Whether `source` is laid out this way (for packages without a manifest).
+    fn detect(&self, source: &Source) -> bool;
+
+    /// Reads every asset of `source`; problems of one asset fail that asset only.
+    fn read(&'static self, source: &Arc<Source>) -> Result<Package, PackageError>;
+
+    /// The entries of a package in this layout holding `assets` and `extras`.
+    fn entries(
+        &self,
+        project: Option<&str>,
+        assets: &[Asset],
+        extras: &[EntryRef],
+    ) -> Result<Vec<OutEntry>, String>;
 
     /// The asset an entry belongs to, for grouping integrity problems.
-    pub fn asset_of_entry(self, entry: &str) -> Option<String> {
-        match self {
-            Layout::Hoist => hoist::asset_of_entry(entry),
-            Layout::Enebular => enebular::asset_of_entry(entry),
-            Layout::Kie => None,
-        }
+    fn asset_of_entry(&self, entry: &str) -> Option<String>;
+
+    /// Whether packages of this layout carry the manifest inside (otherwise beside).
+    fn embeds_manifest(&self) -> bool {
+        false
     }
+}
+
+/// The layouts a run knows, in the order detection tries them.
+pub type Layouts = &'static [&'static dyn LayoutIo];
+
+/// The reader and writer of `layout` among `layouts`.
+pub fn layout_io(layouts: Layouts, layout: Layout) -> Result<&'static dyn LayoutIo, String> {
+    layouts
+        .iter()
+        .copied()
+        .find(|l| l.layout() == layout)
+        .ok_or_else(|| format!("no reader for the {layout} layout"))
 }
 
 impl fmt::Display for Layout {
@@ -101,8 +130,10 @@ impl AssetFailure {
 }
 
 /// Options for [`Package::load`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
+    /// The layouts that can be read.
+    pub layouts: Layouts,
     /// Caps on entries and sizes.
     pub limits: Limits,
     /// The layout, when not to be detected.
@@ -132,6 +163,8 @@ pub struct Package {
     pub source: Arc<Source>,
     /// How they are laid out.
     pub layout: Layout,
+    /// The reader and writer of that layout.
+    pub io: &'static dyn LayoutIo,
     /// The manifest, embedded or beside the package.
     pub manifest: Option<Manifest>,
     /// Assets that loaded, sorted by key.
@@ -142,8 +175,9 @@ pub struct Package {
     pub failures: Vec<AssetFailure>,
     /// The project folder of an enebular export.
     pub project: Option<String>,
-    /// The items of a KIE file, in file order.
-    pub kie: Option<kie::KieFile>,
+    /// What the layout keeps of the package as a whole beyond its assets (a KIE file's items
+    /// in file order, its format and metadata), for its platform to read back.
+    pub data: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Package {
@@ -158,13 +192,13 @@ impl Package {
                 path: path.into(),
                 detail,
             })?,
-            (None, None) => detect(&source)?,
+            (None, None) => detect(&source, opts.layouts)?,
         };
-        let mut pkg = match layout {
-            Layout::Hoist => hoist::read(&source)?,
-            Layout::Enebular => enebular::read(&source)?,
-            Layout::Kie => kie::read(&source)?,
-        };
+        let io = layout_io(opts.layouts, layout).map_err(|detail| PackageError::Layout {
+            path: path.into(),
+            detail,
+        })?;
+        let mut pkg = io.read(&source)?;
         pkg.manifest = manifest;
         match opts.hashing {
             Hashing::Documents => {}
@@ -204,7 +238,7 @@ impl Package {
                 Ok(_) => {}
                 Err(e) if is_entry_damage(&e) => {
                     let asset = self
-                        .layout
+                        .io
                         .asset_of_entry(&name)
                         .unwrap_or_else(|| name.clone());
                     self.fail(
@@ -275,7 +309,7 @@ impl Package {
             }
         }
         for (entry, code, message) in problems {
-            let asset = self.layout.asset_of_entry(&entry).unwrap_or(entry);
+            let asset = self.io.asset_of_entry(&entry).unwrap_or(entry);
             self.fail(asset, AssetFailure::new(String::new(), code, message));
         }
         self.manifest = Some(manifest);
@@ -288,30 +322,21 @@ impl Package {
 
     /// The entries of a package in this package's layout holding `assets`, with this
     /// package's extra entries.
-    pub fn entries_for(
-        &self,
-        assets: &[Asset],
-    ) -> Result<Vec<crate::archive::write::OutEntry>, PackageError> {
-        write_entries(self.layout, self.project.as_deref(), assets, &self.extras).map_err(
-            |detail| PackageError::Layout {
+    pub fn entries_for(&self, assets: &[Asset]) -> Result<Vec<OutEntry>, PackageError> {
+        self.io
+            .entries(self.project.as_deref(), assets, &self.extras)
+            .map_err(|detail| PackageError::Layout {
                 path: self.source.path().into(),
                 detail,
-            },
-        )
+            })
     }
 }
 
-/// The entries of a package in `layout` holding `assets` and `extras`.
-pub fn write_entries(
-    layout: Layout,
-    project: Option<&str>,
-    assets: &[Asset],
-    extras: &[crate::model::EntryRef],
-) -> Result<Vec<crate::archive::write::OutEntry>, String> {
-    match layout {
-        Layout::Hoist => Ok(hoist::entries(assets, extras)),
-        Layout::Enebular => enebular::entries(project.unwrap_or("project"), assets, extras),
-        Layout::Kie => Err("KIE files are written by the KIE upload, not entry by entry".into()),
+/// An output entry for a payload.
+pub fn payload_entry(name: String, payload: &Payload) -> OutEntry {
+    match payload {
+        Payload::Entry(e) => OutEntry::copy(name, &e.source, e.name.clone()),
+        Payload::Bytes(b) => OutEntry::bytes(name, b.as_ref().clone()),
     }
 }
 
@@ -336,18 +361,12 @@ pub(crate) fn read_manifest(source: &Source) -> Result<Option<Manifest>, Package
     }
 }
 
-/// Tells the layout from the tree.
-pub fn detect(source: &Source) -> Result<Layout, PackageError> {
-    if source.is_file() {
-        return Ok(Layout::Kie);
+/// Tells the layout from the tree: the first of `layouts` that recognises it.
+pub fn detect(source: &Source, layouts: Layouts) -> Result<Layout, PackageError> {
+    if let Some(io) = layouts.iter().find(|l| l.detect(source)) {
+        return Ok(io.layout());
     }
     let entries = source.entries();
-    if entries.iter().any(|e| e.name.starts_with("assets/")) {
-        return Ok(Layout::Hoist);
-    }
-    if entries.iter().any(|e| enebular::is_enebular_entry(&e.name)) {
-        return Ok(Layout::Enebular);
-    }
     Err(PackageError::Layout {
         path: source.path().into(),
         detail: if entries.is_empty() {

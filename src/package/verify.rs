@@ -6,7 +6,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Layout, read_manifest};
+use super::{Layout, Layouts, layout_io, read_manifest};
 use crate::archive::error::PackageError;
 use crate::archive::limits::Limits;
 use crate::archive::manifest::{MANIFEST_NAME, Manifest, sidecar_path};
@@ -77,7 +77,11 @@ impl VerifyReport {
 }
 
 /// Verifies the package at `path`.
-pub fn verify(path: &Path, limits: &Limits) -> Result<VerifyReport, PackageError> {
+pub fn verify(
+    path: &Path,
+    limits: &Limits,
+    layouts: Layouts,
+) -> Result<VerifyReport, PackageError> {
     let source = Source::open(path, limits)?;
     let embedded = source.find(MANIFEST_NAME).is_some();
     let Some(manifest) = read_manifest(&source)? else {
@@ -95,7 +99,8 @@ pub fn verify(path: &Path, limits: &Limits) -> Result<VerifyReport, PackageError
     let mut assets: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for p in problems {
         let asset = layout
-            .and_then(|l| l.asset_of_entry(&p.entry))
+            .and_then(|l| layout_io(layouts, l).ok())
+            .and_then(|io| io.asset_of_entry(&p.entry))
             .unwrap_or_else(|| "(package)".into());
         assets.entry(asset).or_default().push(p);
     }

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::inputs::{self, EnvLookup, Input, join_shown, stem};
+use super::platform::{PlanInput, Platform, platform_of};
 use super::resolve::{Ctx, Work, resolve};
 use super::select::{Names, select};
-use super::transform::{Item, transform};
+use super::transform::{Item, Run, transform};
 use super::{
     Action, AssetPlan, InputDigests, Note, PLAN_FORMAT, PackagePlan, Plan, PlanOptions, SpecInfo,
     Summary, TargetDigests,
@@ -30,37 +31,28 @@ pub struct PackageOutput {
     pub shown: String,
     /// Its layout.
     pub layout: Layout,
+    /// How packages of that layout are written.
+    pub io: &'static dyn crate::package::LayoutIo,
     /// enebular project folder.
     pub project: Option<String>,
     /// The assets it holds.
     pub assets: Vec<Asset>,
     /// Entries carried through untouched.
     pub extras: Vec<EntryRef>,
-    /// For a KIE output: its items.
-    pub kie: Option<KieOutput>,
+    /// For an output that is one file (a KIE upload): its bytes, made by its platform.
+    pub file: Option<Vec<u8>>,
 }
 
 impl PackageOutput {
     /// Every path this output puts in place: the package, and its manifest when that lives
-    /// beside it (a KIE file, an enebular package).
+    /// beside it (a single file, an enebular package).
     pub fn final_paths(&self) -> Vec<PathBuf> {
         let mut paths = vec![self.path.clone()];
-        if self.kie.is_some() || !self.layout.embeds_manifest() {
+        if self.file.is_some() || !self.io.embeds_manifest() {
             paths.push(crate::archive::manifest::sidecar_path(&self.path));
         }
         paths
     }
-}
-
-/// A KIE file to write.
-#[derive(Debug)]
-pub struct KieOutput {
-    /// JSON or YAML.
-    pub format: crate::package::kie::KieFormat,
-    /// `metadata`.
-    pub metadata: Option<serde_json::Value>,
-    /// `data`.
-    pub items: Vec<crate::package::kie::KvDoc>,
 }
 
 /// A plan and everything needed to carry it out.
@@ -144,7 +136,7 @@ fn chosen_environment<'a>(
 /// Finds, loads and hashes the inputs of `spec`: its sources and target.
 pub fn load_inputs(spec: &Spec, opts: &PlanOptions) -> Result<inputs::Loaded, Error> {
     let env = chosen_environment(spec, opts)?;
-    inputs::load(spec, env, &opts.limits)
+    inputs::load(spec, env, &opts.limits, opts.layouts)
 }
 
 /// The digests of loaded inputs, as a plan records them.
@@ -193,18 +185,31 @@ pub fn compute_loaded(
             }
         }
     }
-    let kie_sources = loaded
+    // One platform per package; a platform with a planner of its own plans alone.
+    let platforms: Vec<&'static dyn Platform> = loaded
         .sources
         .iter()
-        .filter(|s| s.package.layout == Layout::Kie)
-        .count();
-    if kie_sources > 0 {
-        if kie_sources < loaded.sources.len() {
-            return Err(Error::Usage(
-                "KIE files cannot be promoted together with packages of other layouts".into(),
-            ));
+        .map(|s| platform_of(opts.platforms, s.package.layout))
+        .collect::<Result<_, _>>()?;
+    if let Some((i, planner)) = platforms
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| p.planner().map(|f| (i, f)))
+    {
+        let layout = loaded.sources[i].package.layout;
+        if let Some(other) = loaded.sources.iter().find(|s| s.package.layout != layout) {
+            return Err(Error::Usage(format!(
+                "{} is a {} package, and {} packages are promoted alone: put {} in a spec of its own",
+                other.shown, other.package.layout, layout, other.shown
+            )));
         }
-        return super::kie::plan(spec, opts, env, &read, loaded);
+        let input = PlanInput {
+            spec,
+            opts,
+            env,
+            read: &read,
+        };
+        return planner(&input, loaded);
     }
     let mut target_names = Names::default();
     let mut warnings = Vec::new();
@@ -224,46 +229,54 @@ pub fn compute_loaded(
             );
         }
     }
-    // Credentials in enebular sourceCode are masked wherever a hook could echo them.
-    let mut credentials: Vec<String> = loaded
-        .sources
+    // Secrets a platform finds in the packages (enebular credentials in sourceCode) are
+    // masked wherever a hook could echo them; so are those the environment's overrides put
+    // into such fields.
+    let mut secrets = read.secrets.clone();
+    let of_target = loaded
+        .target
         .iter()
-        .chain(&loaded.target)
-        .filter(|s| s.package.layout == Layout::Enebular)
-        .flat_map(|s| &s.package.assets)
-        .flat_map(|a| crate::package::enebular::credentials(a.meta()))
-        .collect();
-    // So are values the environment's overrides put into sourceCode.
-    let code_pointer = format!("/{}", crate::package::enebular::SOURCE_CODE);
-    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
-    for o in env.iter().flat_map(|e| &e.overrides) {
-        for set in o.set.iter().filter(|s| s.pointer == code_pointer) {
-            if let Ok(v) = set.value.render(&vars, env_lookup) {
-                let meta = serde_json::json!({ crate::package::enebular::SOURCE_CODE: v });
-                credentials.extend(crate::package::enebular::credentials(&meta));
-            }
+        .map(|t| platform_of(opts.platforms, t.package.layout).map(|p| (p, t)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (p, input) in platforms
+        .iter()
+        .zip(&loaded.sources)
+        .chain(of_target.iter().map(|(p, t)| (p, *t)))
+    {
+        for a in &input.package.assets {
+            p.secrets_in(a.meta())
+                .into_iter()
+                .for_each(|c| secrets.add(c));
         }
     }
-    let mut secrets = read.secrets.clone();
-    for c in credentials {
-        secrets.add(c);
+    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
+    for set in env.iter().flat_map(|e| &e.overrides).flat_map(|o| &o.set) {
+        if let Ok(v) = set.value.render(&vars, env_lookup) {
+            let doc = crate::model::pointer::document_with(&set.pointer, v);
+            for p in &platforms {
+                p.secrets_in(&doc).into_iter().for_each(|c| secrets.add(c));
+            }
+        }
     }
     let hooks = make_host(spec, opts, env, &target_names, &secrets)?;
     let hooks = hooks.as_ref();
     let mut transformed: Vec<_> = loaded
         .sources
         .par_iter_mut()
-        .map(|s| {
+        .zip(platforms.par_iter())
+        .map(|(s, platform)| {
             let mut sel = select(spec, &s.package, &s.shown, &target_names);
-            if s.package.layout == Layout::Enebular {
-                super::enebular::adjust(spec, &s.package.assets, &mut sel, &s.shown);
-            }
+            platform.adjust_selection(spec, &s.package.assets, &mut sel, &s.shown);
             let matched = sel.matched.clone();
             let assets = std::mem::take(&mut s.package.assets);
-            (
-                transform(spec, env, assets, &s.shown, sel, env_lookup, hooks),
-                matched,
-            )
+            let run = Run {
+                spec,
+                env,
+                env_lookup,
+                hooks,
+                platform: *platform,
+            };
+            (transform(&run, assets, &s.shown, sel), matched)
         })
         .collect();
     let loaded = &loaded;
@@ -326,9 +339,10 @@ pub fn compute_loaded(
         let mut work: Vec<Work<'_>> = sources
             .iter()
             .zip(items.iter_mut())
-            .map(|(s, items)| Work {
+            .zip(&platforms)
+            .map(|((s, items), platform)| Work {
                 shown: &s.shown,
-                layout: s.package.layout,
+                platform: *platform,
                 items,
             })
             .collect();
@@ -539,10 +553,11 @@ fn build(
             path: out_dir.join(&name),
             shown: shown_out,
             layout: s.package.layout,
+            io: s.package.io,
             project: s.package.project.clone(),
             assets: written,
             extras: s.package.extras.clone(),
-            kie: None,
+            file: None,
         });
     }
     let merged = if spec.output.merged {
@@ -662,10 +677,14 @@ fn merged_state(
     out_shown: &str,
     ext: &str,
 ) -> Result<PackageOutput, Error> {
-    let layout = match (&loaded.target, outputs.first()) {
-        (Some(t), _) => t.package.layout,
-        (None, Some(o)) => o.layout,
-        (None, None) => Layout::Hoist,
+    let (layout, io) = match (&loaded.target, outputs.first()) {
+        (Some(t), _) => (t.package.layout, t.package.io),
+        (None, Some(o)) => (o.layout, o.io),
+        (None, None) => {
+            return Err(Error::Usage(
+                "output.merged needs a target or a source to take its layout from".into(),
+            ));
+        }
     };
     if loaded.target.is_none()
         && let Some(o) = outputs.iter().find(|o| o.layout != layout)
@@ -707,9 +726,10 @@ fn merged_state(
         path: out_dir.join(&name),
         shown: join_shown(out_shown, &name),
         layout,
+        io,
         project,
         assets: by_key.into_values().collect(),
         extras,
-        kie: None,
+        file: None,
     })
 }

@@ -16,19 +16,23 @@ pub type EnvLookup<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
 
 /// A loaded input and its path as written relative to the spec.
 pub struct Input {
-    pub(super) shown: String,
-    pub(super) package: Package,
+    /// Its path as written relative to the spec.
+    pub shown: String,
+    /// The package.
+    pub package: Package,
 }
 
 /// The inputs of a spec, loaded and hashed.
 pub struct Loaded {
-    pub(super) sources: Vec<Input>,
-    pub(super) target: Option<Input>,
+    /// The source packages, in path order.
+    pub sources: Vec<Input>,
+    /// The target snapshot.
+    pub target: Option<Input>,
 }
 
 /// Every input of a planning run, which no output may land on or in: the sources, the
 /// target, the spec file, every hook script and the folder its `require` reaches.
-pub(super) fn protected(spec: &Spec, loaded: &Loaded) -> Vec<crate::fsutil::Protected> {
+pub fn protected(spec: &Spec, loaded: &Loaded) -> Vec<crate::fsutil::Protected> {
     use crate::fsutil::Protected;
     let mut out: Vec<Protected> = loaded
         .sources
@@ -123,7 +127,7 @@ fn expand(spec: &Spec, pattern: &str) -> Result<Vec<String>, String> {
 }
 
 /// The name of a package's delta output: its file stem or folder name.
-pub(super) fn stem(shown: &str) -> String {
+pub fn stem(shown: &str) -> String {
     let last = shown.rsplit('/').next().unwrap_or(shown);
     [".zip", ".json", ".yaml", ".yml"]
         .iter()
@@ -145,6 +149,7 @@ pub(super) fn load(
     spec: &Spec,
     env: Option<&Environment>,
     limits: &Limits,
+    layouts: crate::package::Layouts,
 ) -> Result<Loaded, Error> {
     let mut diags = Vec::new();
     let mut shown: Vec<String> = Vec::new();
@@ -181,6 +186,7 @@ pub(super) fn load(
         return Err(spec_error(spec, diags));
     }
     let opts = LoadOptions {
+        layouts,
         limits: *limits,
         layout: None,
         hashing: crate::package::Hashing::Stored,
@@ -218,7 +224,7 @@ pub(super) fn load(
 /// for case, which are one file on some disks), a source written where the report or the
 /// merged state goes, a name that is not a plain file name. `outputs` pairs each output with
 /// what it comes from, as shown to the user.
-pub(super) fn check_output_names(
+pub fn check_output_names(
     spec: &Spec,
     outputs: &[(String, &super::PackageOutput)],
 ) -> Result<(), Error> {
@@ -274,7 +280,7 @@ pub(super) fn check_output_names(
 }
 
 /// A path shown relative to the spec, joined the way hoist writes it.
-pub(super) fn join_shown(dir: &str, name: &str) -> String {
+pub fn join_shown(dir: &str, name: &str) -> String {
     if dir.is_empty() || dir == "." {
         name.to_string()
     } else {
@@ -284,7 +290,7 @@ pub(super) fn join_shown(dir: &str, name: &str) -> String {
 
 /// `file:line:column` of a place in the spec, by file name so that it reads the same from
 /// any working folder.
-pub(super) fn span_text(spec: &Spec, span: Span) -> String {
+pub fn span_text(spec: &Spec, span: Span) -> String {
     let file = spec.path.file_name().map_or_else(
         || spec.path.display().to_string(),
         |f| f.to_string_lossy().into_owned(),

@@ -5,25 +5,22 @@
 //! and refuses if any input's digest changed.
 
 mod compute;
-mod enebular;
 pub mod environ;
-mod inputs;
-pub mod kie;
-mod resolve;
-mod roma;
-pub(crate) mod select;
-mod transform;
+pub mod inputs;
+pub mod platform;
+pub mod resolve;
+pub mod select;
+pub mod transform;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use compute::{
-    KieOutput, PackageOutput, Planned, compute, compute_loaded, input_digests, load_inputs,
-};
+pub use compute::{PackageOutput, Planned, compute, compute_loaded, input_digests, load_inputs};
 pub use inputs::EnvLookup;
 pub use inputs::Loaded;
+pub use platform::{Platform, Platforms};
 
 use crate::digest::Digest;
 use crate::model::Version;
@@ -62,7 +59,7 @@ pub struct Plan {
     pub summary: Summary,
     /// For KIE sources: the server's answer to each upload.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub kie: Vec<kie::KieUpload>,
+    pub kie: Vec<KieUpload>,
 }
 
 /// The spec a plan comes from.
@@ -343,9 +340,41 @@ impl Plan {
     }
 }
 
+/// An item the server refused, as it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KieFailure {
+    /// Key.
+    pub key: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Server error code.
+    pub error_code: u32,
+    /// Server error message.
+    pub error_message: String,
+}
+
+/// The server's answer to one upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KieUpload {
+    /// The source package.
+    pub package: String,
+    /// The override mode.
+    pub mode: String,
+    /// The items as the server holds them after the upload.
+    pub success: Vec<serde_json::Value>,
+    /// The refused items.
+    pub failure: Vec<KieFailure>,
+}
+
 /// Options of a planning run.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
+    /// The platforms the run knows (their layouts and rules).
+    pub platforms: platform::Platforms,
+    /// The layouts packages may be in, as the platforms read them.
+    pub layouts: crate::package::Layouts,
     /// Environment chosen with `--env`.
     pub env: Option<String>,
     /// Caps for reading packages.

@@ -3,19 +3,19 @@
 
 use std::collections::BTreeMap;
 
+use super::platform::TargetChecks;
 use super::select::Names;
 use super::transform::{Item, Moves, check_name, rewrite_refs, sync_name_field};
 use super::{Action, Note, RenameStep};
 use crate::digest::Digest;
 use crate::hooks::{ConflictChoice, HookHost};
 use crate::model::Asset;
-use crate::package::Layout;
 use crate::spec::{Policy, RenameStrategy, Spec};
 
 /// The items of one package, as resolution sees them.
 pub(super) struct Work<'a> {
     pub shown: &'a str,
-    pub layout: Layout,
+    pub platform: &'static dyn super::Platform,
     pub items: &'a mut Vec<Item>,
 }
 
@@ -50,12 +50,15 @@ pub(super) fn generate(
 }
 
 /// What a conflict hook may look at: the target's assets by kind and name.
-pub(super) type TargetAssets<'a> = BTreeMap<(String, String), &'a Asset>;
+pub type TargetAssets<'a> = BTreeMap<(String, String), &'a Asset>;
 
 /// What resolution consults besides the packages.
-pub(super) struct Ctx<'a> {
+pub struct Ctx<'a> {
+    /// The spec.
     pub spec: &'a Spec,
+    /// The hook scripts, when the spec names any.
     pub hooks: Option<&'a HookHost>,
+    /// The target's assets by kind and name.
     pub target: &'a TargetAssets<'a>,
     /// Whether imported data sources replace existing ones (the environment's switch, else
     /// the spec's).
@@ -63,6 +66,9 @@ pub(super) struct Ctx<'a> {
     /// Whether a target was given at all: some checks need one.
     pub has_target: bool,
 }
+
+/// A platform's checks against the target, for one run.
+type Checks<'a> = Box<dyn TargetChecks + 'a>;
 
 /// Resolves every package in order. Returns the reason to abort, if a policy says so, and
 /// the warnings of the platform checks.
@@ -72,117 +78,41 @@ pub(super) fn resolve(
     existing: &mut Names,
 ) -> (Option<Note>, Vec<Note>) {
     let mut first = None;
-    let mut roma = super::roma::State::new(ctx);
+    // Checks against the target, one set per platform in the run, made when first needed.
+    let mut checks: Vec<(&'static dyn super::Platform, Option<Checks<'_>>)> = Vec::new();
     let mut warnings = Vec::new();
     for w in work.iter_mut() {
-        let abort = resolve_package(ctx, w, existing, &mut roma, &mut warnings);
+        let at = match checks
+            .iter()
+            .position(|(p, _)| std::ptr::addr_eq(*p, w.platform))
+        {
+            Some(at) => at,
+            None => {
+                checks.push((w.platform, w.platform.target_checks(ctx)));
+                checks.len() - 1
+            }
+        };
+        let abort = resolve_package(ctx, w, existing, checks[at].1.as_deref_mut(), &mut warnings);
         first = first.or(abort);
     }
-    roma.finish();
-    warnings.append(&mut roma.warnings);
+    for (_, c) in checks {
+        if let Some(c) = c {
+            warnings.extend(c.finish());
+        }
+    }
     (first, warnings)
-}
-
-/// Fails the files and private nodes a destination does not accept.
-fn refuse_unsupported(spec: &Spec, items: &mut [Item]) {
-    let caps = spec.capabilities;
-    for it in items.iter_mut().filter(|it| it.dropped.is_none()) {
-        let (allowed, what, field) = match it.asset.key.kind.as_str() {
-            "file" => (caps.files, "uploaded files", "files"),
-            "privatenode" => (caps.privatenodes, "private nodes", "privatenodes"),
-            _ => continue,
-        };
-        if !allowed {
-            it.fail(
-                Note::new(
-                    "enebular.unsupported",
-                    format!("the destination does not accept {what} (capabilities.{field}: false)"),
-                )
-                .hint(format!("exclude kind {} from this spec", it.asset.key.kind)),
-            );
-        }
-    }
-}
-
-/// Warns about every written enebular asset whose hashed content hoist changed: the
-/// platform checks a hash it does not publish, so it will refuse the asset.
-fn flag_hash_changes(items: &[Item], shown: &str, warnings: &mut Vec<Note>) {
-    for it in items
-        .iter()
-        .filter(|it| !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite)))
-    {
-        let files: Vec<&str> = it
-            .asset
-            .files
-            .iter()
-            .filter(|(_, p)| !matches!(p, crate::model::Payload::Entry(_)))
-            .map(|(name, _)| name.as_str())
-            .collect();
-        if !it.asset.is_edited() && files.is_empty() {
-            continue;
-        }
-        let mut what: Vec<&str> = Vec::new();
-        if it.asset.is_edited() {
-            what.push(crate::package::enebular::SETTINGS);
-        }
-        what.extend(files);
-        warnings.push(
-            Note::new(
-                "enebular.hash_changed",
-                format!(
-                    "{} changed: the platform rejects an export whose hashed content was modified",
-                    what.join(", ")
-                ),
-            )
-            .asset(&it.source_key)
-            .package(shown)
-            .hint("change it on the platform and export again, or leave it as exported"),
-        );
-    }
-}
-
-/// enebular imports every asset with its `master` version: an asset written without one
-/// would be refused, so its versions fail here, with the way out.
-fn require_master(items: &mut [Item]) {
-    let mut with_master: std::collections::BTreeSet<(String, String)> =
-        std::collections::BTreeSet::new();
-    for it in items.iter() {
-        if !it.failed() && it.asset.key.version == crate::model::Version::Master {
-            with_master.insert((it.asset.key.kind.clone(), it.asset.key.name.clone()));
-        }
-    }
-    for it in items.iter_mut() {
-        let k = (it.asset.key.kind.clone(), it.asset.key.name.clone());
-        if !it.failed()
-            && matches!(it.action, Some(Action::Create | Action::Overwrite))
-            && !with_master.contains(&k)
-        {
-            it.fail(
-                Note::new(
-                    "enebular.no_master",
-                    format!(
-                        "{}/{} would be written without its master version",
-                        k.0, k.1
-                    ),
-                )
-                .hint("select master too (versions: [master, latest])"),
-            );
-        }
-    }
 }
 
 fn resolve_package(
     ctx: &Ctx<'_>,
     w: &mut Work<'_>,
     existing: &mut Names,
-    roma: &mut super::roma::State,
+    checks: Option<&mut (dyn TargetChecks + '_)>,
     warnings: &mut Vec<Note>,
 ) -> Option<Note> {
     let (spec, hooks, target) = (ctx.spec, ctx.hooks, ctx.target);
     let items = &mut *w.items;
-    if w.layout == Layout::Enebular {
-        refuse_unsupported(spec, items);
-    }
+    w.platform.refuse(spec, items);
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, it) in items.iter().enumerate() {
         // Failed assets, and assets a hook dropped, take no part in conflicts.
@@ -207,16 +137,9 @@ fn resolve_package(
             }
             continue;
         }
-        if w.layout == Layout::Enebular && kind == "privatenode" {
-            // The package name lives inside the node: no rename or overwrite gets past it.
+        if let Some(note) = w.platform.forced_conflict(kind, name) {
             for &i in idxs {
-                items[i].fail(
-                    Note::new(
-                        "enebular.privatenode_exists",
-                        format!("a private node with the package name {name} already exists in the target"),
-                    )
-                    .hint("the platform refuses it whatever the conflict policy; remove it from the target or exclude it"),
-                );
+                items[i].fail(note.clone());
             }
             continue;
         }
@@ -352,12 +275,9 @@ fn resolve_package(
             it.references.extend(more);
         }
     }
-    if w.layout == Layout::Enebular {
-        require_master(items);
-        flag_hash_changes(items, w.shown, warnings);
-    }
-    if w.layout == Layout::Hoist {
-        roma.check(items);
+    w.platform.after_resolve(items, w.shown, warnings);
+    if let Some(checks) = checks {
+        checks.package(items);
     }
     check_references(items, existing);
     for it in items

@@ -16,16 +16,24 @@ use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
 
 /// One selected asset on its way through the pipeline.
 #[derive(Debug, Clone)]
-pub(super) struct Item {
+pub struct Item {
+    /// Kind, name and version in the source.
     pub source_key: AssetKey,
+    /// The asset as it is now.
     pub asset: Asset,
+    /// Renames, in order.
     pub renames: Vec<RenameStep>,
+    /// Fields removed by `strip`.
     pub stripped: Vec<String>,
+    /// Fields set by overrides.
     pub overrides: Vec<OverrideStep>,
+    /// References rewritten to follow renames.
     pub references: Vec<RefRewrite>,
+    /// Why it fails, once it does.
     pub error: Option<Note>,
     /// References already unresolved before any transform (warned at selection).
     pub unresolved: BTreeSet<(String, String, String)>,
+    /// The outcome, once resolved.
     pub action: Option<Action>,
     /// The script that dropped the asset, when a transform hook returned nil.
     pub dropped: Option<String>,
@@ -34,6 +42,7 @@ pub(super) struct Item {
 }
 
 impl Item {
+    /// Fails the item with `note` (the first failure is the one kept).
     pub fn fail(&mut self, note: Note) {
         if self.error.is_none() {
             self.error = Some(note.asset(&self.source_key));
@@ -41,6 +50,7 @@ impl Item {
         self.action = Some(Action::Fail);
     }
 
+    /// Whether it fails.
     pub fn failed(&self) -> bool {
         self.error.is_some()
     }
@@ -216,16 +226,28 @@ pub(super) fn sync_name_field(asset: &mut Asset, old: &str, new: &str) {
     }
 }
 
+/// What transforming a package consults besides its assets.
+pub struct Run<'a> {
+    /// The spec.
+    pub spec: &'a Spec,
+    /// The environment chosen with `--env`.
+    pub env: Option<&'a Environment>,
+    /// The process environment, as the run read it.
+    pub env_lookup: &'a EnvLookup<'a>,
+    /// The hook scripts, when the spec names any.
+    pub hooks: Option<&'a HookHost>,
+    /// The package's platform.
+    pub platform: &'a dyn super::Platform,
+}
+
 /// Transforms the selected assets of one package.
 pub(super) fn transform(
-    spec: &Spec,
-    env: Option<&Environment>,
+    run: &Run<'_>,
     assets: Vec<Asset>,
     shown: &str,
     selection: Selection,
-    env_lookup: &EnvLookup,
-    hooks: Option<&HookHost>,
 ) -> Transformed {
+    let (spec, env, env_lookup, hooks) = (run.spec, run.env, run.env_lookup, run.hooks);
     // The selected assets move through the pipeline; nothing is copied.
     let mut warnings = selection.warnings;
     // Rename rules act on each (kind, name) once, so all versions move together.
@@ -331,7 +353,7 @@ pub(super) fn transform(
                     }
                     if let Some(env) = env {
                         apply_overrides(
-                            spec,
+                            run,
                             env,
                             &vars,
                             env_lookup,
@@ -423,7 +445,7 @@ fn strip(spec: &Spec, item: &mut Item, shown: &str, notes: &mut Vec<Note>) {
 }
 
 fn apply_overrides(
-    spec: &Spec,
+    run: &Run<'_>,
     env: &Environment,
     vars: &BTreeMap<String, String>,
     env_lookup: &EnvLookup,
@@ -431,6 +453,7 @@ fn apply_overrides(
     matched: &mut BTreeSet<usize>,
     env_errors: &mut Vec<Diagnostic>,
 ) {
+    let spec = run.spec;
     let key = item.source_key.clone();
     for (i, o) in env.overrides.iter().enumerate() {
         if !o.selector.matches(&key.kind, &key.name, &item.asset.labels) {
@@ -455,8 +478,7 @@ fn apply_overrides(
             };
             // enebular sourceCode may hold credentials: its value is never shown. Any other
             // value is shown as set: the plan is masked as a whole before anyone sees it.
-            let hidden = s.pointer == format!("/{}", crate::package::enebular::SOURCE_CODE)
-                && crate::package::enebular::folder_of_kind(&key.kind).is_some();
+            let hidden = run.platform.hides(&key.kind, &s.pointer);
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
                 value: if hidden {

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::hoist::payload_entry;
-use super::{AssetFailure, Layout, Package};
 use crate::archive::error::PackageError;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
 use crate::model::{Asset, AssetKey, EntryRef, Payload, Version};
+use crate::package::payload_entry;
+use crate::package::{AssetFailure, Layout, LayoutIo, Package};
 
 /// File name of an asset version's settings.
 pub const SETTINGS: &str = "settings.json";
@@ -66,7 +66,7 @@ struct Group {
 }
 
 /// Reads a source in the enebular layout.
-pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
+pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, PackageError> {
     let projects: BTreeSet<&str> = source
         .entries()
         .iter()
@@ -139,12 +139,13 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
     let mut pkg = Package {
         source: Arc::clone(source),
         layout: Layout::Enebular,
+        io,
         manifest: None,
         assets: Vec::new(),
         extras,
         failures: Vec::new(),
         project,
-        kie: None,
+        data: None,
     };
     for (key, group) in groups {
         if !with_master.contains(&(key.kind.clone(), key.name.clone())) {

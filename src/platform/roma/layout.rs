@@ -10,12 +10,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{AssetFailure, Layout, Package};
 use crate::archive::error::PackageError;
 use crate::archive::manifest::MANIFEST_NAME;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
 use crate::model::{Asset, AssetKey, EntryRef, Payload, Version, kinds, pointer};
+use crate::package::{AssetFailure, Layout, LayoutIo, Package, payload_entry};
 
 /// File name of an asset's document.
 pub const DOC: &str = "asset.json";
@@ -140,7 +140,7 @@ struct Group {
 }
 
 /// Reads a source in the hoist layout.
-pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
+pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, PackageError> {
     let mut groups: BTreeMap<AssetKey, Group> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut extras = Vec::new();
@@ -182,12 +182,13 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
     let mut pkg = Package {
         source: Arc::clone(source),
         layout: Layout::Hoist,
+        io,
         manifest: None,
         assets: Vec::new(),
         extras,
         failures: Vec::new(),
         project: None,
-        kie: None,
+        data: None,
     };
     for (key, group) in groups {
         match load_asset(&mut pkg, &key, group) {
@@ -314,14 +315,6 @@ pub fn entries(assets: &[Asset], extras: &[EntryRef]) -> Vec<OutEntry> {
             .map(|e| OutEntry::copy(e.name.clone(), &e.source, e.name.clone())),
     );
     out
-}
-
-/// An output entry for a payload.
-pub fn payload_entry(name: String, payload: &Payload) -> OutEntry {
-    match payload {
-        Payload::Entry(e) => OutEntry::copy(name, &e.source, e.name.clone()),
-        Payload::Bytes(b) => OutEntry::bytes(name, b.as_ref().clone()),
-    }
 }
 
 #[cfg(test)]

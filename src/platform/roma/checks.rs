@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use super::resolve::Ctx;
-use super::transform::Item;
-use super::{Action, Note};
 use crate::model::{Asset, pointer};
+use crate::plan::platform::TargetChecks;
+use crate::plan::resolve::Ctx;
+use crate::plan::transform::Item;
+use crate::plan::{Action, Note};
 
 /// Group, method (upper case) and path of an API.
 type ApiPath = (String, String, String);
@@ -24,7 +25,7 @@ struct Function {
 }
 
 /// What the target holds, updated with every package's outputs in order.
-pub(super) struct State {
+pub struct State {
     /// API paths in use, with the API that holds each and where it is.
     paths: HashMap<ApiPath, (String, &'static str)>,
     /// The path each API holds, by name.
@@ -37,7 +38,7 @@ pub(super) struct State {
     functions: Option<BTreeMap<String, Function>>,
     has_target: bool,
     unchecked: usize,
-    pub warnings: Vec<Note>,
+    warnings: Vec<Note>,
 }
 
 fn text(v: &Value, ptr: &str) -> Option<String> {
@@ -85,6 +86,7 @@ fn writes(it: &Item) -> bool {
 }
 
 impl State {
+    /// The target's paths, ids and functions, before any package.
     pub fn new(ctx: &Ctx<'_>) -> State {
         let mut paths = HashMap::new();
         let mut path_of = HashMap::new();
@@ -159,7 +161,7 @@ impl State {
     }
 
     /// Ends the run: the warning for function backends nobody could check.
-    pub fn finish(&mut self) {
+    fn finish_run(&mut self) {
         if self.unchecked == 0 {
             return;
         }
@@ -271,5 +273,16 @@ impl State {
             }
         }
         None
+    }
+}
+
+impl TargetChecks for State {
+    fn package(&mut self, items: &mut [Item]) {
+        self.check(items);
+    }
+
+    fn finish(mut self: Box<Self>) -> Vec<Note> {
+        self.finish_run();
+        std::mem::take(&mut self.warnings)
     }
 }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{AssetFailure, Layout, Package};
 use crate::archive::error::PackageError;
 use crate::archive::source::Source;
 use crate::model::{Asset, AssetKey, EntryRef, Version};
+use crate::package::{AssetFailure, Layout, LayoutIo, Package};
 
 /// JSON or YAML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, 
 }
 
 /// Reads a KIE file source.
-pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
+pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, PackageError> {
     let entry = source
         .entries()
         .first()
@@ -232,12 +232,13 @@ pub fn read(source: &Arc<Source>) -> Result<Package, PackageError> {
     Ok(Package {
         source: Arc::clone(source),
         layout: Layout::Kie,
+        io,
         manifest: None,
         assets,
         extras: Vec::new(),
         failures: Vec::<AssetFailure>::new(),
         project: None,
-        kie: Some(file),
+        data: Some(Arc::new(file)),
     })
 }
 

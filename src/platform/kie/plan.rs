@@ -14,18 +14,19 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::inputs::{EnvLookup, Loaded, join_shown, span_text, stem};
-use super::{
-    Action, AssetPlan, Note, OverrideStep, Plan, PlanOptions, Planned, RenameStep, Summary,
-};
+use super::layout::{KieFile, KieFormat, KvDoc, to_bytes};
 use crate::error::Error;
 use crate::model::{Version, pointer};
 use crate::package::Layout;
-use crate::package::kie::{KieFormat, KvDoc};
-use crate::spec::{Diagnostic, Environment, KieMode, RenameOp, Spec};
+use crate::plan::inputs::{EnvLookup, Loaded, join_shown, span_text, stem};
+use crate::plan::platform::PlanInput;
+use crate::plan::{
+    Action, AssetPlan, KieFailure, KieUpload, Note, OverrideStep, Plan, Planned, RenameStep,
+    Summary,
+};
+use crate::spec::{Diagnostic, KieMode, RenameOp};
 
 /// 400001: the item breaks a server rule.
 pub const INVALID: u32 = 400_001;
@@ -33,34 +34,6 @@ pub const INVALID: u32 = 400_001;
 pub const SKIPPED: u32 = 400_004;
 /// 400005: a duplicate, or any item after it, under `abort`.
 pub const STOPPED: u32 = 400_005;
-
-/// An item the server refused, as it answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KieFailure {
-    /// Key.
-    pub key: String,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Server error code.
-    pub error_code: u32,
-    /// Server error message.
-    pub error_message: String,
-}
-
-/// The server's answer to one upload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KieUpload {
-    /// The source package.
-    pub package: String,
-    /// The override mode.
-    pub mode: String,
-    /// The items as the server holds them after the upload.
-    pub success: Vec<Value>,
-    /// The refused items.
-    pub failure: Vec<KieFailure>,
-}
 
 /// What became of one uploaded item.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,13 +201,8 @@ fn hint_for(code: u32) -> &'static str {
 }
 
 /// Plans KIE uploads: every source of `loaded` is a KIE file.
-pub(super) fn plan(
-    spec: &Spec,
-    opts: &PlanOptions,
-    env: Option<&Environment>,
-    read: &super::environ::EnvRead,
-    loaded: Loaded,
-) -> Result<Planned, Error> {
+pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
+    let (spec, opts, env, read) = (input.spec, input.opts, input.env, input.read);
     let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
     if let Some((script, span)) = spec.scripts().first() {
         return Err(Error::Spec(spec.error_at(
@@ -243,12 +211,20 @@ pub(super) fn plan(
             format!("Lua hooks do not apply to KIE configuration ({script}); use select, rename and overrides"),
         )));
     }
-    let input_paths = super::inputs::protected(spec, &loaded);
+    let input_paths = crate::plan::inputs::protected(spec, &loaded);
     let mode = spec.kie.mode;
     let secrets = &read.secrets;
     let mut warnings = Vec::new();
     let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
-    let target_file = loaded.target.as_ref().and_then(|t| t.package.kie.clone());
+    let file_of = |p: &crate::package::Package| {
+        p.data
+            .as_ref()
+            .and_then(|d| d.downcast_ref::<KieFile>())
+            .cloned()
+    };
+    let target_file = loaded.target.as_ref().and_then(|t| file_of(&t.package));
+    let io = loaded.sources[0].package.io;
+    let mut first_format = None;
     if loaded
         .target
         .as_ref()
@@ -278,7 +254,8 @@ pub(super) fn plan(
         .clone()
         .unwrap_or_else(|| spec.resolve(&out_shown));
     for s in &loaded.sources {
-        let file = s.package.kie.clone().expect("a KIE package holds its file");
+        let file = file_of(&s.package).expect("a KIE package holds its file");
+        first_format.get_or_insert(file.format);
         let mut sent: Vec<KvDoc> = Vec::new();
         let mut plans: Vec<AssetPlan> = Vec::new();
         // For each plan row, the position of its item in the upload (none when it failed before).
@@ -454,7 +431,7 @@ pub(super) fn plan(
         }
         let name = format!("{}.{}", stem(&s.shown), file.format.extension());
         let shown_out = join_shown(&out_shown, &name);
-        packages.push(super::PackagePlan {
+        packages.push(crate::plan::PackagePlan {
             source: s.shown.clone(),
             layout: Layout::Kie,
             output: shown_out.clone(),
@@ -466,18 +443,15 @@ pub(super) fn plan(
             success,
             failure,
         });
-        outputs.push(super::PackageOutput {
+        outputs.push(crate::plan::PackageOutput {
             path: out_dir.join(&name),
             shown: shown_out,
             layout: Layout::Kie,
+            io,
             project: None,
             assets: Vec::new(),
             extras: Vec::new(),
-            kie: Some(super::KieOutput {
-                format: file.format,
-                metadata: file.metadata.clone(),
-                items: sent,
-            }),
+            file: Some(to_bytes(file.format, file.metadata.as_ref(), &sent)),
         });
     }
     if let Some(env) = env {
@@ -504,30 +478,30 @@ pub(super) fn plan(
         let format = target_file
             .as_ref()
             .map(|f| f.format)
-            .or_else(|| {
-                outputs
-                    .first()
-                    .and_then(|o| o.kie.as_ref().map(|k| k.format))
-            })
+            .or(first_format)
             .unwrap_or(KieFormat::Json);
         let name = format!("merged.{}", format.extension());
-        Some(super::PackageOutput {
+        Some(crate::plan::PackageOutput {
             path: out_dir.join(&name),
             shown: join_shown(&out_shown, &name),
             layout: Layout::Kie,
+            io,
             project: None,
             assets: Vec::new(),
             extras: Vec::new(),
-            kie: Some(super::KieOutput {
+            file: Some(to_bytes(
                 format,
-                metadata: target_file.as_ref().and_then(|f| f.metadata.clone()),
-                items: state,
-            }),
+                target_file
+                    .as_ref()
+                    .and_then(|f| f.metadata.clone())
+                    .as_ref(),
+                &state,
+            )),
         })
     } else {
         None
     };
-    let owners: Vec<(String, &super::PackageOutput)> = packages
+    let owners: Vec<(String, &crate::plan::PackageOutput)> = packages
         .iter()
         .map(|p| format!("source {}", p.source))
         .zip(&outputs)
@@ -537,17 +511,17 @@ pub(super) fn plan(
                 .map(|m| ("the merged target state".to_string(), m)),
         )
         .collect();
-    super::inputs::check_output_names(spec, &owners)?;
+    crate::plan::inputs::check_output_names(spec, &owners)?;
     warnings.sort();
     let summary = Summary::of(&packages, warnings.len());
     let plan = Plan {
-        format: super::PLAN_FORMAT,
+        format: crate::plan::PLAN_FORMAT,
         generator: crate::archive::manifest::generator(),
-        spec: super::SpecInfo {
+        spec: crate::plan::SpecInfo {
             env_vars: read.names_set(),
-            ..super::SpecInfo::of(spec, opts)
+            ..crate::plan::SpecInfo::of(spec, opts)
         },
-        inputs: super::input_digests(&loaded, BTreeMap::new()),
+        inputs: crate::plan::input_digests(&loaded, BTreeMap::new()),
         packages,
         merged: merged.as_ref().map(|m| m.shown.clone()),
         warnings,

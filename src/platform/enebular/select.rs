@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::Note;
-use super::select::Selection;
 use crate::model::{Asset, Version};
+use crate::plan::Note;
+use crate::plan::select::Selection;
 use crate::spec::{PromoteVersion, Spec};
 
 /// The version a promote rule names among the asset's versions, by asset index.
@@ -30,7 +30,7 @@ fn version_list(assets: &[Asset], idx: &[usize]) -> String {
 }
 
 /// Applies `promote` and `capabilities.versions` to the selection of one enebular package.
-pub(super) fn adjust(spec: &Spec, assets: &[Asset], sel: &mut Selection, shown: &str) {
+pub fn adjust(spec: &Spec, assets: &[Asset], sel: &mut Selection, shown: &str) {
     // Every version of each asset the selection touches, chosen or not.
     let mut all: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, a) in assets.iter().enumerate() {

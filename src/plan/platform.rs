@@ -1,0 +1,101 @@
+//! The seam between the planner and the platforms. Each platform (`platform/<name>/`) reads
+//! and writes its layout ([`LayoutIo`]) and adds its rules to planning through [`Platform`];
+//! the planner calls these and never asks which platform it has. The command line hands the
+//! planner the list of platforms ([`super::PlanOptions::platforms`]), so neither this folder
+//! nor `package` knows any platform by its folder.
+
+use serde_json::Value;
+
+use super::environ::EnvRead;
+use super::inputs::Loaded;
+use super::resolve::Ctx;
+use super::select::Selection;
+use super::transform::Item;
+use super::{Note, PlanOptions, Planned};
+use crate::error::Error;
+use crate::model::Asset;
+use crate::package::{Layout, LayoutIo};
+use crate::spec::{Environment, Spec};
+
+/// What a planner of its own is given (KIE uploads are planned item by item, not through
+/// select → transform → resolve).
+pub struct PlanInput<'a> {
+    /// The spec.
+    pub spec: &'a Spec,
+    /// The run's options.
+    pub opts: &'a PlanOptions,
+    /// The environment chosen with `--env`.
+    pub env: Option<&'a Environment>,
+    /// What the run read from the process environment.
+    pub read: &'a EnvRead,
+}
+
+/// A planner of its own.
+pub type Planner = fn(&PlanInput<'_>, Loaded) -> Result<Planned, Error>;
+
+/// Checks that look at the target and at every package in turn (ROMA: paths, ids, functions).
+pub trait TargetChecks {
+    /// Checks one package's resolved items; failures go on the items.
+    fn package(&mut self, items: &mut [Item]);
+    /// What the checks could not do, or found across packages.
+    fn finish(self: Box<Self>) -> Vec<Note>;
+}
+
+/// What a platform adds to planning. Every method has a neutral default, so a platform says
+/// only what differs.
+pub trait Platform: LayoutIo {
+    /// A planner of its own, used instead of select → transform → resolve.
+    fn planner(&self) -> Option<Planner> {
+        None
+    }
+
+    /// Values inside a document that must never be shown (enebular `sourceCode` credentials).
+    fn secrets_in(&self, _meta: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether what an override sets at `pointer` of a `kind` asset is never shown, not even
+    /// masked part by part (enebular `sourceCode`).
+    fn hides(&self, _kind: &str, _pointer: &str) -> bool {
+        false
+    }
+
+    /// Adjusts what one package's selection takes (enebular: promoted versions, a destination
+    /// without versions).
+    fn adjust_selection(
+        &self,
+        _spec: &Spec,
+        _assets: &[Asset],
+        _sel: &mut Selection,
+        _shown: &str,
+    ) {
+    }
+
+    /// Fails what the destination does not accept, before conflicts are resolved.
+    fn refuse(&self, _spec: &Spec, _items: &mut [Item]) {}
+
+    /// A conflict the platform decides whatever the spec's policy says: the failure.
+    fn forced_conflict(&self, _kind: &str, _name: &str) -> Option<Note> {
+        None
+    }
+
+    /// Checks of one package once its conflicts are resolved and references follow renames.
+    fn after_resolve(&self, _items: &mut [Item], _shown: &str, _warnings: &mut Vec<Note>) {}
+
+    /// Checks against the target across packages, made once per run.
+    fn target_checks<'a>(&self, _ctx: &Ctx<'a>) -> Option<Box<dyn TargetChecks + 'a>> {
+        None
+    }
+}
+
+/// The platforms a run knows.
+pub type Platforms = &'static [&'static dyn Platform];
+
+/// The platform of `layout` among `platforms`.
+pub fn platform_of(platforms: Platforms, layout: Layout) -> Result<&'static dyn Platform, Error> {
+    platforms
+        .iter()
+        .copied()
+        .find(|p| p.layout() == layout)
+        .ok_or_else(|| Error::Usage(format!("no platform knows the {layout} layout")))
+}

@@ -1,0 +1,90 @@
+//! enebular: project exports of flows, files and private nodes, byte-faithful, with the
+//! platform's own import rules (master versions, hashed content, private nodes that exist,
+//! credentials in `sourceCode` never shown).
+
+pub mod layout;
+pub mod resolve;
+pub mod select;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::archive::PackageError;
+use crate::archive::source::Source;
+use crate::archive::write::OutEntry;
+use crate::model::{Asset, EntryRef};
+use crate::package::{Layout, LayoutIo, Package};
+use crate::plan::Note;
+use crate::plan::platform::Platform;
+use crate::plan::select::Selection;
+use crate::plan::transform::Item;
+use crate::spec::Spec;
+
+/// The enebular platform.
+#[derive(Debug)]
+pub struct Enebular;
+
+impl LayoutIo for Enebular {
+    fn layout(&self) -> Layout {
+        Layout::Enebular
+    }
+
+    fn detect(&self, source: &Source) -> bool {
+        source
+            .entries()
+            .iter()
+            .any(|e| layout::is_enebular_entry(&e.name))
+    }
+
+    fn read(&'static self, source: &Arc<Source>) -> Result<Package, PackageError> {
+        layout::read(self, source)
+    }
+
+    fn entries(
+        &self,
+        project: Option<&str>,
+        assets: &[Asset],
+        extras: &[EntryRef],
+    ) -> Result<Vec<OutEntry>, String> {
+        layout::entries(project.unwrap_or("project"), assets, extras)
+    }
+
+    fn asset_of_entry(&self, entry: &str) -> Option<String> {
+        layout::asset_of_entry(entry)
+    }
+}
+
+impl Platform for Enebular {
+    fn secrets_in(&self, meta: &Value) -> Vec<String> {
+        layout::credentials(meta)
+    }
+
+    fn hides(&self, kind: &str, pointer: &str) -> bool {
+        pointer == format!("/{}", layout::SOURCE_CODE) && layout::folder_of_kind(kind).is_some()
+    }
+
+    fn adjust_selection(&self, spec: &Spec, assets: &[Asset], sel: &mut Selection, shown: &str) {
+        select::adjust(spec, assets, sel, shown);
+    }
+
+    fn refuse(&self, spec: &Spec, items: &mut [Item]) {
+        resolve::refuse_unsupported(spec, items);
+    }
+
+    fn forced_conflict(&self, kind: &str, name: &str) -> Option<Note> {
+        // The package name lives inside the node: no rename or overwrite gets past it.
+        (kind == "privatenode").then(|| {
+            Note::new(
+                "enebular.privatenode_exists",
+                format!("a private node with the package name {name} already exists in the target"),
+            )
+            .hint("the platform refuses it whatever the conflict policy; remove it from the target or exclude it")
+        })
+    }
+
+    fn after_resolve(&self, items: &mut [Item], shown: &str, warnings: &mut Vec<Note>) {
+        resolve::require_master(items);
+        resolve::flag_hash_changes(items, shown, warnings);
+    }
+}
