@@ -194,7 +194,11 @@ fn build(w: &World, root: &Path) -> String {
 
 /// The source documents, by `kind/name`.
 fn planned_originals(root: &Path) -> BTreeMap<String, serde_json::Value> {
-    let pkg = Package::load(&root.join("in/pkg"), &hoist::platform::load_options(Default::default())).unwrap();
+    let pkg = Package::load(
+        &root.join("in/pkg"),
+        &hoist::platform::load_options(Default::default()),
+    )
+    .unwrap();
     pkg.assets
         .iter()
         .map(|a| (format!("{}/{}", a.key.kind, a.key.name), a.meta().clone()))

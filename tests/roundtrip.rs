@@ -127,7 +127,8 @@ fn unchanged_entries_are_raw_copied_with_their_compressed_bytes() {
         let dir = tmp();
         let src_zip = dir.path().join("src.zip");
         foreign_zip(&example(rel), &src_zip);
-        let pkg = Package::load(&src_zip, &hoist::platform::load_options(Default::default())).unwrap();
+        let pkg =
+            Package::load(&src_zip, &hoist::platform::load_options(Default::default())).unwrap();
         let entries = pkg.entries_for(&pkg.assets).unwrap();
         let out = dir.path().join("out.zip");
         let mode = if pkg.io.embeds_manifest() {
@@ -160,7 +161,11 @@ fn unchanged_entries_are_raw_copied_with_their_compressed_bytes() {
 #[test]
 fn enebular_exports_round_trip_byte_for_byte_through_the_model() {
     let dir = tmp();
-    let pkg = Package::load(&example("packages/enebular-dev"), &hoist::platform::load_options(Default::default())).unwrap();
+    let pkg = Package::load(
+        &example("packages/enebular-dev"),
+        &hoist::platform::load_options(Default::default()),
+    )
+    .unwrap();
     assert_eq!(pkg.assets.len(), 6);
     let entries = pkg.entries_for(&pkg.assets).unwrap();
     let out = dir.path().join("out");
@@ -178,8 +183,11 @@ fn enebular_exports_round_trip_byte_for_byte_through_the_model() {
 #[test]
 fn an_edited_enebular_settings_file_is_rewritten_with_crlf() {
     let dir = tmp();
-    let mut pkg =
-        Package::load(&example("packages/enebular-dev"), &hoist::platform::load_options(Default::default())).unwrap();
+    let mut pkg = Package::load(
+        &example("packages/enebular-dev"),
+        &hoist::platform::load_options(Default::default()),
+    )
+    .unwrap();
     let mut assets = std::mem::take(&mut pkg.assets);
     assets[1].meta_mut()["description"] = "changed".into();
     let entries = pkg.entries_for(&assets).unwrap();

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::inputs::{self, EnvLookup, Input, join_shown, stem};
-use super::platform::{PlanInput, Platform, platform_of};
-use super::resolve::{Ctx, Work, resolve};
+use super::platform::{Ctx, PlanInput, Platform, TargetAssets, platform_of};
+use super::resolve::{Work, resolve};
 use super::select::{Names, select};
 use super::transform::{Item, Run, transform};
 use super::{
@@ -346,7 +346,7 @@ pub fn compute_loaded(
                 items,
             })
             .collect();
-        let mut target_assets = super::resolve::TargetAssets::new();
+        let mut target_assets = TargetAssets::new();
         if let Some(t) = &loaded.target {
             for a in &t.package.assets {
                 target_assets

@@ -4,15 +4,17 @@
 //! planner the list of platforms ([`super::PlanOptions::platforms`]), so neither this folder
 //! nor `package` knows any platform by its folder.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::environ::EnvRead;
 use super::inputs::Loaded;
-use super::resolve::Ctx;
 use super::select::Selection;
 use super::transform::Item;
 use super::{Note, PlanOptions, Planned};
 use crate::error::Error;
+use crate::hooks::HookHost;
 use crate::model::Asset;
 use crate::package::{Layout, LayoutIo};
 use crate::spec::{Environment, Spec};
@@ -32,6 +34,24 @@ pub struct PlanInput<'a> {
 
 /// A planner of its own.
 pub type Planner = fn(&PlanInput<'_>, Loaded) -> Result<Planned, Error>;
+
+/// What conflict hooks and platform checks look at: the target's assets by kind and name.
+pub type TargetAssets<'a> = BTreeMap<(String, String), &'a Asset>;
+
+/// What resolution consults besides the packages.
+pub struct Ctx<'a> {
+    /// The spec.
+    pub spec: &'a Spec,
+    /// The hook scripts, when the spec names any.
+    pub hooks: Option<&'a HookHost>,
+    /// The target's assets by kind and name.
+    pub target: &'a TargetAssets<'a>,
+    /// Whether imported data sources replace existing ones (the environment's switch, else
+    /// the spec's).
+    pub override_data_sources: bool,
+    /// Whether a target was given at all: some checks need one.
+    pub has_target: bool,
+}
 
 /// Checks that look at the target and at every package in turn (ROMA: paths, ids, functions).
 pub trait TargetChecks {

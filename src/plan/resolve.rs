@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::platform::TargetChecks;
+use super::platform::{Ctx, TargetChecks};
 use super::select::Names;
 use super::transform::{Item, Moves, check_name, rewrite_refs, sync_name_field};
 use super::{Action, Note, RenameStep};
 use crate::digest::Digest;
-use crate::hooks::{ConflictChoice, HookHost};
-use crate::model::Asset;
-use crate::spec::{Policy, RenameStrategy, Spec};
+use crate::hooks::ConflictChoice;
+use crate::spec::{Policy, RenameStrategy};
 
 /// The items of one package, as resolution sees them.
 pub(super) struct Work<'a> {
@@ -47,24 +46,6 @@ pub(super) fn generate(
             .find(|c| !taken(kind, c))
             .expect("some suffix is free"),
     }
-}
-
-/// What a conflict hook may look at: the target's assets by kind and name.
-pub type TargetAssets<'a> = BTreeMap<(String, String), &'a Asset>;
-
-/// What resolution consults besides the packages.
-pub struct Ctx<'a> {
-    /// The spec.
-    pub spec: &'a Spec,
-    /// The hook scripts, when the spec names any.
-    pub hooks: Option<&'a HookHost>,
-    /// The target's assets by kind and name.
-    pub target: &'a TargetAssets<'a>,
-    /// Whether imported data sources replace existing ones (the environment's switch, else
-    /// the spec's).
-    pub override_data_sources: bool,
-    /// Whether a target was given at all: some checks need one.
-    pub has_target: bool,
 }
 
 /// A platform's checks against the target, for one run.

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::model::{Asset, pointer};
+use crate::plan::platform::Ctx;
 use crate::plan::platform::TargetChecks;
-use crate::plan::resolve::Ctx;
 use crate::plan::transform::Item;
 use crate::plan::{Action, Note};
 

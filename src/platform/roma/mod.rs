@@ -11,8 +11,8 @@ use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
 use crate::model::{Asset, EntryRef};
 use crate::package::{Layout, LayoutIo, Package};
+use crate::plan::platform::Ctx;
 use crate::plan::platform::{Platform, TargetChecks};
-use crate::plan::resolve::Ctx;
 
 /// The ROMA Connect platform.
 #[derive(Debug)]
