@@ -24,6 +24,15 @@ pub fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// One name directly inside a folder: no separator, not `.` or `..`, not empty.
+pub fn is_plain_name(name: &str) -> bool {
+    let mut parts = std::path::Path::new(name).components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(n)), None) if n == name
+    ) && !name.contains(['/', '\\'])
+}
+
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, and renames it
 /// into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {

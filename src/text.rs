@@ -49,6 +49,12 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| c != '\n' && c != '\t' && is_unsafe_char(c))
 }
 
+/// Text as hoist shows it to people: every secret met so far masked, and control characters
+/// escaped for a terminal.
+pub fn for_people(text: &str) -> String {
+    for_terminal(&crate::secrets::scrub(text)).into_owned()
+}
+
 /// What makes `name` unsafe as an asset name on some platform or to a reader, if anything:
 /// bidirectional controls (the name reads differently from what it is), a name Windows
 /// reserves for devices (`CON`, `NUL`, `COM1`, … with any extension), or a trailing dot or

@@ -22,12 +22,12 @@
 use std::collections::BTreeSet;
 use std::fs::{self, File, TryLockError};
 use std::io::{self, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::fsutil;
+use crate::fsutil::{self, is_plain_name};
 
 /// The lock file's name, in the output folder.
 pub const LOCK_NAME: &str = ".hoist.lock";
@@ -150,15 +150,6 @@ fn is_link_error(e: &io::Error) -> bool {
         let _ = e;
         false
     }
-}
-
-/// One name directly inside a folder: no separator, not `.` or `..`, not empty.
-pub fn is_plain_name(name: &str) -> bool {
-    let mut parts = Path::new(name).components();
-    matches!(
-        (parts.next(), parts.next()),
-        (Some(Component::Normal(n)), None) if n == name
-    ) && !name.contains(['/', '\\'])
 }
 
 impl OutDir {

@@ -243,7 +243,7 @@ pub fn check_output_names(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let shown = crate::text::escape_controls(&name).into_owned();
-            if !crate::engine::outdir::is_plain_name(&name) || name.starts_with(".hoist") {
+            if !crate::fsutil::is_plain_name(&name) || name.starts_with(".hoist") {
                 diags.push(Diagnostic::new(
                     "spec.output",
                     span,
