@@ -1,6 +1,8 @@
 //! One folder per CLI case under `tests/cases/`: the command, its inputs, and what it must
-//! print and write. The repository's `scripts/` are copied beside every case's inputs. `HOIST_BLESS=1 cargo test --test cases` rewrites the expectations; review
-//! the diff before committing it.
+//! print and write, compared exactly. Each folder is one test (listed in `cases!` below), so
+//! a failure names its case. The repository's `scripts/` are copied beside every case's
+//! inputs. `HOIST_BLESS=1 cargo test --test cases` rewrites the expectations; review the diff
+//! before committing it.
 
 mod common;
 
@@ -126,21 +128,105 @@ fn run_case(case: &Path) -> Result<(), String> {
     }
 }
 
+/// One test per case folder, so that a failure names its case and cases run in parallel.
+macro_rules! cases {
+    ($($test:ident => $folder:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                if let Err(e) = run_case(&cases_dir().join($folder)) {
+                    panic!("{e}");
+                }
+            }
+        )*
+
+        /// Every case folder, as listed above.
+        const LISTED: &[&str] = &[$($folder),*];
+    };
+}
+
+cases! {
+    conflict_abort => "conflict-abort",
+    conflict_policies => "conflict-policies",
+    dangling_reference => "dangling-reference",
+    dry_run => "dry-run",
+    enebular_hash_changed => "enebular-hash-changed",
+    enebular_needs_master => "enebular-needs-master",
+    enebular_no_files => "enebular-no-files",
+    enebular_no_versions => "enebular-no-versions",
+    enebular_privatenode_exists => "enebular-privatenode-exists",
+    enebular_promote => "enebular-promote",
+    enebular_promote_missing => "enebular-promote-missing",
+    enebular_same_name => "enebular-same-name",
+    enebular_sourcecode_hook_test => "enebular-sourcecode-hook-test",
+    enebular_sourcecode_in_errors => "enebular-sourcecode-in-errors",
+    enebular_sourcecode_masked => "enebular-sourcecode-masked",
+    env_unset => "env-unset",
+    hook_abuse => "hook-abuse",
+    hook_authorizer_on_conflict => "hook-authorizer-on-conflict",
+    hook_authorizer_prefix => "hook-authorizer-prefix",
+    hook_drop_debug => "hook-drop-debug",
+    hook_json_faithful => "hook-json-faithful",
+    hook_noop_byte_for_byte => "hook-noop-byte-for-byte",
+    hook_team_tags => "hook-team-tags",
+    kie_abort => "kie-abort",
+    kie_force => "kie-force",
+    kie_label_and_rename => "kie-label-and-rename",
+    kie_skip => "kie-skip",
+    multi_package_glob => "multi-package-glob",
+    on_error_abort => "on-error-abort",
+    override_missing_path => "override-missing-path",
+    override_unmatched => "override-unmatched",
+    overrides => "overrides",
+    plan_exit_code => "plan-exit-code",
+    plan_human => "plan-human",
+    plan_masks_secrets => "plan-masks-secrets",
+    platform_spec_errors => "platform-spec-errors",
+    rename_collision => "rename-collision",
+    rename_rules => "rename-rules",
+    roma_api_path => "roma-api-path",
+    roma_append => "roma-append",
+    roma_authorizer_unique => "roma-authorizer-unique",
+    roma_datasource_id => "roma-datasource-id",
+    roma_export => "roma-export",
+    roma_export_limit => "roma-export-limit",
+    roma_export_task => "roma-export-task",
+    roma_export_unknown_app => "roma-export-unknown-app",
+    roma_function_backend => "roma-function-backend",
+    roma_mode_with_default => "roma-mode-with-default",
+    roma_override_data_sources => "roma-override-data-sources",
+    roma_overwrite => "roma-overwrite",
+    roma_task_prefix => "roma-task-prefix",
+    roma_unportable => "roma-unportable",
+    select_kinds_names_labels => "select-kinds-names-labels",
+    spec_three_mistakes => "spec-three-mistakes",
+    strip => "strip",
+    versions => "versions",
+    with_dependencies => "with-dependencies",
+}
+
+/// A case folder nobody listed would never run: every folder is listed, and every listed
+/// folder exists.
 #[test]
-fn cli_cases() {
-    let mut cases: Vec<PathBuf> = fs::read_dir(cases_dir())
+fn every_case_folder_is_listed() {
+    let mut folders: Vec<String> = fs::read_dir(cases_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    cases.sort();
-    assert!(cases.len() >= 15, "the case folders are missing");
-    let failures: Vec<String> = cases.iter().filter_map(|c| run_case(c).err()).collect();
+    folders.sort();
+    let listed: Vec<String> = LISTED.iter().map(|s| s.to_string()).collect();
+    let missing: Vec<&String> = folders.iter().filter(|f| !listed.contains(f)).collect();
     assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
+        missing.is_empty(),
+        "add each to the cases! list in tests/cases.rs: {}",
+        missing
+            .iter()
+            .map(|f| format!("{} => \"{f}\",", f.replace('-', "_")))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
+    let gone: Vec<&String> = listed.iter().filter(|f| !folders.contains(f)).collect();
+    assert!(gone.is_empty(), "listed but not in tests/cases: {gone:?}");
 }
