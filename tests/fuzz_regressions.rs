@@ -36,16 +36,26 @@ fn variants(bytes: &[u8], cuts: usize) -> Vec<Vec<u8>> {
     out
 }
 
+/// Every kept input: what fuzzers found, and cut, flipped and bounded-parsing inputs kept as
+/// files. A folder may not be empty (the test would then check nothing), and no input may
+/// panic.
 #[test]
 fn found_inputs_stay_fixed() {
-    for input in files_in(&repo().join("fuzz/regressions/package")) {
-        hoist::fuzzing::package(&input);
-    }
-    for input in files_in(&repo().join("fuzz/regressions/spec")) {
-        hoist::fuzzing::spec(&input);
-    }
-    for input in files_in(&repo().join("fuzz/regressions/kie")) {
-        hoist::fuzzing::kie(&input);
+    let targets: [(&str, fn(&[u8])); 3] = [
+        ("package", hoist::fuzzing::package),
+        ("spec", hoist::fuzzing::spec),
+        ("kie", hoist::fuzzing::kie),
+    ];
+    for (target, run) in targets {
+        let inputs = files_in(&repo().join("fuzz/regressions").join(target));
+        assert!(
+            inputs.len() >= 3,
+            "fuzz/regressions/{target} holds {} inputs; it keeps what the fuzzers found and the seeds of damaged files",
+            inputs.len()
+        );
+        for input in inputs {
+            run(&input);
+        }
     }
 }
 

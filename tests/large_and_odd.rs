@@ -31,6 +31,9 @@ fn read_entry(zip_path: &Path, name: &str) -> Vec<u8> {
 
 #[test]
 fn a_package_of_100000_assets_is_promoted_whole() {
+    if !common::slow_tests("a_package_of_100000_assets_is_promoted_whole") {
+        return;
+    }
     let dir = tmp();
     fs::create_dir(dir.path().join("packages")).unwrap();
     let path = dir.path().join("packages/big.zip");
@@ -316,6 +319,9 @@ fn sparse_zip64_package(path: &Path, size: u64) {
 
 #[test]
 fn a_payload_over_4_gib_is_carried_through_with_zip64() {
+    if !common::slow_tests("a_payload_over_4_gib_is_carried_through_with_zip64") {
+        return;
+    }
     let dir = tmp();
     fs::create_dir(dir.path().join("packages")).unwrap();
     let size = (4u64 << 30) + 1;

@@ -102,6 +102,16 @@ pub fn workspace() -> tempfile::TempDir {
     dir
 }
 
+/// Whether the slowest tests run: set `HOIST_SLOW_TESTS=1` (CI does). They are left out of
+/// the everyday loop, each saying so on stderr.
+pub fn slow_tests(name: &str) -> bool {
+    let on = std::env::var_os("HOIST_SLOW_TESTS").is_some_and(|v| v == "1");
+    if !on {
+        eprintln!("{name}: a slow test, run with HOIST_SLOW_TESTS=1 (CI does)");
+    }
+    on
+}
+
 /// A fresh temporary folder.
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
