@@ -10,21 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::{hoist_in, repo, s, tmp, tree};
+use common::{hoist_in, tmp, tree};
 
-/// A corpus of `packages` hoist packages of `assets` assets each (the benchmark's generator,
-/// fixed seed), with `spec.yaml` writing to `out/` and `spec-b.yaml`, the same job with a
+/// A corpus of `packages` hoist packages of `assets` assets each (`common::corpus`, fixed
+/// seed), with `spec.yaml` writing to `out/` and `spec-b.yaml`, the same job with a
 /// different seed and zone so that every output changes.
 fn corpus(packages: usize, assets: usize) -> tempfile::TempDir {
     let dir = tmp();
-    let status = Command::new("python3")
-        .arg(repo().join("benches/corpus.py"))
-        .args(["many", "--packages", &packages.to_string()])
-        .args(["--assets", &assets.to_string(), "--out", s(dir.path())])
-        .stdout(Stdio::null())
-        .status()
-        .expect("python3 runs");
-    assert!(status.success());
+    common::corpus::many(dir.path(), packages, assets);
     let spec = fs::read_to_string(dir.path().join("spec.yaml")).unwrap();
     let b = spec
         .replace("seed: bench", "seed: other")
