@@ -41,7 +41,8 @@ fn variants(bytes: &[u8], cuts: usize) -> Vec<Vec<u8>> {
 /// panic.
 #[test]
 fn found_inputs_stay_fixed() {
-    let targets: [(&str, fn(&[u8])); 3] = [
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 3] = [
         ("package", hoist::fuzzing::package),
         ("spec", hoist::fuzzing::spec),
         ("kie", hoist::fuzzing::kie),
