@@ -95,7 +95,9 @@ fn every_import_points_down() {
         }
         let layer = layer_of(&rel);
         let Some(mine) = rank(layer) else {
-            wrong.push(format!("src/{rel}: layer {layer} is not in the table of layers"));
+            wrong.push(format!(
+                "src/{rel}: layer {layer} is not in the table of layers"
+            ));
             continue;
         };
         for (line, used) in uses(&fs::read_to_string(path).unwrap()) {
@@ -121,7 +123,10 @@ fn every_import_points_down() {
 fn an_upward_import_is_found() {
     let text = "use crate::model::Asset;\nfn f() { crate::cli::run(); }\n#[cfg(test)]\nmod t { use crate::engine; }\n";
     let found = uses(text);
-    assert_eq!(found, vec![(1, "model".to_string()), (2, "cli".to_string())]);
+    assert_eq!(
+        found,
+        vec![(1, "model".to_string()), (2, "cli".to_string())]
+    );
     assert!(rank("cli").unwrap() > rank("model").unwrap());
     assert_eq!(layer_of("plan/compute.rs"), "plan");
     assert_eq!(layer_of("secrets.rs"), "secrets");

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::hooks::HookHost;
 use crate::model::Asset;
 use crate::package::{Layout, LayoutIo};
-use crate::spec::{Environment, Spec};
+use crate::spec::{Environment, Policy, Spec};
 
 /// What a planner of its own is given (KIE uploads are planned item by item, not through
 /// select → transform → resolve).
@@ -96,6 +96,23 @@ pub trait Platform: LayoutIo {
 
     /// A conflict the platform decides whatever the spec's policy says: the failure.
     fn forced_conflict(&self, _kind: &str, _name: &str) -> Option<Note> {
+        None
+    }
+
+    /// The conflict policy the platform's import applies to `kind` when the spec names none
+    /// for it (ROMA's append or overwrite mode), with `override_data_sources` in force.
+    fn import_policy(
+        &self,
+        _spec: &Spec,
+        _kind: &str,
+        _override_data_sources: bool,
+    ) -> Option<Policy> {
+        None
+    }
+
+    /// What to call the rule that decides `kind`'s conflicts when the spec has no entry for
+    /// the kind, in the words of the spec (`roma.mode`).
+    fn policy_source(&self, _spec: &Spec, _kind: &str) -> Option<String> {
         None
     }
 

@@ -125,9 +125,21 @@ fn resolve_package(
             continue;
         }
         let source_name = items[idxs[0]].source_key.name.clone();
-        let mut policy = spec.policy_for(kind, &source_name, ctx.override_data_sources);
+        let mut policy = spec
+            .explicit_policy(kind, &source_name)
+            .or_else(|| {
+                w.platform
+                    .import_policy(spec, kind, ctx.override_data_sources)
+            })
+            .unwrap_or_else(|| spec.conflicts.default.clone());
         let mut chosen_name = None;
-        let mut decided_by = spec.policy_source(kind);
+        let mut decided_by = if spec.conflicts.kinds.contains_key(kind) {
+            format!("conflicts.{kind}")
+        } else {
+            w.platform
+                .policy_source(spec, kind)
+                .unwrap_or_else(|| "conflicts".into())
+        };
         if let Policy::Hook(path) = &policy {
             let script = path.to_string_lossy().into_owned();
             let host = hooks.expect("a host exists when a spec names scripts");

@@ -621,47 +621,17 @@ impl Spec {
         out
     }
 
-    /// The conflict policy for an asset: `by_name`, then its kind's, then what the `roma:`
-    /// rules imply, then the default. `override_data_sources` is the switch in force (the
-    /// environment's, else `roma:`'s).
-    pub fn policy_for(&self, kind: &str, name: &str, override_data_sources: bool) -> Policy {
+    /// The conflict policy the spec itself names for an asset: a `by_name` rule, else its
+    /// kind's entry. `None` leaves it to the platform's import rules, then `default`.
+    pub fn explicit_policy(&self, kind: &str, name: &str) -> Option<Policy> {
         let c = &self.conflicts;
-        if let Some((_, _, p)) = c.by_name.iter().find(|(kinds, names, _)| {
-            kinds.as_ref().is_none_or(|k| k.contains(kind)) && names.matches(name)
-        }) {
-            return p.clone();
-        }
-        if let Some(p) = c.kinds.get(kind) {
-            return p.clone();
-        }
-        let Some(roma) = &self.roma else {
-            return c.default.clone();
-        };
-        match (roma.mode, kind) {
-            // The instance appends random characters to a clashing custom authorizer.
-            (_, "authorizer") => Policy::Rename(RenameStrategy::Random {
-                length: 6,
-                alphabet: ROMA_ALPHABET.chars().collect(),
-                separator: "_".into(),
-            }),
-            (Some(ImportMode::Append), _) => Policy::Skip,
-            (Some(ImportMode::Overwrite), "data_source") if !override_data_sources => Policy::Skip,
-            (Some(ImportMode::Overwrite), _) => Policy::Overwrite,
-            (None, _) => c.default.clone(),
-        }
-    }
-
-    /// Which rule decides the conflict policy of `kind`, in the words of the spec.
-    pub fn policy_source(&self, kind: &str) -> String {
-        if self.conflicts.kinds.contains_key(kind) {
-            format!("conflicts.{kind}")
-        } else if self.roma.is_some() && kind == "authorizer" {
-            "roma (authorizer names are unique per instance)".into()
-        } else if self.roma.as_ref().is_some_and(|r| r.mode.is_some()) {
-            "roma.mode".into()
-        } else {
-            "conflicts".into()
-        }
+        c.by_name
+            .iter()
+            .find(|(kinds, names, _)| {
+                kinds.as_ref().is_none_or(|k| k.contains(kind)) && names.matches(name)
+            })
+            .map(|(_, _, p)| p.clone())
+            .or_else(|| c.kinds.get(kind).cloned())
     }
 
     /// A path written in the spec, resolved against the spec's folder.

@@ -6,6 +6,7 @@
 //! error at its node.
 
 pub mod de;
+pub mod emit;
 
 use std::collections::HashMap;
 
