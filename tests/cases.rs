@@ -146,6 +146,10 @@ macro_rules! cases {
 }
 
 cases! {
+    apig_duplicates => "apig-duplicates",
+    apig_group_rename => "apig-group-rename",
+    apig_import => "apig-import",
+    apig_merge => "apig-merge",
     conflict_abort => "conflict-abort",
     conflict_policies => "conflict-policies",
     dangling_reference => "dangling-reference",

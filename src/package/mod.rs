@@ -32,6 +32,8 @@ pub enum Layout {
     Enebular,
     /// ServiceComb KIE configuration: one JSON or YAML file of key-value items.
     Kie,
+    /// APIG API definitions: one OpenAPI (Swagger 2.0 or OpenAPI 3.0) file of one API group.
+    Apig,
 }
 
 impl Layout {
@@ -41,6 +43,7 @@ impl Layout {
             Layout::Hoist => "hoist",
             Layout::Enebular => "enebular",
             Layout::Kie => "kie",
+            Layout::Apig => "apig",
         }
     }
 }
@@ -72,6 +75,26 @@ pub trait LayoutIo: Send + Sync + fmt::Debug {
     fn embeds_manifest(&self) -> bool {
         false
     }
+
+    /// For a layout whose package is one file (an API definition): that file holding
+    /// `assets`, in the format of `like` (the package it comes from), and the file's
+    /// extension. `None` for layouts written entry by entry.
+    fn single_file(
+        &self,
+        _like: &Package,
+        _assets: &[Asset],
+    ) -> Option<Result<SingleFile, String>> {
+        None
+    }
+}
+
+/// A package that is one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SingleFile {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its extension (`json`, `yaml`).
+    pub extension: &'static str,
 }
 
 /// The layouts a run knows, in the order detection tries them.
@@ -100,8 +123,9 @@ impl FromStr for Layout {
             "hoist" => Ok(Layout::Hoist),
             "enebular" => Ok(Layout::Enebular),
             "kie" => Ok(Layout::Kie),
+            "apig" => Ok(Layout::Apig),
             other => Err(format!(
-                "unknown layout {other:?}; expected hoist, enebular or kie"
+                "unknown layout {other:?}; expected hoist, enebular, kie or apig"
             )),
         }
     }

@@ -491,7 +491,6 @@ fn build(
     let mut packages = Vec::new();
     let mut outputs = Vec::new();
     for (s, items) in loaded.sources.iter().zip(items) {
-        let name = format!("{}{ext}", stem(&s.shown));
         let mut assets: Vec<AssetPlan> = items.iter().map(asset_plan).collect();
         for f in &s.package.failures {
             let (kind, fname, version) = parse_failure_key(&f.asset);
@@ -542,6 +541,11 @@ fn build(
             })
             .map(|it| it.asset)
             .collect();
+        let (name, file) = match s.package.io.single_file(&s.package, &written) {
+            None => (format!("{}{ext}", stem(&s.shown)), None),
+            Some(Ok(f)) => (format!("{}.{}", stem(&s.shown), f.extension), Some(f.bytes)),
+            Some(Err(e)) => return Err(Error::Usage(format!("{}: {e}", s.shown))),
+        };
         let shown_out = join_shown(&out_shown, &name);
         packages.push(PackagePlan {
             source: s.shown.clone(),
@@ -557,7 +561,7 @@ fn build(
             project: s.package.project.clone(),
             assets: written,
             extras: s.package.extras.clone(),
-            file: None,
+            file,
         });
     }
     let merged = if spec.output.merged {
@@ -677,6 +681,11 @@ fn merged_state(
     out_shown: &str,
     ext: &str,
 ) -> Result<PackageOutput, Error> {
+    let like = loaded
+        .target
+        .as_ref()
+        .or(loaded.sources.first())
+        .map(|i| &i.package);
     let (layout, io) = match (&loaded.target, outputs.first()) {
         (Some(t), _) => (t.package.layout, t.package.io),
         (None, Some(o)) => (o.layout, o.io),
@@ -721,15 +730,20 @@ fn merged_state(
             project = o.project.clone();
         }
     }
-    let name = format!("merged{ext}");
+    let assets: Vec<Asset> = by_key.into_values().collect();
+    let (name, file) = match like.and_then(|l| io.single_file(l, &assets)) {
+        None => (format!("merged{ext}"), None),
+        Some(Ok(f)) => (format!("merged.{}", f.extension), Some(f.bytes)),
+        Some(Err(e)) => return Err(Error::Usage(format!("the merged target state: {e}"))),
+    };
     Ok(PackageOutput {
         path: out_dir.join(&name),
         shown: join_shown(out_shown, &name),
         layout,
         io,
         project,
-        assets: by_key.into_values().collect(),
+        assets,
         extras,
-        file: None,
+        file,
     })
 }

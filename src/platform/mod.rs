@@ -5,8 +5,10 @@
 //!
 //! - [`roma`]: ROMA Connect instance exports (the hoist layout);
 //! - [`enebular`]: enebular project exports;
-//! - [`kie`]: ServiceComb KIE configuration files.
+//! - [`kie`]: ServiceComb KIE configuration files;
+//! - [`apig`]: APIG API definitions (OpenAPI files with `x-apigateway-*` extensions).
 
+pub mod apig;
 pub mod enebular;
 pub mod kie;
 pub mod roma;
@@ -14,12 +16,12 @@ pub mod roma;
 use crate::package::{Layouts, LoadOptions};
 use crate::plan::Platforms;
 
-/// Every platform. Layout detection tries them in this order: a single file is a KIE file
-/// before anything else.
-pub static ALL: Platforms = &[&kie::Kie, &roma::Roma, &enebular::Enebular];
+/// Every platform. Layout detection tries them in this order: a single file is an API
+/// definition when it has `swagger` or `openapi` and `paths`, else a KIE file.
+pub static ALL: Platforms = &[&apig::Apig, &kie::Kie, &roma::Roma, &enebular::Enebular];
 
 /// Every platform's layout, in the same order.
-pub static LAYOUTS: Layouts = &[&kie::Kie, &roma::Roma, &enebular::Enebular];
+pub static LAYOUTS: Layouts = &[&apig::Apig, &kie::Kie, &roma::Roma, &enebular::Enebular];
 
 /// Options for planning with every platform (the rest as given by `..`).
 pub fn plan_options() -> crate::plan::PlanOptions {

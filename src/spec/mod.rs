@@ -70,6 +70,8 @@ pub struct Spec {
     pub kie: KieConfig,
     /// ROMA import rules, when the spec has a `roma:` section.
     pub roma: Option<Roma>,
+    /// APIG import options, when the spec has an `apig:` section.
+    pub apig: Option<Apig>,
     /// Versions to promote to master.
     pub promote: Vec<Promote>,
     /// What the destination accepts.
@@ -133,6 +135,24 @@ pub struct Roma {
     pub mode: Option<ImportMode>,
     /// Whether imported data sources replace existing ones (under overwrite).
     pub override_data_sources: bool,
+}
+
+/// APIG's answer to a conflict: keep what the group has, or replace it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApigMode {
+    /// Keep the existing definition.
+    Merge,
+    /// Replace it.
+    Override,
+}
+
+/// APIG import options.
+#[derive(Debug, Clone, Default)]
+pub struct Apig {
+    /// For APIs the group already has.
+    pub mode: Option<ApigMode>,
+    /// For the group's extended definitions.
+    pub extend_mode: Option<ApigMode>,
 }
 
 /// Which version a promote rule takes.

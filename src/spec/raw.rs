@@ -64,6 +64,8 @@ pub struct RawSpec {
     pub kie: Option<RawKie>,
     /// ROMA Connect import options.
     pub roma: Option<RawRoma>,
+    /// APIG (OpenAPI) import options.
+    pub apig: Option<RawApig>,
     /// Versions to promote to master (enebular): the version becomes the asset's master, its
     /// title the asset's name and its comment the description.
     pub promote: Option<Vec<Spanned<RawPromote>>>,
@@ -96,6 +98,19 @@ pub struct RawRoma {
     /// With `overwrite`: whether imported data sources replace existing ones of the same name
     /// ("override environment configuration"). Default false. An environment may set it too.
     pub override_data_sources: Option<Spanned<bool>>,
+}
+
+/// APIG import options, as the import of API definitions into an existing group has them.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Apig")]
+#[serde(deny_unknown_fields)]
+pub struct RawApig {
+    /// When an imported API is the same as one the group has: `merge` keeps the existing API,
+    /// `override` replaces it.
+    pub mode: Option<Spanned<String>>,
+    /// When the group's extended definitions (access control and request throttling policies)
+    /// conflict with the existing ones: `merge` keeps the existing ones, `override` replaces them.
+    pub extend_mode: Option<Spanned<String>>,
 }
 
 /// A version to promote to master.

@@ -827,6 +827,28 @@ pub(super) fn validate(
             }
         }
     }
+    let apig = raw.apig.as_ref().map(|a| {
+        let mut mode = |field: &Option<Spanned<String>>, name: &str| {
+            field.as_ref().and_then(|m| match m.value.as_str() {
+                "merge" => Some(super::ApigMode::Merge),
+                "override" => Some(super::ApigMode::Override),
+                other => {
+                    v.error_help(
+                        m.span,
+                        "spec.unknown_value",
+                        format!("unknown apig.{name} `{other}`"),
+                        did_you_mean(other, ["merge", "override"])
+                            .or_else(|| Some("use merge or override".into())),
+                    );
+                    None
+                }
+            })
+        };
+        super::Apig {
+            mode: mode(&a.mode, "mode"),
+            extend_mode: mode(&a.extend_mode, "extend_mode"),
+        }
+    });
     let roma = raw.roma.as_ref().map(|r| {
         let mode = r.mode.as_ref().and_then(|m| match m.value.as_str() {
             "append" => Some(super::ImportMode::Append),
@@ -949,6 +971,7 @@ pub(super) fn validate(
         on_error,
         kie,
         roma,
+        apig,
         promote,
         capabilities,
     };
