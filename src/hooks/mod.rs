@@ -21,10 +21,10 @@
 //! `valgrind --tool=callgrind` (instructions per call, release build): loading once and
 //! freezing cannot work (a module-level `local n` is an upvalue no freeze reaches); a fresh
 //! state per call costs about 1.7 million instructions, seven times a whole trivial call; a
-//! fresh environment costs about 17,000 (a trivial transform went from 225,700 to 242,900, a
-//! rename from 86,600 to 98,700), because the chunk is compiled once with its environment as
+//! fresh environment costs about 15,000 (a trivial transform went from 225,700 to 240,900, a
+//! rename from 86,600 to 98,900), because the chunk is compiled once with its environment as
 //! its argument and library copies are made only when a script uses them. Whole runs of the
-//! benchmark corpus with a hook take 3.6% more instructions. docs/hooks.md has the details.
+//! benchmark corpus with a hook take 3.3% more instructions. docs/hooks.md has the details.
 //!
 //! # Budgets
 //!
