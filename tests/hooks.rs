@@ -226,3 +226,167 @@ fn hook_types_writes_the_annotations_the_examples_use() {
         );
     }
 }
+
+#[test]
+fn a_stateful_script_gives_the_same_bytes_on_every_run_at_any_thread_count() {
+    let ws = workspace();
+    fs::create_dir_all(ws.path().join("scripts/lib")).unwrap();
+    fs::write(
+        ws.path().join("scripts/lib/tally.lua"),
+        "return { seen = {} }\n",
+    )
+    .unwrap();
+    fs::write(
+        ws.path().join("scripts/stateful.lua"),
+        r#"-- Everything here would differ with the order assets reach a worker, if it carried.
+local n = 0
+local tally = require("lib.tally")
+return {
+  transform = function(asset, ctx)
+    n = n + 1
+    calls = (calls or 0) + 1
+    tally.seen[#tally.seen + 1] = asset.name
+    asset.meta.hook = {
+      n = n, calls = calls, seen = #tally.seen,
+      table = tostring({}), fn = tostring(print), fmt = string.format("%s", asset),
+    }
+    asset.labels.order = table.concat(tally.seen, ",")
+    return asset
+  end,
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        ws.path().join("specs/stateful.yaml"),
+        "version: 1\nsources: [../examples/packages/orders-dev, ../examples/packages/payments-dev]\n\
+         output: {dir: ../out, format: dir}\nhooks:\n  - {script: ../scripts/stateful.lua}\n",
+    )
+    .unwrap();
+    let mut runs = Vec::new();
+    for (i, jobs) in ["1", "2", "1", "2", "2"].into_iter().enumerate() {
+        hoist_in(ws.path(), &["--jobs", jobs, "apply", "specs/stateful.yaml"]).expect_code(0);
+        let keep = format!("run{i}");
+        fs::rename(ws.path().join("out"), ws.path().join(&keep)).unwrap();
+        runs.push((jobs, tree(&ws.path().join(&keep))));
+    }
+    let (_, first) = &runs[0];
+    let doc = first
+        .iter()
+        .find(|(k, _)| k.ends_with("orders-list/asset.json"))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .expect("the asset is written");
+    assert!(
+        doc.contains("\"n\": 1") && doc.contains("\"table\": \"table: "),
+        "{doc}"
+    );
+    assert!(!doc.contains("0x"), "{doc}");
+    for (jobs, run) in &runs[1..] {
+        assert_eq!(
+            run.keys().collect::<Vec<_>>(),
+            first.keys().collect::<Vec<_>>()
+        );
+        for (name, bytes) in run {
+            assert!(
+                first[name] == *bytes,
+                "--jobs {jobs}: {name} differs:\n{}\n---\n{}",
+                String::from_utf8_lossy(&first[name]),
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_hook_writing_a_file_that_cannot_be_written_fails_that_asset_only() {
+    let ws = workspace();
+    fs::write(
+        ws.path().join("scripts/writes.lua"),
+        r#"local writes = {
+  ["payments-auth"] = { "Read.me", "read.me" },
+  ["payments-svc"] = { "a", "a/b" },
+  ["payments-charge"] = { "docs/x", "docs" },
+}
+return {
+  transform = function(asset, ctx)
+    for _, file in ipairs(writes[asset.name] or {}) do asset:write(file, "x") end
+    return asset
+  end,
+}
+"#,
+    )
+    .unwrap();
+    for format in ["dir", "zip"] {
+        let spec = format!(
+            "version: 1\nsources: [../examples/packages/payments-dev]\n\
+             output: {{dir: ../out-{format}, format: {format}}}\nhooks:\n  - {{script: ../scripts/writes.lua}}\n"
+        );
+        fs::write(ws.path().join(format!("specs/{format}.yaml")), spec).unwrap();
+        let run = hoist_in(ws.path(), &["apply", &format!("specs/{format}.yaml")]).expect_code(1);
+        for (asset, file) in [
+            ("authorizer/payments-auth", "\"read.me\""),
+            ("backend/payments-svc", "\"a/b\""),
+            ("api/payments-charge", "\"docs\""),
+        ] {
+            let line = run
+                .stdout
+                .lines()
+                .find(|l| l.contains(asset))
+                .unwrap_or_else(|| panic!("{format}: no line for {asset}:\n{}", run.stdout));
+            assert!(
+                line.contains("[hook.bad_write]")
+                    && line.contains("../scripts/writes.lua:8:")
+                    && line.contains(file),
+                "{format}: {line}"
+            );
+        }
+        assert!(run.stdout.contains("2 create"), "{format}: {}", run.stdout);
+        let out = tree(&ws.path().join(format!("out-{format}")));
+        assert!(
+            out.len() >= 2,
+            "{format}: the other assets are written: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn a_hook_cannot_write_over_an_enebular_assets_settings() {
+    let ws = workspace();
+    fs::write(
+        ws.path().join("scripts/settings.lua"),
+        r#"local names = { ["line-config"] = "settings.json", ["line-monitor"] = "Settings.json" }
+return {
+  transform = function(asset)
+    if names[asset.name] then asset:write(names[asset.name], "{}") end
+    return asset
+  end,
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        ws.path().join("specs/enebular-write.yaml"),
+        "version: 1\nsources: [../examples/packages/enebular-dev]\noutput: {dir: ../out, format: dir}\n\
+         hooks:\n  - {script: ../scripts/settings.lua, kinds: [file, flow]}\n",
+    )
+    .unwrap();
+    let run = hoist_in(ws.path(), &["apply", "specs/enebular-write.yaml"]).expect_code(1);
+    for (asset, file) in [
+        ("file/line-config", "\"settings.json\""),
+        ("flow/line-monitor", "\"Settings.json\""),
+    ] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(asset))
+            .unwrap_or_else(|| panic!("no line for {asset}:\n{}", run.stdout));
+        assert!(
+            line.contains("[hook.bad_write]") && line.contains(file),
+            "{line}"
+        );
+    }
+    assert!(
+        ws.path().join("out").exists(),
+        "the other assets are written"
+    );
+}

@@ -136,7 +136,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     }
     let before = shown(&asset, &asset);
     let original = asset.clone();
-    match host.transform(&file, asset.clone()) {
+    match host.transform_beside(&file, asset.clone(), pkg.io.reserved_payload_name()) {
         Ok(o) => {
             for l in o.logs {
                 out.push_str(&format!("log: {l}\n"));

@@ -1,9 +1,63 @@
 //! JSON ↔ Lua, faithfully: integers stay integers, floats stay floats, arrays stay arrays
 //! (empty ones too: they carry a marker metatable), `null` is a sentinel, and the key order of
 //! objects is the original one, new keys following in sorted order.
+//!
+//! What the host builds from a script's values is metered ([`Meter`]): a table that holds one
+//! long string many times is small inside Lua but not as JSON, so building stops at the
+//! memory budget. Tables are read raw, so no metamethod of the script runs while the host
+//! reads; read-only proxies (`ctx.vars`) are read through to the table they show.
+
+use std::cell::RefCell;
 
 use mlua::{Lua, Table, Value as LuaValue};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+
+/// How much the host may still build from a script's values, in bytes (roughly: each value
+/// counts its text and a fixed overhead), and the read-only proxies to read through.
+pub struct Meter<'a> {
+    left: usize,
+    limit: usize,
+    shown: Option<&'a Table>,
+}
+
+/// Bytes a value counts besides its text.
+const OVERHEAD: usize = 16;
+
+impl<'a> Meter<'a> {
+    /// A meter of `limit` bytes; `shown` maps read-only proxies to the tables they show.
+    pub fn new(limit: usize, shown: Option<&'a Table>) -> Self {
+        Meter {
+            left: limit,
+            limit,
+            shown,
+        }
+    }
+
+    /// Counts `n` bytes built.
+    pub fn charge(&mut self, n: usize) -> mlua::Result<()> {
+        let n = n.saturating_add(OVERHEAD);
+        if n > self.left {
+            return Err(mlua::Error::MemoryError(format!(
+                "the value is larger than the memory budget ({} MiB) once copied out of Lua",
+                self.limit >> 20
+            )));
+        }
+        self.left -= n;
+        Ok(())
+    }
+
+    /// The table to read for `t`: the one a read-only proxy shows, or `t` itself.
+    fn resolve(&self, t: &Table) -> Table {
+        if let Some(shown) = self.shown
+            && t.metatable().is_some()
+            && let Ok(Some(inner)) = shown.raw_get::<Option<Table>>(t)
+        {
+            return inner;
+        }
+        t.clone()
+    }
+}
 
 /// Registry name of the metatable that marks a table as a JSON array.
 pub const ARRAY_MT: &str = "hoist.json.array";
@@ -59,8 +113,13 @@ fn to_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<LuaValue> {
 
 /// A Lua value as JSON. `original` is the value this one came from, if any: its key order
 /// is kept.
-pub fn from_lua(lua: &Lua, v: &LuaValue, original: Option<&Value>) -> mlua::Result<Value> {
-    from_lua_at(lua, v, original, 0)
+pub fn from_lua(
+    lua: &Lua,
+    v: &LuaValue,
+    original: Option<&Value>,
+    meter: &mut Meter,
+) -> mlua::Result<Value> {
+    from_lua_at(lua, v, original, 0, meter)
 }
 
 fn from_lua_at(
@@ -68,12 +127,17 @@ fn from_lua_at(
     v: &LuaValue,
     original: Option<&Value>,
     depth: usize,
+    meter: &mut Meter,
 ) -> mlua::Result<Value> {
     if depth > MAX_DEPTH {
         return Err(mlua::Error::runtime(format!(
             "the value nests deeper than {MAX_DEPTH} levels (a table that contains itself?)"
         )));
     }
+    meter.charge(match v {
+        LuaValue::String(s) => s.as_bytes().len(),
+        _ => 0,
+    })?;
     Ok(match v {
         LuaValue::Nil => Value::Null,
         LuaValue::LightUserData(p) if p.0.is_null() => Value::Null,
@@ -95,7 +159,7 @@ fn from_lua_at(
                 ));
             }
         },
-        LuaValue::Table(t) => table_to_json(lua, t, original, depth)?,
+        LuaValue::Table(t) => table_to_json(lua, &meter.resolve(t), original, depth, meter)?,
         other => {
             return Err(mlua::Error::runtime(format!(
                 "a {} cannot be written as JSON",
@@ -108,8 +172,13 @@ fn from_lua_at(
 /// What became of `original` in the script's hands: `None` when `v` is the same JSON value,
 /// otherwise the new value (built like [`from_lua`], unchanged parts cloned from `original`).
 /// Unchanged documents, the common case, are compared without building anything.
-pub fn changes(lua: &Lua, v: &LuaValue, original: &Value) -> mlua::Result<Option<Value>> {
-    changes_at(lua, v, original, 0)
+pub fn changes(
+    lua: &Lua,
+    v: &LuaValue,
+    original: &Value,
+    meter: &mut Meter,
+) -> mlua::Result<Option<Value>> {
+    changes_at(lua, v, original, 0, meter)
 }
 
 fn changes_at(
@@ -117,7 +186,16 @@ fn changes_at(
     v: &LuaValue,
     original: &Value,
     depth: usize,
+    meter: &mut Meter,
 ) -> mlua::Result<Option<Value>> {
+    let resolved;
+    let v = match v {
+        LuaValue::Table(t) => {
+            resolved = LuaValue::Table(meter.resolve(t));
+            &resolved
+        }
+        other => other,
+    };
     let same = match (v, original) {
         (LuaValue::Nil, Value::Null) => true,
         (LuaValue::LightUserData(p), Value::Null) => p.0.is_null(),
@@ -130,17 +208,17 @@ fn changes_at(
         (LuaValue::Table(t), Value::Array(items))
             if depth < MAX_DEPTH && is_array(lua, t, Some(original))? =>
         {
-            return array_changes(lua, t, items, depth);
+            return array_changes(lua, t, items, depth, meter);
         }
         (LuaValue::Table(t), Value::Object(map)) if depth < MAX_DEPTH && !marked_array(lua, t)? => {
-            return object_changes(lua, t, map, depth);
+            return object_changes(lua, t, map, depth, meter);
         }
         _ => false,
     };
     if same {
         Ok(None)
     } else {
-        from_lua_at(lua, v, Some(original), depth).map(Some)
+        from_lua_at(lua, v, Some(original), depth, meter).map(Some)
     }
 }
 
@@ -149,14 +227,15 @@ fn array_changes(
     t: &Table,
     items: &[Value],
     depth: usize,
+    meter: &mut Meter,
 ) -> mlua::Result<Option<Value>> {
     let len = t.raw_len();
     let mut out: Option<Vec<Value>> = None;
     for i in 0..len {
         let got: LuaValue = t.raw_get(i + 1)?;
         let changed = match items.get(i) {
-            Some(item) => changes_at(lua, &got, item, depth + 1)?,
-            None => Some(from_lua_at(lua, &got, None, depth + 1)?),
+            Some(item) => changes_at(lua, &got, item, depth + 1, meter)?,
+            None => Some(from_lua_at(lua, &got, None, depth + 1, meter)?),
         };
         if let Some(value) = changed {
             out.get_or_insert_with(|| items[..i.min(items.len())].to_vec())
@@ -177,6 +256,7 @@ fn object_changes(
     t: &Table,
     map: &Map<String, Value>,
     depth: usize,
+    meter: &mut Meter,
 ) -> mlua::Result<Option<Value>> {
     // (key, what changed; `None` when it is the original's value).
     let mut entries: Vec<(mlua::LuaString, Option<Value>)> = Vec::with_capacity(map.len());
@@ -197,9 +277,12 @@ fn object_changes(
         let value = match old {
             Some(o) => {
                 kept += 1;
-                changes_at(lua, &item, o, depth + 1)?
+                changes_at(lua, &item, o, depth + 1, meter)?
             }
-            None => Some(from_lua_at(lua, &item, None, depth + 1)?),
+            None => {
+                meter.charge(k.as_bytes().len())?;
+                Some(from_lua_at(lua, &item, None, depth + 1, meter)?)
+            }
         };
         changed |= value.is_some();
         entries.push((k, value));
@@ -209,7 +292,7 @@ fn object_changes(
         // Not an object any more (a sequence, or keys that are not strings): converted whole,
         // which also gives the error to show.
         let v = LuaValue::Table(t.clone());
-        return from_lua_at(lua, &v, Some(&Value::Object(map.clone())), depth).map(Some);
+        return from_lua_at(lua, &v, Some(&Value::Object(map.clone())), depth, meter).map(Some);
     }
     if !changed && kept == map.len() {
         return Ok(None);
@@ -277,6 +360,7 @@ fn table_to_json(
     t: &Table,
     original: Option<&Value>,
     depth: usize,
+    meter: &mut Meter,
 ) -> mlua::Result<Value> {
     if is_array(lua, t, original)? {
         let len = t.raw_len();
@@ -289,6 +373,7 @@ fn table_to_json(
                 &item,
                 old.and_then(|o| o.get(i - 1)),
                 depth + 1,
+                meter,
             )?);
         }
         return Ok(Value::Array(out));
@@ -312,13 +397,160 @@ fn table_to_json(
                 )));
             }
         };
+        meter.charge(key.len())?;
         entries.push((key, v));
     }
     let old = original.and_then(Value::as_object);
     let mut built = Vec::with_capacity(entries.len());
     for (k, v) in entries {
-        let value = from_lua_at(lua, &v, old.and_then(|o| o.get(&k)), depth + 1)?;
+        let value = from_lua_at(lua, &v, old.and_then(|o| o.get(&k)), depth + 1, meter)?;
         built.push((k, value));
     }
     Ok(Value::Object(in_order(built, old)))
+}
+
+/// JSON text as a Lua value, built directly in Lua (like [`to_lua`] of the parsed document), so
+/// that what it takes counts against the state's memory cap while a script runs.
+pub fn decode(lua: &Lua, text: &[u8]) -> mlua::Result<LuaValue> {
+    let failed = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let seed = Build {
+        lua,
+        depth: 0,
+        failed: &failed,
+    };
+    let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) => Err(failed
+            .into_inner()
+            .unwrap_or_else(|| mlua::Error::runtime(format!("json.decode: {e}")))),
+    }
+}
+
+/// Builds one Lua value from JSON. An error from Lua (out of memory) is kept in `failed`, to
+/// be returned as it is.
+#[derive(Clone, Copy)]
+struct Build<'a> {
+    lua: &'a Lua,
+    depth: usize,
+    failed: &'a RefCell<Option<mlua::Error>>,
+}
+
+/// The key serde_json (with `arbitrary_precision`) gives a number that is not an `i64` or
+/// `u64`, its text as the value.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl Build<'_> {
+    fn lua<T, E: serde::de::Error>(&self, r: mlua::Result<T>) -> Result<T, E> {
+        r.map_err(|e| {
+            let text = e.to_string();
+            self.failed.borrow_mut().get_or_insert(e);
+            E::custom(text)
+        })
+    }
+
+    fn fail<T, E: serde::de::Error>(&self, message: String) -> Result<T, E> {
+        self.lua(Err(mlua::Error::runtime(message)))
+    }
+
+    fn deeper<E: serde::de::Error>(&self) -> Result<Self, E> {
+        if self.depth >= MAX_DEPTH {
+            return self.fail(format!(
+                "json.decode: the document nests deeper than {MAX_DEPTH} levels"
+            ));
+        }
+        Ok(Build {
+            depth: self.depth + 1,
+            ..*self
+        })
+    }
+
+    /// A number serde_json kept as text: as [`to_lua`] reads it.
+    fn number<E: serde::de::Error>(&self, n: &str) -> Result<LuaValue, E> {
+        if let Ok(i) = n.parse::<i64>() {
+            return Ok(LuaValue::Integer(i));
+        }
+        if n.contains(['.', 'e', 'E'])
+            && let Ok(f) = n.parse::<f64>()
+            && f.is_finite()
+        {
+            return Ok(LuaValue::Number(f));
+        }
+        self.fail(format!(
+            "json.decode: the number {n} does not fit a Lua integer"
+        ))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Build<'_> {
+    type Value = LuaValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<LuaValue, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Build<'_> {
+    type Value = LuaValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<LuaValue, E> {
+        Ok(LuaValue::Boolean(b))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<LuaValue, E> {
+        Ok(LuaValue::Integer(i))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<LuaValue, E> {
+        match i64::try_from(u) {
+            Ok(i) => Ok(LuaValue::Integer(i)),
+            Err(_) => self.fail(format!(
+                "json.decode: the number {u} does not fit a Lua integer"
+            )),
+        }
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<LuaValue, E> {
+        Ok(LuaValue::Number(f))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<LuaValue, E> {
+        self.lua(self.lua.create_string(s).map(LuaValue::String))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<LuaValue, E> {
+        Ok(LuaValue::NULL)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LuaValue, A::Error> {
+        let inner = self.deeper()?;
+        let t = self.lua(self.lua.create_table())?;
+        let mut i = 0usize;
+        while let Some(item) = seq.next_element_seed(inner)? {
+            i += 1;
+            self.lua(t.raw_set(i, item))?;
+        }
+        self.lua(array_mt(self.lua).and_then(|mt| t.set_metatable(Some(mt))))?;
+        Ok(LuaValue::Table(t))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LuaValue, A::Error> {
+        let inner = self.deeper()?;
+        let t = self.lua(self.lua.create_table())?;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == NUMBER_TOKEN {
+                let text: String = map.next_value()?;
+                return self.number(&text);
+            }
+            let value = map.next_value_seed(inner)?;
+            let key = self.lua(self.lua.create_string(key.as_bytes()))?;
+            self.lua(t.raw_set(key, value))?;
+        }
+        Ok(LuaValue::Table(t))
+    }
 }

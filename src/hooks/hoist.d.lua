@@ -2,6 +2,21 @@
 -- LuaLS annotations for hoist hook scripts. Put this file where your editor's Lua language
 -- server looks (e.g. list its folder in `workspace.library`), then annotate a script's
 -- returned table with `---@type HoistHooks`.
+--
+-- What hoist guarantees (docs/hooks.md has the details):
+-- * Every call runs the script afresh: its top-level code, the modules it requires and its
+--   globals start anew for each asset, so nothing (a `local` counter, a cache table) carries
+--   from one asset to the next.
+-- * `ctx` and every table in it are read-only: assigning, `rawset` or `setmetatable` on them
+--   raises an error.
+-- * Results are repeatable: `pairs` visits keys sorted (and refuses a table with two or more
+--   keys that are tables or functions); `tostring` of a table or function gives `table: 1`,
+--   `function: 2`… numbered per call (also in `print`, `ctx.log`, `string.format` and error
+--   objects; `%p` is refused); `table.sort` keeps equal elements in their order.
+-- * `setmetatable` refuses `__gc`, `__mode` and `__close`, and keeps a copy of the metatable
+--   as it is then: define a metatable's fields before passing it.
+-- * The instruction budget counts everything a call causes; once spent, nothing runs on,
+--   even under `pcall`. Returned tables are read raw (no metamethods).
 
 ---@class HoistAsset
 ---@field kind string the asset's kind, e.g. "api" (a transform may not change it)
@@ -16,7 +31,10 @@ local HoistAsset = {}
 ---@return string|nil bytes
 function HoistAsset:read(file) end
 
----Writes (or replaces) a payload file of the asset. Transform only.
+---Writes (or replaces) a payload file of the asset. Transform only. The asset fails
+---(`hook.bad_write`), even if the error is caught, when the name is not a safe relative path,
+---differs only in case from another file or folder of the asset, is a file where a folder is
+---needed or the other way round (`a` and `a/b`), or is enebular's `settings.json`.
 ---@param file string safe relative path
 ---@param bytes string
 function HoistAsset:write(file, bytes) end
@@ -42,11 +60,13 @@ function HoistJson.encode(value) end
 ---@return any value
 function HoistJson.decode(text) end
 
----Marks a table as a JSON array (so that an empty one stays `[]`).
+---Marks a table as a JSON array (so that an empty one stays `[]`). Its metatable then shows
+---as a read-only table whose `__name` is "json.array".
 ---@param t table|nil
 ---@return table
 function HoistJson.array(t) end
 
+---Read-only, like every table in it.
 ---@class HoistCtx
 ---@field env string|nil the environment chosen with --env
 ---@field vars table<string, string> the environment's vars
@@ -56,7 +76,8 @@ function HoistJson.array(t) end
 local HoistCtx = {}
 
 ---Adds a line to the plan's hook logs (values from the process environment are masked).
----@param message string
+---`print` does the same. At most 100 lines per call, each cut to 2,000 characters.
+---@param message any shown as `tostring` shows it
 function HoistCtx.log(message) end
 
 ---SHA-256 of bytes, as 64 hex characters.

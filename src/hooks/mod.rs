@@ -1,13 +1,51 @@
 //! The Lua hook host: per-team scripts that rename, transform and decide conflicts, run in a
 //! sandbox with a memory cap, an instruction budget and a wall-clock watchdog.
 //!
-//! One Lua state per worker thread, built on first use by [`sandbox::new_state`]; each script
-//! is compiled once per state. Scripts and the modules they may `require` are read once, when
-//! the host is made, so their digests describe exactly what runs.
+//! One Lua state per worker thread, built on first use; each script is compiled once per
+//! state. Scripts and the modules they may `require` are read once, when the host is made, so
+//! their digests describe exactly what runs.
+//!
+//! # Isolation
+//!
+//! No state carries from one call to the next: every call runs the script's chunk again in a
+//! fresh environment (fresh globals, library copies made on first use, `require`d modules run
+//! again), so upvalues of the returned functions, globals and module tables start anew. What
+//! the state keeps between calls is either out of scripts' reach (compiled chunks, library
+//! functions, the locked string metatable, the private copies `setmetatable` makes) or a
+//! read-only proxy (`ctx` and everything in it, the `json.array` marker's metatable).
+//! `tostring` numbers tables per call, `pairs` visits keys in sorted order and `table.sort` is
+//! stable, so output bytes do not depend on `--jobs`, on which assets a worker handled before,
+//! on heap addresses or on the clock.
+//!
+//! Why a fresh environment per call, measured with `benches/hook_calls.rs` under
+//! `valgrind --tool=callgrind` (instructions per call, release build): loading once and
+//! freezing cannot work (a module-level `local n` is an upvalue no freeze reaches); a fresh
+//! state per call costs about 1.7 million instructions, seven times a whole trivial call; a
+//! fresh environment costs about 15,000 (a trivial transform went from 225,700 to 240,900, a
+//! rename from 86,600 to 98,900), because the chunk is compiled once with its environment as
+//! its argument and library copies are made only when a script uses them. Whole runs of the
+//! benchmark corpus with a hook take 3.3% more instructions. docs/hooks.md has the details.
+//!
+//! # Budgets
+//!
+//! The instruction count is the only in-call stop, so whether an asset fails never depends on
+//! timing. It counts everything a script causes in a call: running the chunk, modules,
+//! metamethods, `__tostring` of an error object. Once it is spent, every further instruction
+//! stops (a script that catches the error cannot run on), and the call fails even if the
+//! script returns. `setmetatable` refuses `__gc` (finalizers would run at collection time, in
+//! no call), `__mode` and `__close`, and keeps a private copy of the metatable, so neither can
+//! be added later; to-be-closed values are thus impossible, which matters because the Lua
+//! binding closes them from inside the instruction hook when the budget stops a call, where
+//! nothing stops them. The host reads returned tables raw, without running their metamethods,
+//! and what it copies out of Lua (the document, labels, written files, JSON, log lines) is
+//! metered against the memory budget. No collection runs after an error: when the budget was
+//! spent or memory or the stack ran out, the state is dropped inside the watchdog's guard and
+//! the next call builds a new one.
 
 pub mod convert;
 pub mod sandbox;
 mod watchdog;
+pub mod writes;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -18,15 +56,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mlua::chunk::ChunkMode;
-use mlua::{
-    Function, HookTriggers, Lua, LuaString, RegistryKey, Table, Value as LuaValue, VmState,
-};
+use mlua::{Function, HookTriggers, Lua, LuaString, MultiValue, Table, Value as LuaValue, VmState};
 use serde_json::Value;
 
 use crate::digest::Digest;
 use crate::model::{Asset, Payload, Version};
 use crate::spec::{LuaBudget, RenameStrategy};
+use convert::Meter;
+use sandbox::Prelude;
 pub use watchdog::Watchdog;
+use writes::WriteSet;
 
 /// Instructions between two budget checks: checking on every one would double the cost of
 /// tight loops.
@@ -34,11 +73,17 @@ const CHECK_EVERY: u32 = 10_000;
 /// Most `.lua` files read from one scripts folder, and their largest size.
 const MAX_MODULES: usize = 512;
 const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+/// Lines `print` and `ctx.log` keep per call, and characters per line.
+const MAX_LOG_LINES: usize = 100;
+const MAX_LOG_CHARS: usize = 2000;
+/// Characters of an error message kept.
+const MAX_MESSAGE_CHARS: usize = 4000;
 
 /// Why a hook call failed. The asset fails with this code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookError {
-    /// Stable code: `hook.error`, `hook.budget`, `hook.memory`, `hook.bad_return`, …
+    /// Stable code: `hook.error`, `hook.budget`, `hook.memory`, `hook.bad_return`,
+    /// `hook.bad_write`, …
     pub code: &'static str,
     /// What happened, with the script's `file:line` where Lua gives one.
     pub message: String,
@@ -58,7 +103,7 @@ impl HookError {
 pub struct Outcome<T> {
     /// The result.
     pub value: T,
-    /// Lines passed to `ctx.log` (secrets masked).
+    /// Lines passed to `ctx.log` or `print` (secrets masked).
     pub logs: Vec<String>,
 }
 
@@ -106,18 +151,60 @@ impl std::fmt::Debug for HookHost {
     }
 }
 
-/// Payload files a transform wrote, by path.
-type Writes = Rc<RefCell<BTreeMap<String, Vec<u8>>>>;
-
 static NEXT_HOST: AtomicU64 = AtomicU64::new(1);
 
+/// The instruction budget of the call in progress.
+struct Budget {
+    limit: u64,
+    used: Cell<u64>,
+    /// Set when the budget ran out: the message, with the place it ran out.
+    spent: RefCell<Option<String>>,
+}
+
+/// What the call in progress works on; reset at the start of every call.
+#[derive(Default)]
+struct Call {
+    /// The asset's payload files.
+    files: BTreeMap<String, Payload>,
+    /// The payload files of the target's asset (`on_conflict`).
+    existing: BTreeMap<String, Payload>,
+    /// Whether the call is a transform, which may write files.
+    transform: bool,
+    /// The name written files may not take (see [`writes`]).
+    reserved: Option<&'static str>,
+    /// What the transform wrote, from its first write on.
+    writes: Option<WriteSet>,
+    /// The first thing that fails the asset whatever the script does next.
+    fault: Option<HookError>,
+}
+
+/// Scripts and modules of one state: compiled once, run afresh in every call.
+struct Modules {
+    sources: Arc<BTreeMap<String, Arc<str>>>,
+    prelude: Rc<Prelude>,
+    chunks: RefCell<HashMap<String, Function>>,
+    /// `require` of each folder.
+    requires: RefCell<HashMap<String, Function>>,
+    /// What `require` returned in this call, by path; `None` while a module is loading.
+    loaded: RefCell<HashMap<String, Option<LuaValue>>>,
+}
+
+/// One worker's Lua state. `lua` comes first so that it is dropped first: the functions the
+/// other fields hold then let go of nothing inside a closed state.
 struct State {
-    host: u64,
     lua: Lua,
-    scripts: HashMap<String, RegistryKey>,
-    ctx: RegistryKey,
+    host: u64,
+    prelude: Rc<Prelude>,
+    modules: Rc<Modules>,
+    /// `ctx`, read-only.
+    ctx: Table,
+    /// `asset:read` and `asset:write` of the asset, `existing:read` of the target's asset.
+    read: Function,
+    read_existing: Function,
+    write: Function,
     log: Rc<RefCell<Vec<String>>>,
-    counter: Rc<Cell<u64>>,
+    budget: Rc<Budget>,
+    call: Rc<RefCell<Call>>,
 }
 
 thread_local! {
@@ -127,6 +214,25 @@ thread_local! {
 /// The folder part of a shown path (`scripts/x.lua` → `scripts`).
 fn folder_of(shown: &str) -> &str {
     shown.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Which hook a call runs.
+enum Hook<'a> {
+    Rename,
+    /// With the name payload files may not take (the document's own, where the layout puts
+    /// payloads beside it).
+    Transform(Option<&'static str>),
+    OnConflict(Option<&'a Asset>),
+}
+
+impl Hook<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Hook::Rename => "rename",
+            Hook::Transform(_) => "transform",
+            Hook::OnConflict(_) => "on_conflict",
+        }
+    }
 }
 
 impl HookHost {
@@ -182,29 +288,26 @@ impl HookHost {
         script: &str,
         asset: &Asset,
     ) -> Result<Outcome<Option<String>>, HookError> {
-        self.call(script, "rename", asset, |lua, f, a, ctx| {
-            let v: LuaValue = capped(lua, || f.call((a, ctx)))?;
-            Ok(match v {
-                LuaValue::Nil => Ok(None),
-                LuaValue::String(s) => match s.to_str() {
-                    Ok(text) => Ok(Some(text.to_string())),
-                    Err(_) => Err(HookError::new(
-                        "hook.bad_return",
-                        "rename returned a name that is not UTF-8",
-                    )),
-                },
-                other => Err(HookError::new(
+        let out = self.call(script, Hook::Rename, asset, |_, _, v| match v {
+            LuaValue::Nil => Ok(None),
+            LuaValue::String(s) => match s.to_str() {
+                Ok(text) => Ok(Some(text.to_string())),
+                Err(_) => Err(HookError::new(
                     "hook.bad_return",
-                    format!(
-                        "rename must return the new name as a string (or nil), not {}",
-                        a_type(other.type_name())
-                    ),
+                    "rename returned a name that is not UTF-8",
                 )),
-            })
-        })
-        .map(|o| Outcome {
-            value: o.value.flatten(),
-            logs: o.logs,
+            },
+            other => Err(HookError::new(
+                "hook.bad_return",
+                format!(
+                    "rename must return the new name as a string (or nil), not {}",
+                    a_type(other.type_name())
+                ),
+            )),
+        })?;
+        Ok(Outcome {
+            value: out.value.flatten(),
+            logs: out.logs,
         })
     }
 
@@ -215,18 +318,29 @@ impl HookHost {
         script: &str,
         asset: Asset,
     ) -> Result<Outcome<Option<Asset>>, HookError> {
-        let writes: Writes = Rc::default();
-        let w = Rc::clone(&writes);
+        self.transform_beside(script, asset, None)
+    }
+
+    /// [`HookHost::transform`], where payload files may not take the name `reserved`: the
+    /// asset's document's own, in a layout that puts payloads beside it (its platform says
+    /// which).
+    pub fn transform_beside(
+        &self,
+        script: &str,
+        asset: Asset,
+        reserved: Option<&'static str>,
+    ) -> Result<Outcome<Option<Asset>>, HookError> {
         let before = &asset;
-        let out = self.call_with(script, "transform", before, Some(w), |lua, f, a, ctx| {
-            let v: LuaValue = capped(lua, || f.call((a, ctx)))?;
-            Ok(asset_back(lua, v, before))
+        let limit = self.budget.memory;
+        let out = self.call(script, Hook::Transform(reserved), before, |st, lua, v| {
+            let back = asset_back(lua, v, before, limit, &st.prelude)?;
+            let written = st.call.borrow_mut().writes.take();
+            Ok(back.map(|b| (b, written)))
         })?;
-        let mut logs = out.logs;
         let value = match out.value {
             None => Some(asset),
             Some(None) => None,
-            Some(Some((labels, meta))) => {
+            Some(Some(((labels, meta), written))) => {
                 let mut changed = asset;
                 if labels != changed.labels {
                     changed.labels = labels;
@@ -236,14 +350,16 @@ impl HookHost {
                     // `changes` gives a document only when it differs from the one read.
                     *changed.meta_mut() = meta;
                 }
-                for (file, bytes) in writes.take() {
+                for (file, bytes) in written.map(|w| w.files).unwrap_or_default() {
                     changed.files.insert(file, Payload::Bytes(Arc::new(bytes)));
                 }
                 Some(changed)
             }
         };
-        logs.iter_mut().for_each(|l| *l = self.mask(l));
-        Ok(Outcome { value, logs })
+        Ok(Outcome {
+            value,
+            logs: out.logs,
+        })
     }
 
     /// Runs `on_conflict(asset, existing, ctx)`.
@@ -253,13 +369,8 @@ impl HookHost {
         asset: &Asset,
         existing: Option<&Asset>,
     ) -> Result<Outcome<ConflictChoice>, HookError> {
-        let out = self.call(script, "on_conflict", asset, |lua, f, a, ctx| {
-            let existing = match existing {
-                Some(e) => LuaValue::Table(asset_table(lua, e, None)?),
-                None => LuaValue::Nil,
-            };
-            let v: LuaValue = capped(lua, || f.call((a, existing, ctx)))?;
-            Ok(choice(v))
+        let out = self.call(script, Hook::OnConflict(existing), asset, |_, _, v| {
+            choice(v)
         })?;
         match out.value {
             Some(c) => Ok(Outcome {
@@ -281,25 +392,15 @@ impl HookHost {
         out
     }
 
+    /// Runs `hook` of `script` on this thread's state, within the budgets; `back` reads what
+    /// it returned (raw, without running script code). `None` when the script does not
+    /// define the hook.
     fn call<R>(
         &self,
         script: &str,
-        func: &str,
+        hook: Hook<'_>,
         asset: &Asset,
-        run: impl FnOnce(&Lua, Function, Table, Table) -> mlua::Result<Result<R, HookError>>,
-    ) -> Result<Outcome<Option<R>>, HookError> {
-        self.call_with(script, func, asset, None, run)
-    }
-
-    /// Runs `func` of `script` on this thread's state, within the budgets. `None` when the
-    /// script does not define `func`.
-    fn call_with<R>(
-        &self,
-        script: &str,
-        func: &str,
-        asset: &Asset,
-        writes: Option<Writes>,
-        run: impl FnOnce(&Lua, Function, Table, Table) -> mlua::Result<Result<R, HookError>>,
+        back: impl FnOnce(&State, &Lua, LuaValue) -> Result<R, HookError>,
     ) -> Result<Outcome<Option<R>>, HookError> {
         STATE.with(|cell| {
             let mut slot = cell.borrow_mut();
@@ -311,47 +412,84 @@ impl HookHost {
                 );
             }
             let st = slot.as_mut().expect("just made");
-            st.counter.set(0);
-            st.log.borrow_mut().clear();
-            let what = format!("{script} ({func}) on {}", asset.key);
+            st.begin(asset, &hook);
+            let what = format!("{script} ({}) on {}", hook.name(), asset.key);
             let guard = self.watchdog.watch(what);
-            let result = (|| -> mlua::Result<Option<Result<R, HookError>>> {
-                let module = self.module(st, script)?;
-                let Some(f) = module.get::<Option<Function>>(func)? else {
-                    return Ok(None);
-                };
-                let a = asset_table(&st.lua, asset, writes)?;
-                let ctx: Table = st.lua.registry_value(&st.ctx)?;
-                run(&st.lua, f, a, ctx).map(Some)
-            })();
-            drop(guard);
+            let result = self.run(st, script, &hook, asset);
+            let fault = st.call.borrow_mut().fault.take();
+            let spent = st.budget.spent.borrow_mut().take();
+            // A spent budget leaves its hook behind and a memory or stack error a heap near
+            // the cap: the state goes. An ordinary script error leaves nothing (the call's
+            // environment was its own and no finalizer exists), so the state stays; rebuilding
+            // it costs about seven failing calls.
+            let broken = spent.is_some()
+                || result
+                    .as_ref()
+                    .is_err_and(|e| self.lua_error(e).code != "hook.error");
+            let outcome = match (fault, spent, result) {
+                (Some(f), _, _) => Err(f),
+                (None, Some(why), _) => Err(HookError::new("hook.budget", why)),
+                (None, None, Err(e)) => Err(self.lua_error(&e)),
+                (None, None, Ok(None)) => Ok(None),
+                (None, None, Ok(Some(v))) => back(st, &st.lua, v).map(Some),
+            };
             let logs: Vec<String> = st
                 .log
                 .borrow_mut()
                 .drain(..)
                 .map(|l| self.mask(&l))
                 .collect();
-            match result {
-                Ok(None) => Ok(Outcome { value: None, logs }),
-                Ok(Some(Ok(v))) => Ok(Outcome {
-                    value: Some(v),
-                    logs,
-                }),
-                Ok(Some(Err(e))) => Err(HookError {
-                    message: self.mask(&e.message),
+            if broken {
+                // Whatever the error left behind goes with the state, inside the guard.
+                *slot = None;
+            }
+            drop(guard);
+            match outcome {
+                Ok(value) => Ok(Outcome { value, logs }),
+                Err(e) => Err(HookError {
+                    message: shorten(&self.mask(&e.message)),
                     ..e
                 }),
-                Err(e) => {
-                    let _ = st.lua.gc_collect();
-                    Err(self.lua_error(&e))
-                }
             }
         })
     }
 
+    /// Runs the script's chunk afresh, then the hook, under the memory cap. `None` when the
+    /// script does not define the hook.
+    fn run(
+        &self,
+        st: &State,
+        script: &str,
+        hook: &Hook<'_>,
+        asset: &Asset,
+    ) -> mlua::Result<Option<LuaValue>> {
+        let lua = &st.lua;
+        let value = capped(lua, || st.modules.run(lua, script, true))?;
+        let LuaValue::Table(module) = value else {
+            return Err(mlua::Error::runtime(format!(
+                "{script} must return a table of hook functions (rename, transform, on_conflict), not {}",
+                a_type(value.type_name())
+            )));
+        };
+        let LuaValue::Function(f) = module.raw_get::<LuaValue>(hook.name())? else {
+            return Ok(None);
+        };
+        let mut args = MultiValue::new();
+        args.push_back(LuaValue::Table(asset_table(st, asset, &st.read, true)?));
+        if let Hook::OnConflict(existing) = hook {
+            args.push_back(match existing {
+                Some(e) => LuaValue::Table(asset_table(st, e, &st.read_existing, false)?),
+                None => LuaValue::Nil,
+            });
+        }
+        args.push_back(LuaValue::Table(st.ctx.clone()));
+        capped(lua, || st.prelude.invoke(&f, args)).map(Some)
+    }
+
     fn lua_error(&self, e: &mlua::Error) -> HookError {
         let text = clean(&e.to_string());
-        let code = if matches!(e, mlua::Error::MemoryError(_)) || text.contains("not enough memory")
+        let code = if matches!(root(e), mlua::Error::MemoryError(_))
+            || text.contains("not enough memory")
         {
             return HookError::new(
                 "hook.memory",
@@ -374,20 +512,62 @@ impl HookHost {
     fn new_state(&self) -> mlua::Result<State> {
         let lua = sandbox::new_state()?;
         CAP.with(|c| c.set(self.budget.memory));
-        let counter = Rc::new(Cell::new(0u64));
-        let limit = self.budget.instructions;
-        let c = Rc::clone(&counter);
+        let log: Rc<RefCell<Vec<String>>> = Rc::default();
+        let lines = Rc::clone(&log);
+        let emit = lua.create_function(move |_, line: LuaString| {
+            let mut l = lines.borrow_mut();
+            if l.len() < MAX_LOG_LINES {
+                let bytes = line.as_bytes();
+                let head = &bytes[..bytes.len().min(MAX_LOG_CHARS * 4)];
+                l.push(
+                    String::from_utf8_lossy(head)
+                        .chars()
+                        .take(MAX_LOG_CHARS)
+                        .collect(),
+                );
+            }
+            Ok(())
+        })?;
+        let refuse =
+            lua.create_function(|lua, (t, key): (Table, LuaValue)| -> mlua::Result<()> {
+                let name = t
+                    .metatable()
+                    .and_then(|mt| mt.raw_get::<Option<String>>("__name").ok().flatten())
+                    .unwrap_or_else(|| "the table".into());
+                let what = match key {
+                    LuaValue::Nil => "its metatable".to_string(),
+                    LuaValue::String(k) => format!("{name}.{}", k.to_string_lossy()),
+                    LuaValue::Integer(i) => format!("{name}[{i}]"),
+                    other => format!("a {} key of {name}", other.type_name()),
+                };
+                Err(script_error(
+                    lua,
+                    format!("{name} is read-only: a hook cannot change {what}"),
+                ))
+            })?;
+        // The marker of JSON arrays (the prelude locks its metatable).
+        let array_mt = lua.create_table()?;
+        array_mt.raw_set("__name", "json.array")?;
+        lua.set_named_registry_value(convert::ARRAY_MT, &array_mt)?;
+        let prelude = Rc::new(sandbox::prelude(&lua, emit, refuse, array_mt)?);
+
+        let budget = Rc::new(Budget {
+            limit: self.budget.instructions,
+            used: Cell::new(0),
+            spent: RefCell::new(None),
+        });
+        let b = Rc::clone(&budget);
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-            move |_, debug| {
-                c.set(c.get() + u64::from(CHECK_EVERY));
+            move |lua, debug| {
+                b.used.set(b.used.get() + u64::from(CHECK_EVERY));
                 // Only the instruction count stops a call here: it is the same on every
                 // machine, so whether an asset fails never depends on timing. The watchdog
                 // handles the wall clock by ending the whole run, which writes nothing.
-                if c.get() <= limit {
+                if b.used.get() <= b.limit {
                     return Ok(VmState::Continue);
                 }
-                let why = format!("instruction budget of {limit} instructions exceeded");
+                let why = format!("instruction budget of {} instructions exceeded", b.limit);
                 let src = debug
                     .source()
                     .short_src
@@ -397,80 +577,103 @@ impl HookHost {
                     .current_line()
                     .map(|l| format!("{src}:{l}: "))
                     .unwrap_or_default();
-                Err(mlua::Error::runtime(format!("{place}{why}")))
+                let message = format!("{place}{why}");
+                if b.spent.borrow().is_none() {
+                    *b.spent.borrow_mut() = Some(message.clone());
+                    // From now on every instruction stops: code that catches the error, and
+                    // any `__close` or message handler the error runs, cannot go on.
+                    let again = message.clone();
+                    let _ = lua
+                        .set_hook(HookTriggers::new().every_nth_instruction(1), move |_, _| {
+                            Err(mlua::Error::runtime(again.clone()))
+                        });
+                }
+                Err(mlua::Error::runtime(message))
             },
         )?;
-        let log: Rc<RefCell<Vec<String>>> = Rc::default();
-        let ctx = self.ctx_table(&lua, Rc::clone(&log))?;
-        let ctx = lua.create_registry_value(ctx)?;
+
+        let call: Rc<RefCell<Call>> = Rc::default();
+        let limit = self.budget.memory;
+        let read = read_function(&lua, Rc::clone(&call), false, limit)?;
+        let read_existing = read_function(&lua, Rc::clone(&call), true, limit)?;
+        let c = Rc::clone(&call);
+        let write = lua.create_function(
+            move |lua, (_this, file, bytes): (LuaValue, LuaString, LuaString)| {
+                let mut guard = c.borrow_mut();
+                let call: &mut Call = &mut guard;
+                if !call.transform {
+                    return Err(script_error(
+                        lua,
+                        "asset:write is available in transform only".into(),
+                    ));
+                }
+                let w = call
+                    .writes
+                    .get_or_insert_with(|| WriteSet::new(&call.files, call.reserved, limit));
+                match w.add(&file.as_bytes(), &bytes.as_bytes()) {
+                    Ok(()) => Ok(()),
+                    Err((code, why)) => {
+                        let e = script_error(lua, format!("asset:write: {why}"));
+                        call.fault
+                            .get_or_insert_with(|| HookError::new(code, clean(&e.to_string())));
+                        Err(e)
+                    }
+                }
+            },
+        )?;
+        let modules = Rc::new(Modules {
+            sources: Arc::clone(&self.sources),
+            prelude: Rc::clone(&prelude),
+            chunks: RefCell::default(),
+            requires: RefCell::default(),
+            loaded: RefCell::default(),
+        });
+        let ctx = self.ctx_table(&lua, &prelude)?;
         Ok(State {
-            host: self.id,
             lua,
-            scripts: HashMap::new(),
+            host: self.id,
+            prelude,
+            modules,
             ctx,
+            read,
+            read_existing,
+            write,
             log,
-            counter,
+            budget,
+            call,
         })
     }
 
-    /// The table a script returns, compiled and run once per state.
-    fn module(&self, st: &mut State, shown: &str) -> mlua::Result<Table> {
-        if let Some(key) = st.scripts.get(shown) {
-            return st.lua.registry_value(key);
-        }
-        let value = load_module(&st.lua, &self.sources, shown, Rc::clone(&st.log))?;
-        let LuaValue::Table(t) = value else {
-            return Err(mlua::Error::runtime(format!(
-                "{shown} must return a table of hook functions (rename, transform, on_conflict), not a {}",
-                value.type_name()
-            )));
-        };
-        st.scripts
-            .insert(shown.to_string(), st.lua.create_registry_value(t.clone())?);
-        Ok(t)
-    }
-
-    fn ctx_table(&self, lua: &Lua, log: Rc<RefCell<Vec<String>>>) -> mlua::Result<Table> {
+    /// `ctx`, built once per state and read-only: a script cannot change what another script,
+    /// or its own next call, sees.
+    fn ctx_table(&self, lua: &Lua, prelude: &Rc<Prelude>) -> mlua::Result<Table> {
         let ctx = lua.create_table()?;
         let c = &self.ctx;
-        ctx.set("env", c.env.clone())?;
+        ctx.raw_set("env", c.env.clone())?;
         let vars = lua.create_table()?;
         for (k, v) in &c.vars {
-            vars.set(k.as_str(), v.as_str())?;
+            vars.raw_set(k.as_str(), v.as_str())?;
         }
-        ctx.set("vars", vars)?;
-        ctx.set("seed", c.seed.as_str())?;
+        ctx.raw_set("vars", vars)?;
+        ctx.raw_set("seed", c.seed.as_str())?;
         let target = lua.create_table()?;
         let names = Arc::clone(&self.ctx);
-        target.set(
+        target.raw_set(
             "has",
             lua.create_function(move |_, (_this, kind, name): (LuaValue, String, String)| {
                 Ok(names.target.get(&kind).is_some_and(|n| n.contains(&name)))
             })?,
         )?;
-        ctx.set("target", target)?;
-        ctx.set(
-            "log",
-            lua.create_function(move |_, msg: LuaValue| {
-                let text = match msg {
-                    LuaValue::String(s) => s.to_string_lossy(),
-                    other => format!("{other:?}"),
-                };
-                let mut l = log.borrow_mut();
-                if l.len() < 100 {
-                    l.push(text.chars().take(2000).collect());
-                }
-                Ok(())
-            })?,
-        )?;
-        ctx.set(
+        ctx.raw_set("target", target)?;
+        ctx.raw_set("log", prelude.log.clone())?;
+        ctx.raw_set(
             "sha256",
             lua.create_function(|_, bytes: LuaString| {
                 Ok(Digest::of(&bytes.as_bytes()).to_string())
             })?,
         )?;
         let seed = c.seed.clone();
-        ctx.set(
+        ctx.raw_set(
             "suffix",
             lua.create_function(move |_, (name, n): (String, Option<usize>)| {
                 let n = n.unwrap_or(6).clamp(1, 32);
@@ -478,36 +681,175 @@ impl HookHost {
             })?,
         )?;
         let json = lua.create_table()?;
-        json.set(
+        let limit = self.budget.memory;
+        let p = Rc::clone(prelude);
+        json.raw_set(
             "encode",
-            lua.create_function(|lua, v: LuaValue| {
-                let value = convert::from_lua(lua, &v, None)?;
+            lua.create_function(move |lua, v: LuaValue| {
+                let shown = p.shown_table();
+                let mut meter = Meter::new(limit, Some(&shown));
+                let value = convert::from_lua(lua, &v, None, &mut meter)?;
                 Ok(serde_json::to_string(&value).expect("JSON values serialise"))
             })?,
         )?;
-        json.set(
+        json.raw_set(
             "decode",
-            lua.create_function(|lua, text: String| {
-                let v: Value = serde_json::from_str(&text)
-                    .map_err(|e| mlua::Error::runtime(format!("json.decode: {e}")))?;
-                convert::to_lua(lua, &v)
-            })?,
+            lua.create_function(|lua, text: LuaString| convert::decode(lua, &text.as_bytes()))?,
         )?;
-        json.set("null", LuaValue::NULL)?;
-        json.set(
-            "array",
-            lua.create_function(|lua, t: Option<Table>| {
-                let t = match t {
-                    Some(t) => t,
-                    None => lua.create_table()?,
-                };
-                t.set_metatable(Some(convert::array_mt(lua)?))?;
-                Ok(t)
-            })?,
-        )?;
-        ctx.set("json", json)?;
-        Ok(ctx)
+        json.raw_set("null", LuaValue::NULL)?;
+        json.raw_set("array", prelude.array.clone())?;
+        ctx.raw_set("json", json)?;
+        prelude.readonly(ctx, "ctx")
     }
+}
+
+impl State {
+    /// Resets what the previous call left: counts, logs, modules, the asset's files.
+    fn begin(&mut self, asset: &Asset, hook: &Hook<'_>) {
+        self.budget.used.set(0);
+        *self.budget.spent.borrow_mut() = None;
+        self.log.borrow_mut().clear();
+        self.modules.loaded.borrow_mut().clear();
+        let mut call = self.call.borrow_mut();
+        call.files = asset.files.clone();
+        call.existing = match hook {
+            Hook::OnConflict(Some(e)) => e.files.clone(),
+            _ => BTreeMap::new(),
+        };
+        call.transform = matches!(hook, Hook::Transform(_));
+        call.reserved = match hook {
+            Hook::Transform(reserved) => *reserved,
+            _ => None,
+        };
+        call.writes = None;
+        call.fault = None;
+    }
+}
+
+impl Modules {
+    /// The compiled chunk of a script or module, compiled once per state.
+    fn chunk(&self, lua: &Lua, shown: &str) -> mlua::Result<Function> {
+        if let Some(f) = self.chunks.borrow().get(shown) {
+            return Ok(f.clone());
+        }
+        let source = self
+            .sources
+            .get(shown)
+            .ok_or_else(|| mlua::Error::runtime(format!("{shown} was not read")))?;
+        let f = lua
+            .load(format!("{}{source}", sandbox::ENV_PREFIX))
+            .set_name(format!("@{shown}"))
+            .set_mode(ChunkMode::Text)
+            .into_function()?;
+        // The chunk's own `_ENV` upvalue (the state's globals) is shadowed by the local the
+        // prefix declares; it is emptied all the same.
+        f.set_environment(lua.create_table()?)?;
+        self.chunks
+            .borrow_mut()
+            .insert(shown.to_string(), f.clone());
+        Ok(f)
+    }
+
+    /// Runs a script or module in a fresh environment and returns what it returns. `first`:
+    /// the script a call starts with.
+    fn run(self: &Rc<Self>, lua: &Lua, shown: &str, first: bool) -> mlua::Result<LuaValue> {
+        let chunk = self.chunk(lua, shown)?;
+        let require = self.require_of(lua, folder_of(shown))?;
+        if first {
+            self.loaded.borrow_mut().insert(shown.to_string(), None);
+        }
+        self.prelude.run(&chunk, require, first)
+    }
+
+    /// `require` for scripts in `folder`: modules in that folder only, each run once per call.
+    fn require_of(self: &Rc<Self>, lua: &Lua, folder: &str) -> mlua::Result<Function> {
+        if let Some(f) = self.requires.borrow().get(folder) {
+            return Ok(f.clone());
+        }
+        let modules = Rc::clone(self);
+        let dir = folder.to_string();
+        let f = lua.create_function(move |lua, name: String| {
+            let valid = !name.is_empty()
+                && name.split('.').all(|seg| {
+                    !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !valid {
+                return Err(script_error(
+                    lua,
+                    format!("require {name:?}: module names are words separated by dots (lib.util), inside the script's folder"),
+                ));
+            }
+            let rel = format!("{}.lua", name.replace('.', "/"));
+            let path = if dir.is_empty() { rel } else { format!("{dir}/{rel}") };
+            match modules.loaded.borrow().get(&path) {
+                Some(Some(v)) => return Ok(v.clone()),
+                Some(None) => {
+                    return Err(script_error(
+                        lua,
+                        format!("require {name:?}: {path} is still loading (modules that require each other)"),
+                    ));
+                }
+                None => {}
+            }
+            if !modules.sources.contains_key(&path) {
+                return Err(script_error(
+                    lua,
+                    format!("require {name:?}: no module {path}; scripts may require only Lua files in their own folder"),
+                ));
+            }
+            modules.loaded.borrow_mut().insert(path.clone(), None);
+            let v = modules.run(lua, &path, false)?;
+            let v = if v.is_nil() { LuaValue::Boolean(true) } else { v };
+            modules
+                .loaded
+                .borrow_mut()
+                .insert(path, Some(v.clone()));
+            Ok(v)
+        })?;
+        self.requires
+            .borrow_mut()
+            .insert(folder.to_string(), f.clone());
+        Ok(f)
+    }
+}
+
+/// `asset:read(file)`: the asset's payload file (as written so far in this call, if it was),
+/// or with `existing`, the target asset's.
+fn read_function(
+    lua: &Lua,
+    call: Rc<RefCell<Call>>,
+    existing: bool,
+    limit: usize,
+) -> mlua::Result<Function> {
+    lua.create_function(move |lua, (_this, file): (LuaValue, String)| {
+        let call = call.borrow();
+        if !existing && let Some(bytes) = call.writes.as_ref().and_then(|w| w.get(&file)) {
+            return lua.create_string(bytes).map(LuaValue::String);
+        }
+        let files = if existing {
+            &call.existing
+        } else {
+            &call.files
+        };
+        let Some(payload) = files.get(&file) else {
+            return Ok(LuaValue::Nil);
+        };
+        writes::readable(&file, payload, limit).map_err(|m| script_error(lua, m))?;
+        match payload {
+            Payload::Bytes(b) => lua.create_string(&b[..]).map(LuaValue::String),
+            Payload::Entry(e) => {
+                let entry = e
+                    .source
+                    .find(&e.name)
+                    .ok_or_else(|| mlua::Error::runtime(format!("{file}: entry is gone")))?;
+                let bytes = e
+                    .source
+                    .read(entry)
+                    .map_err(|err| mlua::Error::runtime(err.to_string()))?;
+                lua.create_string(&bytes).map(LuaValue::String)
+            }
+        }
+    })
 }
 
 /// Reads `scripts` (relative to `base`) and every `.lua` file in their folders, which they
@@ -613,144 +955,40 @@ fn modules_under(dir: &Path) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Loads and runs a script or module in its own environment; returns what it returns.
-fn load_module(
-    lua: &Lua,
-    sources: &Arc<BTreeMap<String, Arc<str>>>,
-    shown: &str,
-    log: Rc<RefCell<Vec<String>>>,
-) -> mlua::Result<LuaValue> {
-    let source = sources
-        .get(shown)
-        .ok_or_else(|| mlua::Error::runtime(format!("{shown} was not read")))?;
-    let folder = folder_of(shown).to_string();
-    let loaded = lua.create_table()?;
-    let (srcs, log2) = (Arc::clone(sources), Rc::clone(&log));
-    let require = lua.create_function(move |lua, name: String| {
-        let valid = !name.is_empty()
-            && name.split('.').all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if !valid {
-            return Err(script_error(
-                lua,
-                format!("require {name:?}: module names are words separated by dots (lib.util), inside the script's folder"),
-            ));
-        }
-        let rel = format!("{}.lua", name.replace('.', "/"));
-        let path = if folder.is_empty() { rel } else { format!("{folder}/{rel}") };
-        if let Some(v) = loaded.raw_get::<Option<LuaValue>>(path.as_str())? {
-            return Ok(v);
-        }
-        if !srcs.contains_key(&path) {
-            return Err(script_error(
-                lua,
-                format!("require {name:?}: no module {path}; scripts may require only Lua files in their own folder"),
-            ));
-        }
-        let v = load_module(lua, &srcs, &path, Rc::clone(&log2))?;
-        let v = if v.is_nil() { LuaValue::Boolean(true) } else { v };
-        loaded.raw_set(path.as_str(), v.clone())?;
-        Ok(v)
-    })?;
-    let print = lua.create_function(move |_, args: mlua::MultiValue| {
-        let text: Vec<String> = args
-            .iter()
-            .map(|v| match v {
-                LuaValue::String(s) => s.to_string_lossy(),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        let mut l = log.borrow_mut();
-        if l.len() < 100 {
-            l.push(text.join("\t"));
-        }
-        Ok(())
-    })?;
-    let env = sandbox::environment(lua, require, print)?;
-    let chunk = lua
-        .load(&**source)
-        .set_name(format!("@{shown}"))
-        .set_mode(ChunkMode::Text)
-        .set_environment(env);
-    capped(lua, || chunk.call(()))
-}
-
-/// The `asset` table a hook receives.
-fn asset_table(lua: &Lua, asset: &Asset, writes: Option<Writes>) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set("kind", asset.key.kind.as_str())?;
-    t.set("name", asset.key.name.as_str())?;
+/// The `asset` table a hook receives: a fresh table per call, its methods shared.
+fn asset_table(st: &State, asset: &Asset, read: &Function, writable: bool) -> mlua::Result<Table> {
+    let lua = &st.lua;
+    let t = lua.create_table_with_capacity(0, 8)?;
+    t.raw_set("kind", asset.key.kind.as_str())?;
+    t.raw_set("name", asset.key.name.as_str())?;
     match asset.key.version {
         Version::None => {}
-        Version::Master => t.set("version", "master")?,
-        Version::Number(n) => t.set("version", n)?,
+        Version::Master => t.raw_set("version", "master")?,
+        Version::Number(n) => t.raw_set("version", n)?,
     }
-    let labels = lua.create_table()?;
+    let labels = lua.create_table_with_capacity(0, asset.labels.len())?;
     for (k, v) in &asset.labels {
-        labels.set(k.as_str(), v.as_str())?;
+        labels.raw_set(k.as_str(), v.as_str())?;
     }
-    t.set("labels", labels)?;
-    t.set("meta", convert::to_lua(lua, asset.meta())?)?;
-    let files = asset.files.clone();
-    let pending = writes.clone();
-    t.set(
-        "read",
-        lua.create_function(move |lua, (_this, file): (LuaValue, String)| {
-            if let Some(w) = &pending
-                && let Some(bytes) = w.borrow().get(&file)
-            {
-                return lua.create_string(bytes).map(LuaValue::String);
-            }
-            match files.get(&file) {
-                None => Ok(LuaValue::Nil),
-                Some(Payload::Bytes(b)) => lua.create_string(&b[..]).map(LuaValue::String),
-                Some(Payload::Entry(e)) => {
-                    let entry = e
-                        .source
-                        .find(&e.name)
-                        .ok_or_else(|| mlua::Error::runtime(format!("{file}: entry is gone")))?;
-                    let bytes = e
-                        .source
-                        .read(entry)
-                        .map_err(|err| mlua::Error::runtime(err.to_string()))?;
-                    lua.create_string(&bytes).map(LuaValue::String)
-                }
-            }
-        })?,
-    )?;
-    t.set(
-        "write",
-        lua.create_function(
-            move |lua, (_this, file, bytes): (LuaValue, String, LuaString)| {
-                let Some(w) = &writes else {
-                    return Err(script_error(
-                        lua,
-                        "asset:write is available in transform only".into(),
-                    ));
-                };
-                match crate::archive::names::check(file.as_bytes()) {
-                    Ok(ok) if !ok.ends_with('/') => {}
-                    _ => {
-                        return Err(script_error(
-                            lua,
-                            format!("asset:write: {file:?} is not a safe relative file name"),
-                        ));
-                    }
-                }
-                w.borrow_mut().insert(file, bytes.as_bytes().to_vec());
-                Ok(())
-            },
-        )?,
-    )?;
+    t.raw_set("labels", labels)?;
+    t.raw_set("meta", convert::to_lua(lua, asset.meta())?)?;
+    t.raw_set("read", read)?;
+    if writable {
+        t.raw_set("write", &st.write)?;
+    }
     Ok(t)
 }
 
 /// Labels and document of the asset a transform returned (the document only when it changed);
-/// `None` when it returned nil.
+/// `None` when it returned nil. Fields are read raw: no metamethod of the script runs, and
+/// what is copied out counts against `limit`.
 #[allow(clippy::type_complexity)]
 fn asset_back(
     lua: &Lua,
     v: LuaValue,
     before: &Asset,
+    limit: usize,
+    prelude: &Prelude,
 ) -> Result<Option<(BTreeMap<String, String>, Option<Value>)>, HookError> {
     let t = match v {
         LuaValue::Nil => return Ok(None),
@@ -765,8 +1003,14 @@ fn asset_back(
             ));
         }
     };
+    let shown = prelude.shown_table();
+    let mut meter = Meter::new(limit, Some(&shown));
+    let over = |e: mlua::Error| match e {
+        mlua::Error::MemoryError(m) => HookError::new("hook.memory", m),
+        e => HookError::new("hook.bad_return", clean(&e.to_string())),
+    };
     let text = |field: &str| -> Result<Option<String>, HookError> {
-        match t.get::<LuaValue>(field) {
+        match t.raw_get::<LuaValue>(field) {
             Ok(LuaValue::String(s)) => Ok(Some(s.to_string_lossy())),
             Ok(LuaValue::Nil) => Ok(None),
             Ok(other) => Err(HookError::new(
@@ -795,20 +1039,30 @@ fn asset_back(
         ));
     }
     let mut labels = BTreeMap::new();
-    match t.get::<LuaValue>("labels") {
+    match t.raw_get::<LuaValue>("labels") {
         Ok(LuaValue::Table(l)) => {
-            for pair in l.pairs::<LuaValue, LuaValue>() {
-                match pair {
-                    Ok((LuaValue::String(k), LuaValue::String(v))) => {
+            let mut bad = false;
+            let mut copied = Ok(());
+            l.for_each::<LuaValue, LuaValue>(|k, v| {
+                match (k, v) {
+                    (LuaValue::String(k), LuaValue::String(v)) if copied.is_ok() => {
+                        copied = meter
+                            .charge(k.as_bytes().len() + v.as_bytes().len())
+                            .map_err(over);
                         labels.insert(k.to_string_lossy(), v.to_string_lossy());
                     }
-                    _ => {
-                        return Err(HookError::new(
-                            "hook.bad_return",
-                            "asset.labels must map strings to strings",
-                        ));
-                    }
+                    (LuaValue::String(_), LuaValue::String(_)) => {}
+                    _ => bad = true,
                 }
+                Ok(())
+            })
+            .map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
+            copied?;
+            if bad {
+                return Err(HookError::new(
+                    "hook.bad_return",
+                    "asset.labels must map strings to strings",
+                ));
             }
         }
         Ok(LuaValue::Nil) => {}
@@ -820,13 +1074,14 @@ fn asset_back(
         }
     }
     let meta: LuaValue = t
-        .get("meta")
+        .raw_get("meta")
         .map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
-    let meta = convert::changes(lua, &meta, before.meta()).map_err(|e| {
-        HookError::new(
+    let meta = convert::changes(lua, &meta, before.meta(), &mut meter).map_err(|e| match e {
+        mlua::Error::MemoryError(m) => HookError::new("hook.memory", format!("asset.meta: {m}")),
+        e => HookError::new(
             "hook.bad_return",
             format!("asset.meta: {}", clean(&e.to_string())),
-        )
+        ),
     })?;
     if meta.as_ref().is_some_and(|m| !m.is_object()) {
         return Err(HookError::new(
@@ -858,16 +1113,16 @@ fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
             ))),
         },
         LuaValue::Table(t) => {
-            if let Ok(Some(name)) = t.get::<Option<String>>("name") {
+            if let Ok(Some(name)) = t.raw_get::<Option<String>>("name") {
                 return Ok(ConflictChoice::Name(name));
             }
-            let how: Option<String> = t.get("rename").map_err(|e| bad(e.to_string()))?;
-            let sep: Option<String> = t.get("separator").map_err(|e| bad(e.to_string()))?;
+            let how: Option<String> = t.raw_get("rename").map_err(|e| bad(e.to_string()))?;
+            let sep: Option<String> = t.raw_get("separator").map_err(|e| bad(e.to_string()))?;
             match how.as_deref() {
                 Some("counter") => Ok(ConflictChoice::Rename(RenameStrategy::Counter { separator: sep.unwrap_or_else(|| "_".into()) })),
                 Some("random") => {
-                    let length: Option<i64> = t.get("length").map_err(|e| bad(e.to_string()))?;
-                    let alphabet: Option<String> = t.get("alphabet").map_err(|e| bad(e.to_string()))?;
+                    let length: Option<i64> = t.raw_get("length").map_err(|e| bad(e.to_string()))?;
+                    let alphabet: Option<String> = t.raw_get("alphabet").map_err(|e| bad(e.to_string()))?;
                     let alphabet: Vec<char> = alphabet.unwrap_or_else(|| "abcdefghijklmnopqrstuvwxyz0123456789".into()).chars().collect();
                     let length = length.unwrap_or(6);
                     if !(1..=32).contains(&length) || alphabet.len() < 2 {
@@ -922,17 +1177,38 @@ fn a_type(name: &str) -> String {
     }
 }
 
-/// An error raised from Rust on behalf of a script, placed at the script's line.
+/// An error raised from Rust on behalf of a script, placed at the line of the nearest script
+/// on the stack (not the sandbox's own Lua, not a C function).
 fn script_error(lua: &Lua, message: String) -> mlua::Error {
-    let place = (1..4).find_map(|level| {
+    let place = (1..6).find_map(|level| {
         lua.inspect_stack(level, |d| {
-            let src = d.source().short_src.map(|s| s.into_owned())?;
+            let source = d.source();
+            if !source.source.as_deref().is_some_and(|s| s.starts_with('@')) {
+                return None;
+            }
+            let src = source.short_src.map(|s| s.into_owned())?;
             let line = d.current_line()?;
-            (!src.starts_with('[')).then(|| format!("{src}:{line}: "))
+            Some(format!("{src}:{line}: "))
         })
         .flatten()
     });
     mlua::Error::runtime(format!("{}{message}", place.unwrap_or_default()))
+}
+
+/// The error under the callback errors that wrap it.
+fn root(e: &mlua::Error) -> &mlua::Error {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => root(cause),
+        e => e,
+    }
+}
+
+/// At most [`MAX_MESSAGE_CHARS`] characters of a message.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 /// Lua error text without the Rust-side traceback noise.

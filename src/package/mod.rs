@@ -76,6 +76,12 @@ pub trait LayoutIo: Send + Sync + fmt::Debug {
         false
     }
 
+    /// The file name payload files may not take: the asset's document's own, in a layout that
+    /// puts payloads beside it (enebular's `settings.json`).
+    fn reserved_payload_name(&self) -> Option<&'static str> {
+        None
+    }
+
     /// For a layout whose package is one file (an API definition): that file holding
     /// `assets`, in the format of `like` (the package it comes from), and the file's
     /// extension. `None` for layouts written entry by entry.

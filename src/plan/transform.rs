@@ -365,7 +365,7 @@ pub(super) fn transform(
                     if let Some(host) = hooks
                         && !item.failed()
                     {
-                        run_transform_hooks(spec, host, &mut item);
+                        run_transform_hooks(run, host, &mut item);
                     }
                 }
             }
@@ -391,7 +391,8 @@ pub(super) fn transform(
 }
 
 /// Runs the spec's `hooks:` on an item, in order; a hook returning nil drops it.
-fn run_transform_hooks(spec: &Spec, host: &HookHost, item: &mut Item) {
+fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
+    let spec = run.spec;
     for h in &spec.hooks {
         if h.kinds
             .as_ref()
@@ -403,7 +404,7 @@ fn run_transform_hooks(spec: &Spec, host: &HookHost, item: &mut Item) {
         // needs its key.
         let placeholder = Asset::new(item.asset.key.clone(), Value::Null, None);
         let asset = std::mem::replace(&mut item.asset, placeholder);
-        match host.transform(&h.script, asset) {
+        match host.transform_beside(&h.script, asset, run.platform.reserved_payload_name()) {
             Ok(out) => {
                 item.logs
                     .extend(out.logs.into_iter().map(|l| (h.script.clone(), l)));

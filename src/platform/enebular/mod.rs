@@ -53,6 +53,11 @@ impl LayoutIo for Enebular {
     fn asset_of_entry(&self, entry: &str) -> Option<String> {
         layout::asset_of_entry(entry)
     }
+
+    // Uploaded files and flow.json sit beside settings.json in each version's folder.
+    fn reserved_payload_name(&self) -> Option<&'static str> {
+        Some(layout::SETTINGS)
+    }
 }
 
 impl Platform for Enebular {
