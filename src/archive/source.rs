@@ -168,12 +168,26 @@ impl Source {
     ) -> Result<T, CopyError> {
         let result = match &self.kind {
             Kind::Zip(archive) => {
+                // The stored bytes, inflated here: sizes and CRCs are checked by `Checked`
+                // against the archive's listing, so every failure has its own type.
                 let mut archive = archive.clone();
-                let file = archive
-                    .by_index(entry.index)
+                let raw = archive
+                    .by_index_raw(entry.index)
                     .map_err(|e| CopyError::Read(self.zip_error(e)))?;
-                let mut checked = Checked::new(file, entry, &self.path);
-                f(&mut checked)
+                let bounded = RawBounded {
+                    inner: raw,
+                    left: entry.compressed_size,
+                    path: &self.path,
+                    entry: &entry.name,
+                };
+                match entry.method {
+                    Method::Stored => f(&mut Checked::new(bounded, entry, &self.path)),
+                    Method::Deflated => f(&mut Checked::new(
+                        flate2::read::DeflateDecoder::new(bounded),
+                        entry,
+                        &self.path,
+                    )),
+                }
             }
             Kind::File => {
                 let file = File::open(&self.path)
@@ -364,6 +378,10 @@ struct Checked<'a, R> {
     inner: R,
     declared: u64,
     seen: u64,
+    /// The CRC-32 the archive lists, and the one of the bytes seen so far: a read error is
+    /// told apart by these, never by the reader's message.
+    crc: Option<u32>,
+    hasher: crc32fast::Hasher,
     entry: &'a str,
     path: &'a Path,
 }
@@ -374,6 +392,8 @@ impl<'a, R: Read> Checked<'a, R> {
             inner,
             declared: entry.size,
             seen: 0,
+            crc: entry.crc32,
+            hasher: crc32fast::Hasher::new(),
             entry: &entry.name,
             path,
         }
@@ -399,14 +419,8 @@ impl<R: Read> Read for Checked<'_, R> {
         let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
         let n = match self.inner.read(&mut buf[..want]) {
             Ok(n) => n,
-            Err(e) if e.to_string().contains("Invalid checksum") => {
-                return Err(fault(PackageError::Crc {
-                    path: self.path.to_path_buf(),
-                    entry: self.entry.to_string(),
-                }));
-            }
-            Err(e) if e.to_string().contains("declared uncompressed size") => {
-                return Err(self.size_error("more".into()));
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<ReadFault>()) => {
+                return Err(e);
             }
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 return Err(
@@ -424,8 +438,19 @@ impl<R: Read> Read for Checked<'_, R> {
         if self.seen > self.declared {
             return Err(self.size_error("more".into()));
         }
+        self.hasher.update(&buf[..n]);
         if n == 0 && self.seen < self.declared {
             return Err(self.size_error(self.seen.to_string()));
+        }
+        if n == 0
+            && self
+                .crc
+                .is_some_and(|want| self.hasher.clone().finalize() != want)
+        {
+            return Err(fault(PackageError::Crc {
+                path: self.path.to_path_buf(),
+                entry: self.entry.to_string(),
+            }));
         }
         Ok(n)
     }

@@ -131,7 +131,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
         }
         Err(e) => {
             failed = true;
-            out.push_str(&format!("rename failed [{}]: {}\n", e.code, e.message));
+            out.push_str(&format!("rename failed [{}]: {}\n", e.code(), e.message));
         }
     }
     let before = shown(&asset, &asset);
@@ -156,7 +156,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
         }
         Err(e) => {
             failed = true;
-            out.push_str(&format!("transform failed [{}]: {}\n", e.code, e.message));
+            out.push_str(&format!("transform failed [{}]: {}\n", e.code(), e.message));
         }
     }
     let existing = target.as_ref().and_then(|t| {
@@ -170,7 +170,10 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
                 out.push_str(&format!("log: {l}\n"));
             }
             let word = match o.value {
-                ConflictChoice::Keep(w) => w.to_string(),
+                ConflictChoice::Skip => "skip".into(),
+                ConflictChoice::Overwrite => "overwrite".into(),
+                ConflictChoice::Fail => "fail".into(),
+                ConflictChoice::Abort => "abort".into(),
                 ConflictChoice::Rename(s) => crate::spec::Policy::Rename(s).word().to_string(),
                 ConflictChoice::Name(n) => format!("rename to {n}"),
             };
@@ -181,10 +184,14 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             };
             out.push_str(&format!("on_conflict against {against}: {word}\n"));
         }
-        Err(e) if e.code == "hook.missing" => {}
+        Err(e) if e.kind == crate::hooks::HookFailure::Missing => {}
         Err(e) => {
             failed = true;
-            out.push_str(&format!("on_conflict failed [{}]: {}\n", e.code, e.message));
+            out.push_str(&format!(
+                "on_conflict failed [{}]: {}\n",
+                e.code(),
+                e.message
+            ));
         }
     }
     super::print_out(&out)?;

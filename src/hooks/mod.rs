@@ -82,18 +82,55 @@ const MAX_MESSAGE_CHARS: usize = 4000;
 /// Why a hook call failed. The asset fails with this code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookError {
-    /// Stable code: `hook.error`, `hook.budget`, `hook.memory`, `hook.bad_return`,
-    /// `hook.bad_write`, …
-    pub code: &'static str,
+    /// What kind of failure.
+    pub kind: HookFailure,
     /// What happened, with the script's `file:line` where Lua gives one.
     pub message: String,
 }
 
+/// The kinds of hook failure, each with a stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookFailure {
+    /// `hook.error`: the script raised an error.
+    Error,
+    /// `hook.budget`: the instruction budget ran out.
+    Budget,
+    /// `hook.memory`: the memory budget ran out.
+    Memory,
+    /// `hook.stack`: the stack ran out.
+    Stack,
+    /// `hook.bad_return`: the hook returned something it may not.
+    BadReturn,
+    /// `hook.bad_write`: asset:write was refused.
+    BadWrite,
+    /// `hook.kind_changed`: transform changed the asset's kind.
+    KindChanged,
+    /// `hook.name_changed`: transform changed the asset's name.
+    NameChanged,
+    /// `hook.missing`: the script has no such hook.
+    Missing,
+}
+
 impl HookError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(kind: HookFailure, message: impl Into<String>) -> Self {
         HookError {
-            code,
+            kind,
             message: message.into(),
+        }
+    }
+
+    /// The stable code the asset fails with.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            HookFailure::Error => "hook.error",
+            HookFailure::Budget => "hook.budget",
+            HookFailure::Memory => "hook.memory",
+            HookFailure::Stack => "hook.stack",
+            HookFailure::BadReturn => "hook.bad_return",
+            HookFailure::BadWrite => "hook.bad_write",
+            HookFailure::KindChanged => "hook.kind_changed",
+            HookFailure::NameChanged => "hook.name_changed",
+            HookFailure::Missing => "hook.missing",
         }
     }
 }
@@ -110,8 +147,14 @@ pub struct Outcome<T> {
 /// What `on_conflict` decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConflictChoice {
-    /// `skip`, `overwrite`, `fail` or `abort`.
-    Keep(&'static str),
+    /// `skip`: the target keeps its own.
+    Skip,
+    /// `overwrite`: the asset replaces the target's.
+    Overwrite,
+    /// `fail`: the asset fails.
+    Fail,
+    /// `abort`: nothing is written.
+    Abort,
     /// A generated name.
     Rename(RenameStrategy),
     /// This exact name.
@@ -293,12 +336,12 @@ impl HookHost {
             LuaValue::String(s) => match s.to_str() {
                 Ok(text) => Ok(Some(text.to_string())),
                 Err(_) => Err(HookError::new(
-                    "hook.bad_return",
+                    HookFailure::BadReturn,
                     "rename returned a name that is not UTF-8",
                 )),
             },
             other => Err(HookError::new(
-                "hook.bad_return",
+                HookFailure::BadReturn,
                 format!(
                     "rename must return the new name as a string (or nil), not {}",
                     a_type(other.type_name())
@@ -378,7 +421,7 @@ impl HookHost {
                 logs: out.logs,
             }),
             None => Err(HookError::new(
-                "hook.missing",
+                HookFailure::Missing,
                 format!("{script} has no on_conflict function"),
             )),
         }
@@ -408,7 +451,7 @@ impl HookHost {
                 *slot = None;
                 *slot = Some(
                     self.new_state()
-                        .map_err(|e| HookError::new("hook.error", clean(&e.to_string())))?,
+                        .map_err(|e| HookError::new(HookFailure::Error, clean(&e.to_string())))?,
                 );
             }
             let st = slot.as_mut().expect("just made");
@@ -425,10 +468,10 @@ impl HookHost {
             let broken = spent.is_some()
                 || result
                     .as_ref()
-                    .is_err_and(|e| self.lua_error(e).code != "hook.error");
+                    .is_err_and(|e| self.lua_error(e).kind != HookFailure::Error);
             let outcome = match (fault, spent, result) {
                 (Some(f), _, _) => Err(f),
-                (None, Some(why), _) => Err(HookError::new("hook.budget", why)),
+                (None, Some(why), _) => Err(HookError::new(HookFailure::Budget, why)),
                 (None, None, Err(e)) => Err(self.lua_error(&e)),
                 (None, None, Ok(None)) => Ok(None),
                 (None, None, Ok(Some(v))) => back(st, &st.lua, v).map(Some),
@@ -486,27 +529,27 @@ impl HookHost {
         capped(lua, || st.prelude.invoke(&f, args)).map(Some)
     }
 
+    /// A Lua error as the asset's failure. The kind comes from the error's type (a memory
+    /// error is mlua's `MemoryError`; a spent instruction budget is told by the budget's own
+    /// flag, see `call`), except a stack overflow, which Lua reports only as a runtime error
+    /// whose message says so.
     fn lua_error(&self, e: &mlua::Error) -> HookError {
         let text = clean(&e.to_string());
-        let code = if matches!(root(e), mlua::Error::MemoryError(_))
-            || text.contains("not enough memory")
-        {
-            return HookError::new(
-                "hook.memory",
+        match root(e) {
+            mlua::Error::MemoryError(_) => HookError::new(
+                HookFailure::Memory,
                 format!(
                     "ran out of its memory budget ({} MiB): {}",
                     self.budget.memory >> 20,
                     self.mask(&text)
                 ),
-            );
-        } else if text.contains("instruction budget") || text.contains("time limit") {
-            "hook.budget"
-        } else if text.contains("stack overflow") {
-            "hook.stack"
-        } else {
-            "hook.error"
-        };
-        HookError::new(code, self.mask(&text))
+            ),
+            mlua::Error::StackError => HookError::new(HookFailure::Stack, self.mask(&text)),
+            mlua::Error::RuntimeError(m) if m.contains("stack overflow") => {
+                HookError::new(HookFailure::Stack, self.mask(&text))
+            }
+            _ => HookError::new(HookFailure::Error, self.mask(&text)),
+        }
     }
 
     fn new_state(&self) -> mlua::Result<State> {
@@ -995,7 +1038,7 @@ fn asset_back(
         LuaValue::Table(t) => t,
         other => {
             return Err(HookError::new(
-                "hook.bad_return",
+                HookFailure::BadReturn,
                 format!(
                     "transform must return the asset (or nil to drop it), not {}",
                     a_type(other.type_name())
@@ -1006,32 +1049,32 @@ fn asset_back(
     let shown = prelude.shown_table();
     let mut meter = Meter::new(limit, Some(&shown));
     let over = |e: mlua::Error| match e {
-        mlua::Error::MemoryError(m) => HookError::new("hook.memory", m),
-        e => HookError::new("hook.bad_return", clean(&e.to_string())),
+        mlua::Error::MemoryError(m) => HookError::new(HookFailure::Memory, m),
+        e => HookError::new(HookFailure::BadReturn, clean(&e.to_string())),
     };
     let text = |field: &str| -> Result<Option<String>, HookError> {
         match t.raw_get::<LuaValue>(field) {
             Ok(LuaValue::String(s)) => Ok(Some(s.to_string_lossy())),
             Ok(LuaValue::Nil) => Ok(None),
             Ok(other) => Err(HookError::new(
-                "hook.bad_return",
+                HookFailure::BadReturn,
                 format!(
                     "asset.{field} must be a string, not {}",
                     a_type(other.type_name())
                 ),
             )),
-            Err(e) => Err(HookError::new("hook.bad_return", e.to_string())),
+            Err(e) => Err(HookError::new(HookFailure::BadReturn, e.to_string())),
         }
     };
     if text("kind")?.as_deref() != Some(before.key.kind.as_str()) {
         return Err(HookError::new(
-            "hook.kind_changed",
+            HookFailure::KindChanged,
             format!("transform may not change the kind of {}", before.key),
         ));
     }
     if text("name")?.as_deref() != Some(before.key.name.as_str()) {
         return Err(HookError::new(
-            "hook.name_changed",
+            HookFailure::NameChanged,
             format!(
                 "transform may not rename {}; return the new name from rename(asset, ctx)",
                 before.key
@@ -1056,11 +1099,11 @@ fn asset_back(
                 }
                 Ok(())
             })
-            .map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
+            .map_err(|e| HookError::new(HookFailure::BadReturn, e.to_string()))?;
             copied?;
             if bad {
                 return Err(HookError::new(
-                    "hook.bad_return",
+                    HookFailure::BadReturn,
                     "asset.labels must map strings to strings",
                 ));
             }
@@ -1068,24 +1111,26 @@ fn asset_back(
         Ok(LuaValue::Nil) => {}
         _ => {
             return Err(HookError::new(
-                "hook.bad_return",
+                HookFailure::BadReturn,
                 "asset.labels must be a table",
             ));
         }
     }
     let meta: LuaValue = t
         .raw_get("meta")
-        .map_err(|e| HookError::new("hook.bad_return", e.to_string()))?;
+        .map_err(|e| HookError::new(HookFailure::BadReturn, e.to_string()))?;
     let meta = convert::changes(lua, &meta, before.meta(), &mut meter).map_err(|e| match e {
-        mlua::Error::MemoryError(m) => HookError::new("hook.memory", format!("asset.meta: {m}")),
+        mlua::Error::MemoryError(m) => {
+            HookError::new(HookFailure::Memory, format!("asset.meta: {m}"))
+        }
         e => HookError::new(
-            "hook.bad_return",
+            HookFailure::BadReturn,
             format!("asset.meta: {}", clean(&e.to_string())),
         ),
     })?;
     if meta.as_ref().is_some_and(|m| !m.is_object()) {
         return Err(HookError::new(
-            "hook.bad_return",
+            HookFailure::BadReturn,
             "asset.meta must stay a table of fields",
         ));
     }
@@ -1093,7 +1138,7 @@ fn asset_back(
 }
 
 fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
-    let bad = |what: String| HookError::new("hook.bad_return", what);
+    let bad = |what: String| HookError::new(HookFailure::BadReturn, what);
     match v {
         LuaValue::String(s) => match s
             .to_str()
@@ -1101,10 +1146,10 @@ fn choice(v: LuaValue) -> Result<ConflictChoice, HookError> {
             .unwrap_or_default()
             .as_str()
         {
-            "skip" => Ok(ConflictChoice::Keep("skip")),
-            "overwrite" => Ok(ConflictChoice::Keep("overwrite")),
-            "fail" => Ok(ConflictChoice::Keep("fail")),
-            "abort" => Ok(ConflictChoice::Keep("abort")),
+            "skip" => Ok(ConflictChoice::Skip),
+            "overwrite" => Ok(ConflictChoice::Overwrite),
+            "fail" => Ok(ConflictChoice::Fail),
+            "abort" => Ok(ConflictChoice::Abort),
             "rename" => Ok(ConflictChoice::Rename(RenameStrategy::Counter {
                 separator: "_".into(),
             })),

@@ -203,7 +203,7 @@ fn escapes_fail_the_call_with_the_scripts_place() {
         let e = h
             .transform(&file, api(json!({"name": "orders-list"})))
             .unwrap_err();
-        assert_eq!(e.code, "hook.error", "{name}: {e:?}");
+        assert_eq!(e.code(), "hook.error", "{name}: {e:?}");
         assert!(
             e.message.contains(&format!("{file}:1")),
             "{name}: {}",
@@ -268,7 +268,7 @@ fn budgets_stop_bombs_loops_and_recursion() {
         let e = h
             .transform(&file, api(json!({"name": "orders-list"})))
             .unwrap_err();
-        assert!(code.split('|').any(|c| c == e.code), "{name}: {e:?}");
+        assert!(code.split('|').any(|c| c == e.code()), "{name}: {e:?}");
         // The state stays healthy: the next call on this thread works.
         let (_d2, ok) = host(&[(
             "scripts/ok.lua",
@@ -512,7 +512,7 @@ fn ctx_is_read_only_and_one_script_cannot_change_what_another_sees() {
             .rename(&a_file, &api(json!({})))
             .map(|o| o.value)
             .expect_err("the assignment must fail");
-        assert_eq!(e.code, "hook.error", "{name}: {e:?}");
+        assert_eq!(e.code(), "hook.error", "{name}: {e:?}");
         assert!(
             e.message.contains(&format!("{a_file}:2:")) && e.message.contains("read-only"),
             "{name}: {}",
@@ -572,7 +572,7 @@ fn finalizers_and_weak_tables_are_refused() {
         ))
         .map(|o| o.value.map(|a| a.meta().to_string().len()))
         .expect_err("the call must fail");
-        assert_eq!(e.code, "hook.error", "{name}: {e:?}");
+        assert_eq!(e.code(), "hook.error", "{name}: {e:?}");
         assert!(
             e.message.contains("scripts/t.lua:2:") && e.message.contains(want),
             "{name}: {}",
@@ -599,7 +599,7 @@ fn a_script_that_catches_the_budget_error_still_fails_its_asset() {
         ))
         .map(|o| o.value.map(|a| a.meta().to_string().len()))
         .expect_err("the call must fail");
-        assert_eq!(e.code, "hook.budget", "{name}: {e:?}");
+        assert_eq!(e.code(), "hook.budget", "{name}: {e:?}");
         assert!(
             e.message.contains("instruction budget"),
             "{name}: {}",
@@ -623,7 +623,7 @@ fn the_host_reads_what_a_script_returns_without_running_its_metamethods() {
     )
     .map(|o| o.value.map(|a| a.meta().to_string().len()))
     .expect_err("the call must fail");
-    assert_eq!(e.code, "hook.kind_changed", "{e:?}");
+    assert_eq!(e.code(), "hook.kind_changed", "{e:?}");
     // Labels and document are read raw too: none of these metamethods runs.
     let out = transform_with(
         r#"return { transform = function(a)
@@ -650,7 +650,7 @@ fn the_host_reads_what_a_script_returns_without_running_its_metamethods() {
         .on_conflict("scripts/c.lua", &asset, None)
         .map(|o| o.value)
         .expect_err("the choice must come from raw fields");
-    assert_eq!(e.code, "hook.bad_return", "{e:?}");
+    assert_eq!(e.code(), "hook.bad_return", "{e:?}");
 }
 
 #[test]
@@ -666,7 +666,7 @@ fn what_the_host_copies_out_of_a_call_counts_against_the_budgets() {
     )
     .map(|o| o.value.map(|a| a.meta().to_string().len()))
     .expect_err("the call must fail");
-    assert_eq!(e.code, "hook.memory", "{e:?}");
+    assert_eq!(e.code(), "hook.memory", "{e:?}");
     let e = transform_with(
         r#"return { transform = function(a, ctx)
             local s, list = string.rep("x", 1 << 20), {}
@@ -677,7 +677,7 @@ fn what_the_host_copies_out_of_a_call_counts_against_the_budgets() {
     )
     .map(|o| o.value.map(|a| a.meta().to_string().len()))
     .expect_err("the call must fail");
-    assert_eq!(e.code, "hook.memory", "{e:?}");
+    assert_eq!(e.code(), "hook.memory", "{e:?}");
     // Files written: each within the cap, together far over it.
     let e = transform_with(
         r#"return { transform = function(a)
@@ -688,7 +688,7 @@ fn what_the_host_copies_out_of_a_call_counts_against_the_budgets() {
     )
     .map(|o| o.value.map(|a| a.meta().to_string().len()))
     .expect_err("the call must fail");
-    assert_eq!(e.code, "hook.memory", "{e:?}");
+    assert_eq!(e.code(), "hook.memory", "{e:?}");
     // print and ctx.log: short lines, one shared quota.
     let out = transform_with(
         r#"return { transform = function(a, ctx)
@@ -743,7 +743,7 @@ fn a_write_that_would_not_fit_the_package_fails_the_asset() {
         ))
         .map(|o| o.value.map(|a| a.meta().to_string().len()))
         .expect_err("the call must fail");
-        assert_eq!(e.code, "hook.bad_write", "{name}: {e:?}");
+        assert_eq!(e.code(), "hook.bad_write", "{name}: {e:?}");
         assert!(
             e.message.contains("scripts/t.lua:2:") && e.message.contains(file),
             "{name}: {}",

@@ -24,7 +24,7 @@ pub struct WriteSet {
 }
 
 /// Why a write is refused: the asset's failure code and the message.
-pub type Refusal = (&'static str, String);
+pub type Refusal = (super::HookFailure, String);
 
 impl WriteSet {
     /// An empty set beside an asset's payload `files`, with the name they may not take
@@ -59,7 +59,7 @@ impl WriteSet {
             Ok(ok) if !ok.ends_with('/') => ok.to_string(),
             _ => {
                 return Err((
-                    "hook.bad_write",
+                    super::HookFailure::BadWrite,
                     format!("{shown:?} is not a safe relative file name"),
                 ));
             }
@@ -68,7 +68,7 @@ impl WriteSet {
             let first = name.split('/').next().unwrap_or_default();
             if first.to_lowercase() == doc {
                 return Err((
-                    "hook.bad_write",
+                    super::HookFailure::BadWrite,
                     format!("{name:?} would take the place of the asset's {doc}"),
                 ));
             }
@@ -79,7 +79,7 @@ impl WriteSet {
                 Some((seen, _)) if seen != part => {
                     let what = if is_file { "" } else { "folder " };
                     return Err((
-                        "hook.bad_write",
+                        super::HookFailure::BadWrite,
                         format!(
                             "{name:?} cannot be written: {what}{part:?} differs only in case from {seen:?}"
                         ),
@@ -87,13 +87,13 @@ impl WriteSet {
                 }
                 Some((_, true)) if !is_file => {
                     return Err((
-                        "hook.bad_write",
+                        super::HookFailure::BadWrite,
                         format!("{name:?} cannot be written: {part:?} is a file"),
                     ));
                 }
                 Some((_, false)) if is_file => {
                     return Err((
-                        "hook.bad_write",
+                        super::HookFailure::BadWrite,
                         format!("{name:?} cannot be written: it is a folder of the asset"),
                     ));
                 }
@@ -104,7 +104,7 @@ impl WriteSet {
         let total = self.bytes - replaced + bytes.len();
         if total > self.limit {
             return Err((
-                "hook.memory",
+                super::HookFailure::Memory,
                 format!(
                     "{name:?}: the files written come to more than the memory budget ({} MiB)",
                     self.limit >> 20

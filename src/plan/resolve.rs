@@ -150,10 +150,10 @@ fn resolve_package(
                         .logs
                         .extend(out.logs.into_iter().map(|l| (script.clone(), l)));
                     policy = match out.value {
-                        ConflictChoice::Keep("skip") => Policy::Skip,
-                        ConflictChoice::Keep("overwrite") => Policy::Overwrite,
-                        ConflictChoice::Keep("fail") => Policy::Fail,
-                        ConflictChoice::Keep(_) => Policy::Abort,
+                        ConflictChoice::Skip => Policy::Skip,
+                        ConflictChoice::Overwrite => Policy::Overwrite,
+                        ConflictChoice::Fail => Policy::Fail,
+                        ConflictChoice::Abort => Policy::Abort,
                         ConflictChoice::Rename(strategy) => Policy::Rename(strategy),
                         ConflictChoice::Name(n) => {
                             chosen_name = Some(n);
@@ -167,7 +167,7 @@ fn resolve_package(
                 Err(e) => {
                     for &i in idxs {
                         items[i].fail(Note::new(
-                            e.code,
+                            e.code(),
                             crate::hooks::stage_message("on_conflict", &script, &e.message),
                         ));
                     }

@@ -99,7 +99,7 @@ fn rename_by_rules(
                     }
                     Err(e) => {
                         return Err(Note::new(
-                            e.code,
+                            e.code(),
                             crate::hooks::stage_message("rename", &script, &e.message),
                         ));
                     }
@@ -419,7 +419,7 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
             }
             Err(e) => {
                 item.fail(Note::new(
-                    e.code,
+                    e.code(),
                     crate::hooks::stage_message("transform", &h.script, &e.message),
                 ));
                 return;
