@@ -390,3 +390,85 @@ return {
         "the other assets are written"
     );
 }
+
+/// The LuaLS annotations hoist ships (`hoist hook types`) declare exactly what a hook gets:
+/// every field and function of `ctx`, `ctx.json`, `ctx.target` and the asset, no more and no
+/// fewer. A registration added without its annotation, or an annotation of something gone,
+/// fails here.
+#[test]
+fn the_lua_annotations_declare_exactly_what_is_registered() {
+    let ws = common::workspace();
+    let dir = ws.path();
+    hoist_in(dir, &["hook", "types", "-o", "types"]).expect_code(0);
+    let stubs = fs::read_to_string(dir.join("types/hoist.d.lua")).unwrap();
+    // What each class declares: `---@field name` under `---@class Name`, and
+    // `function Name.f` / `function Name:f`.
+    let mut declared: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut class = String::new();
+    for line in stubs.lines() {
+        if let Some(c) = line.strip_prefix("---@class ") {
+            class = c.split_whitespace().next().unwrap().to_string();
+        } else if let Some(f) = line.strip_prefix("---@field ") {
+            let name = f.split_whitespace().next().unwrap().trim_end_matches('?');
+            declared.entry(class.clone()).or_default().insert(name.to_string());
+        } else if let Some(f) = line.strip_prefix("function ") {
+            let (owner, rest) = f.split_once(['.', ':']).unwrap();
+            let name = rest.split('(').next().unwrap();
+            declared.entry(owner.to_string()).or_default().insert(name.to_string());
+        }
+    }
+    // What a transform hook really gets, listed by the hook itself.
+    fs::write(
+        dir.join("scripts/keys.lua"),
+        r#"local function keys(t)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  table.sort(out)
+  return table.concat(out, ",")
+end
+return { transform = function(asset, ctx)
+  ctx.log("HoistCtx=" .. keys(ctx))
+  ctx.log("HoistJson=" .. keys(ctx.json))
+  ctx.log("HoistTarget=" .. keys(ctx.target))
+  ctx.log("HoistAsset=" .. keys(asset))
+  return asset
+end }
+"#,
+    )
+    .unwrap();
+    let run = hoist_in(
+        dir,
+        &[
+            "hook",
+            "test",
+            "scripts/keys.lua",
+            "--package",
+            "examples/packages/enebular-dev",
+            "--asset",
+            "flow/temperature-alert@master",
+            "--env",
+            "prod",
+        ],
+    )
+    .expect_code(0);
+    let mut registered: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for line in run.stdout.lines() {
+        if let Some((class, keys)) = line.strip_prefix("log: ").and_then(|l| l.split_once('=')) {
+            registered.insert(
+                class.to_string(),
+                keys.split(',').filter(|k| !k.is_empty()).map(String::from).collect(),
+            );
+        }
+    }
+    assert_eq!(registered.len(), 4, "{}", run.stdout);
+    for (class, keys) in &registered {
+        assert_eq!(
+            declared.get(class),
+            Some(keys),
+            "{class}: hoist.d.lua declares {:?}, a hook gets {keys:?}",
+            declared.get(class)
+        );
+    }
+}
