@@ -411,11 +411,17 @@ fn the_lua_annotations_declare_exactly_what_is_registered() {
             class = c.split_whitespace().next().unwrap().to_string();
         } else if let Some(f) = line.strip_prefix("---@field ") {
             let name = f.split_whitespace().next().unwrap().trim_end_matches('?');
-            declared.entry(class.clone()).or_default().insert(name.to_string());
+            declared
+                .entry(class.clone())
+                .or_default()
+                .insert(name.to_string());
         } else if let Some(f) = line.strip_prefix("function ") {
             let (owner, rest) = f.split_once(['.', ':']).unwrap();
             let name = rest.split('(').next().unwrap();
-            declared.entry(owner.to_string()).or_default().insert(name.to_string());
+            declared
+                .entry(owner.to_string())
+                .or_default()
+                .insert(name.to_string());
         }
     }
     // What a transform hook really gets, listed by the hook itself.
@@ -458,7 +464,10 @@ end }
         if let Some((class, keys)) = line.strip_prefix("log: ").and_then(|l| l.split_once('=')) {
             registered.insert(
                 class.to_string(),
-                keys.split(',').filter(|k| !k.is_empty()).map(String::from).collect(),
+                keys.split(',')
+                    .filter(|k| !k.is_empty())
+                    .map(String::from)
+                    .collect(),
             );
         }
     }
