@@ -26,7 +26,7 @@ use crate::plan::{
     Action, AssetPlan, KieFailure, KieUpload, Note, OverrideStep, Plan, Planned, RenameStep,
     Summary,
 };
-use crate::spec::{Diagnostic, KieMode, RenameOp};
+use crate::spec::{Diagnostic, Environment, KieMode, RenameOp, Spec};
 
 /// 400001: the item breaks a server rule.
 pub const INVALID: u32 = 400_001;
@@ -200,10 +200,217 @@ fn hint_for(code: u32) -> &'static str {
     }
 }
 
-/// Plans KIE uploads: every source of `loaded` is a KIE file.
+/// What planning the items of every upload consults and collects.
+struct Items<'a> {
+    spec: &'a Spec,
+    env: Option<&'a Environment>,
+    vars: BTreeMap<String, String>,
+    env_lookup: &'a EnvLookup<'a>,
+    /// Which of the environment's overrides matched an item.
+    matched: Vec<bool>,
+    /// Spec errors found on the way (an unset variable).
+    diags: Vec<Diagnostic>,
+}
+
+impl Items<'_> {
+    /// Whether the spec takes `item`: the label filter, `select` and `exclude`.
+    fn taken(&self, item: &KvDoc) -> bool {
+        let spec = self.spec;
+        if let Some((k, v)) = &spec.kie.label
+            && item.labels.get(k) != Some(v)
+        {
+            return false;
+        }
+        spec.select.as_ref().is_none_or(|rules| {
+            rules
+                .iter()
+                .any(|r| r.matches("config", &item.key, &item.labels))
+        }) && !spec
+            .exclude
+            .iter()
+            .any(|r| r.matches("config", &item.key, &item.labels))
+    }
+
+    /// Applies the rename rules to `kv`'s key, and says what each did.
+    fn rename(&self, item: &KvDoc, kv: &mut KvDoc) -> Vec<RenameStep> {
+        let mut renames = Vec::new();
+        for rule in self
+            .spec
+            .renames
+            .iter()
+            .filter(|r| r.applies("config", &item.key))
+        {
+            let next = match &rule.op {
+                RenameOp::Affix { prefix, suffix } => format!("{prefix}{}{suffix}", kv.key),
+                RenameOp::Regex { re, to } => re.replace(&kv.key, to.as_str()).into_owned(),
+                RenameOp::Hook(_) => kv.key.clone(),
+            };
+            if next != kv.key {
+                renames.push(RenameStep {
+                    from: kv.key.clone(),
+                    to: next.clone(),
+                    by: rule.describe(),
+                });
+                kv.key = next;
+            }
+        }
+        kv.doc.insert("key".into(), Value::String(kv.key.clone()));
+        renames
+    }
+
+    /// Applies the environment's overrides to `kv`: what was set, and why the item fails if it
+    /// does (a field that is not there).
+    fn set(&mut self, item: &KvDoc, kv: &mut KvDoc) -> (Vec<OverrideStep>, Option<Note>) {
+        let mut overrides = Vec::new();
+        let mut error = None;
+        let overrides_of_env = self.env.map(|e| e.overrides.as_slice()).unwrap_or_default();
+        for (i, o) in overrides_of_env.iter().enumerate() {
+            if !o.selector.matches("config", &item.key, &item.labels) {
+                continue;
+            }
+            self.matched[i] = true;
+            for set in &o.set {
+                let mut doc = Value::Object(std::mem::take(&mut kv.doc));
+                let at = span_text(self.spec, set.span);
+                match (
+                    pointer::get_mut(&mut doc, &set.pointer),
+                    set.value.render(&self.vars, self.env_lookup),
+                ) {
+                    (_, Err(m)) => {
+                        self.diags
+                            .push(Diagnostic::new("spec.env", Some(set.value_span), m))
+                    }
+                    (None, _) => {
+                        error.get_or_insert_with(|| {
+                            Note::new(
+                                "override.missing_path",
+                                format!("has no field {} to set (override at {at})", set.pointer),
+                            )
+                        });
+                    }
+                    (Some(slot), Ok(v)) => {
+                        // Shown as set; the plan is masked as a whole before anyone sees it.
+                        overrides.push(OverrideStep {
+                            pointer: set.pointer.clone(),
+                            value: v.clone(),
+                            at,
+                        });
+                        *slot = v;
+                    }
+                }
+                if let Value::Object(m) = doc {
+                    kv.doc = m;
+                }
+            }
+        }
+        (overrides, error)
+    }
+
+    /// The plan of one item and, unless it already fails, the item as it is uploaded.
+    fn item(&mut self, item: &KvDoc, shown: &str) -> (AssetPlan, Option<KvDoc>) {
+        let mut kv = item.clone();
+        let renames = self.rename(item, &mut kv);
+        let (overrides, mut error) = self.set(item, &mut kv);
+        // Overrides may change the key or the labels: the identity follows the document.
+        if error.is_none() {
+            match identity_of(&kv.doc) {
+                Ok((key, labels)) => {
+                    kv.key = key;
+                    kv.labels = labels;
+                }
+                Err(m) => error = Some(Note::new("kie.bad_item", m)),
+            }
+        }
+        let plan = AssetPlan {
+            kind: "config".into(),
+            name: item.key.clone(),
+            version: Version::None,
+            labels: item.labels.clone(),
+            action: Action::Create,
+            output_name: kv.key.clone(),
+            output_version: None,
+            renames,
+            stripped: Vec::new(),
+            overrides,
+            references: Vec::new(),
+            changed: kv.doc != item.doc,
+            error: error.map(|e| e.asset(format!("config/{}", item.shown())).package(shown)),
+            dropped: None,
+        };
+        let sent = plan.error.is_none().then_some(kv);
+        (plan, sent)
+    }
+}
+
+/// The server's answer to one upload, written into the items' plans: their actions, errors
+/// and warnings, and the `success` and `failure` lists.
+fn answer(
+    plans: &mut [AssetPlan],
+    sent_at: &[Option<usize>],
+    sent: &[KvDoc],
+    results: Vec<UploadResult>,
+    shown: &str,
+    warnings: &mut Vec<Note>,
+) -> (Vec<Value>, Vec<KieFailure>) {
+    let mut success = Vec::new();
+    let mut failure = Vec::new();
+    for (p, at) in plans.iter_mut().zip(sent_at) {
+        let Some(at) = *at else {
+            p.action = Action::Fail;
+            continue;
+        };
+        let kv = &sent[at];
+        match results[at].clone() {
+            UploadResult::Created(v) => {
+                p.action = Action::Create;
+                success.push(v);
+            }
+            UploadResult::Updated(v) => {
+                p.action = Action::Overwrite;
+                if kv.field("status").is_none_or(str::is_empty) {
+                    warnings.push(
+                        Note::new(
+                            "kie.status_default",
+                            "has no status: the server stores the updated item as disabled",
+                        )
+                        .asset(format!("config/{}", kv.shown()))
+                        .package(shown),
+                    );
+                }
+                success.push(v);
+            }
+            UploadResult::Failed(code, message) => {
+                p.action = Action::Fail;
+                p.error = Some(
+                    Note::new(&format!("kie.{code}"), message.clone())
+                        .asset(format!("config/{}", kv.shown()))
+                        .package(shown)
+                        .hint(hint_for(code)),
+                );
+                failure.push(KieFailure {
+                    key: kv.key.clone(),
+                    labels: kv.labels.clone(),
+                    error_code: code,
+                    error_message: message,
+                });
+            }
+        }
+    }
+    (success, failure)
+}
+
+/// The KIE file a package holds.
+fn file_of(p: &crate::package::Package) -> Option<KieFile> {
+    p.data
+        .as_ref()
+        .and_then(|d| d.downcast_ref::<KieFile>())
+        .cloned()
+}
+
+/// Plans KIE uploads: every source of `loaded` is a KIE file, uploaded in path order against
+/// the target's items and what earlier uploads left.
 pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
     let (spec, opts, env, read) = (input.spec, input.opts, input.env, input.read);
-    let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
     if let Some((script, span)) = spec.scripts().first() {
         return Err(Error::Spec(spec.error_at(
             *span,
@@ -211,20 +418,6 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             format!("Lua hooks do not apply to KIE configuration ({script}); use select, rename and overrides"),
         )));
     }
-    let input_paths = crate::plan::inputs::protected(spec, &loaded);
-    let mode = spec.kie.mode;
-    let secrets = &read.secrets;
-    let mut warnings = Vec::new();
-    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
-    let file_of = |p: &crate::package::Package| {
-        p.data
-            .as_ref()
-            .and_then(|d| d.downcast_ref::<KieFile>())
-            .cloned()
-    };
-    let target_file = loaded.target.as_ref().and_then(|t| file_of(&t.package));
-    let io = loaded.sources[0].package.io;
-    let mut first_format = None;
     if loaded
         .target
         .as_ref()
@@ -234,15 +427,24 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             "the sources are KIE files, so the target must be one too".into(),
         ));
     }
+    let mode = spec.kie.mode;
+    let target_file = loaded.target.as_ref().and_then(|t| file_of(&t.package));
+    let io = loaded.sources[0].package.io;
+    let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
+    let mut items = Items {
+        spec,
+        env,
+        vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
+        env_lookup,
+        matched: vec![false; env.map_or(0, |e| e.overrides.len())],
+        diags: Vec::new(),
+    };
     let mut state: Vec<KvDoc> = target_file
         .as_ref()
         .map(|f| f.items.clone())
         .unwrap_or_default();
-    let mut matched = vec![false; env.map_or(0, |e| e.overrides.len())];
-    let mut diags = Vec::new();
-    let mut packages = Vec::new();
-    let mut uploads = Vec::new();
-    let mut outputs = Vec::new();
+    let (mut warnings, mut packages, mut uploads, mut outputs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let out_shown = opts
         .out_dir
         .as_ref()
@@ -253,6 +455,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         .out_dir
         .clone()
         .unwrap_or_else(|| spec.resolve(&out_shown));
+    let mut first_format = None;
     for s in &loaded.sources {
         let file = file_of(&s.package).expect("a KIE package holds its file");
         first_format.get_or_insert(file.format);
@@ -261,174 +464,23 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         // For each plan row, the position of its item in the upload (none when it failed before).
         let mut sent_at: Vec<Option<usize>> = Vec::new();
         for item in &file.items {
-            if let Some((k, v)) = &spec.kie.label
-                && item.labels.get(k) != Some(v)
-            {
+            if !items.taken(item) {
                 continue;
             }
-            let taken = spec.select.as_ref().is_none_or(|rules| {
-                rules
-                    .iter()
-                    .any(|r| r.matches("config", &item.key, &item.labels))
-            }) && !spec
-                .exclude
-                .iter()
-                .any(|r| r.matches("config", &item.key, &item.labels));
-            if !taken {
-                continue;
-            }
-            let mut kv = item.clone();
-            let mut renames = Vec::new();
-            for rule in spec
-                .renames
-                .iter()
-                .filter(|r| r.applies("config", &item.key))
-            {
-                let next = match &rule.op {
-                    RenameOp::Affix { prefix, suffix } => format!("{prefix}{}{suffix}", kv.key),
-                    RenameOp::Regex { re, to } => re.replace(&kv.key, to.as_str()).into_owned(),
-                    RenameOp::Hook(_) => kv.key.clone(),
-                };
-                if next != kv.key {
-                    renames.push(RenameStep {
-                        from: kv.key.clone(),
-                        to: next.clone(),
-                        by: rule.describe(),
-                    });
-                    kv.key = next;
-                }
-            }
-            kv.doc.insert("key".into(), Value::String(kv.key.clone()));
-            let mut overrides = Vec::new();
-            let mut error = None;
-            for (i, o) in env
-                .map(|e| e.overrides.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-            {
-                if !o.selector.matches("config", &item.key, &item.labels) {
-                    continue;
-                }
-                matched[i] = true;
-                for set in &o.set {
-                    let mut doc = Value::Object(std::mem::take(&mut kv.doc));
-                    let at = span_text(spec, set.span);
-                    match (
-                        pointer::get_mut(&mut doc, &set.pointer),
-                        set.value.render(&vars, env_lookup),
-                    ) {
-                        (_, Err(m)) => {
-                            diags.push(Diagnostic::new("spec.env", Some(set.value_span), m))
-                        }
-                        (None, _) => {
-                            error.get_or_insert_with(|| {
-                                Note::new(
-                                    "override.missing_path",
-                                    format!(
-                                        "has no field {} to set (override at {at})",
-                                        set.pointer
-                                    ),
-                                )
-                            });
-                        }
-                        (Some(slot), Ok(v)) => {
-                            // Shown as set; the plan is masked as a whole before anyone sees it.
-                            overrides.push(OverrideStep {
-                                pointer: set.pointer.clone(),
-                                value: v.clone(),
-                                at,
-                            });
-                            *slot = v;
-                        }
-                    }
-                    if let Value::Object(m) = doc {
-                        kv.doc = m;
-                    }
-                }
-            }
-            // Overrides may change the key or the labels: the identity follows the document.
-            if error.is_none() {
-                match identity_of(&kv.doc) {
-                    Ok((key, labels)) => {
-                        kv.key = key;
-                        kv.labels = labels;
-                    }
-                    Err(m) => error = Some(Note::new("kie.bad_item", m)),
-                }
-            }
-            let plan = AssetPlan {
-                kind: "config".into(),
-                name: item.key.clone(),
-                version: Version::None,
-                labels: item.labels.clone(),
-                action: Action::Create,
-                output_name: kv.key.clone(),
-                output_version: None,
-                renames,
-                stripped: Vec::new(),
-                overrides,
-                references: Vec::new(),
-                changed: kv.doc != item.doc,
-                error: error.map(|e| {
-                    e.asset(format!("config/{}", item.shown()))
-                        .package(&s.shown)
-                }),
-                dropped: None,
-            };
-            if plan.error.is_none() {
-                sent_at.push(Some(sent.len()));
-                sent.push(kv);
-            } else {
-                sent_at.push(None);
-            }
+            let (plan, kv) = items.item(item, &s.shown);
+            sent_at.push(kv.as_ref().map(|_| sent.len()));
+            sent.extend(kv);
             plans.push(plan);
         }
         let results = upload(&mut state, &sent, mode);
-        let mut success = Vec::new();
-        let mut failure = Vec::new();
-        for (p, at) in plans.iter_mut().zip(&sent_at) {
-            let Some(at) = *at else {
-                p.action = Action::Fail;
-                continue;
-            };
-            let kv = &sent[at];
-            match results[at].clone() {
-                UploadResult::Created(v) => {
-                    p.action = Action::Create;
-                    success.push(v);
-                }
-                UploadResult::Updated(v) => {
-                    p.action = Action::Overwrite;
-                    if kv.field("status").is_none_or(str::is_empty) {
-                        warnings.push(
-                            Note::new(
-                                "kie.status_default",
-                                "has no status: the server stores the updated item as disabled",
-                            )
-                            .asset(format!("config/{}", kv.shown()))
-                            .package(&s.shown),
-                        );
-                    }
-                    success.push(v);
-                }
-                UploadResult::Failed(code, message) => {
-                    p.action = Action::Fail;
-                    p.error = Some(
-                        Note::new(&format!("kie.{code}"), message.clone())
-                            .asset(format!("config/{}", kv.shown()))
-                            .package(&s.shown)
-                            .hint(hint_for(code)),
-                    );
-                    failure.push(KieFailure {
-                        key: kv.key.clone(),
-                        labels: kv.labels.clone(),
-                        error_code: code,
-                        error_message: message,
-                    });
-                }
-            }
-        }
+        let (success, failure) = answer(
+            &mut plans,
+            &sent_at,
+            &sent,
+            results,
+            &s.shown,
+            &mut warnings,
+        );
         let name = format!("{}.{}", stem(&s.shown), file.format.extension());
         let shown_out = join_shown(&out_shown, &name);
         packages.push(crate::plan::PackagePlan {
@@ -454,15 +506,19 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             file: Some(to_bytes(file.format, file.metadata.as_ref(), &sent)),
         });
     }
-    if let Some(env) = env {
-        for (i, o) in env.overrides.iter().enumerate() {
-            if !matched[i] {
-                diags.push(Diagnostic::new(
-                    "override.unmatched",
-                    Some(o.selector.span),
-                    "this override matches no selected item",
-                ));
-            }
+    let mut diags = std::mem::take(&mut items.diags);
+    for (o, matched) in env
+        .map(|e| e.overrides.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .zip(&items.matched)
+    {
+        if !matched {
+            diags.push(Diagnostic::new(
+                "override.unmatched",
+                Some(o.selector.span),
+                "this override matches no selected item",
+            ));
         }
     }
     if !diags.is_empty() {
@@ -474,14 +530,15 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             diagnostics: diags,
         }));
     }
-    let merged = if spec.output.merged {
+    let merged = spec.output.merged.then(|| {
         let format = target_file
             .as_ref()
             .map(|f| f.format)
             .or(first_format)
             .unwrap_or(KieFormat::Json);
         let name = format!("merged.{}", format.extension());
-        Some(crate::plan::PackageOutput {
+        let metadata = target_file.as_ref().and_then(|f| f.metadata.clone());
+        crate::plan::PackageOutput {
             path: out_dir.join(&name),
             shown: join_shown(&out_shown, &name),
             layout: Layout::Kie,
@@ -489,18 +546,9 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             project: None,
             assets: Vec::new(),
             extras: Vec::new(),
-            file: Some(to_bytes(
-                format,
-                target_file
-                    .as_ref()
-                    .and_then(|f| f.metadata.clone())
-                    .as_ref(),
-                &state,
-            )),
-        })
-    } else {
-        None
-    };
+            file: Some(to_bytes(format, metadata.as_ref(), &state)),
+        }
+    });
     let owners: Vec<(String, &crate::plan::PackageOutput)> = packages
         .iter()
         .map(|p| format!("source {}", p.source))
@@ -530,14 +578,14 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         summary,
         kie: uploads,
     };
-    crate::secrets::remember(secrets);
-    let plan = secrets.mask_value(plan);
+    crate::secrets::remember(&read.secrets);
+    let plan = read.secrets.mask_value(plan);
     Ok(Planned {
         plan,
         outputs,
         merged,
         out_dir,
-        protected: input_paths,
+        protected: crate::plan::inputs::protected(spec, &loaded),
         format: spec.output.format,
         abort_on_error: spec.on_error == crate::spec::OnError::Abort,
     })
