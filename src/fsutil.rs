@@ -119,6 +119,34 @@ pub fn replace_dir(tmp: &Path, dest: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The first symbolic link among the folders of `path` below `base` (and `path` itself): an
+/// output folder reached through a link would put outputs where the link points, perhaps
+/// into an input or outside the workspace. `base` is where `path` was written relative to
+/// (the spec's folder, or the working folder); what lies above it is the user's own.
+pub fn link_below(base: &Path, path: &Path) -> Option<std::path::PathBuf> {
+    let rest: Vec<std::path::Component> = match path.strip_prefix(base) {
+        Ok(rest) if !base.as_os_str().is_empty() || path.is_relative() => {
+            rest.components().collect()
+        }
+        _ => path.components().last().into_iter().collect(),
+    };
+    let start = if path.starts_with(base) {
+        base.to_path_buf()
+    } else {
+        parent_of(path).to_path_buf()
+    };
+    let mut at = start;
+    for c in rest {
+        at.push(c.as_os_str());
+        if matches!(c, std::path::Component::Normal(_))
+            && fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Resolves `.` and `..` in a path without touching the file system.
 pub fn normalize(p: &Path) -> std::path::PathBuf {
     use std::path::Component;
@@ -147,24 +175,34 @@ pub fn shown_from(base: &Path, written: &str) -> String {
 /// `path` made absolute with links resolved as far as it exists (the rest, not yet created,
 /// appended as written), for comparing where two paths lead.
 pub fn resolved(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    // Not normalised first: `link/..` is where the kernel goes (the link's target's parent),
+    // not the folder holding the link, so `..` is resolved lexically only past the part
+    // that exists.
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let absolute = normalize(&absolute);
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = fs::canonicalize(existing) {
-            let mut out = real;
-            out.extend(rest.iter().rev());
-            return out;
+    let parts: Vec<Component> = absolute.components().collect();
+    let mut cut = parts.len();
+    let base = loop {
+        let prefix: std::path::PathBuf = parts[..cut].iter().collect();
+        if let Ok(real) = fs::canonicalize(&prefix) {
+            break real;
         }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
+        if cut == 0 {
+            return normalize(&absolute);
+        }
+        cut -= 1;
+    };
+    let mut out = base;
+    for c in &parts[cut..] {
+        match c {
+            Component::ParentDir => {
+                out.pop();
             }
-            _ => return absolute,
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
         }
     }
+    out
 }
 
 /// An input hoist reads and never writes: a source, the target, the spec, a hook script or

@@ -348,3 +348,55 @@ fn outputs_that_would_share_a_name_are_refused_before_anything_is_written() {
         }
     }
 }
+
+/// A link planted in the workspace cannot carry outputs into an input or elsewhere: `link/..`
+/// is where the kernel goes (the link's target's parent), and an output folder reached
+/// through a link is refused however it is written (`out`, `out/`, `out/.`, `out/prod`).
+#[cfg(unix)]
+#[test]
+fn links_in_the_workspace_cannot_carry_outputs_into_inputs_or_away() {
+    use std::os::unix::fs::symlink;
+    let ws = common::tmp();
+    let dir = ws.path().join("ws");
+    common::copy_tree(
+        &common::example("packages/payments-dev"),
+        &dir.join("in/pay"),
+    );
+    fs::create_dir_all(dir.join("elsewhere/pay")).unwrap();
+    fs::write(dir.join("elsewhere/pay/notes.txt"), "precious").unwrap();
+    symlink(dir.join("in/pay/assets"), dir.join("deep")).unwrap();
+    symlink(dir.join("elsewhere"), dir.join("build")).unwrap();
+    let spec = |out: &str| {
+        format!(
+            "version: 1\nname: links\nsources: [in/pay]\noutput: {{dir: \"{out}\", format: dir}}\n"
+        )
+    };
+    let before = snapshot(&dir.join("in"));
+    let elsewhere = snapshot(&dir.join("elsewhere"));
+    for (args, out) in [
+        (vec!["apply", "spec.yaml", "--out", "deep/../o"], "out"),
+        (vec!["plan", "spec.yaml", "-o", "deep/../plan.json"], "out"),
+        (vec!["apply", "spec.yaml"], "deep/../o"),
+        (vec!["apply", "spec.yaml"], "build"),
+        (vec!["apply", "spec.yaml"], "build/"),
+        (vec!["apply", "spec.yaml"], "build/."),
+        (vec!["apply", "spec.yaml"], "build/prod"),
+        (vec!["apply", "spec.yaml", "--out", "build/"], "out"),
+    ] {
+        fs::write(dir.join("spec.yaml"), spec(out)).unwrap();
+        let run = hoist_in(&dir, &args);
+        assert_eq!(
+            run.code, 2,
+            "{args:?} with output {out}: {}{}",
+            run.stdout, run.stderr
+        );
+        assert!(
+            snapshot(&dir.join("in")) == before,
+            "{args:?} {out}: a source changed"
+        );
+        assert!(
+            snapshot(&dir.join("elsewhere")) == elsewhere,
+            "{args:?} {out}: the link's target changed"
+        );
+    }
+}

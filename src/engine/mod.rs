@@ -162,6 +162,15 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
 /// script or a saved plan), or an output with the same path as one (or a folder output holding
 /// one), is refused before anything is written.
 fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> Result<(), Error> {
+    if let Some(link) = fsutil::link_below(&planned.out_base, &planned.out_dir) {
+        return Err(Error::Untrusted {
+            path: link,
+            detail: format!(
+                "the output folder {} is reached through this symbolic link; hoist writes only into real folders (name the folder the link points to, if that is meant)",
+                planned.out_dir.display()
+            ),
+        });
+    }
     fsutil::keep_folder_apart(&planned.protected, &planned.out_dir).map_err(Error::Usage)?;
     let report = planned.out_dir.join(REPORT_NAME);
     let paths: Vec<std::path::PathBuf> = outputs

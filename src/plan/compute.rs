@@ -66,6 +66,8 @@ pub struct Planned {
     pub merged: Option<PackageOutput>,
     /// The output folder.
     pub out_dir: PathBuf,
+    /// The folder `out_dir` was written relative to (the spec's, or the working folder).
+    pub out_base: PathBuf,
     /// Every input (sources, target, spec, hook scripts and their folders): nothing is ever
     /// written into them.
     pub protected: Vec<crate::fsutil::Protected>,
@@ -378,13 +380,7 @@ pub fn compute_loaded(
         secrets,
         env_vars: read.names_set(),
     };
-    build(
-        spec,
-        opts,
-        env.and_then(|e| e.output.clone()),
-        loaded,
-        resolved,
-    )
+    build(spec, opts, env, loaded, resolved)
 }
 
 /// What resolution leaves for the plan to describe.
@@ -435,7 +431,7 @@ fn make_host(
 fn build(
     spec: &Spec,
     opts: &PlanOptions,
-    env_output: Option<String>,
+    env: Option<&crate::spec::Environment>,
     loaded: &inputs::Loaded,
     resolved: Resolved,
 ) -> Result<Planned, Error> {
@@ -475,14 +471,7 @@ fn build(
             }));
         }
     }
-    let out_shown = match &opts.out_dir {
-        Some(d) => d.to_string_lossy().into_owned(),
-        None => env_output.unwrap_or_else(|| spec.output.dir.clone()),
-    };
-    let out_dir = match &opts.out_dir {
-        Some(d) => d.clone(),
-        None => spec.resolve(&out_shown),
-    };
+    let (out_shown, out_dir, out_base) = inputs::output_folder(spec, opts, env);
     let ext = if spec.output.format == Format::Zip {
         ".zip"
     } else {
@@ -607,6 +596,7 @@ fn build(
         outputs,
         merged,
         out_dir,
+        out_base,
         protected,
         format: spec.output.format,
         abort_on_error: spec.on_error == OnError::Abort,

@@ -279,6 +279,29 @@ pub fn check_output_names(
     }
 }
 
+/// The output folder: as shown (relative to the spec, or as given with `--out`), where it is,
+/// and the folder it was written relative to (the spec's, or the working folder).
+pub fn output_folder(
+    spec: &Spec,
+    opts: &super::PlanOptions,
+    env: Option<&Environment>,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    match &opts.out_dir {
+        Some(d) => (
+            d.to_string_lossy().into_owned(),
+            d.clone(),
+            std::path::PathBuf::new(),
+        ),
+        None => {
+            let shown = env
+                .and_then(|e| e.output.clone())
+                .unwrap_or_else(|| spec.output.dir.clone());
+            let dir = spec.resolve(&shown);
+            (shown, dir, spec.dir.clone())
+        }
+    }
+}
+
 /// A path shown relative to the spec, joined the way hoist writes it.
 pub fn join_shown(dir: &str, name: &str) -> String {
     if dir.is_empty() || dir == "." {

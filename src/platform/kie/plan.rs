@@ -445,16 +445,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         .unwrap_or_default();
     let (mut warnings, mut packages, mut uploads, mut outputs) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let out_shown = opts
-        .out_dir
-        .as_ref()
-        .map(|d| d.to_string_lossy().into_owned())
-        .or_else(|| env.and_then(|e| e.output.clone()))
-        .unwrap_or_else(|| spec.output.dir.clone());
-    let out_dir = opts
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| spec.resolve(&out_shown));
+    let (out_shown, out_dir, out_base) = crate::plan::inputs::output_folder(spec, opts, env);
     let mut first_format = None;
     for s in &loaded.sources {
         let file = file_of(&s.package).expect("a KIE package holds its file");
@@ -585,6 +576,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         outputs,
         merged,
         out_dir,
+        out_base,
         protected: crate::plan::inputs::protected(spec, &loaded),
         format: spec.output.format,
         abort_on_error: spec.on_error == crate::spec::OnError::Abort,
