@@ -128,7 +128,7 @@ pub fn link_below(base: &Path, path: &Path) -> Option<std::path::PathBuf> {
         Ok(rest) if !base.as_os_str().is_empty() || path.is_relative() => {
             rest.components().collect()
         }
-        _ => path.components().last().into_iter().collect(),
+        _ => path.components().next_back().into_iter().collect(),
     };
     let start = if path.starts_with(base) {
         base.to_path_buf()
