@@ -10,7 +10,7 @@
 /// escaped as everything hoist prints.
 macro_rules! note {
     ($($arg:tt)*) => {
-        eprintln!("{}", $crate::text::for_people(&format!($($arg)*)))
+        eprintln!("{}", $crate::secrets::for_people(&format!($($arg)*)))
     };
 }
 

@@ -14,8 +14,6 @@
 use std::borrow::Cow;
 use std::sync::Mutex;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// What a secret is shown as.
@@ -37,12 +35,33 @@ impl Secrets {
         Secrets::default()
     }
 
-    /// Adds a secret value (an empty one is ignored: there is nothing to mask).
+    /// Adds a secret value (an empty one is ignored: there is nothing to mask), with the forms
+    /// it takes when text holding it is escaped on the way to an output: JSON's and Rust's
+    /// string escapes, Lua's `%q`, the escapes hoist shows control characters with, and the
+    /// value without surrounding blanks (messages are trimmed). Each is masked like the value.
     pub fn add(&mut self, value: impl Into<String>) {
         let value = value.into();
         if value.is_empty() {
             return;
         }
+        let quoted = |q: String| q[1..q.len() - 1].to_string();
+        let mut forms = vec![
+            quoted(serde_json::to_string(&value).expect("strings serialise")),
+            quoted(format!("{value:?}")),
+            lua_quoted(&value),
+            crate::text::escape_controls(&value).into_owned(),
+        ];
+        let trimmed = value.trim();
+        if trimmed.chars().count() >= MIN_SECRET_CHARS {
+            forms.push(trimmed.to_string());
+        }
+        self.insert(value);
+        for form in forms {
+            self.insert(form);
+        }
+    }
+
+    fn insert(&mut self, value: String) {
         let key = |s: &String| (std::cmp::Reverse(s.len()), s.clone());
         match self.values.binary_search_by_key(&key(&value), key) {
             Ok(_) => {}
@@ -127,16 +146,29 @@ impl Secrets {
         }
     }
 
-    /// A copy of `value` with every string it serialises masked (for plans and reports: what
-    /// they show is what they are, so the masked value is the one kept and saved).
-    pub fn mask_value<T: Serialize + DeserializeOwned>(&self, value: T) -> T {
-        if self.is_empty() {
-            return value;
+    /// Masks a string in place.
+    pub fn mask_in(&self, text: &mut String) {
+        if let Cow::Owned(m) = self.mask(text) {
+            *text = m;
         }
-        let mut json = serde_json::to_value(&value).expect("plans serialise");
-        self.mask_json(&mut json);
-        serde_json::from_value(json).expect("a masked plan reads back: only strings changed")
     }
+}
+
+/// `value` as Lua's `string.format("%q")` writes it, without the quotes.
+fn lua_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\{}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Every secret this process has met, for [`scrub`].
@@ -150,6 +182,12 @@ pub fn remember(secrets: &Secrets) {
     if let Ok(mut all) = REMEMBERED.lock() {
         all.extend(secrets);
     }
+}
+
+/// Text as hoist shows it to people: every secret met so far masked, and control characters
+/// escaped for a terminal.
+pub fn for_people(text: &str) -> String {
+    crate::text::for_terminal(&scrub(text)).into_owned()
 }
 
 /// `text` masked with every secret [`remember`]ed so far.
@@ -189,6 +227,19 @@ mod tests {
         assert_eq!(s.len(), 3);
         let again = of(&["abcd", "abcd", ""]);
         assert_eq!(again.len(), 1);
+    }
+
+    #[test]
+    fn escaped_and_trimmed_forms_of_a_secret_are_masked_too() {
+        let s = of(&["s3c\"ret\\pa\nss "]);
+        // As JSON and Rust debug output write it, as Lua's %q does, trimmed, and escaped.
+        assert_eq!(s.mask(r#"x "s3c\"ret\\pa\nss " y"#), r#"x "***" y"#);
+        assert_eq!(s.mask("e: s3c\"ret\\pa\nss"), "e: ***");
+        assert_eq!(s.mask("q \"s3c\\\"ret\\\\pa\\\nss \""), "q \"***\"");
+        assert_eq!(s.mask("t s3c\"ret\\pa\\u{a}ss "), "t ***");
+        // A short trimmed form is not added.
+        let short = of(&["  ab  "]);
+        assert_eq!(short.mask("ab"), "ab");
     }
 
     #[test]

@@ -43,16 +43,16 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     escape_where(text, is_unsafe_char)
 }
 
+/// `text` as one line that may hold tabs: every other control character (line breaks too)
+/// and bidirectional control shown as `\u{…}`.
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| c != '\t' && is_unsafe_char(c))
+}
+
 /// `text` as lines for a terminal: line breaks and tabs kept, every other control character
 /// and bidirectional control shown as `\u{…}`.
 pub fn for_terminal(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| c != '\n' && c != '\t' && is_unsafe_char(c))
-}
-
-/// Text as hoist shows it to people: every secret met so far masked, and control characters
-/// escaped for a terminal.
-pub fn for_people(text: &str) -> String {
-    for_terminal(&crate::secrets::scrub(text)).into_owned()
 }
 
 /// What makes `name` unsafe as an asset name on some platform or to a reader, if anything:

@@ -481,3 +481,80 @@ end }
         );
     }
 }
+
+/// Whether a hook runs out of memory or instructions depends on the call alone: not on
+/// another team's script compiled into the same worker's state, not on the call before it,
+/// so not on `--jobs`.
+#[test]
+fn a_hooks_budgets_do_not_depend_on_what_ran_before_it_on_the_worker() {
+    let ws = common::tmp();
+    let dir = ws.path();
+    common::copy_tree(
+        &repo().join("tests/cases/plan-masks-secrets/in"),
+        &dir.join("in"),
+    );
+    fs::create_dir_all(dir.join("scripts")).unwrap();
+    // Another team's large script, and one that allocates half its memory budget.
+    fs::write(
+        dir.join("scripts/big.lua"),
+        format!(
+            "local blob = \"{}\"\nreturn {{ transform = function(a) return a end }}\n",
+            "z".repeat(1_000_000)
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("scripts/probe.lua"),
+        "return { transform = function(a) local s = string.rep('x', 4000000) return a end }\n",
+    )
+    .unwrap();
+    // A loop at the edge of its instruction budget, after a call that left the count mid-way:
+    // the two data sources do the same work, so they fare the same.
+    fs::write(
+        dir.join("scripts/count.lua"),
+        "return { transform = function(a) local n = (a.kind == 'backend') and 4321 or 1006000; for i = 1, n do end return a end }\n",
+    )
+    .unwrap();
+    for (hooks, lua) in [
+        (
+            "  - {script: scripts/big.lua, kinds: [backend]}\n  - {script: scripts/probe.lua, kinds: [data_source]}\n",
+            "{memory_mib: 8}",
+        ),
+        (
+            "  - {script: scripts/count.lua}\n",
+            "{instructions_millions: 1}",
+        ),
+    ] {
+        fs::write(
+            dir.join("spec.yaml"),
+            format!("version: 1\nname: budgets\nsources: [in/shop]\noutput: {{dir: out}}\nselect: [{{kind: [backend, data_source]}}]\nlua: {lua}\nhooks:\n{hooks}"),
+        )
+        .unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for jobs in ["1", "2", "1", "2"] {
+            let run = hoist_in(dir, &["--jobs", jobs, "plan", "spec.yaml"]);
+            let outcome: Vec<&str> = run
+                .stdout
+                .lines()
+                .filter(|l| l.contains("shop-d"))
+                .collect();
+            let action = |l: &str| l.rsplit('(').next().unwrap_or_default().to_string();
+            assert_eq!(outcome.len(), 2, "{}", run.stdout);
+            assert_eq!(
+                action(outcome[0]),
+                action(outcome[1]),
+                "jobs {jobs}: the same work fares the same\n{}",
+                run.stdout
+            );
+            if lua.contains("memory") {
+                assert!(
+                    outcome.iter().all(|l| l.contains("(create)")),
+                    "jobs {jobs}: every call fits its budget alone\n{}",
+                    run.stdout
+                );
+            }
+            seen.insert(outcome.join("\n"));
+        }
+        assert_eq!(seen.len(), 1, "{seen:?}");
+    }
+}

@@ -581,3 +581,42 @@ fn control_characters_from_specs_and_hooks_are_shown_not_acted_on() {
     let json = common::hoist_in(dir, &["plan", "specs/erase.yaml", "--json"]).expect_code(0);
     assert!(json.stdout.contains("\\u001b[2Jwiped"), "{}", json.stdout);
 }
+
+/// A line break inside a name or a message cannot forge plan lines: an API definition whose
+/// operationId carries a fake plan line shows it escaped, on its own line, in `plan`,
+/// `inspect` and the report.
+#[test]
+fn line_breaks_in_names_cannot_forge_plan_lines() {
+    let ws = tmp();
+    let dir = ws.path();
+    fs::create_dir_all(dir.join("in")).unwrap();
+    fs::write(
+        dir.join("in/api.json"),
+        r#"{"swagger": "2.0", "info": {"title": "g"}, "paths": {"/a": {"get": {"operationId": "real\n    + injected  (create)\n\nsummary: 9 create", "x-apigateway-backend": {"type": "MOCK"}}}}}"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("spec.yaml"),
+        "version: 1\nname: forge\nsources: [in/api.json]\noutput: {dir: out}\n",
+    )
+    .unwrap();
+    for args in [
+        &["plan", "spec.yaml"][..],
+        &["apply", "spec.yaml"],
+        &["inspect", "in/api.json"],
+    ] {
+        let run = common::hoist_in(dir, args);
+        assert!(
+            !run.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("+ injected") || l.starts_with("summary: 9")),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("real\\u{a}"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+    }
+}

@@ -11,11 +11,11 @@ use std::path::Path;
 /// Each layer and its rank; a layer may use layers of lower rank, and itself.
 const LAYERS: &[(&str, u32)] = &[
     ("digest", 0),
-    ("secrets", 0),
+    ("text", 0),
     ("yaml", 0),
     ("progress", 0),
     ("fsutil", 0),
-    ("text", 1),
+    ("secrets", 1),
     ("archive", 2),
     ("model", 3),
     ("package", 4),

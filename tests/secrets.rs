@@ -238,3 +238,71 @@ fn undeclared_short_and_identifying_secrets_are_spec_errors_at_their_line() {
     assert!(!r.stdout.contains("literal-but-secret"), "{}", r.stdout);
     assert!(r.stdout.contains("eu-west-7"), "{}", r.stdout);
 }
+
+/// A secret holding quotes, a backslash and a trailing line break is masked in the forms text
+/// takes on the way out (JSON, Lua's `%q`, a trimmed error message), also when a log line is
+/// long enough to be cut across it; a secret that equals one of the plan's own words (`skip`)
+/// neither breaks the plan nor changes what it says; a numeric value an override marks
+/// secret is not shown.
+#[test]
+fn escaped_cut_and_word_like_secrets_never_show() {
+    let ws = common::tmp();
+    let dir = ws.path();
+    copy_tree(
+        &repo().join("tests/cases/plan-masks-secrets/in"),
+        &dir.join("in"),
+    );
+    fs::create_dir_all(dir.join("scripts")).unwrap();
+    fs::write(
+        dir.join("scripts/leak.lua"),
+        r#"return { transform = function(a, ctx)
+  local pw = a.meta.config.password
+  ctx.log("doc " .. ctx.json.encode(a.meta))
+  ctx.log(string.format("q %q", pw))
+  ctx.log(string.rep(".", 2001 - #pw + 3) .. pw)
+  error("too short: " .. pw)
+end }
+"#,
+    )
+    .unwrap();
+    let spec = r#"version: 1
+name: escaped
+sources: [in/shop]
+output: {dir: out}
+select: [{kind: data_source}]
+env_vars: {secret: [PW]}
+hooks: [{script: scripts/leak.lua}]
+environments:
+  prod:
+    overrides:
+      - {kind: data_source, names: [shop-db], set: {/config/password: "${env:PW}"}}
+      - {kind: data_source, names: [shop-dw], secret: true, set: {/config/host: 48213977}}
+"#;
+    fs::write(dir.join("spec.yaml"), spec).unwrap();
+    let pw = "Tr0\"ub4\\dor&3\n";
+    let env = [("PW", pw)];
+    for args in [
+        &["plan", "spec.yaml", "--env", "prod"][..],
+        &["plan", "spec.yaml", "--env", "prod", "--json"],
+    ] {
+        let run = run(dir, args, &env);
+        let all = run.stdout.clone() + &run.stderr;
+        for part in ["Tr0", "ub4", "dor&3", "48213977"] {
+            assert!(!all.contains(part), "{args:?} shows {part}:\n{all}");
+        }
+        assert!(all.contains("***"), "{all}");
+    }
+    // A secret that is a word of the plan's own.
+    let plain = spec.replace("hooks: [{script: scripts/leak.lua}]\n", "");
+    fs::write(dir.join("spec.yaml"), plain).unwrap();
+    let word = [("PW", "skip")];
+    let run1 = run(
+        dir,
+        &["plan", "spec.yaml", "--env", "prod", "-o", "plan.json"],
+        &word,
+    );
+    assert!(!run1.stderr.contains("panicked"), "{}", run1.stderr);
+    assert_eq!(run1.code, 0, "{}{}", run1.stdout, run1.stderr);
+    assert!(run1.stdout.contains("(create)"), "{}", run1.stdout);
+    run(dir, &["apply", "plan.json"], &word).expect_code(0);
+}

@@ -98,11 +98,15 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
         vars: args.vars.into_iter().collect(),
         seed: args.seed,
         target: names,
-        secrets: crate::platform::enebular::layout::credentials(asset.meta()),
+        secrets: {
+            let mut secrets = crate::secrets::Secrets::new();
+            for c in crate::platform::enebular::layout::credentials(asset.meta()) {
+                secrets.add(c);
+            }
+            secrets
+        },
     };
-    let mut secrets = crate::secrets::Secrets::new();
-    ctx.secrets.iter().for_each(|c| secrets.add(c.clone()));
-    crate::secrets::remember(&secrets);
+    crate::secrets::remember(&ctx.secrets);
     // The script keeps the path it was given, so errors read `scripts/x.lua:7: …`.
     let file = args.script.to_string_lossy().into_owned();
     let host = HookHost::new(

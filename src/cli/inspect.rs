@@ -124,7 +124,7 @@ pub fn run(
 fn human(r: &Inspection<'_>) -> String {
     let mut s = format!(
         "{}: {} layout, {}, {} entries, {}, manifest {}\n\n",
-        r.package,
+        crate::text::escape_controls(&r.package),
         r.layout,
         r.form,
         r.entries,
@@ -170,7 +170,12 @@ fn human(r: &Inspection<'_>) -> String {
     if !r.failures.is_empty() {
         s.push_str("\nfailed:\n");
         for f in r.failures {
-            s.push_str(&format!("  {}  [{}] {}\n", f.asset, f.code, f.message));
+            s.push_str(&format!(
+                "  {}  [{}] {}\n",
+                crate::text::escape_controls(&f.asset),
+                f.code,
+                crate::text::escape_controls(&f.message)
+            ));
         }
     }
     s

@@ -269,7 +269,7 @@ fn print_json(text: &str) -> Result<(), Error> {
 
 /// A line for stderr, made safe as stdout is: secrets masked, control characters escaped.
 pub fn for_stderr(text: &str) -> String {
-    crate::text::for_people(text)
+    crate::secrets::for_people(text)
 }
 
 /// Runs a parsed command line.

@@ -9,6 +9,14 @@ use super::table::render;
 use crate::model::Version;
 use crate::plan::{Action, AssetPlan, Note, Plan};
 use crate::report::Report;
+use crate::text::escape_controls;
+
+/// A text shown on one line: control characters (line breaks too) as visible escapes.
+fn one_line(t: &mut String) {
+    if let std::borrow::Cow::Owned(e) = crate::text::escape_line(t) {
+        *t = e;
+    }
+}
 
 fn symbol(a: Action) -> char {
     match a {
@@ -89,7 +97,14 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
 /// Renders a plan for people; paths are shown from the working folder, given the spec's
 /// folder `base`.
 pub fn plan(plan: &Plan, base: &Path) -> String {
-    let at = |p: &str| crate::fsutil::shown_from(base, p);
+    // Every text from packages, specs or scripts on one line, as visible escapes: a line
+    // break in a name or a log cannot forge plan lines.
+    let mut shown = plan.clone();
+    shown.each_text(&mut one_line);
+    shown.spec.name = escape_controls(&shown.spec.name).into_owned();
+    shown.spec.path = escape_controls(&shown.spec.path).into_owned();
+    let plan = &shown;
+    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = String::new();
     let env = plan
         .spec
@@ -161,7 +176,19 @@ fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
 /// Renders the report of an apply for people; paths are shown from the working folder, given
 /// the spec's folder `base`.
 pub fn report(report: &Report, base: &Path) -> String {
-    let at = |p: &str| crate::fsutil::shown_from(base, p);
+    let mut shown = report.clone();
+    for n in shown
+        .errors
+        .iter_mut()
+        .chain(&mut shown.warnings)
+        .chain(&mut shown.logs)
+        .chain(&mut shown.abort)
+    {
+        n.each_text(&mut one_line);
+    }
+    shown.name = escape_controls(&shown.name).into_owned();
+    let report = &shown;
+    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = String::new();
     let env = report
         .env

@@ -16,8 +16,18 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 /// Renders rows under a header, columns padded to their widest cell. Columns whose
-/// header starts with `>` are right-aligned (the `>` is not shown).
+/// header starts with `>` are right-aligned (the `>` is not shown). Cells are shown on one
+/// line: control characters in them (a line break in a name) as visible escapes.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::text::escape_controls(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = &rows;
     let right: Vec<bool> = header.iter().map(|h| h.starts_with('>')).collect();
     let header: Vec<String> = header
         .iter()

@@ -177,7 +177,7 @@ pub struct Context {
     /// Kinds and names the target holds.
     pub target: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// Values that must never appear in logs or messages.
-    pub secrets: Vec<String>,
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// The scripts of one run and everything a call needs.
@@ -369,11 +369,7 @@ impl HookHost {
     }
 
     fn mask(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.ctx.secrets {
-            out = out.replace(s.as_str(), "***");
-        }
-        out
+        self.ctx.secrets.mask(text).into_owned()
     }
 
     /// Runs `hook` of `script` on this thread's state, within the budgets; `back` reads what
@@ -396,7 +392,8 @@ impl HookHost {
                 );
             }
             let st = slot.as_mut().expect("just made");
-            st.begin(asset, &hook);
+            st.begin(asset, &hook)
+                .map_err(|e| HookError::new(HookFailure::Error, clean(&e.to_string())))?;
             let what = format!("{script} ({}) on {}", hook.name(), asset.key);
             let guard = self.watchdog.watch(what);
             let result = self.run(st, script, &hook, asset);
@@ -475,7 +472,8 @@ impl HookHost {
     /// flag, see `call`), except a stack overflow, which Lua reports only as a runtime error
     /// whose message says so.
     fn lua_error(&self, e: &mlua::Error) -> HookError {
-        let text = clean(&e.to_string());
+        // Masked before anything is trimmed or cut, so no part of a secret is left over.
+        let text = clean(&self.mask(&e.to_string()));
         match root(e) {
             mlua::Error::MemoryError(_) => HookError::new(
                 HookFailure::Memory,
@@ -527,14 +525,19 @@ fn capped<R>(lua: &Lua, run: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R
         // Already inside script code (a module loaded by `require`): the cap is on.
         return run();
     }
-    lua.set_memory_limit(cap)?;
+    // The cap counts what this call allocates, on top of what the state holds when it
+    // starts (compiled scripts, other teams' too; garbage of earlier calls), and nothing is
+    // collected while script code runs: so whether a call runs out of memory depends on the
+    // call alone, never on what ran before it on this worker.
+    lua.gc_stop();
+    lua.set_memory_limit(lua.used_memory().saturating_add(cap))?;
     CAP.with(|c| c.set(usize::MAX));
     let result = run();
     CAP.with(|c| c.set(cap));
     lua.set_memory_limit(0)?;
+    lua.gc_restart();
     result
 }
-
 /// A Lua type name with its article: `an integer`, `a table`.
 fn a_type(name: &str) -> String {
     if name.starts_with(['a', 'e', 'i', 'o', 'u']) {

@@ -64,9 +64,10 @@ thread_local! {
 
 impl State {
     /// Resets what the previous call left: counts, logs, modules, the asset's files.
-    pub(crate) fn begin(&mut self, asset: &Asset, hook: &Hook<'_>) {
+    pub(crate) fn begin(&mut self, asset: &Asset, hook: &Hook<'_>) -> mlua::Result<()> {
         self.budget.used.set(0);
         *self.budget.spent.borrow_mut() = None;
+        arm(&self.lua, Rc::clone(&self.budget))?;
         self.log.borrow_mut().clear();
         self.modules.loaded.borrow_mut().clear();
         let mut call = self.call.borrow_mut();
@@ -82,6 +83,7 @@ impl State {
         };
         call.writes = None;
         call.fault = None;
+        Ok(())
     }
 }
 
@@ -182,7 +184,7 @@ impl HookHost {
         let lua = sandbox::new_state()?;
         CAP.with(|c| c.set(self.budget.memory));
         let log: Rc<RefCell<Vec<String>>> = Rc::default();
-        let emit = log_sink(&lua, Rc::clone(&log))?;
+        let emit = log_sink(&lua, Rc::clone(&log), Arc::clone(&self.ctx))?;
         let refuse = read_only_refusal(&lua)?;
         // The marker of JSON arrays (the prelude locks its metatable).
         let array_mt = lua.create_table()?;
@@ -223,18 +225,19 @@ impl HookHost {
 
 /// The function `print` and `ctx.log` add lines with: at most [`MAX_LOG_LINES`] per call,
 /// each cut to [`MAX_LOG_CHARS`] characters.
-fn log_sink(lua: &Lua, lines: Rc<RefCell<Vec<String>>>) -> mlua::Result<Function> {
+///
+/// Each line is masked whole before it is cut, so a secret across the cut is masked too.
+fn log_sink(
+    lua: &Lua,
+    lines: Rc<RefCell<Vec<String>>>,
+    secrets: Arc<Context>,
+) -> mlua::Result<Function> {
     lua.create_function(move |_, line: LuaString| {
         let mut l = lines.borrow_mut();
         if l.len() < MAX_LOG_LINES {
-            let bytes = line.as_bytes();
-            let head = &bytes[..bytes.len().min(MAX_LOG_CHARS * 4)];
-            l.push(
-                String::from_utf8_lossy(head)
-                    .chars()
-                    .take(MAX_LOG_CHARS)
-                    .collect(),
-            );
+            let text = String::from_utf8_lossy(&line.as_bytes()).into_owned();
+            let masked = secrets.secrets.mask(&text);
+            l.push(masked.chars().take(MAX_LOG_CHARS).collect());
         }
         Ok(())
     })
@@ -268,7 +271,13 @@ fn install_budget(lua: &Lua, limit: u64) -> mlua::Result<Rc<Budget>> {
         used: Cell::new(0),
         spent: RefCell::new(None),
     });
-    let b = Rc::clone(&budget);
+    arm(lua, Rc::clone(&budget))?;
+    Ok(budget)
+}
+
+/// Sets the instruction-count hook afresh: Lua counts towards the next check from here, so
+/// every call's count starts at zero, whatever the call before it left of a period.
+pub(crate) fn arm(lua: &Lua, b: Rc<Budget>) -> mlua::Result<()> {
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(CHECK_EVERY),
         move |lua, debug| {
@@ -302,5 +311,5 @@ fn install_budget(lua: &Lua, limit: u64) -> mlua::Result<Rc<Budget>> {
             Err(mlua::Error::runtime(message))
         },
     )?;
-    Ok(budget)
+    Ok(())
 }

@@ -358,7 +358,11 @@ fn secrets_are_masked_in_logs_and_errors() {
     std::fs::create_dir_all(dir.path().join("s")).unwrap();
     std::fs::write(dir.path().join("s/leak.lua"), "return { transform = function(a, ctx) ctx.log('pw=' .. a.meta.pw) error('bad ' .. a.meta.pw) end }").unwrap();
     let ctx = Context {
-        secrets: vec!["hunter22".into()],
+        secrets: {
+            let mut s = crate::secrets::Secrets::new();
+            s.add("hunter22");
+            s
+        },
         ..Context::default()
     };
     let h = HookHost::new(

@@ -46,8 +46,12 @@ impl Watchdog {
             limit,
             Arc::new(|what: &str| {
                 eprintln!(
-                    "error[hook.timeout]: {what} ran past its time limit (lua.timeout_ms); \
-                     stopping the run: nothing was written"
+                    "{}",
+                    crate::secrets::for_people(&format!(
+                        "error[hook.timeout]: {} ran past its time limit (lua.timeout_ms); \
+                         stopping the run: nothing was written",
+                        crate::text::escape_controls(what)
+                    ))
                 );
                 std::process::exit(1);
             }),

@@ -261,6 +261,9 @@ pub fn compute_loaded(
         }
     }
     let hooks = make_host(spec, opts, env, &target_names, &secrets)?;
+    // Names may not hold what the spec's environment provides; a credential found in a
+    // package is masked, but another team's package cannot fail an asset through it.
+    let identity = read.secrets.clone();
     let hooks = hooks.as_ref();
     let mut transformed: Vec<_> = loaded
         .sources
@@ -378,6 +381,7 @@ pub fn compute_loaded(
         abort,
         hook_digests,
         secrets,
+        identity,
         env_vars: read.names_set(),
     };
     build(spec, opts, env, loaded, resolved)
@@ -392,6 +396,8 @@ struct Resolved {
     hook_digests: BTreeMap<String, crate::digest::Digest>,
     /// What the plan may not show.
     secrets: crate::secrets::Secrets,
+    /// What a name may not hold.
+    identity: crate::secrets::Secrets,
     /// The process environment variables read and found set.
     env_vars: Vec<String>,
 }
@@ -414,7 +420,7 @@ fn make_host(
         vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
         seed: spec.seed.clone(),
         target: target.0.clone(),
-        secrets: secrets.values().to_vec(),
+        secrets: secrets.clone(),
     };
     let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();
     HookHost::new(&spec.dir, &names, spec.lua, ctx)
@@ -442,13 +448,14 @@ fn build(
         abort,
         hook_digests,
         secrets,
+        identity,
         env_vars,
     } = resolved;
     // A secret may not become part of a name, whatever put it there (a hook reads the
     // overridden document): the asset fails rather than carry it into the target's names.
-    if !secrets.is_empty() {
+    if !identity.is_empty() {
         for it in items.iter_mut().flatten() {
-            if !it.failed() && secrets.appears_in(&it.asset.key.name) {
+            if !it.failed() && identity.appears_in(&it.asset.key.name) {
                 it.fail(
                     Note::new(
                         "secret.identity",
@@ -590,7 +597,8 @@ fn build(
         kie: Vec::new(),
     };
     crate::secrets::remember(&secrets);
-    let plan = secrets.mask_value(plan);
+    let mut plan = plan;
+    plan.mask(&secrets);
     Ok(Planned {
         plan,
         outputs,

@@ -34,9 +34,11 @@ impl EnvRead {
     }
 }
 
+/// The strings of a value, and its numbers as written (a secret may be numeric).
 fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Number(n) => out.push(n.to_string()),
         serde_json::Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
         serde_json::Value::Object(map) => map.values().for_each(|i| strings(i, out)),
         _ => {}

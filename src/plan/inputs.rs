@@ -253,12 +253,14 @@ pub fn check_output_names(
                 ));
                 continue;
             }
-            if let Some((other, other_name)) = taken.get(&name.to_lowercase()) {
+            // Names equal but for case or Unicode composition are one file on some disks.
+            let key = crate::text::normalized(&name.to_lowercase()).into_owned();
+            if let Some((other, other_name)) = taken.get(&key) {
                 let how = if *other_name == name {
                     format!("both be written as {shown}")
                 } else {
                     format!(
-                        "be written as {} and {shown}, one file on disks that ignore case",
+                        "be written as {} and {shown}, one file on disks that ignore case or Unicode composition",
                         crate::text::escape_controls(other_name)
                     )
                 };
@@ -268,7 +270,7 @@ pub fn check_output_names(
                     format!("{other} and {owner} would {how}; rename one of them"),
                 ));
             } else {
-                taken.insert(name.to_lowercase(), (owner.clone(), name));
+                taken.insert(key, (owner.clone(), name));
             }
         }
     }

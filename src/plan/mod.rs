@@ -328,7 +328,105 @@ impl Summary {
     }
 }
 
+impl Note {
+    /// Applies `f` to every free text of the note: its message, the asset it names, its hint.
+    pub fn each_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+        f(&mut self.message);
+        if let Some(a) = &mut self.asset {
+            f(a);
+        }
+        if let Some(h) = &mut self.hint {
+            f(h);
+        }
+    }
+}
+
+/// Applies `f` to every string of a JSON value, object keys included.
+pub fn each_json_text(v: &mut serde_json::Value, f: &mut dyn FnMut(&mut String)) {
+    match v {
+        serde_json::Value::String(s) => f(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| each_json_text(i, f)),
+        serde_json::Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (mut k, mut item) in old {
+                f(&mut k);
+                each_json_text(&mut item, f);
+                map.insert(k, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl AssetPlan {
+    /// Applies `f` to every free text of the asset's plan: names, labels, renames, the values
+    /// overrides set, references, its error.
+    pub fn each_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+        f(&mut self.name);
+        f(&mut self.output_name);
+        for v in self.labels.values_mut() {
+            f(v);
+        }
+        for r in &mut self.renames {
+            f(&mut r.from);
+            f(&mut r.to);
+            f(&mut r.by);
+        }
+        for o in &mut self.overrides {
+            each_json_text(&mut o.value, f);
+        }
+        for r in &mut self.references {
+            f(&mut r.from);
+            f(&mut r.to);
+        }
+        if let Some(e) = &mut self.error {
+            e.each_text(f);
+        }
+        if let Some(d) = &mut self.dropped {
+            f(d);
+        }
+    }
+}
+
 impl Plan {
+    /// Applies `f` to every free text of the plan (names, labels, values, messages, logs, the
+    /// server's answers) and to nothing else: its codes, actions, kinds, paths and digests
+    /// are the plan's own words.
+    pub fn each_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+        for a in self.packages.iter_mut().flat_map(|p| &mut p.assets) {
+            a.each_text(f);
+        }
+        for n in self
+            .warnings
+            .iter_mut()
+            .chain(&mut self.logs)
+            .chain(&mut self.abort)
+        {
+            n.each_text(f);
+        }
+        for u in &mut self.kie {
+            for v in &mut u.success {
+                each_json_text(v, f);
+            }
+            for k in &mut u.failure {
+                f(&mut k.key);
+                for v in k.labels.values_mut() {
+                    f(v);
+                }
+                f(&mut k.error_message);
+            }
+        }
+    }
+
+    /// Masks every secret wherever the plan shows free text ([`Plan::each_text`]): a secret
+    /// that happens to equal one of the plan's own words (a password `skip`) cannot change
+    /// what the plan says or how it reads back.
+    pub fn mask(&mut self, s: &crate::secrets::Secrets) {
+        if !s.is_empty() {
+            self.each_text(&mut |t| s.mask_in(t));
+        }
+    }
+
     /// Whether applying it writes anything new to the target.
     pub fn has_changes(&self) -> bool {
         self.summary.create + self.summary.overwrite > 0

@@ -479,7 +479,8 @@ fn apply_overrides(
             };
             // enebular sourceCode may hold credentials: its value is never shown. Any other
             // value is shown as set: the plan is masked as a whole before anyone sees it.
-            let hidden = run.platform.hides(&key.kind, &s.pointer);
+            // A value the override marks secret is never shown, whatever its type.
+            let hidden = s.secret || run.platform.hides(&key.kind, &s.pointer);
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
                 value: if hidden {

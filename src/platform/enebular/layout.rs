@@ -226,7 +226,8 @@ pub fn credentials(meta: &Value) -> Vec<String> {
     let Some(code) = meta.get(SOURCE_CODE).and_then(Value::as_str) else {
         return Vec::new();
     };
-    if code.trim().is_empty() {
+    // Text too short to mask without hiding ordinary words is not taken as a credential.
+    if code.trim().chars().count() < crate::secrets::MIN_SECRET_CHARS {
         return Vec::new();
     }
     let mut out = vec![code.to_string()];

@@ -292,7 +292,12 @@ impl Items<'_> {
                         // Shown as set; the plan is masked as a whole before anyone sees it.
                         overrides.push(OverrideStep {
                             pointer: set.pointer.clone(),
-                            value: v.clone(),
+                            // A value the override marks secret is never shown.
+                            value: if set.secret {
+                                Value::String(crate::secrets::MASK.into())
+                            } else {
+                                v.clone()
+                            },
                             at,
                         });
                         *slot = v;
@@ -570,7 +575,8 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         kie: uploads,
     };
     crate::secrets::remember(&read.secrets);
-    let plan = read.secrets.mask_value(plan);
+    let mut plan = plan;
+    plan.mask(&read.secrets);
     Ok(Planned {
         plan,
         outputs,
