@@ -565,17 +565,7 @@ fn build(
     } else {
         None
     };
-    let owners: Vec<(String, &PackageOutput)> = packages
-        .iter()
-        .map(|p| format!("source {}", p.source))
-        .zip(&outputs)
-        .chain(
-            merged
-                .iter()
-                .map(|m| ("the merged target state".to_string(), m)),
-        )
-        .collect();
-    inputs::check_output_names(spec, &owners)?;
+    inputs::check_output_names(spec, &packages, &outputs, merged.as_ref())?;
     warnings.sort();
     warnings.dedup();
     let summary = Summary::of(&packages, warnings.len());

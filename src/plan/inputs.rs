@@ -221,13 +221,21 @@ pub(super) fn load(
 
 /// Refuses outputs that would not each get a name of their own, directly inside the output
 /// folder, before anything is staged: two sources written under one name (or names equal but
-/// for case, which are one file on some disks), a source written where the report or the
-/// merged state goes, a name that is not a plain file name. `outputs` pairs each output with
-/// what it comes from, as shown to the user.
+/// for case or Unicode composition, which are one file on some disks), a source written where the report or the
+/// merged state goes, a name that is not a plain file name. `packages` and `outputs` go
+/// together, one per source; errors name each output by what it comes from.
 pub fn check_output_names(
     spec: &Spec,
-    outputs: &[(String, &super::PackageOutput)],
+    packages: &[super::PackagePlan],
+    outputs: &[super::PackageOutput],
+    merged: Option<&super::PackageOutput>,
 ) -> Result<(), Error> {
+    let outputs: Vec<(String, &super::PackageOutput)> = packages
+        .iter()
+        .map(|p| format!("source {}", p.source))
+        .zip(outputs)
+        .chain(merged.map(|m| ("the merged target state".to_string(), m)))
+        .collect();
     use std::collections::BTreeMap;
     let span = spec.sources.first().map(|(_, sp)| *sp);
     let mut diags = Vec::new();
@@ -236,7 +244,7 @@ pub fn check_output_names(
         super::REPORT_NAME.to_lowercase(),
         ("the report".to_string(), super::REPORT_NAME.to_string()),
     );
-    for (owner, out) in outputs {
+    for (owner, out) in &outputs {
         for path in out.final_paths() {
             let name = path
                 .file_name()

@@ -176,6 +176,19 @@ enum Frame {
     },
 }
 
+/// Parses a YAML document of data (a package's file) into a JSON value; an error says
+/// `line L:C: what`.
+pub fn parse_value(text: &str, limits: &YamlLimits) -> Result<serde_json::Value, String> {
+    let root = parse(text, limits).map_err(|e| {
+        format!(
+            "line {}:{}: {}",
+            e.span.start.line, e.span.start.col, e.message
+        )
+    })?;
+    serde::Deserialize::deserialize(de::De::new(&root, &Default::default()))
+        .map_err(|e: de::DeError| e.message)
+}
+
 /// Parses one YAML document into a tree.
 pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
     if text.len() > limits.max_bytes {

@@ -89,17 +89,7 @@ fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<Value, Packag
                     max_total_size,
                 ),
             };
-            let root = crate::yaml::parse(text, &limits).map_err(|e| {
-                shape(
-                    path,
-                    format!(
-                        "line {}:{}: {}",
-                        e.span.start.line, e.span.start.col, e.message
-                    ),
-                )
-            })?;
-            serde::Deserialize::deserialize(crate::yaml::de::De::new(&root, &Default::default()))
-                .map_err(|e: crate::yaml::de::DeError| shape(path, e.message))
+            crate::yaml::parse_value(text, &limits).map_err(|m| shape(path, m))
         }
     }
 }

@@ -123,17 +123,7 @@ pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, 
                 max_nodes: 50_000_000,
                 max_expanded_bytes: max_alias_bytes(bytes.len(), max_total_size),
             };
-            let root = crate::yaml::parse(text, &limits).map_err(|e| {
-                shape(
-                    path,
-                    format!(
-                        "line {}:{}: {}",
-                        e.span.start.line, e.span.start.col, e.message
-                    ),
-                )
-            })?;
-            serde::Deserialize::deserialize(crate::yaml::de::De::new(&root, &Default::default()))
-                .map_err(|e: crate::yaml::de::DeError| shape(path, e.message))?
+            crate::yaml::parse_value(text, &limits).map_err(|m| shape(path, m))?
         }
     };
     let Value::Object(mut top) = value else {

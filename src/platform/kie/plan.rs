@@ -545,17 +545,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             file: Some(to_bytes(format, metadata.as_ref(), &state)),
         }
     });
-    let owners: Vec<(String, &crate::plan::PackageOutput)> = packages
-        .iter()
-        .map(|p| format!("source {}", p.source))
-        .zip(&outputs)
-        .chain(
-            merged
-                .iter()
-                .map(|m| ("the merged target state".to_string(), m)),
-        )
-        .collect();
-    crate::plan::inputs::check_output_names(spec, &owners)?;
+    crate::plan::inputs::check_output_names(spec, &packages, &outputs, merged.as_ref())?;
     warnings.sort();
     let summary = Summary::of(&packages, warnings.len());
     let plan = Plan {
