@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use crate::archive::Limits;
 use crate::error::{Error, exit};
-use crate::plan::{
-    PLAN_FORMAT, Plan, PlanOptions, Planned, compute, compute_loaded, input_digests, load_inputs,
-};
+use crate::plan::{PlanOptions, Planned, compute};
 use crate::report::Report;
 use crate::spec::Spec;
 
@@ -97,11 +95,16 @@ pub fn apply(
     out_dir: Option<PathBuf>,
     limits: &Limits,
 ) -> Result<ExitCode, Error> {
-    let (planned, base) = match read_saved_plan(input)? {
+    let (planned, base) = match crate::plan::saved::read_saved_plan(input)? {
         Some(saved) => {
             let spec = crate::fsutil::parent_of(input).join(&saved.spec.path);
             let base = crate::fsutil::normalize(crate::fsutil::parent_of(&spec));
-            let mut planned = replan(input, saved, env, out_dir, limits)?;
+            let options = PlanOptions {
+                limits: *limits,
+                ..crate::platform::plan_options()
+            };
+            let mut planned =
+                crate::plan::saved::replan(input, saved, env, out_dir, &options, &env_lookup)?;
             planned
                 .protected
                 .push(crate::fsutil::Protected::new(input, "saved plan"));
@@ -149,193 +152,6 @@ fn human_with_plan(planned: &Planned, report: &Report, dry_run: bool, base: &Pat
         )
     } else {
         super::render::report(report, base)
-    }
-}
-
-/// A plan file, if `input` is one.
-fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
-    if input.extension().and_then(|e| e.to_str()) != Some("json") {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(input).map_err(|e| Error::Io {
-        path: input.into(),
-        action: "cannot read the plan",
-        source: e,
-    })?;
-    let probe: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Usage(format!("{}: not a plan file: {e}", input.display())))?;
-    if probe.get("format").and_then(|f| f.as_u64()) != Some(u64::from(PLAN_FORMAT)) {
-        return Err(Error::Usage(format!(
-            "{}: not a plan of format {PLAN_FORMAT} (write one with hoist plan SPEC -o {})",
-            input.display(),
-            input.display()
-        )));
-    }
-    serde_json::from_value(probe)
-        .map(Some)
-        .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))
-}
-
-/// Recomputes a saved plan and refuses if anything changed since: first the spec's bytes,
-/// then every input's digests, and last the plan itself.
-fn replan(
-    plan_path: &Path,
-    saved: Plan,
-    env: Option<String>,
-    out_dir: Option<PathBuf>,
-    limits: &Limits,
-) -> Result<Planned, Error> {
-    if out_dir.is_some() {
-        return Err(Error::Usage(
-            "a saved plan names its outputs; apply it without --out, or plan again with another output.dir".into(),
-        ));
-    }
-    if env.is_some() && env != saved.spec.env {
-        return Err(Error::Usage(format!(
-            "the plan was made for environment {}; --env {} does not match",
-            saved.spec.env.as_deref().unwrap_or("(none)"),
-            env.as_deref().unwrap_or("")
-        )));
-    }
-    let unset: Vec<&String> = saved
-        .spec
-        .env_vars
-        .iter()
-        .filter(|name| std::env::var_os(name).is_none())
-        .collect();
-    if let Some(first) = unset.first() {
-        let names: Vec<&str> = unset.iter().map(|n| n.as_str()).collect();
-        return Err(Error::Usage(format!(
-            "{}: the plan was made with the environment variable{} {} set, and {} unset now; set {} as when planning (the plan records names, never values)",
-            plan_path.display(),
-            if unset.len() == 1 { "" } else { "s" },
-            names.join(", "),
-            if unset.len() == 1 {
-                "it is"
-            } else {
-                "they are"
-            },
-            if unset.len() == 1 {
-                first.as_str()
-            } else {
-                "them"
-            },
-        )));
-    }
-    let spec_path =
-        crate::fsutil::normalize(&crate::fsutil::parent_of(plan_path).join(&saved.spec.path));
-    let stale = |changes: Vec<String>| stale_error(plan_path, &changes);
-    let bytes = std::fs::read(&spec_path).map_err(|e| Error::Io {
-        path: spec_path.clone(),
-        action: "cannot read the plan's spec",
-        source: e,
-    })?;
-    if crate::digest::Digest::of(&bytes) != saved.spec.sha256 {
-        return Err(stale(vec![format!(
-            "the spec {} changed",
-            spec_path.display()
-        )]));
-    }
-    let spec = Spec::load(&spec_path)?;
-    let gone: Vec<String> = saved
-        .inputs
-        .sources
-        .keys()
-        .chain(saved.inputs.target.iter().map(|t| &t.path))
-        .filter(|p| !spec.resolve(p).exists())
-        .map(|p| format!("input {p} is gone"))
-        .collect();
-    if !gone.is_empty() {
-        return Err(stale(gone));
-    }
-    let opts = PlanOptions {
-        env: saved.spec.env.clone(),
-        limits: *limits,
-        spec_display: Some(spec_path.display().to_string()),
-        out_dir,
-        ..crate::platform::plan_options()
-    };
-    let loaded = load_inputs(&spec, &opts)?;
-    let scripts: Vec<String> = spec.scripts().into_iter().map(|(s, _)| s).collect();
-    let hooks =
-        crate::hooks::source_digests(&spec.dir, &scripts).map_err(|(script, message)| {
-            Error::Spec(spec.error_at(None, "hook.script", format!("{script}: {message}")))
-        })?;
-    let fresh = input_digests(&loaded, hooks);
-    let mut changes = Vec::new();
-    let hooks = |d: &crate::plan::InputDigests| -> DigestMap {
-        d.hooks.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()
-    };
-    diff_inputs("hook", &hooks(&saved.inputs), &hooks(&fresh), &mut changes);
-    let sources = |d: &crate::plan::InputDigests| -> DigestMap {
-        d.sources
-            .iter()
-            .flat_map(|(pkg, entries)| {
-                entries
-                    .iter()
-                    .map(move |(e, x)| (format!("{pkg}: {e}"), Some(*x)))
-            })
-            .collect()
-    };
-    diff_inputs(
-        "source entry",
-        &sources(&saved.inputs),
-        &sources(&fresh),
-        &mut changes,
-    );
-    let target = |d: &crate::plan::InputDigests| -> DigestMap {
-        d.target
-            .iter()
-            .flat_map(|t| {
-                t.entries
-                    .iter()
-                    .map(move |(e, x)| (format!("{}: {e}", t.path), Some(*x)))
-            })
-            .collect()
-    };
-    diff_inputs(
-        "target entry",
-        &target(&saved.inputs),
-        &target(&fresh),
-        &mut changes,
-    );
-    if !changes.is_empty() {
-        return Err(stale(changes));
-    }
-    let mut planned = compute_loaded(&spec, &opts, &env_lookup, loaded)?;
-    planned.plan.spec.path = saved.spec.path.clone();
-    if planned.plan != saved {
-        return Err(stale(vec!["the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into()]));
-    }
-    Ok(planned)
-}
-
-fn stale_error(plan_path: &Path, changes: &[String]) -> Error {
-    let shown: Vec<String> = changes.iter().take(20).map(|c| format!("  {c}")).collect();
-    let more = if changes.len() > 20 {
-        format!("\n  … and {} more", changes.len() - 20)
-    } else {
-        String::new()
-    };
-    Error::StalePlan(format!(
-        "{}: refusing a stale plan; since it was made:\n{}{more}\nrun hoist plan again and review it",
-        plan_path.display(),
-        shown.join("\n")
-    ))
-}
-
-type DigestMap = std::collections::BTreeMap<String, Option<crate::digest::Digest>>;
-
-fn diff_inputs(what: &str, saved: &DigestMap, fresh: &DigestMap, changes: &mut Vec<String>) {
-    for (k, v) in saved {
-        match fresh.get(k) {
-            None => changes.push(format!("{what} {k} is gone")),
-            Some(f) if f != v => changes.push(format!("{what} {k} was modified")),
-            _ => {}
-        }
-    }
-    for k in fresh.keys().filter(|k| !saved.contains_key(*k)) {
-        changes.push(format!("{what} {k} is new"));
     }
 }
 

@@ -9,6 +9,7 @@ pub mod environ;
 pub mod inputs;
 pub mod platform;
 pub mod resolve;
+pub mod saved;
 pub mod select;
 pub mod transform;
 

@@ -1,0 +1,280 @@
+//! Saved plans: reading one (`hoist plan -o`), and recomputing it before it is applied, which
+//! refuses a plan whose spec, hook scripts, sources or target changed since, or that the
+//! inputs no longer give.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    EnvLookup, PLAN_FORMAT, Plan, PlanOptions, Planned, compute_loaded, input_digests, load_inputs,
+};
+use crate::error::Error;
+use crate::spec::Spec;
+
+/// A plan file, if `input` is one.
+pub fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
+    if input.extension().and_then(|e| e.to_str()) != Some("json") {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(input).map_err(|e| Error::Io {
+        path: input.into(),
+        action: "cannot read the plan",
+        source: e,
+    })?;
+    let probe: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Usage(format!("{}: not a plan file: {e}", input.display())))?;
+    if probe.get("format").and_then(|f| f.as_u64()) != Some(u64::from(PLAN_FORMAT)) {
+        return Err(Error::Usage(format!(
+            "{}: not a plan of format {PLAN_FORMAT} (write one with hoist plan SPEC -o {})",
+            input.display(),
+            input.display()
+        )));
+    }
+    serde_json::from_value(probe)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))
+}
+
+/// Recomputes a saved plan and refuses if anything changed since: first the spec's bytes,
+/// then every input's digests, and last the plan itself. `base` gives the platforms and
+/// limits; `env` and `out_dir` are what the command line asked for (both must agree with the
+/// plan); `env_lookup` reads the process environment.
+pub fn replan(
+    plan_path: &Path,
+    saved: Plan,
+    env: Option<String>,
+    out_dir: Option<PathBuf>,
+    base: &PlanOptions,
+    env_lookup: &EnvLookup,
+) -> Result<Planned, Error> {
+    if out_dir.is_some() {
+        return Err(Error::Usage(
+            "a saved plan names its outputs; apply it without --out, or plan again with another output.dir".into(),
+        ));
+    }
+    if env.is_some() && env != saved.spec.env {
+        return Err(Error::Usage(format!(
+            "the plan was made for environment {}; --env {} does not match",
+            saved.spec.env.as_deref().unwrap_or("(none)"),
+            env.as_deref().unwrap_or("")
+        )));
+    }
+    let unset: Vec<&String> = saved
+        .spec
+        .env_vars
+        .iter()
+        .filter(|name| env_lookup(name).is_none())
+        .collect();
+    if let Some(first) = unset.first() {
+        let names: Vec<&str> = unset.iter().map(|n| n.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "{}: the plan was made with the environment variable{} {} set, and {} unset now; set {} as when planning (the plan records names, never values)",
+            plan_path.display(),
+            if unset.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if unset.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+            if unset.len() == 1 {
+                first.as_str()
+            } else {
+                "them"
+            },
+        )));
+    }
+    let spec_path =
+        crate::fsutil::normalize(&crate::fsutil::parent_of(plan_path).join(&saved.spec.path));
+    let stale = |changes: Vec<String>| stale_error(plan_path, &changes);
+    let bytes = std::fs::read(&spec_path).map_err(|e| Error::Io {
+        path: spec_path.clone(),
+        action: "cannot read the plan's spec",
+        source: e,
+    })?;
+    if crate::digest::Digest::of(&bytes) != saved.spec.sha256 {
+        return Err(stale(vec![format!(
+            "the spec {} changed",
+            spec_path.display()
+        )]));
+    }
+    let spec = Spec::load(&spec_path)?;
+    let gone: Vec<String> = saved
+        .inputs
+        .sources
+        .keys()
+        .chain(saved.inputs.target.iter().map(|t| &t.path))
+        .filter(|p| !spec.resolve(p).exists())
+        .map(|p| format!("input {p} is gone"))
+        .collect();
+    if !gone.is_empty() {
+        return Err(stale(gone));
+    }
+    let opts = PlanOptions {
+        env: saved.spec.env.clone(),
+        spec_display: Some(spec_path.display().to_string()),
+        out_dir,
+        ..base.clone()
+    };
+    let loaded = load_inputs(&spec, &opts)?;
+    let scripts: Vec<String> = spec.scripts().into_iter().map(|(s, _)| s).collect();
+    let hooks =
+        crate::hooks::source_digests(&spec.dir, &scripts).map_err(|(script, message)| {
+            Error::Spec(spec.error_at(None, "hook.script", format!("{script}: {message}")))
+        })?;
+    let fresh = input_digests(&loaded, hooks);
+    let mut changes = Vec::new();
+    let hooks = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.hooks.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()
+    };
+    diff_inputs("hook", &hooks(&saved.inputs), &hooks(&fresh), &mut changes);
+    let sources = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.sources
+            .iter()
+            .flat_map(|(pkg, entries)| {
+                entries
+                    .iter()
+                    .map(move |(e, x)| (format!("{pkg}: {e}"), Some(*x)))
+            })
+            .collect()
+    };
+    diff_inputs(
+        "source entry",
+        &sources(&saved.inputs),
+        &sources(&fresh),
+        &mut changes,
+    );
+    let target = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.target
+            .iter()
+            .flat_map(|t| {
+                t.entries
+                    .iter()
+                    .map(move |(e, x)| (format!("{}: {e}", t.path), Some(*x)))
+            })
+            .collect()
+    };
+    diff_inputs(
+        "target entry",
+        &target(&saved.inputs),
+        &target(&fresh),
+        &mut changes,
+    );
+    if !changes.is_empty() {
+        return Err(stale(changes));
+    }
+    let mut planned = compute_loaded(&spec, &opts, env_lookup, loaded)?;
+    planned.plan.spec.path = saved.spec.path.clone();
+    if planned.plan != saved {
+        return Err(stale(vec!["the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into()]));
+    }
+    Ok(planned)
+}
+
+fn stale_error(plan_path: &Path, changes: &[String]) -> Error {
+    let shown: Vec<String> = changes.iter().take(20).map(|c| format!("  {c}")).collect();
+    let more = if changes.len() > 20 {
+        format!("\n  … and {} more", changes.len() - 20)
+    } else {
+        String::new()
+    };
+    Error::StalePlan(format!(
+        "{}: refusing a stale plan; since it was made:\n{}{more}\nrun hoist plan again and review it",
+        plan_path.display(),
+        shown.join("\n")
+    ))
+}
+
+type DigestMap = std::collections::BTreeMap<String, Option<crate::digest::Digest>>;
+
+fn diff_inputs(what: &str, saved: &DigestMap, fresh: &DigestMap, changes: &mut Vec<String>) {
+    for (k, v) in saved {
+        match fresh.get(k) {
+            None => changes.push(format!("{what} {k} is gone")),
+            Some(f) if f != v => changes.push(format!("{what} {k} was modified")),
+            _ => {}
+        }
+    }
+    for k in fresh.keys().filter(|k| !saved.contains_key(*k)) {
+        changes.push(format!("{what} {k} is new"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workspace with the orders example and a spec that reads one secret variable.
+    fn workspace() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let copy = |from: &Path, to: &Path| {
+            let mut stack = vec![from.to_path_buf()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).unwrap() {
+                    let p = e.unwrap().path();
+                    let dest = to.join(p.strip_prefix(from).unwrap());
+                    if p.is_dir() {
+                        std::fs::create_dir_all(&dest).unwrap();
+                        stack.push(p);
+                    } else {
+                        std::fs::copy(&p, &dest).unwrap();
+                    }
+                }
+            }
+        };
+        std::fs::create_dir_all(t.path().join("in/orders")).unwrap();
+        copy(
+            &repo.join("examples/packages/orders-dev"),
+            &t.path().join("in/orders"),
+        );
+        std::fs::write(
+            t.path().join("spec.yaml"),
+            "version: 1\nname: saved\nsources: [in/orders]\noutput: {dir: out}\nenv_vars: {secret: [PW]}\nenvironments:\n  prod:\n    overrides:\n      - {kind: data_source, names: [orders-dw], set: {/config/password: \"${env:PW}\"}}\n",
+        )
+        .unwrap();
+        t
+    }
+
+    fn options() -> PlanOptions {
+        PlanOptions {
+            env: Some("prod".into()),
+            ..crate::platform::plan_options()
+        }
+    }
+
+    fn set(name: &str) -> Option<String> {
+        (name == "PW").then(|| "s3cret-pass".to_string())
+    }
+
+    fn unset(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn a_saved_plan_is_recomputed_and_refused_when_an_input_or_a_variable_changed() {
+        let t = workspace();
+        let spec = Spec::load(&t.path().join("spec.yaml")).unwrap();
+        let planned = super::super::compute(&spec, &options(), &set).unwrap();
+        let mut saved = planned.plan.clone();
+        saved.spec.path = "spec.yaml".into();
+        let plan_path = t.path().join("plan.json");
+        assert_eq!(saved.spec.env_vars, ["PW"]);
+        // Unchanged: the same plan again.
+        let again = replan(&plan_path, saved.clone(), None, None, &options(), &set).unwrap();
+        assert_eq!(again.plan.packages, saved.packages);
+        // A variable the plan read is unset now.
+        let e = replan(&plan_path, saved.clone(), None, None, &options(), &unset).unwrap_err();
+        assert!(e.to_string().contains("PW set, and it is unset now"), "{e}");
+        // An entry of a source changed.
+        let doc = t.path().join("in/orders/assets/app/orders/asset.json");
+        let text = std::fs::read_to_string(&doc).unwrap();
+        std::fs::write(&doc, text.replace("orders", "orders ")).unwrap();
+        let e = replan(&plan_path, saved, None, None, &options(), &set).unwrap_err();
+        assert_eq!(e.code(), "plan.stale", "{e}");
+        assert!(
+            e.to_string()
+                .contains("assets/app/orders/asset.json was modified"),
+            "{e}"
+        );
+    }
+}
