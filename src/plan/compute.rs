@@ -170,41 +170,8 @@ pub fn compute_loaded(
     let env = chosen_environment(spec, opts)?;
     let read = super::environ::read(spec, env, env_lookup)?;
     let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
-    let spec_error = |diagnostics: Vec<Diagnostic>| {
-        Error::Spec(SpecErrors {
-            path: spec.path.clone(),
-            text: spec.text.clone(),
-            diagnostics,
-        })
-    };
-    if let Some(t) = &loaded.target {
-        for s in &loaded.sources {
-            if s.package.layout != t.package.layout {
-                return Err(Error::Usage(format!(
-                    "{} is a {} package but the target {} is {}; promote one layout per spec",
-                    s.shown, s.package.layout, t.shown, t.package.layout
-                )));
-            }
-        }
-    }
-    // One platform per package; a platform with a planner of its own plans alone.
-    let platforms: Vec<&'static dyn Platform> = loaded
-        .sources
-        .iter()
-        .map(|s| platform_of(opts.platforms, s.package.layout))
-        .collect::<Result<_, _>>()?;
-    if let Some((i, planner)) = platforms
-        .iter()
-        .enumerate()
-        .find_map(|(i, p)| p.planner().map(|f| (i, f)))
-    {
-        let layout = loaded.sources[i].package.layout;
-        if let Some(other) = loaded.sources.iter().find(|s| s.package.layout != layout) {
-            return Err(Error::Usage(format!(
-                "{} is a {} package, and {} packages are promoted alone: put {} in a spec of its own",
-                other.shown, other.package.layout, layout, other.shown
-            )));
-        }
+    let platforms = platforms_of(opts, &loaded)?;
+    if let Some(planner) = own_planner(&platforms, &loaded)? {
         let input = PlanInput {
             spec,
             opts,
@@ -213,53 +180,8 @@ pub fn compute_loaded(
         };
         return planner(&input, loaded);
     }
-    let mut target_names = Names::default();
-    let mut warnings = Vec::new();
-    if let Some(t) = &loaded.target {
-        for a in &t.package.assets {
-            target_names.add(&a.key.kind, &a.key.name);
-        }
-        for f in &t.package.failures {
-            let (kind, name, _) = parse_failure_key(&f.asset);
-            target_names.add(&kind, &name);
-            warnings.push(
-                Note::new(
-                    "target.unreadable",
-                    format!("target asset {} could not be read: {}", f.asset, f.message),
-                )
-                .package(&t.shown),
-            );
-        }
-    }
-    // Secrets a platform finds in the packages (enebular credentials in sourceCode) are
-    // masked wherever a hook could echo them; so are those the environment's overrides put
-    // into such fields.
-    let mut secrets = read.secrets.clone();
-    let of_target = loaded
-        .target
-        .iter()
-        .map(|t| platform_of(opts.platforms, t.package.layout).map(|p| (p, t)))
-        .collect::<Result<Vec<_>, _>>()?;
-    for (p, input) in platforms
-        .iter()
-        .zip(&loaded.sources)
-        .chain(of_target.iter().map(|(p, t)| (p, *t)))
-    {
-        for a in &input.package.assets {
-            p.secrets_in(a.meta())
-                .into_iter()
-                .for_each(|c| secrets.add(c));
-        }
-    }
-    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
-    for set in env.iter().flat_map(|e| &e.overrides).flat_map(|o| &o.set) {
-        if let Ok(v) = set.value.render(&vars, env_lookup) {
-            let doc = crate::model::pointer::document_with(&set.pointer, v);
-            for p in &platforms {
-                p.secrets_in(&doc).into_iter().for_each(|c| secrets.add(c));
-            }
-        }
-    }
+    let (target_names, mut warnings) = target_names(&loaded);
+    let secrets = secrets_of(&read, opts, &platforms, &loaded, env, env_lookup)?;
     let hooks = make_host(spec, opts, env, &target_names, &secrets)?;
     // Names may not hold what the spec's environment provides; a credential found in a
     // package is masked, but another team's package cannot fail an asset through it.
@@ -285,7 +207,161 @@ pub fn compute_loaded(
         })
         .collect();
     let loaded = &loaded;
-    let sources = &loaded.sources;
+    check_matches(spec, opts, env, &mut transformed, &mut warnings)?;
+    let mut existing = target_names.clone();
+    let mut items: Vec<Vec<Item>> = Vec::with_capacity(transformed.len());
+    let mut logs = Vec::new();
+    for ((t, _), s) in transformed.into_iter().zip(&loaded.sources) {
+        warnings.extend(t.warnings);
+        logs.extend(t.logs.into_iter().map(|(key, script, line)| {
+            Note::new("hook.log", format!("{script}: {line}"))
+                .asset(&key)
+                .package(&s.shown)
+        }));
+        items.push(t.items);
+    }
+    let abort = resolve_all(
+        spec,
+        env,
+        hooks,
+        loaded,
+        &platforms,
+        &mut items,
+        &mut existing,
+        &mut warnings,
+    );
+    let hook_digests = hooks.map(HookHost::digests).unwrap_or_default();
+    let resolved = Resolved {
+        items,
+        warnings,
+        logs,
+        abort,
+        hook_digests,
+        secrets,
+        identity,
+        env_vars: read.names_set(),
+    };
+    build(spec, opts, env, loaded, resolved)
+}
+
+/// The platform of every source: one layout for the sources and the target.
+fn platforms_of(
+    opts: &PlanOptions,
+    loaded: &inputs::Loaded,
+) -> Result<Vec<&'static dyn Platform>, Error> {
+    if let Some(t) = &loaded.target {
+        for s in &loaded.sources {
+            if s.package.layout != t.package.layout {
+                return Err(Error::Usage(format!(
+                    "{} is a {} package but the target {} is {}; promote one layout per spec",
+                    s.shown, s.package.layout, t.shown, t.package.layout
+                )));
+            }
+        }
+    }
+    loaded
+        .sources
+        .iter()
+        .map(|s| platform_of(opts.platforms, s.package.layout))
+        .collect()
+}
+
+/// The planner of its own of the sources' platform, if it has one: such a platform plans
+/// alone, so every source must be of its layout.
+fn own_planner(
+    platforms: &[&'static dyn Platform],
+    loaded: &inputs::Loaded,
+) -> Result<Option<super::platform::Planner>, Error> {
+    let Some((i, planner)) = platforms
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| p.planner().map(|f| (i, f)))
+    else {
+        return Ok(None);
+    };
+    let layout = loaded.sources[i].package.layout;
+    if let Some(other) = loaded.sources.iter().find(|s| s.package.layout != layout) {
+        return Err(Error::Usage(format!(
+            "{} is a {} package, and {} packages are promoted alone: put {} in a spec of its own",
+            other.shown, other.package.layout, layout, other.shown
+        )));
+    }
+    Ok(Some(planner))
+}
+
+/// What the target holds by kind and name, assets that could not be read included (each a
+/// warning).
+fn target_names(loaded: &inputs::Loaded) -> (Names, Vec<Note>) {
+    let mut target_names = Names::default();
+    let mut warnings = Vec::new();
+    if let Some(t) = &loaded.target {
+        for a in &t.package.assets {
+            target_names.add(&a.key.kind, &a.key.name);
+        }
+        for f in &t.package.failures {
+            let (kind, name, _) = parse_failure_key(&f.asset);
+            target_names.add(&kind, &name);
+            warnings.push(
+                Note::new(
+                    "target.unreadable",
+                    format!("target asset {} could not be read: {}", f.asset, f.message),
+                )
+                .package(&t.shown),
+            );
+        }
+    }
+    (target_names, warnings)
+}
+
+/// Every value the plan may not show: the environment's secrets, and what the platforms find
+/// in the packages (enebular credentials in sourceCode), masked wherever a hook could echo
+/// them; so are those the environment's overrides put into such fields.
+fn secrets_of(
+    read: &super::environ::EnvRead,
+    opts: &PlanOptions,
+    platforms: &[&'static dyn Platform],
+    loaded: &inputs::Loaded,
+    env: Option<&crate::spec::Environment>,
+    env_lookup: &EnvLookup,
+) -> Result<crate::secrets::Secrets, Error> {
+    let mut secrets = read.secrets.clone();
+    let of_target = loaded
+        .target
+        .iter()
+        .map(|t| platform_of(opts.platforms, t.package.layout).map(|p| (p, t)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (p, input) in platforms
+        .iter()
+        .zip(&loaded.sources)
+        .chain(of_target.iter().map(|(p, t)| (p, *t)))
+    {
+        for a in &input.package.assets {
+            p.secrets_in(a.meta())
+                .into_iter()
+                .for_each(|c| secrets.add(c));
+        }
+    }
+    let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
+    for set in env.iter().flat_map(|e| &e.overrides).flat_map(|o| &o.set) {
+        if let Ok(v) = set.value.render(&vars, env_lookup) {
+            let doc = crate::model::pointer::document_with(&set.pointer, v);
+            for p in platforms {
+                p.secrets_in(&doc).into_iter().for_each(|c| secrets.add(c));
+            }
+        }
+    }
+    Ok(secrets)
+}
+
+/// Overrides that match no selected asset and unset variables are spec errors; `select`
+/// rules that match nothing are warnings.
+fn check_matches(
+    spec: &Spec,
+    opts: &PlanOptions,
+    env: Option<&crate::spec::Environment>,
+    transformed: &mut [(super::transform::Transformed, Vec<bool>)],
+    warnings: &mut Vec<Note>,
+) -> Result<(), Error> {
     let mut diags = Vec::new();
     if let Some(env) = env {
         for (i, o) in env.overrides.iter().enumerate() {
@@ -304,13 +380,17 @@ pub fn compute_loaded(
             }
         }
     }
-    for (t, _) in &mut transformed {
+    for (t, _) in transformed.iter_mut() {
         diags.append(&mut t.env_errors);
     }
     if !diags.is_empty() {
         diags.sort_by_key(|d| d.span.map(|s| s.start));
         diags.dedup();
-        return Err(spec_error(diags));
+        return Err(Error::Spec(SpecErrors {
+            path: spec.path.clone(),
+            text: spec.text.clone(),
+            diagnostics: diags,
+        }));
     }
     if let Some(rules) = &spec.select {
         for (i, r) in rules.iter().enumerate() {
@@ -328,63 +408,54 @@ pub fn compute_loaded(
             }
         }
     }
-    let mut existing = target_names.clone();
-    let mut items: Vec<Vec<Item>> = Vec::with_capacity(transformed.len());
-    let mut logs = Vec::new();
-    for ((t, _), s) in transformed.into_iter().zip(&loaded.sources) {
-        warnings.extend(t.warnings);
-        logs.extend(t.logs.into_iter().map(|(key, script, line)| {
-            Note::new("hook.log", format!("{script}: {line}"))
-                .asset(&key)
-                .package(&s.shown)
-        }));
-        items.push(t.items);
-    }
-    let abort = {
-        let mut work: Vec<Work<'_>> = sources
-            .iter()
-            .zip(items.iter_mut())
-            .zip(&platforms)
-            .map(|((s, items), platform)| Work {
-                shown: &s.shown,
-                platform: *platform,
-                items,
-            })
-            .collect();
-        let mut target_assets = TargetAssets::new();
-        if let Some(t) = &loaded.target {
-            for a in &t.package.assets {
-                target_assets
-                    .entry((a.key.kind.clone(), a.key.name.clone()))
-                    .or_insert(a);
-            }
+    Ok(())
+}
+
+/// Resolves every package in order against the target and the packages before it: the
+/// reason to abort, if a policy says so.
+#[allow(clippy::too_many_arguments)]
+fn resolve_all(
+    spec: &Spec,
+    env: Option<&crate::spec::Environment>,
+    hooks: Option<&HookHost>,
+    loaded: &inputs::Loaded,
+    platforms: &[&'static dyn Platform],
+    items: &mut [Vec<Item>],
+    existing: &mut Names,
+    warnings: &mut Vec<Note>,
+) -> Option<Note> {
+    let mut work: Vec<Work<'_>> = loaded
+        .sources
+        .iter()
+        .zip(items.iter_mut())
+        .zip(platforms)
+        .map(|((s, items), platform)| Work {
+            shown: &s.shown,
+            platform: *platform,
+            items,
+        })
+        .collect();
+    let mut target_assets = TargetAssets::new();
+    if let Some(t) = &loaded.target {
+        for a in &t.package.assets {
+            target_assets
+                .entry((a.key.kind.clone(), a.key.name.clone()))
+                .or_insert(a);
         }
-        let ctx = Ctx {
-            spec,
-            hooks,
-            target: &target_assets,
-            override_data_sources: env
-                .and_then(|e| e.override_data_sources)
-                .or(spec.roma.as_ref().map(|r| r.override_data_sources))
-                .unwrap_or(false),
-            has_target: loaded.target.is_some(),
-        };
-        let (abort, roma_warnings) = resolve(&ctx, &mut work, &mut existing);
-        warnings.extend(roma_warnings);
-        abort
+    }
+    let ctx = Ctx {
+        spec,
+        hooks,
+        target: &target_assets,
+        override_data_sources: env
+            .and_then(|e| e.override_data_sources)
+            .or(spec.roma.as_ref().map(|r| r.override_data_sources))
+            .unwrap_or(false),
+        has_target: loaded.target.is_some(),
     };
-    let hook_digests = hooks.map(HookHost::digests).unwrap_or_default();
-    let resolved = Resolved {
-        items,
-        warnings,
-        logs,
-        abort,
-        hook_digests,
-        secrets,
-        identity,
-        env_vars: read.names_set(),
-    };
-    build(spec, opts, env, loaded, resolved)
+    let (abort, roma_warnings) = resolve(&ctx, &mut work, existing);
+    warnings.extend(roma_warnings);
+    abort
 }
 
 /// What resolution leaves for the plan to describe.
