@@ -84,6 +84,81 @@ pub(super) fn resolve(
     (first, warnings)
 }
 
+/// How a conflict of one kind and name is decided: the policy, the name a conflict hook
+/// chose, and what decided it (for messages).
+struct Decision {
+    policy: Policy,
+    chosen_name: Option<String>,
+    decided_by: String,
+}
+
+/// Decides the conflict of the items `idxs` (one kind and name): the spec's rule, else the
+/// platform's import rule, else the default, and a conflict hook's answer. `None` when the
+/// hook failed; the items then fail.
+fn decide(
+    ctx: &Ctx<'_>,
+    platform: &dyn super::Platform,
+    items: &mut [Item],
+    idxs: &[usize],
+    kind: &str,
+    name: &str,
+) -> Option<Decision> {
+    let (spec, hooks, target) = (ctx.spec, ctx.hooks, ctx.target);
+    let source_name = items[idxs[0]].source_key.name.clone();
+    let mut policy = spec
+        .explicit_policy(kind, &source_name)
+        .or_else(|| platform.import_policy(spec, kind, ctx.override_data_sources))
+        .unwrap_or_else(|| spec.conflicts.default.clone());
+    let mut chosen_name = None;
+    let mut decided_by = if spec.conflicts.kinds.contains_key(kind) {
+        format!("conflicts.{kind}")
+    } else {
+        platform
+            .policy_source(spec, kind)
+            .unwrap_or_else(|| "conflicts".into())
+    };
+    if let Policy::Hook(path) = &policy {
+        let script = path.to_string_lossy().into_owned();
+        let host = hooks.expect("a host exists when a spec names scripts");
+        let existing_asset = target.get(&(kind.to_string(), name.to_string())).copied();
+        match host.on_conflict(&script, &items[idxs[0]].asset, existing_asset) {
+            Ok(out) => {
+                items[idxs[0]]
+                    .logs
+                    .extend(out.logs.into_iter().map(|l| (script.clone(), l)));
+                policy = match out.value {
+                    ConflictChoice::Skip => Policy::Skip,
+                    ConflictChoice::Overwrite => Policy::Overwrite,
+                    ConflictChoice::Fail => Policy::Fail,
+                    ConflictChoice::Abort => Policy::Abort,
+                    ConflictChoice::Rename(strategy) => Policy::Rename(strategy),
+                    ConflictChoice::Name(n) => {
+                        chosen_name = Some(n);
+                        Policy::Rename(RenameStrategy::Counter {
+                            separator: "_".into(),
+                        })
+                    }
+                };
+                decided_by = format!("{script} on_conflict");
+            }
+            Err(e) => {
+                for &i in idxs {
+                    items[i].fail(Note::new(
+                        e.code(),
+                        crate::hooks::stage_message("on_conflict", &script, &e.message),
+                    ));
+                }
+                return None;
+            }
+        }
+    }
+    Some(Decision {
+        policy,
+        chosen_name,
+        decided_by,
+    })
+}
+
 fn resolve_package(
     ctx: &Ctx<'_>,
     w: &mut Work<'_>,
@@ -91,7 +166,7 @@ fn resolve_package(
     checks: Option<&mut (dyn TargetChecks + '_)>,
     warnings: &mut Vec<Note>,
 ) -> Option<Note> {
-    let (spec, hooks, target) = (ctx.spec, ctx.hooks, ctx.target);
+    let spec = ctx.spec;
     let items = &mut *w.items;
     w.platform.refuse(spec, items);
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
@@ -124,57 +199,14 @@ fn resolve_package(
             }
             continue;
         }
-        let source_name = items[idxs[0]].source_key.name.clone();
-        let mut policy = spec
-            .explicit_policy(kind, &source_name)
-            .or_else(|| {
-                w.platform
-                    .import_policy(spec, kind, ctx.override_data_sources)
-            })
-            .unwrap_or_else(|| spec.conflicts.default.clone());
-        let mut chosen_name = None;
-        let mut decided_by = if spec.conflicts.kinds.contains_key(kind) {
-            format!("conflicts.{kind}")
-        } else {
-            w.platform
-                .policy_source(spec, kind)
-                .unwrap_or_else(|| "conflicts".into())
+        let Some(Decision {
+            policy,
+            mut chosen_name,
+            decided_by,
+        }) = decide(ctx, w.platform, items, idxs, kind, name)
+        else {
+            continue;
         };
-        if let Policy::Hook(path) = &policy {
-            let script = path.to_string_lossy().into_owned();
-            let host = hooks.expect("a host exists when a spec names scripts");
-            let existing_asset = target.get(&(kind.clone(), name.clone())).copied();
-            match host.on_conflict(&script, &items[idxs[0]].asset, existing_asset) {
-                Ok(out) => {
-                    items[idxs[0]]
-                        .logs
-                        .extend(out.logs.into_iter().map(|l| (script.clone(), l)));
-                    policy = match out.value {
-                        ConflictChoice::Skip => Policy::Skip,
-                        ConflictChoice::Overwrite => Policy::Overwrite,
-                        ConflictChoice::Fail => Policy::Fail,
-                        ConflictChoice::Abort => Policy::Abort,
-                        ConflictChoice::Rename(strategy) => Policy::Rename(strategy),
-                        ConflictChoice::Name(n) => {
-                            chosen_name = Some(n);
-                            Policy::Rename(RenameStrategy::Counter {
-                                separator: "_".into(),
-                            })
-                        }
-                    };
-                    decided_by = format!("{script} on_conflict");
-                }
-                Err(e) => {
-                    for &i in idxs {
-                        items[i].fail(Note::new(
-                            e.code(),
-                            crate::hooks::stage_message("on_conflict", &script, &e.message),
-                        ));
-                    }
-                    continue;
-                }
-            }
-        }
         match policy {
             Policy::Skip => idxs
                 .iter()
