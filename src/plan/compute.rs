@@ -522,21 +522,7 @@ fn build(
         identity,
         env_vars,
     } = resolved;
-    // A secret may not become part of a name, whatever put it there (a hook reads the
-    // overridden document): the asset fails rather than carry it into the target's names.
-    if !identity.is_empty() {
-        for it in items.iter_mut().flatten() {
-            if !it.failed() && identity.appears_in(&it.asset.key.name) {
-                it.fail(
-                    Note::new(
-                        "secret.identity",
-                        "its name would hold a secret value",
-                    )
-                    .hint("names are shown on the platform and in every plan; derive names from vars or the source name, never from secret values"),
-                );
-            }
-        }
-    }
+    refuse_secret_names(&identity, &mut items);
     for (s, items) in loaded.sources.iter().zip(items.iter_mut()) {
         check_names(s, items, spec.output.format, &mut warnings);
     }
@@ -559,47 +545,7 @@ fn build(
     let mut outputs = Vec::new();
     for (s, items) in loaded.sources.iter().zip(items) {
         let mut assets: Vec<AssetPlan> = items.iter().map(asset_plan).collect();
-        for f in &s.package.failures {
-            let (kind, fname, version) = parse_failure_key(&f.asset);
-            let selected = match &spec.select {
-                None => true,
-                Some(rules) => rules.iter().any(|r| {
-                    r.kinds.as_ref().is_none_or(|k| k.contains(&kind)) && r.names.matches(&fname)
-                }),
-            };
-            if selected {
-                let error = Note::new(f.code, f.message.clone())
-                    .asset(&f.asset)
-                    .package(&s.shown);
-                assets.push(AssetPlan {
-                    kind,
-                    name: fname.clone(),
-                    version,
-                    labels: BTreeMap::new(),
-                    action: Action::Fail,
-                    output_name: fname,
-                    output_version: None,
-                    renames: Vec::new(),
-                    stripped: Vec::new(),
-                    overrides: Vec::new(),
-                    references: Vec::new(),
-                    changed: false,
-                    error: Some(error),
-                    dropped: None,
-                });
-            } else {
-                warnings.push(
-                    Note::new(
-                        f.code,
-                        format!(
-                            "{} could not be read and is not selected: {}",
-                            f.asset, f.message
-                        ),
-                    )
-                    .package(&s.shown),
-                );
-            }
-        }
+        failed_on_reading(spec, s, &mut assets, &mut warnings);
         assets.sort_by(|a, b| (&a.kind, &a.name, a.version).cmp(&(&b.kind, &b.name, b.version)));
         let written: Vec<Asset> = items
             .into_iter()
@@ -670,6 +616,75 @@ fn build(
         format: spec.output.format,
         abort_on_error: spec.on_error == OnError::Abort,
     })
+}
+
+/// A secret may not become part of a name, whatever put it there (a hook reads the
+/// overridden document): the asset fails rather than carry it into the target's names.
+fn refuse_secret_names(secrets: &crate::secrets::Secrets, items: &mut [Vec<Item>]) {
+    if !secrets.is_empty() {
+        for it in items.iter_mut().flatten() {
+            if !it.failed() && secrets.appears_in(&it.asset.key.name) {
+                it.fail(
+                    Note::new(
+                        "secret.identity",
+                        "its name would hold a secret value",
+                    )
+                    .hint("names are shown on the platform and in every plan; derive names from vars or the source name, never from secret values"),
+                );
+            }
+        }
+    }
+}
+
+/// The assets of `s` that could not be read: failures in the plan when selected, else
+/// warnings.
+fn failed_on_reading(
+    spec: &Spec,
+    s: &Input,
+    assets: &mut Vec<AssetPlan>,
+    warnings: &mut Vec<Note>,
+) {
+    for f in &s.package.failures {
+        let (kind, fname, version) = parse_failure_key(&f.asset);
+        let selected = match &spec.select {
+            None => true,
+            Some(rules) => rules.iter().any(|r| {
+                r.kinds.as_ref().is_none_or(|k| k.contains(&kind)) && r.names.matches(&fname)
+            }),
+        };
+        if selected {
+            let error = Note::new(f.code, f.message.clone())
+                .asset(&f.asset)
+                .package(&s.shown);
+            assets.push(AssetPlan {
+                kind,
+                name: fname.clone(),
+                version,
+                labels: BTreeMap::new(),
+                action: Action::Fail,
+                output_name: fname,
+                output_version: None,
+                renames: Vec::new(),
+                stripped: Vec::new(),
+                overrides: Vec::new(),
+                references: Vec::new(),
+                changed: false,
+                error: Some(error),
+                dropped: None,
+            });
+        } else {
+            warnings.push(
+                Note::new(
+                    f.code,
+                    format!(
+                        "{} could not be read and is not selected: {}",
+                        f.asset, f.message
+                    ),
+                )
+                .package(&s.shown),
+            );
+        }
+    }
 }
 
 /// Names that are unsafe somewhere get a warning: bidirectional controls, Windows device
