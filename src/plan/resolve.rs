@@ -159,6 +159,115 @@ fn decide(
     })
 }
 
+/// The items of one kind and name in a package.
+struct Group<'a> {
+    kind: &'a str,
+    name: &'a str,
+    idxs: &'a [usize],
+}
+
+/// Renames a conflicting group under a rename policy: the name a hook chose, or one
+/// generated free of `taken`. The new name, or `None` when the items fail (the chosen name is
+/// taken, or the generated one is not a valid name).
+fn rename_group(
+    spec: &crate::spec::Spec,
+    items: &mut [Item],
+    g: &Group<'_>,
+    strategy: RenameStrategy,
+    chosen_name: Option<String>,
+    decided_by: &str,
+    taken: &dyn Fn(&str, &str) -> bool,
+) -> Option<String> {
+    let (kind, name, idxs) = (g.kind, g.name, g.idxs);
+    let new = match chosen_name {
+        Some(n) if taken(kind, &n) => {
+            for &i in idxs {
+                items[i].fail(Note::new(
+                    "conflict.name_taken",
+                    format!("{decided_by} chose the name {n:?}, which is taken"),
+                ));
+            }
+            return None;
+        }
+        Some(n) => n,
+        None => generate(&strategy, &spec.seed, kind, name, taken),
+    };
+    if let Err(m) = check_name(&new) {
+        for &i in idxs {
+            items[i].fail(Note::new(
+                "rename.invalid_name",
+                format!("the generated name {new:?} {m}"),
+            ));
+        }
+        return None;
+    }
+    let by = format!("{decided_by}: {}", Policy::Rename(strategy).word());
+    for &i in idxs {
+        let it = &mut items[i];
+        it.renames.push(RenameStep {
+            from: name.to_string(),
+            to: new.clone(),
+            by: by.clone(),
+        });
+        sync_name_field(&mut it.asset, name, &new);
+        it.asset.key.name = new.clone();
+        it.action = Some(Action::Create);
+    }
+    Some(new)
+}
+
+/// The items that take part in conflicts, grouped by kind and name: failed assets, and
+/// assets a hook dropped, take none.
+fn groups_of(items: &[Item]) -> BTreeMap<(String, String), Vec<usize>> {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if !it.failed() && it.dropped.is_none() {
+            groups
+                .entry((it.asset.key.kind.clone(), it.asset.key.name.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    groups
+}
+
+/// After a package's conflicts: references follow the renames, the platform checks the
+/// package, every reference must resolve, and what the package writes joins what exists.
+fn finish_package(
+    platform: &dyn super::Platform,
+    items: &mut [Item],
+    moved: &Moves,
+    shown: &str,
+    existing: &mut Names,
+    checks: Option<&mut (dyn TargetChecks + '_)>,
+    warnings: &mut Vec<Note>,
+) {
+    if !moved.is_empty() {
+        for it in items.iter_mut().filter(|it| !it.failed()) {
+            let more = rewrite_refs(&mut it.asset, moved);
+            it.references.extend(more);
+        }
+    }
+    platform.after_resolve(items, shown, warnings);
+    if let Some(checks) = checks {
+        checks.package(items);
+    }
+    check_references(items, existing);
+    for it in items
+        .iter()
+        .filter(|it| matches!(it.action, Some(Action::Create | Action::Overwrite)))
+    {
+        existing.add(&it.asset.key.kind, &it.asset.key.name);
+    }
+    for it in items.iter_mut() {
+        if let Some(e) = &mut it.error
+            && e.package.is_none()
+        {
+            e.package = Some(shown.to_string());
+        }
+    }
+}
+
 fn resolve_package(
     ctx: &Ctx<'_>,
     w: &mut Work<'_>,
@@ -169,16 +278,7 @@ fn resolve_package(
     let spec = ctx.spec;
     let items = &mut *w.items;
     w.platform.refuse(spec, items);
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, it) in items.iter().enumerate() {
-        // Failed assets, and assets a hook dropped, take no part in conflicts.
-        if !it.failed() && it.dropped.is_none() {
-            groups
-                .entry((it.asset.key.kind.clone(), it.asset.key.name.clone()))
-                .or_default()
-                .push(i);
-        }
-    }
+    let groups = groups_of(items);
     let mut abort = None;
     // Names this package takes, on top of what exists: kept apart so nothing large is copied.
     let mut reserved = Names::default();
@@ -243,44 +343,21 @@ fn resolve_package(
             }
             Policy::Rename(strategy) => {
                 let taken = |k: &str, n: &str| existing.has(k, n) || reserved.has(k, n);
-                let new = match chosen_name.take() {
-                    Some(n) if taken(kind, &n) => {
-                        for &i in idxs {
-                            items[i].fail(Note::new(
-                                "conflict.name_taken",
-                                format!("{decided_by} chose the name {n:?}, which is taken"),
-                            ));
-                        }
-                        continue;
-                    }
-                    Some(n) => n,
-                    None => generate(&strategy, &spec.seed, kind, name, &taken),
-                };
-                if let Err(m) = check_name(&new) {
-                    for &i in idxs {
-                        items[i].fail(Note::new(
-                            "rename.invalid_name",
-                            format!("the generated name {new:?} {m}"),
-                        ));
-                    }
-                    continue;
-                }
-                reserved.add(kind, &new);
-                moved
-                    .entry(kind.clone())
-                    .or_default()
-                    .insert(name.clone(), new.clone());
-                let by = format!("{decided_by}: {}", Policy::Rename(strategy).word());
-                for &i in idxs {
-                    let it = &mut items[i];
-                    it.renames.push(RenameStep {
-                        from: name.clone(),
-                        to: new.clone(),
-                        by: by.clone(),
-                    });
-                    sync_name_field(&mut it.asset, name, &new);
-                    it.asset.key.name = new.clone();
-                    it.action = Some(Action::Create);
+                let group = Group { kind, name, idxs };
+                if let Some(new) = rename_group(
+                    spec,
+                    items,
+                    &group,
+                    strategy,
+                    chosen_name.take(),
+                    &decided_by,
+                    &taken,
+                ) {
+                    reserved.add(kind, &new);
+                    moved
+                        .entry(kind.clone())
+                        .or_default()
+                        .insert(name.clone(), new);
                 }
             }
             Policy::Hook(path) => {
@@ -294,30 +371,9 @@ fn resolve_package(
             }
         }
     }
-    if !moved.is_empty() {
-        for it in items.iter_mut().filter(|it| !it.failed()) {
-            let more = rewrite_refs(&mut it.asset, &moved);
-            it.references.extend(more);
-        }
-    }
-    w.platform.after_resolve(items, w.shown, warnings);
-    if let Some(checks) = checks {
-        checks.package(items);
-    }
-    check_references(items, existing);
-    for it in items
-        .iter()
-        .filter(|it| matches!(it.action, Some(Action::Create | Action::Overwrite)))
-    {
-        existing.add(&it.asset.key.kind, &it.asset.key.name);
-    }
-    for it in items.iter_mut() {
-        if let Some(e) = &mut it.error
-            && e.package.is_none()
-        {
-            e.package = Some(w.shown.to_string());
-        }
-    }
+    finish_package(
+        w.platform, items, &moved, w.shown, existing, checks, warnings,
+    );
     abort
 }
 
