@@ -311,6 +311,63 @@ impl Items<'_> {
         (overrides, error)
     }
 
+    /// One upload: each item's plan, the items sent, and the server's `success` and `failure`
+    /// lists; `state` becomes what the server holds after it.
+    fn upload(
+        &mut self,
+        file: &KieFile,
+        shown: &str,
+        state: &mut Vec<KvDoc>,
+        warnings: &mut Vec<Note>,
+    ) -> (Vec<AssetPlan>, Vec<KvDoc>, Vec<Value>, Vec<KieFailure>) {
+        let mut sent: Vec<KvDoc> = Vec::new();
+        let mut plans: Vec<AssetPlan> = Vec::new();
+        // For each plan row, the position of its item in the upload (none when it failed before).
+        let mut sent_at: Vec<Option<usize>> = Vec::new();
+        for item in &file.items {
+            if !self.taken(item) {
+                continue;
+            }
+            let (plan, kv) = self.item(item, shown);
+            sent_at.push(kv.as_ref().map(|_| sent.len()));
+            sent.extend(kv);
+            plans.push(plan);
+        }
+        let results = upload(state, &sent, self.spec.kie.mode);
+        let (success, failure) = answer(&mut plans, &sent_at, &sent, results, shown, warnings);
+        (plans, sent, success, failure)
+    }
+
+    /// The spec errors found on the way, and an override that matched no item: all at once.
+    fn finish(&mut self) -> Result<(), Error> {
+        let mut diags = std::mem::take(&mut self.diags);
+        for (o, matched) in self
+            .env
+            .map(|e| e.overrides.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .zip(&self.matched)
+        {
+            if !matched {
+                diags.push(Diagnostic::new(
+                    "override.unmatched",
+                    Some(o.selector.span),
+                    "this override matches no selected item",
+                ));
+            }
+        }
+        if !diags.is_empty() {
+            diags.sort_by_key(|d| d.span.map(|s| s.start));
+            diags.dedup();
+            return Err(Error::Spec(crate::spec::SpecErrors {
+                path: self.spec.path.clone(),
+                text: self.spec.text.clone(),
+                diagnostics: diags,
+            }));
+        }
+        Ok(())
+    }
+
     /// The plan of one item and, unless it already fails, the item as it is uploaded.
     fn item(&mut self, item: &KvDoc, shown: &str) -> (AssetPlan, Option<KvDoc>) {
         let mut kv = item.clone();
@@ -455,28 +512,8 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
     for s in &loaded.sources {
         let file = file_of(&s.package).expect("a KIE package holds its file");
         first_format.get_or_insert(file.format);
-        let mut sent: Vec<KvDoc> = Vec::new();
-        let mut plans: Vec<AssetPlan> = Vec::new();
-        // For each plan row, the position of its item in the upload (none when it failed before).
-        let mut sent_at: Vec<Option<usize>> = Vec::new();
-        for item in &file.items {
-            if !items.taken(item) {
-                continue;
-            }
-            let (plan, kv) = items.item(item, &s.shown);
-            sent_at.push(kv.as_ref().map(|_| sent.len()));
-            sent.extend(kv);
-            plans.push(plan);
-        }
-        let results = upload(&mut state, &sent, mode);
-        let (success, failure) = answer(
-            &mut plans,
-            &sent_at,
-            &sent,
-            results,
-            &s.shown,
-            &mut warnings,
-        );
+        let (plans, sent, success, failure) =
+            items.upload(&file, &s.shown, &mut state, &mut warnings);
         let name = format!("{}.{}", stem(&s.shown), file.format.extension());
         let shown_out = join_shown(&out_shown, &name);
         packages.push(crate::plan::PackagePlan {
@@ -502,30 +539,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             file: Some(to_bytes(file.format, file.metadata.as_ref(), &sent)),
         });
     }
-    let mut diags = std::mem::take(&mut items.diags);
-    for (o, matched) in env
-        .map(|e| e.overrides.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .zip(&items.matched)
-    {
-        if !matched {
-            diags.push(Diagnostic::new(
-                "override.unmatched",
-                Some(o.selector.span),
-                "this override matches no selected item",
-            ));
-        }
-    }
-    if !diags.is_empty() {
-        diags.sort_by_key(|d| d.span.map(|s| s.start));
-        diags.dedup();
-        return Err(Error::Spec(crate::spec::SpecErrors {
-            path: spec.path.clone(),
-            text: spec.text.clone(),
-            diagnostics: diags,
-        }));
-    }
+    items.finish()?;
     let merged = spec.output.merged.then(|| {
         let format = target_file
             .as_ref()
