@@ -240,17 +240,18 @@ pub struct Run<'a> {
     pub platform: &'a dyn super::Platform,
 }
 
-/// Transforms the selected assets of one package.
-pub(super) fn transform(
-    run: &Run<'_>,
-    assets: Vec<Asset>,
-    shown: &str,
-    selection: Selection,
-) -> Transformed {
-    let (spec, env, env_lookup, hooks) = (run.spec, run.env, run.env_lookup, run.hooks);
-    // The selected assets move through the pipeline; nothing is copied.
-    let mut warnings = selection.warnings;
-    // Rename rules act on each (kind, name) once, so all versions move together.
+/// What the rename rules (or promotion) make of every selected name, before any asset is
+/// transformed: the new names, the hooks' logs, who claims each new name, and the moves.
+struct Names {
+    names: BTreeMap<(String, String), Renamed>,
+    logs: Vec<(AssetKey, String, String)>,
+    claims: BTreeMap<(String, String), Vec<String>>,
+    renamed: Moves,
+}
+
+/// Renames every selected (kind, name) once, so all its versions move together.
+fn new_names(run: &Run<'_>, assets: &[Asset], selection: &Selection) -> Names {
+    let (spec, hooks) = (run.spec, run.hooks);
     let mut names: BTreeMap<(String, String), Renamed> = BTreeMap::new();
     let mut rename_logs = Vec::new();
     for &i in &selection.chosen {
@@ -288,6 +289,30 @@ pub(super) fn transform(
                 .insert(n.clone(), new.clone());
         }
     }
+    Names {
+        names,
+        logs: rename_logs,
+        claims,
+        renamed,
+    }
+}
+
+/// Transforms the selected assets of one package.
+pub(super) fn transform(
+    run: &Run<'_>,
+    assets: Vec<Asset>,
+    shown: &str,
+    mut selection: Selection,
+) -> Transformed {
+    let (spec, env, env_lookup, hooks) = (run.spec, run.env, run.env_lookup, run.hooks);
+    // The selected assets move through the pipeline; nothing is copied.
+    let mut warnings = std::mem::take(&mut selection.warnings);
+    let Names {
+        names,
+        logs: rename_logs,
+        claims,
+        renamed,
+    } = new_names(run, &assets, &selection);
     let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
     let mut pool: Vec<Option<Asset>> = assets.into_iter().map(Some).collect();
     let chosen: Vec<(usize, Asset)> = selection
