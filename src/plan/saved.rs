@@ -122,43 +122,7 @@ pub fn replan(
             Error::Spec(spec.error_at(None, "hook.script", format!("{script}: {message}")))
         })?;
     let fresh = input_digests(&loaded, hooks);
-    let mut changes = Vec::new();
-    let hooks = |d: &crate::plan::InputDigests| -> DigestMap {
-        d.hooks.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()
-    };
-    diff_inputs("hook", &hooks(&saved.inputs), &hooks(&fresh), &mut changes);
-    let sources = |d: &crate::plan::InputDigests| -> DigestMap {
-        d.sources
-            .iter()
-            .flat_map(|(pkg, entries)| {
-                entries
-                    .iter()
-                    .map(move |(e, x)| (format!("{pkg}: {e}"), Some(*x)))
-            })
-            .collect()
-    };
-    diff_inputs(
-        "source entry",
-        &sources(&saved.inputs),
-        &sources(&fresh),
-        &mut changes,
-    );
-    let target = |d: &crate::plan::InputDigests| -> DigestMap {
-        d.target
-            .iter()
-            .flat_map(|t| {
-                t.entries
-                    .iter()
-                    .map(move |(e, x)| (format!("{}: {e}", t.path), Some(*x)))
-            })
-            .collect()
-    };
-    diff_inputs(
-        "target entry",
-        &target(&saved.inputs),
-        &target(&fresh),
-        &mut changes,
-    );
+    let changes = changed_inputs(&saved.inputs, &fresh);
     if !changes.is_empty() {
         return Err(stale(changes));
     }
@@ -182,6 +146,47 @@ fn stale_error(plan_path: &Path, changes: &[String]) -> Error {
         plan_path.display(),
         shown.join("\n")
     ))
+}
+
+/// What changed between the digests a plan recorded and the inputs' digests now: every hook
+/// script, source entry and target entry that is gone, modified or new.
+fn changed_inputs(
+    saved: &crate::plan::InputDigests,
+    fresh: &crate::plan::InputDigests,
+) -> Vec<String> {
+    let mut changes = Vec::new();
+    let hooks = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.hooks.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()
+    };
+    diff_inputs("hook", &hooks(saved), &hooks(fresh), &mut changes);
+    let sources = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.sources
+            .iter()
+            .flat_map(|(pkg, entries)| {
+                entries
+                    .iter()
+                    .map(move |(e, x)| (format!("{pkg}: {e}"), Some(*x)))
+            })
+            .collect()
+    };
+    diff_inputs(
+        "source entry",
+        &sources(saved),
+        &sources(fresh),
+        &mut changes,
+    );
+    let target = |d: &crate::plan::InputDigests| -> DigestMap {
+        d.target
+            .iter()
+            .flat_map(|t| {
+                t.entries
+                    .iter()
+                    .map(move |(e, x)| (format!("{}: {e}", t.path), Some(*x)))
+            })
+            .collect()
+    };
+    diff_inputs("target entry", &target(saved), &target(fresh), &mut changes);
+    changes
 }
 
 type DigestMap = std::collections::BTreeMap<String, Option<crate::digest::Digest>>;
