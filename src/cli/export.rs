@@ -93,6 +93,64 @@ fn closure(
     taken.into_iter().collect()
 }
 
+/// References of the picked assets to assets the export does not hold, as warnings.
+fn unresolved(picked: &[Asset]) -> BTreeSet<String> {
+    let mut missing = BTreeSet::new();
+    let present: BTreeSet<(&str, &str)> = picked
+        .iter()
+        .map(|a| (a.key.kind.as_str(), a.key.name.as_str()))
+        .collect();
+    for a in picked {
+        for r in a.references().unwrap_or_default() {
+            if !present.contains(&(r.kind.as_str(), r.name.as_str())) {
+                missing.insert(format!(
+                    "{}: {} names {}/{}",
+                    a.key, r.pointer, r.kind, r.name
+                ));
+            }
+        }
+    }
+    missing
+}
+
+/// What `export` prints: what was taken, and the references left outside.
+fn summary(
+    picked: &[Asset],
+    (apps, tasks): (usize, usize),
+    choice: &Choice,
+    shown: &str,
+    output: &Path,
+    missing: &BTreeSet<String>,
+) -> String {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in picked {
+        *kinds.entry(a.key.kind.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let mut out = format!(
+        "exported {} app(s) and {} task(s){} from {shown} into {}: {}\n",
+        apps,
+        tasks,
+        if choice.with_apis {
+            " with their APIs"
+        } else {
+            ""
+        },
+        output.display(),
+        counts.join(", ")
+    );
+    if !missing.is_empty() {
+        out.push_str(&format!(
+            "\nwarnings ({}): references to assets the package does not hold; the import needs them in the target\n",
+            missing.len()
+        ));
+        for m in missing {
+            out.push_str(&format!("  [export.unresolved_ref] {m}\n"));
+        }
+    }
+    out
+}
+
 /// Runs `hoist export`.
 pub fn run(
     package: &Path,
@@ -159,21 +217,7 @@ pub fn run(
         .into_iter()
         .map(|i| pkg.assets[i].clone())
         .collect();
-    let mut missing = BTreeSet::new();
-    let present: BTreeSet<(&str, &str)> = picked
-        .iter()
-        .map(|a| (a.key.kind.as_str(), a.key.name.as_str()))
-        .collect();
-    for a in &picked {
-        for r in a.references().unwrap_or_default() {
-            if !present.contains(&(r.kind.as_str(), r.name.as_str())) {
-                missing.insert(format!(
-                    "{}: {} names {}/{}",
-                    a.key, r.pointer, r.kind, r.name
-                ));
-            }
-        }
-    }
+    let missing = unresolved(&picked);
     let entries = pkg.entries_for(&picked)?;
     let format = if output
         .extension()
@@ -191,32 +235,14 @@ pub fn run(
         entries,
         false,
     )?;
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    for a in &picked {
-        *kinds.entry(a.key.kind.as_str()).or_default() += 1;
-    }
-    let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    let mut out = format!(
-        "exported {} app(s) and {} task(s){} from {shown} into {}: {}\n",
-        apps.len(),
-        tasks.len(),
-        if choice.with_apis {
-            " with their APIs"
-        } else {
-            ""
-        },
-        output.display(),
-        counts.join(", ")
+    let out = summary(
+        &picked,
+        (apps.len(), tasks.len()),
+        choice,
+        &shown,
+        output,
+        &missing,
     );
-    if !missing.is_empty() {
-        out.push_str(&format!(
-            "\nwarnings ({}): references to assets the package does not hold; the import needs them in the target\n",
-            missing.len()
-        ));
-        for m in &missing {
-            out.push_str(&format!("  [export.unresolved_ref] {m}\n"));
-        }
-    }
     super::print_out(&out)?;
     Ok(ExitCode::from(exit::OK))
 }

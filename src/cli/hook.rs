@@ -75,6 +75,37 @@ fn shown(asset: &Asset, original: &Asset) -> String {
     text
 }
 
+/// What `ctx` holds for a test run: the given environment, vars and seed, what the target
+/// holds, and the values never to show that the package's platform finds in the asset.
+fn context(
+    env: Option<String>,
+    vars: Vec<(String, String)>,
+    seed: String,
+    pkg: &Package,
+    asset: &Asset,
+    target: Option<&Package>,
+) -> Result<Context, Error> {
+    let mut names: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for a in target.iter().flat_map(|t| &t.assets) {
+        names
+            .entry(a.key.kind.clone())
+            .or_default()
+            .insert(a.key.name.clone());
+    }
+    let platform = crate::plan::platform::platform_of(crate::platform::ALL, pkg.layout)?;
+    let mut secrets = crate::secrets::Secrets::new();
+    for c in platform.secrets_in(asset.meta()) {
+        secrets.add(c);
+    }
+    Ok(Context {
+        env,
+        vars: vars.into_iter().collect(),
+        seed,
+        target: names,
+        secrets,
+    })
+}
+
 /// `hoist hook test`.
 pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     let opts = LoadOptions {
@@ -86,26 +117,14 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     let pkg = Package::load(args.package, &opts)?;
     let asset = find(&pkg, args.asset)?.clone();
     let target = args.target.map(|t| Package::load(t, &opts)).transpose()?;
-    let mut names: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for a in target.iter().flat_map(|t| &t.assets) {
-        names
-            .entry(a.key.kind.clone())
-            .or_default()
-            .insert(a.key.name.clone());
-    }
-    let ctx = Context {
-        env: args.env,
-        vars: args.vars.into_iter().collect(),
-        seed: args.seed,
-        target: names,
-        secrets: {
-            let mut secrets = crate::secrets::Secrets::new();
-            for c in crate::platform::enebular::layout::credentials(asset.meta()) {
-                secrets.add(c);
-            }
-            secrets
-        },
-    };
+    let ctx = context(
+        args.env,
+        args.vars,
+        args.seed,
+        &pkg,
+        &asset,
+        target.as_ref(),
+    )?;
     crate::secrets::remember(&ctx.secrets);
     // The script keeps the path it was given, so errors read `scripts/x.lua:7: …`.
     let file = args.script.to_string_lossy().into_owned();
