@@ -567,6 +567,50 @@ fn zip_error(path: &Path, e: ZipError) -> PackageError {
     }
 }
 
+/// An entry's method and sizes, refused when the method is not stored or deflate, a stored
+/// entry's sizes differ, or a large entry inflates past the ratio cap (a ZIP bomb).
+fn checked_sizes<R: Read>(
+    path: &Path,
+    name: &str,
+    file: &zip::read::ZipFile<'_, R>,
+    limits: &Limits,
+) -> Result<(Method, u64, u64), PackageError> {
+    let method = match file.compression() {
+        zip::CompressionMethod::Stored => Method::Stored,
+        zip::CompressionMethod::Deflated => Method::Deflated,
+        other => {
+            return Err(PackageError::Method {
+                path: path.into(),
+                entry: name.to_string(),
+                method: format!("{other:?}"),
+            });
+        }
+    };
+    let (size, compressed_size) = (file.size(), file.compressed_size());
+    if method == Method::Stored && size != compressed_size {
+        return Err(PackageError::Size {
+            path: path.into(),
+            entry: name.to_string(),
+            declared: size,
+            actual: format!("{compressed_size} (stored)"),
+        });
+    }
+    if size > Limits::RATIO_FLOOR {
+        let ratio = size / compressed_size.max(1);
+        if ratio > limits.max_ratio {
+            return Err(PackageError::Ratio {
+                path: path.into(),
+                entry: name.to_string(),
+                compressed: compressed_size,
+                size,
+                ratio,
+                limit: limits.max_ratio,
+            });
+        }
+    }
+    Ok((method, size, compressed_size))
+}
+
 fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageError> {
     let file = File::open(path).map_err(|e| PackageError::io(path, "cannot open", e))?;
     if len == 0 {
@@ -637,39 +681,7 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageErr
             folders.push(name);
             continue;
         }
-        let method = match file.compression() {
-            zip::CompressionMethod::Stored => Method::Stored,
-            zip::CompressionMethod::Deflated => Method::Deflated,
-            other => {
-                return Err(PackageError::Method {
-                    path: path.into(),
-                    entry: name,
-                    method: format!("{other:?}"),
-                });
-            }
-        };
-        let (size, compressed_size) = (file.size(), file.compressed_size());
-        if method == Method::Stored && size != compressed_size {
-            return Err(PackageError::Size {
-                path: path.into(),
-                entry: name,
-                declared: size,
-                actual: format!("{compressed_size} (stored)"),
-            });
-        }
-        if size > Limits::RATIO_FLOOR {
-            let ratio = size / compressed_size.max(1);
-            if ratio > limits.max_ratio {
-                return Err(PackageError::Ratio {
-                    path: path.into(),
-                    entry: name,
-                    compressed: compressed_size,
-                    size,
-                    ratio,
-                    limit: limits.max_ratio,
-                });
-            }
-        }
+        let (method, size, compressed_size) = checked_sizes(path, &name, &file, limits)?;
         total = total.saturating_add(size);
         if total > limits.max_total_size {
             return Err(PackageError::TooLarge {
