@@ -189,62 +189,46 @@ pub fn parse_value(text: &str, limits: &YamlLimits) -> Result<serde_json::Value,
         .map_err(|e: de::DeError| e.message)
 }
 
-/// Parses one YAML document into a tree.
-pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
-    if text.len() > limits.max_bytes {
-        return Err(err(
-            Span::default(),
-            "spec.limit",
-            format!(
-                "the file is {} bytes; specs are limited to {} bytes",
-                text.len(),
-                limits.max_bytes
-            ),
-        ));
+/// The tree being built from the parser's events: open collections, anchors, and the
+/// counts the limits bound.
+struct Builder<'l> {
+    limits: &'l YamlLimits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    next_id: usize,
+    nodes: usize,
+    expanded: usize,
+    documents: usize,
+}
+
+impl<'l> Builder<'l> {
+    fn new(limits: &'l YamlLimits) -> Self {
+        Builder {
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            next_id: 0,
+            nodes: 0,
+            expanded: 0,
+            documents: 0,
+        }
     }
-    let mut parser = Parser::new_from_str(text);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
-    let mut next_id = 0usize;
-    let mut nodes = 0usize;
-    let mut expanded = 0usize;
-    let mut documents = 0;
-    while let Some(event) = parser.next_event() {
-        let (event, sp) = event.map_err(|e| {
-            let m = e.marker();
-            err(
-                Span {
-                    start: Pos {
-                        line: m.line(),
-                        col: m.col() + 1,
-                    },
-                    len: 1,
-                },
-                "spec.syntax",
-                e.info().to_string(),
-            )
-        })?;
-        let span = Span {
-            start: Pos {
-                line: sp.start.line(),
-                col: sp.start.col() + 1,
-            },
-            len: if sp.end.line() == sp.start.line() {
-                (sp.end.col().saturating_sub(sp.start.col())).max(1)
-            } else {
-                1
-            },
-        };
-        let mut id = || {
-            next_id += 1;
-            next_id
-        };
+
+    fn id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Takes one event; a node that is finished (a scalar, an alias, a closed collection)
+    /// is counted and attached where it belongs.
+    fn event(&mut self, event: Event, span: Span) -> Result<(), YamlError> {
         let finished = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
             Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
+                self.documents += 1;
+                if self.documents > 1 {
                     return Err(err(
                         span,
                         "spec.syntax",
@@ -254,117 +238,138 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                 None
             }
             Event::Scalar(value, style, anchor, tag) => {
-                let mut quoted = style != ScalarStyle::Plain;
-                if let Some(tag) = tag {
-                    if tag.is_yaml_core_schema() && tag.suffix == "str" {
-                        quoted = true;
-                    } else if !tag.is_yaml_core_schema() {
-                        return Err(err(
-                            span,
-                            "spec.syntax",
-                            format!("tag {tag} is not supported in specs"),
-                        ));
-                    }
-                }
-                let node = Node {
-                    id: id(),
-                    span,
-                    value: Value::Scalar(Scalar {
-                        text: value.into_owned(),
-                        quoted,
-                    }),
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                Some(node)
+                Some(self.scalar(value.into_owned(), style, anchor, tag, span)?)
             }
-            Event::Alias(anchor) => {
-                let Some(node) = anchors.get(&anchor) else {
-                    return Err(err(span, "spec.syntax", "alias to an unknown anchor"));
-                };
-                nodes += node.count();
-                expanded = expanded.saturating_add(node.weight());
-                if expanded > limits.max_expanded_bytes {
-                    return Err(err(
-                        span,
-                        "spec.limit",
-                        format!(
-                            "aliases expand to more than {} bytes; refusing (an alias bomb?)",
-                            limits.max_expanded_bytes
-                        ),
-                    ));
-                }
-                if nodes > limits.max_nodes {
-                    return Err(err(
-                        span,
-                        "spec.limit",
-                        format!(
-                            "aliases expand to more than {} nodes; refusing (an alias bomb?)",
-                            limits.max_nodes
-                        ),
-                    ));
-                }
-                Some(node.clone())
-            }
+            Event::Alias(anchor) => Some(self.alias(anchor, span)?),
             Event::SequenceStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    return Err(err(
-                        span,
-                        "spec.limit",
-                        format!("nesting deeper than {} levels", limits.max_depth),
-                    ));
-                }
-                stack.push(Frame::Seq {
-                    node: Node {
-                        id: id(),
-                        span,
-                        value: Value::Seq(Vec::new()),
-                    },
-                    anchor,
-                });
+                self.open(span, anchor, false)?;
                 None
             }
             Event::MappingStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    return Err(err(
-                        span,
-                        "spec.limit",
-                        format!("nesting deeper than {} levels", limits.max_depth),
-                    ));
-                }
-                stack.push(Frame::Map {
-                    node: Node {
-                        id: id(),
-                        span,
-                        value: Value::Map(Vec::new()),
-                    },
-                    anchor,
-                    key: None,
-                });
+                self.open(span, anchor, true)?;
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq { node, anchor }) | Some(Frame::Map { node, anchor, .. }) => {
                     if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, node.clone());
                     }
                     Some(node)
                 }
                 None => None,
             },
         };
-        let Some(node) = finished else { continue };
-        nodes += 1;
-        if nodes > limits.max_nodes {
+        let Some(node) = finished else { return Ok(()) };
+        self.nodes += 1;
+        if self.nodes > self.limits.max_nodes {
             return Err(err(
                 node.span,
                 "spec.limit",
-                format!("more than {} nodes", limits.max_nodes),
+                format!("more than {} nodes", self.limits.max_nodes),
             ));
         }
-        match stack.last_mut() {
-            None => root = Some(node),
+        self.attach(node)
+    }
+
+    fn scalar(
+        &mut self,
+        text: String,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>,
+        span: Span,
+    ) -> Result<Node, YamlError> {
+        let mut quoted = style != ScalarStyle::Plain;
+        if let Some(tag) = tag {
+            if tag.is_yaml_core_schema() && tag.suffix == "str" {
+                quoted = true;
+            } else if !tag.is_yaml_core_schema() {
+                return Err(err(
+                    span,
+                    "spec.syntax",
+                    format!("tag {tag} is not supported in specs"),
+                ));
+            }
+        }
+        let node = Node {
+            id: self.id(),
+            span,
+            value: Value::Scalar(Scalar { text, quoted }),
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+
+    /// An alias is a copy of its anchor's node; copies are counted in nodes and in bytes,
+    /// so an alias bomb stops at the limits.
+    fn alias(&mut self, anchor: usize, span: Span) -> Result<Node, YamlError> {
+        let Some(node) = self.anchors.get(&anchor) else {
+            return Err(err(span, "spec.syntax", "alias to an unknown anchor"));
+        };
+        self.nodes += node.count();
+        self.expanded = self.expanded.saturating_add(node.weight());
+        if self.expanded > self.limits.max_expanded_bytes {
+            return Err(err(
+                span,
+                "spec.limit",
+                format!(
+                    "aliases expand to more than {} bytes; refusing (an alias bomb?)",
+                    self.limits.max_expanded_bytes
+                ),
+            ));
+        }
+        if self.nodes > self.limits.max_nodes {
+            return Err(err(
+                span,
+                "spec.limit",
+                format!(
+                    "aliases expand to more than {} nodes; refusing (an alias bomb?)",
+                    self.limits.max_nodes
+                ),
+            ));
+        }
+        Ok(node.clone())
+    }
+
+    fn open(&mut self, span: Span, anchor: usize, map: bool) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(err(
+                span,
+                "spec.limit",
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        let id = self.id();
+        self.stack.push(if map {
+            Frame::Map {
+                node: Node {
+                    id,
+                    span,
+                    value: Value::Map(Vec::new()),
+                },
+                anchor,
+                key: None,
+            }
+        } else {
+            Frame::Seq {
+                node: Node {
+                    id,
+                    span,
+                    value: Value::Seq(Vec::new()),
+                },
+                anchor,
+            }
+        });
+        Ok(())
+    }
+
+    /// Puts a finished node where it belongs: the root, the next item of a sequence, or a
+    /// mapping's key or value (keys must be plain strings, and no key may come twice).
+    fn attach(&mut self, node: Node) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
             Some(Frame::Seq { node: parent, .. }) => {
                 if let Value::Seq(items) = &mut parent.value {
                     items.push(node);
@@ -374,15 +379,12 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                 node: parent, key, ..
             }) => match key.take() {
                 None => {
-                    match &node.value {
-                        Value::Scalar(_) => {}
-                        _ => {
-                            return Err(err(
-                                node.span,
-                                "spec.syntax",
-                                "mapping keys must be plain strings",
-                            ));
-                        }
+                    if !matches!(node.value, Value::Scalar(_)) {
+                        return Err(err(
+                            node.span,
+                            "spec.syntax",
+                            "mapping keys must be plain strings",
+                        ));
                     }
                     *key = Some(node);
                 }
@@ -409,8 +411,57 @@ pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
                 }
             },
         }
+        Ok(())
     }
-    Ok(root.unwrap_or(Node {
+}
+
+/// The span of an event, 1-based; an event over several lines is marked at its start.
+fn event_span(sp: &saphyr_parser::Span) -> Span {
+    Span {
+        start: Pos {
+            line: sp.start.line(),
+            col: sp.start.col() + 1,
+        },
+        len: if sp.end.line() == sp.start.line() {
+            (sp.end.col().saturating_sub(sp.start.col())).max(1)
+        } else {
+            1
+        },
+    }
+}
+
+/// Parses one YAML document into a tree.
+pub fn parse(text: &str, limits: &YamlLimits) -> Result<Node, YamlError> {
+    if text.len() > limits.max_bytes {
+        return Err(err(
+            Span::default(),
+            "spec.limit",
+            format!(
+                "the file is {} bytes; specs are limited to {} bytes",
+                text.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
+    let mut builder = Builder::new(limits);
+    for event in Parser::new_from_str(text) {
+        let (event, sp) = event.map_err(|e| {
+            let m = e.marker();
+            err(
+                Span {
+                    start: Pos {
+                        line: m.line(),
+                        col: m.col() + 1,
+                    },
+                    len: 1,
+                },
+                "spec.syntax",
+                e.info().to_string(),
+            )
+        })?;
+        builder.event(event, event_span(&sp))?;
+    }
+    Ok(builder.root.unwrap_or(Node {
         id: 0,
         span: Span {
             start: Pos { line: 1, col: 1 },
