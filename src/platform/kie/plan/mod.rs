@@ -469,10 +469,9 @@ fn file_of(p: &crate::package::Package) -> Option<KieFile> {
         .cloned()
 }
 
-/// Plans KIE uploads: every source of `loaded` is a KIE file, uploaded in path order against
-/// the target's items and what earlier uploads left.
-pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
-    let (spec, opts, env, read) = (input.spec, input.opts, input.env, input.read);
+/// What a KIE promotion cannot take: Lua hooks (the file's items are not documents a hook
+/// edits) and a target that is not a KIE file.
+fn refuse_unsupported(spec: &crate::spec::Spec, loaded: &Loaded) -> Result<(), Error> {
     if let Some((script, span)) = spec.scripts().first() {
         return Err(Error::Spec(spec.error_at(
             *span,
@@ -489,6 +488,14 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             "the sources are KIE files, so the target must be one too".into(),
         ));
     }
+    Ok(())
+}
+
+/// Plans KIE uploads: every source of `loaded` is a KIE file, uploaded in path order against
+/// the target's items and what earlier uploads left.
+pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
+    let (spec, opts, env, read) = (input.spec, input.opts, input.env, input.read);
+    refuse_unsupported(spec, &loaded)?;
     let mode = spec.kie.mode;
     let target_file = loaded.target.as_ref().and_then(|t| file_of(&t.package));
     let io = loaded.sources[0].package.io;
@@ -594,125 +601,4 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn kv(key: &str, value: &str, extra: &[(&str, &str)], labels: &[(&str, &str)]) -> KvDoc {
-        let labels: BTreeMap<String, String> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let mut doc = serde_json::Map::new();
-        doc.insert("key".into(), key.into());
-        doc.insert("value".into(), value.into());
-        for (k, v) in extra {
-            doc.insert(k.to_string(), (*v).into());
-        }
-        doc.insert("labels".into(), serde_json::to_value(&labels).unwrap());
-        KvDoc {
-            key: key.into(),
-            labels,
-            doc,
-        }
-    }
-
-    fn codes(results: &[UploadResult]) -> Vec<String> {
-        results
-            .iter()
-            .map(|r| match r {
-                UploadResult::Created(_) => "created".to_string(),
-                UploadResult::Updated(_) => "updated".to_string(),
-                UploadResult::Failed(c, _) => c.to_string(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_three_modes_against_a_target_and_inside_one_upload() {
-        let target = vec![kv(
-            "a",
-            "old",
-            &[("value_type", "json"), ("status", "enabled")],
-            &[("app", "x")],
-        )];
-        let items = vec![
-            kv("b", "1", &[], &[]),                                     // new
-            kv("a", "new", &[("value_type", "yaml")], &[("app", "x")]), // duplicate of the target
-            kv("a", "other labels", &[], &[("app", "y")]),              // new: another label set
-            kv("b", "2", &[("status", "enabled")], &[]), // duplicate inside the upload
-            kv("c", "3", &[], &[]),                      // after the duplicates
-        ];
-        let table = [
-            (
-                KieMode::Force,
-                vec!["created", "updated", "created", "updated", "created"],
-            ),
-            (
-                KieMode::Skip,
-                vec!["created", "400004", "created", "400004", "created"],
-            ),
-            (
-                KieMode::Abort,
-                vec!["created", "400005", "400005", "400005", "400005"],
-            ),
-        ];
-        for (mode, want) in table {
-            let mut state = target.clone();
-            let got = upload(&mut state, &items, mode);
-            assert_eq!(codes(&got), want, "{mode:?}");
-            if mode == KieMode::Force {
-                let a = &state[0].doc;
-                assert_eq!(a["value"], "new");
-                assert_eq!(a["value_type"], "json", "value_type is not updated");
-                assert_eq!(a["status"], "disabled", "a missing status means disabled");
-                assert_eq!(
-                    state[1].doc["value_type"], "text",
-                    "created items default to text"
-                );
-                assert_eq!(state.len(), 4);
-            }
-            if mode == KieMode::Abort {
-                assert_eq!(state.len(), 2, "what came before the duplicate stays");
-            }
-        }
-    }
-
-    #[test]
-    fn an_empty_value_keeps_the_old_one_under_force() {
-        let mut state = vec![kv("a", "kept", &[("status", "enabled")], &[])];
-        let got = upload(
-            &mut state,
-            &[kv("a", "", &[("status", "enabled")], &[])],
-            KieMode::Force,
-        );
-        assert_eq!(codes(&got), vec!["updated"]);
-        assert_eq!(state[0].doc["value"], "kept");
-    }
-
-    #[test]
-    fn invalid_items_fail_alone() {
-        let seven: Vec<(String, String)> =
-            (0..7).map(|i| (format!("l{i}"), "v".to_string())).collect();
-        let seven: Vec<(&str, &str)> = seven
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
-        let items = vec![
-            kv("bad key!", "v", &[], &[]),
-            kv(&"k".repeat(2049), "v", &[], &[]),
-            kv("big", &"v".repeat(131_073), &[], &[]),
-            kv("st", "v", &[("status", "on")], &[]),
-            kv("vt", "v", &[("value_type", "toml")], &[]),
-            kv("labels", "v", &[], &seven),
-            kv("fine", "v", &[], &[]),
-        ];
-        let mut state = Vec::new();
-        let got = upload(&mut state, &items, KieMode::Abort);
-        assert_eq!(
-            codes(&got),
-            vec![
-                "400001", "400001", "400001", "400001", "400001", "400001", "created"
-            ]
-        );
-    }
-}
+mod tests;

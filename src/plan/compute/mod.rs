@@ -1,26 +1,26 @@
 //! Computing a plan: load → select → transform → resolve, then the plan value and the
 //! outputs it describes.
 
+mod build;
+use build::{build, make_host};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::inputs::{self, EnvLookup, Input, join_shown, stem};
+use super::inputs::{self, EnvLookup, Input, join_shown};
 use super::platform::{Ctx, PlanInput, Platform, TargetAssets, platform_of};
 use super::resolve::{Work, resolve};
 use super::select::{Names, select};
 use super::transform::{Item, Run, transform};
-use super::{
-    Action, AssetPlan, InputDigests, Note, PLAN_FORMAT, PackagePlan, Plan, PlanOptions, SpecInfo,
-    Summary, TargetDigests,
-};
+use super::{Action, AssetPlan, InputDigests, Note, Plan, PlanOptions, TargetDigests};
 use crate::archive::write::Format;
 use crate::error::Error;
-use crate::hooks::{Context, HookHost};
+use crate::hooks::HookHost;
 use crate::model::{Asset, AssetKey, EntryRef, Version};
 use crate::package::{Layout, Package};
-use crate::spec::{Diagnostic, OnError, Spec, SpecErrors};
+use crate::spec::{Diagnostic, Spec, SpecErrors};
 
 /// A package to write.
 #[derive(Debug)]
@@ -471,279 +471,6 @@ struct Resolved {
     identity: crate::secrets::Secrets,
     /// The process environment variables read and found set.
     env_vars: Vec<String>,
-}
-
-/// Makes the Lua host when the spec names scripts; a script that cannot be read or
-/// compiled is an error at the place the spec names it.
-fn make_host(
-    spec: &Spec,
-    opts: &PlanOptions,
-    env: Option<&crate::spec::Environment>,
-    target: &Names,
-    secrets: &crate::secrets::Secrets,
-) -> Result<Option<HookHost>, Error> {
-    let scripts = spec.scripts();
-    if scripts.is_empty() {
-        return Ok(None);
-    }
-    let ctx = Context {
-        env: opts.env.clone(),
-        vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
-        seed: spec.seed.clone(),
-        target: target.0.clone(),
-        secrets: secrets.clone(),
-    };
-    let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();
-    HookHost::new(&spec.dir, &names, spec.lua, ctx)
-        .map(Some)
-        .map_err(|(script, message)| {
-            let span = scripts
-                .iter()
-                .find(|(s, _)| *s == script)
-                .and_then(|(_, sp)| *sp);
-            Error::Spec(spec.error_at(span, "hook.script", message))
-        })
-}
-
-fn build(
-    spec: &Spec,
-    opts: &PlanOptions,
-    env: Option<&crate::spec::Environment>,
-    loaded: &inputs::Loaded,
-    resolved: Resolved,
-) -> Result<Planned, Error> {
-    let Resolved {
-        mut items,
-        mut warnings,
-        mut logs,
-        abort,
-        hook_digests,
-        secrets,
-        identity,
-        env_vars,
-    } = resolved;
-    refuse_secret_names(&identity, &mut items);
-    for (s, items) in loaded.sources.iter().zip(items.iter_mut()) {
-        check_names(s, items, spec.output.format, &mut warnings);
-    }
-    for (s, items) in loaded.sources.iter().zip(&items) {
-        for it in items {
-            logs.extend(it.logs.iter().map(|(script, line)| {
-                Note::new("hook.log", format!("{script}: {line}"))
-                    .asset(&it.source_key)
-                    .package(&s.shown)
-            }));
-        }
-    }
-    let (out_shown, out_dir, out_base) = inputs::output_folder(spec, opts, env);
-    let ext = if spec.output.format == Format::Zip {
-        ".zip"
-    } else {
-        ""
-    };
-    let mut packages = Vec::new();
-    let mut outputs = Vec::new();
-    for (s, items) in loaded.sources.iter().zip(items) {
-        let mut assets: Vec<AssetPlan> = items.iter().map(asset_plan).collect();
-        failed_on_reading(spec, s, &mut assets, &mut warnings);
-        assets.sort_by(|a, b| (&a.kind, &a.name, a.version).cmp(&(&b.kind, &b.name, b.version)));
-        let written: Vec<Asset> = items
-            .into_iter()
-            .filter(|it| {
-                !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
-            })
-            .map(|it| it.asset)
-            .collect();
-        let (name, file) = match s.package.io.single_file(&s.package, &written) {
-            None => (format!("{}{ext}", stem(&s.shown)), None),
-            Some(Ok(f)) => (format!("{}.{}", stem(&s.shown), f.extension), Some(f.bytes)),
-            Some(Err(e)) => return Err(Error::Usage(format!("{}: {e}", s.shown))),
-        };
-        let shown_out = join_shown(&out_shown, &name);
-        packages.push(PackagePlan {
-            source: s.shown.clone(),
-            layout: s.package.layout,
-            output: shown_out.clone(),
-            assets,
-        });
-        outputs.push(PackageOutput {
-            path: out_dir.join(&name),
-            shown: shown_out,
-            layout: s.package.layout,
-            io: s.package.io,
-            project: s.package.project.clone(),
-            assets: written,
-            extras: s.package.extras.clone(),
-            file,
-        });
-    }
-    let merged = if spec.output.merged {
-        Some(merged_state(loaded, &outputs, &out_dir, &out_shown, ext)?)
-    } else {
-        None
-    };
-    inputs::check_output_names(spec, &packages, &outputs, merged.as_ref())?;
-    warnings.sort();
-    warnings.dedup();
-    let summary = Summary::of(&packages, warnings.len());
-    let inputs_digests = input_digests(loaded, hook_digests);
-    let protected = inputs::protected(spec, loaded);
-    let mut spec_info = SpecInfo::of(spec, opts);
-    spec_info.env_vars = env_vars;
-    let plan = Plan {
-        format: PLAN_FORMAT,
-        generator: crate::archive::manifest::generator(),
-        spec: spec_info,
-        inputs: inputs_digests,
-        packages,
-        merged: merged.as_ref().map(|m| m.shown.clone()),
-        warnings,
-        logs,
-        abort,
-        summary,
-        kie: Vec::new(),
-    };
-    crate::secrets::remember(&secrets);
-    let mut plan = plan;
-    plan.mask(&secrets);
-    Ok(Planned {
-        plan,
-        outputs,
-        merged,
-        out_dir,
-        out_base,
-        protected,
-        format: spec.output.format,
-        abort_on_error: spec.on_error == OnError::Abort,
-    })
-}
-
-/// A secret may not become part of a name, whatever put it there (a hook reads the
-/// overridden document): the asset fails rather than carry it into the target's names.
-fn refuse_secret_names(secrets: &crate::secrets::Secrets, items: &mut [Vec<Item>]) {
-    if !secrets.is_empty() {
-        for it in items.iter_mut().flatten() {
-            if !it.failed() && secrets.appears_in(&it.asset.key.name) {
-                it.fail(
-                    Note::new(
-                        "secret.identity",
-                        "its name would hold a secret value",
-                    )
-                    .hint("names are shown on the platform and in every plan; derive names from vars or the source name, never from secret values"),
-                );
-            }
-        }
-    }
-}
-
-/// The assets of `s` that could not be read: failures in the plan when selected, else
-/// warnings.
-fn failed_on_reading(
-    spec: &Spec,
-    s: &Input,
-    assets: &mut Vec<AssetPlan>,
-    warnings: &mut Vec<Note>,
-) {
-    for f in &s.package.failures {
-        let (kind, fname, version) = parse_failure_key(&f.asset);
-        let selected = match &spec.select {
-            None => true,
-            Some(rules) => rules.iter().any(|r| {
-                r.kinds.as_ref().is_none_or(|k| k.contains(&kind)) && r.names.matches(&fname)
-            }),
-        };
-        if selected {
-            let error = Note::new(f.code, f.message.clone())
-                .asset(&f.asset)
-                .package(&s.shown);
-            assets.push(AssetPlan {
-                kind,
-                name: fname.clone(),
-                version,
-                labels: BTreeMap::new(),
-                action: Action::Fail,
-                output_name: fname,
-                output_version: None,
-                renames: Vec::new(),
-                stripped: Vec::new(),
-                overrides: Vec::new(),
-                references: Vec::new(),
-                changed: false,
-                error: Some(error),
-                dropped: None,
-            });
-        } else {
-            warnings.push(
-                Note::new(
-                    f.code,
-                    format!(
-                        "{} could not be read and is not selected: {}",
-                        f.asset, f.message
-                    ),
-                )
-                .package(&s.shown),
-            );
-        }
-    }
-}
-
-/// Names that are unsafe somewhere get a warning: bidirectional controls, Windows device
-/// names, trailing dots or spaces, and two names of one kind equal once Unicode-normalised.
-/// In a directory output the latter would be one folder on disks that normalise names, so
-/// there the second fails instead.
-fn check_names(s: &Input, items: &mut [Item], format: Format, warnings: &mut Vec<Note>) {
-    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
-    for it in items.iter_mut().filter(|it| !it.failed()) {
-        let name = it.asset.key.name.clone();
-        if let Some(why) = crate::text::name_concern(&name) {
-            warnings.push(
-                Note::new("name.unsafe", format!("the name {why}"))
-                    .asset(&it.asset.key)
-                    .package(&s.shown),
-            );
-        }
-        let key = (
-            it.asset.key.kind.clone(),
-            crate::text::normalized(&name).into_owned(),
-        );
-        match seen.get(&key) {
-            Some(first) if *first != name => {
-                let spelled = |n: &str| -> String {
-                    n.chars()
-                        .map(|c| {
-                            if c.is_ascii() && !c.is_ascii_control() {
-                                c.to_string()
-                            } else {
-                                format!("\\u{{{:x}}}", c as u32)
-                            }
-                        })
-                        .collect()
-                };
-                let message = format!(
-                    "its name ({}) and {}'s ({}) are the same once Unicode-normalised (NFC): they look alike, and are one name on disks that normalise names",
-                    spelled(&name),
-                    crate::text::escape_controls(first),
-                    spelled(first)
-                );
-                if format == Format::Dir {
-                    it.fail(
-                        Note::new("name.collision", message)
-                            .hint("a directory output would write both into one folder there; rename one of them"),
-                    );
-                } else {
-                    warnings.push(
-                        Note::new("name.normalization", message)
-                            .asset(&it.asset.key)
-                            .package(&s.shown),
-                    );
-                }
-            }
-            Some(_) => {}
-            None => {
-                seen.insert(key, name);
-            }
-        }
-    }
 }
 
 /// The target as it will be after importing every delta: its own assets, minus those

@@ -1,8 +1,8 @@
 //! Writing a package: deterministic bytes, written aside and renamed into place.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::fs::{self};
+use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,6 +14,9 @@ use super::source::{CopyError, Method, Source};
 use super::zipwrite::{Compressed, ZipMethod, ZipOut, compress};
 use crate::digest::Digest;
 use crate::fsutil;
+
+mod dir;
+use dir::{SinkSeek, stage_dir};
 
 /// Entries larger than this are compressed while streaming instead of in memory.
 const IN_MEMORY_MAX: u64 = 16 << 20;
@@ -514,156 +517,5 @@ fn batches(entries: &[OutEntry]) -> Vec<&[OutEntry]> {
     out
 }
 
-fn stage_dir(dest: &Path, entries: &[OutEntry]) -> Result<TempDirGuard, PackageError> {
-    if dest.exists() && !dest.is_dir() {
-        return Err(PackageError::Destination {
-            path: dest.into(),
-            detail: "exists and is not a folder".into(),
-        });
-    }
-    let parent = fsutil::parent_of(dest);
-    let tmp = tempfile::Builder::new()
-        .prefix(".hoist-tmp-")
-        .tempdir_in(parent)
-        .map_err(|e| PackageError::io(parent, "cannot create a temporary folder", e))?;
-    let guard = TempDirGuard(Some(tmp.keep()));
-    let root = guard.0.as_deref().expect("just set");
-    if ignores_case(root)
-        && let Some((a, b)) = case_collision(entries.iter().map(|e| e.name.as_str()))
-    {
-        return Err(PackageError::Write {
-            path: dest.into(),
-            detail: format!(
-                "{a:?} and {b:?} differ only in case, and this disk does not tell them apart: \
-                 write a ZIP instead (output format zip)"
-            ),
-        });
-    }
-    entries.par_iter().try_for_each(|e| write_file(root, e))?;
-    Ok(guard)
-}
-
-/// Whether the file system holding `dir` (a fresh, empty folder) treats names that differ
-/// only in case as one.
-fn ignores_case(dir: &Path) -> bool {
-    let probe = dir.join(".hoist-Case-Probe");
-    if File::create(&probe).is_err() {
-        return false;
-    }
-    let same = dir.join(".hoist-case-probe").exists();
-    let _ = fs::remove_file(&probe);
-    same
-}
-
-/// Two paths among `names` and their folders that are the same but for case.
-fn case_collision<'a>(names: impl Iterator<Item = &'a str>) -> Option<(String, String)> {
-    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
-    for name in names {
-        let folders = name.match_indices('/').map(|(i, _)| &name[..i]);
-        for path in folders.chain(std::iter::once(name)) {
-            match seen.get(&path.to_lowercase()) {
-                Some(prev) if *prev != path => return Some((prev.to_string(), path.to_string())),
-                Some(_) => {}
-                None => {
-                    seen.insert(path.to_lowercase(), path);
-                }
-            }
-        }
-    }
-    None
-}
-
-fn write_file(root: &Path, e: &OutEntry) -> Result<(), PackageError> {
-    let path = root.join(&e.name);
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|err| PackageError::io(dir, "cannot create", err))?;
-    }
-    let werr = |err: io::Error| PackageError::io(&path, "cannot write", err);
-    let mut file = BufWriter::new(File::create(&path).map_err(werr)?);
-    match &e.content {
-        Content::Bytes(b) => file.write_all(b).map_err(werr)?,
-        Content::Copy { source, entry } => {
-            let src = lookup(source, entry)?;
-            source
-                .with_reader(src, |r| io::copy(r, &mut file))
-                .map_err(|err| match err {
-                    CopyError::Read(err) => err,
-                    CopyError::Write(err) => werr(err),
-                })?;
-        }
-    }
-    file.flush().map_err(werr)
-}
-
-/// A writer that keeps nothing, for dry runs.
-#[derive(Default)]
-struct SinkSeek {
-    pos: u64,
-    len: u64,
-}
-
-impl Write for SinkSeek {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pos += buf.len() as u64;
-        self.len = self.len.max(self.pos);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Seek for SinkSeek {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = match to {
-            SeekFrom::Start(n) => n,
-            SeekFrom::End(d) => self.len.saturating_add_signed(d),
-            SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
-        };
-        Ok(self.pos)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_equal_but_for_case_are_found_in_files_and_folders() {
-        let found = |names: &[&str]| case_collision(names.iter().copied());
-        assert_eq!(
-            found(&["assets/app/a/asset.json", "assets/app/b/asset.json"]),
-            None
-        );
-        assert_eq!(
-            found(&["assets/app/a/asset.json", "assets/app/A/asset.json"]),
-            Some(("assets/app/a".into(), "assets/app/A".into()))
-        );
-        assert_eq!(
-            found(&["files/Read.me", "files/read.me"]),
-            Some(("files/Read.me".into(), "files/read.me".into()))
-        );
-        assert_eq!(
-            found(&["x/É/1", "x/é/2"]),
-            Some(("x/É".into(), "x/é".into())),
-            "beyond ASCII too"
-        );
-    }
-
-    #[test]
-    fn a_case_sensitive_disk_is_seen_as_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let sensitive = {
-            fs::write(dir.path().join("A"), "").unwrap();
-            !dir.path().join("a").exists()
-        };
-        let fresh = tempfile::tempdir().unwrap();
-        assert_eq!(ignores_case(fresh.path()), !sensitive);
-        assert_eq!(
-            fs::read_dir(fresh.path()).unwrap().count(),
-            0,
-            "the probe is removed"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,345 @@
+//! A package source: a ZIP file or a directory holding the same tree.
+//!
+//! Opening a source validates every entry once (names, links, encryption, duplicates,
+//! overlaps, limits); reads afterwards are bounded by the declared size and CRC-checked.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use zip::ZipArchive;
+use zip::result::ZipError;
+
+use super::error::PackageError;
+use super::limits::Limits;
+use crate::digest::{Digest, hash_reader};
+
+mod folder;
+mod zipfile;
+
+use folder::{is_plain_config_file, open_dir, open_file};
+use zipfile::{Checked, RawBounded, SharedFile, open_zip, zip_error};
+
+/// How an entry's bytes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Stored as is (ZIP method 0) or a plain file in a directory.
+    Stored,
+    /// Deflate (ZIP method 8).
+    Deflated,
+}
+
+/// One file of a package.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Relative path with `/` separators.
+    pub name: String,
+    /// Size once inflated.
+    pub size: u64,
+    /// Size as stored.
+    pub compressed_size: u64,
+    /// CRC-32 of the inflated bytes, when the source records one (ZIP).
+    pub crc32: Option<u32>,
+    /// How the bytes are stored.
+    pub method: Method,
+    index: usize,
+    slot: usize,
+}
+
+enum Kind {
+    Zip(ZipArchive<SharedFile>),
+    Dir,
+    /// One plain file (a KIE configuration file): its only entry is its file name.
+    File,
+}
+
+/// An opened, validated package source.
+pub struct Source {
+    path: PathBuf,
+    kind: Kind,
+    entries: Vec<Entry>,
+    /// SHA-256 of each entry's content, once taken from its bytes.
+    digests: Vec<std::sync::OnceLock<Digest>>,
+    /// SHA-256 of each ZIP entry's stored (compressed) bytes, once taken.
+    stored: Vec<std::sync::OnceLock<Digest>>,
+    /// The content digest the package's manifest lists, for entries copied unchanged.
+    listed: Vec<std::sync::OnceLock<Digest>>,
+    /// The caps it was opened with; they bound what is parsed out of it too.
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("path", &self.path)
+            .field("zip", &self.is_zip())
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+/// Where reading an entry went wrong: in the package, or in whatever consumed its bytes.
+#[derive(Debug)]
+pub enum CopyError {
+    /// The package entry could not be read.
+    Read(PackageError),
+    /// The consumer failed (for example, the destination disk is full).
+    Write(io::Error),
+}
+
+/// Marks an I/O error as a fault of the package being read.
+#[derive(Debug)]
+pub(super) struct ReadFault(PackageError);
+
+impl std::fmt::Display for ReadFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadFault {}
+
+pub(super) fn fault(e: PackageError) -> io::Error {
+    io::Error::other(ReadFault(e))
+}
+
+pub(super) fn split_fault(e: io::Error) -> CopyError {
+    if e.get_ref().is_some_and(|inner| inner.is::<ReadFault>()) {
+        let inner = e.into_inner().expect("checked above");
+        match inner.downcast::<ReadFault>() {
+            Ok(f) => CopyError::Read(f.0),
+            Err(other) => CopyError::Write(io::Error::other(other)),
+        }
+    } else {
+        CopyError::Write(e)
+    }
+}
+
+impl Source {
+    /// Opens a ZIP file or a directory and validates every entry.
+    pub fn open(path: &Path, limits: &Limits) -> Result<Source, PackageError> {
+        let meta = fs::metadata(path).map_err(|e| PackageError::io(path, "cannot open", e))?;
+        let mut source = if meta.is_dir() {
+            open_dir(path, limits)
+        } else if is_plain_config_file(path) {
+            open_file(path, meta.len(), limits)
+        } else {
+            open_zip(path, meta.len(), limits)
+        }?;
+        source.limits = *limits;
+        Ok(source)
+    }
+
+    /// The caps the source was opened with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The path the source was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True for a single plain file (a KIE configuration file).
+    pub fn is_file(&self) -> bool {
+        matches!(self.kind, Kind::File)
+    }
+
+    /// True for a ZIP file, false for a directory.
+    pub fn is_zip(&self) -> bool {
+        matches!(self.kind, Kind::Zip(_))
+    }
+
+    /// All file entries, sorted by name. Folder entries of a ZIP are not listed.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry with this exact name.
+    pub fn find(&self, name: &str) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Runs `f` over the inflated bytes of `entry`. The reader stops with an error at the
+    /// first byte past the declared size, at a short read, and at a CRC mismatch.
+    pub fn with_reader<T>(
+        &self,
+        entry: &Entry,
+        f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+    ) -> Result<T, CopyError> {
+        let result = match &self.kind {
+            Kind::Zip(archive) => {
+                // The stored bytes, inflated here: sizes and CRCs are checked by `Checked`
+                // against the archive's listing, so every failure has its own type.
+                let mut archive = archive.clone();
+                let raw = archive
+                    .by_index_raw(entry.index)
+                    .map_err(|e| CopyError::Read(self.zip_error(e)))?;
+                let bounded = RawBounded {
+                    inner: raw,
+                    left: entry.compressed_size,
+                    path: &self.path,
+                    entry: &entry.name,
+                };
+                match entry.method {
+                    Method::Stored => f(&mut Checked::new(bounded, entry, &self.path)),
+                    Method::Deflated => f(&mut Checked::new(
+                        flate2::read::DeflateDecoder::new(bounded),
+                        entry,
+                        &self.path,
+                    )),
+                }
+            }
+            Kind::File => {
+                let file = File::open(&self.path)
+                    .map_err(|e| CopyError::Read(PackageError::io(&self.path, "cannot open", e)))?;
+                let mut checked = Checked::new(file, entry, &self.path);
+                f(&mut checked)
+            }
+            Kind::Dir => {
+                let full = self.path.join(&entry.name);
+                let file = File::open(&full)
+                    .map_err(|e| CopyError::Read(PackageError::io(&full, "cannot open", e)))?;
+                let mut checked = Checked::new(file, entry, &self.path);
+                f(&mut checked)
+            }
+        };
+        result.map_err(split_fault)
+    }
+
+    /// Reads a whole entry into memory.
+    pub fn read(&self, entry: &Entry) -> Result<Vec<u8>, PackageError> {
+        let cap = usize::try_from(entry.size)
+            .unwrap_or(usize::MAX)
+            .min(64 << 20);
+        self.with_reader(entry, |r| {
+            let mut buf = Vec::with_capacity(cap);
+            r.read_to_end(&mut buf)?;
+            Ok(buf)
+        })
+        .map_err(|e| match e {
+            CopyError::Read(e) => e,
+            CopyError::Write(e) => PackageError::io(&self.path, "cannot read", e),
+        })
+    }
+
+    /// The SHA-256 of an entry's inflated bytes, taken once and remembered.
+    pub fn digest(&self, entry: &Entry) -> Result<Digest, PackageError> {
+        if let Some(d) = self.digests[entry.slot].get() {
+            return Ok(*d);
+        }
+        let d = self
+            .with_reader(entry, |r| hash_reader(r).map(|(d, _)| d))
+            .map_err(|e| match e {
+                CopyError::Read(e) => e,
+                CopyError::Write(e) => PackageError::io(&self.path, "cannot read", e),
+            })?;
+        let _ = self.digests[entry.slot].set(d);
+        Ok(d)
+    }
+
+    /// The digest of an entry if it was already taken.
+    pub fn known_digest(&self, entry: &Entry) -> Option<Digest> {
+        self.digests[entry.slot].get().copied()
+    }
+
+    /// The SHA-256 of an entry's stored bytes, taken once and remembered: the compressed
+    /// stream of a ZIP entry (read without inflating), the content of a plain file.
+    pub fn stored_digest(&self, entry: &Entry) -> Result<Digest, PackageError> {
+        if let Some(d) = self.stored[entry.slot].get() {
+            return Ok(*d);
+        }
+        let d = match self.with_raw_reader(entry, |r| hash_reader(r).map(|(d, _)| d)) {
+            Some(r) => r.map_err(|e| match e {
+                CopyError::Read(e) => e,
+                CopyError::Write(e) => PackageError::io(&self.path, "cannot read", e),
+            })?,
+            None => self.digest(entry)?,
+        };
+        let _ = self.stored[entry.slot].set(d);
+        Ok(d)
+    }
+
+    /// The stored digest of an entry if it was already taken.
+    pub fn known_stored(&self, entry: &Entry) -> Option<Digest> {
+        self.stored[entry.slot].get().copied()
+    }
+
+    /// What identifies an entry's bytes in a plan: the content digest when it was taken,
+    /// else the stored digest when that was.
+    pub fn identity(&self, entry: &Entry) -> Option<Digest> {
+        self.known_digest(entry)
+            .or_else(|| self.stored[entry.slot].get().copied())
+    }
+
+    /// Records the content digest the package's manifest lists for an entry.
+    pub fn remember_listed(&self, entry: &Entry, listed: Digest) {
+        let _ = self.listed[entry.slot].set(listed);
+    }
+
+    /// The content digest to record when the entry is copied unchanged: the one taken from
+    /// its bytes, else the manifest's, else taken now.
+    pub fn output_digest(&self, entry: &Entry) -> Result<Digest, PackageError> {
+        match self
+            .known_digest(entry)
+            .or_else(|| self.listed[entry.slot].get().copied())
+        {
+            Some(d) => Ok(d),
+            None => self.digest(entry),
+        }
+    }
+
+    /// Remembers the digest of bytes just read whole from `entry`.
+    pub fn remember_digest(&self, entry: &Entry, bytes: &[u8]) {
+        let _ = self.digests[entry.slot].set(Digest::of(bytes));
+    }
+
+    fn finish(path: &Path, kind: Kind, mut entries: Vec<Entry>) -> Source {
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        for (slot, e) in entries.iter_mut().enumerate() {
+            e.slot = slot;
+        }
+        let cells = || entries.iter().map(|_| std::sync::OnceLock::new()).collect();
+        let (digests, stored, listed) = (cells(), cells(), cells());
+        Source {
+            path: path.into(),
+            kind,
+            entries,
+            digests,
+            stored,
+            listed,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Runs `f` over the stored (still compressed) bytes of a ZIP entry. `None` for a
+    /// directory source, which has no compressed form.
+    pub fn with_raw_reader<T>(
+        &self,
+        entry: &Entry,
+        f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+    ) -> Option<Result<T, CopyError>> {
+        let Kind::Zip(archive) = &self.kind else {
+            return None;
+        };
+        let mut archive = archive.clone();
+        let file = match archive.by_index_raw(entry.index) {
+            Ok(file) => file,
+            Err(e) => return Some(Err(CopyError::Read(self.zip_error(e)))),
+        };
+        let mut bounded = RawBounded {
+            inner: file,
+            left: entry.compressed_size,
+            path: &self.path,
+            entry: &entry.name,
+        };
+        Some(f(&mut bounded).map_err(split_fault))
+    }
+
+    fn zip_error(&self, e: ZipError) -> PackageError {
+        zip_error(&self.path, e)
+    }
+}
