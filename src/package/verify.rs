@@ -151,3 +151,93 @@ fn check(source: &Source, manifest: &Manifest) -> Vec<Problem> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+
+    fn problem(kind: ProblemKind, entry: &str) -> Problem {
+        Problem {
+            problem: kind,
+            entry: entry.into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_entry_is_checked_against_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("same.json", "1"),
+            ("changed.json", "2"),
+            ("extra.json", "3"),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        std::fs::write(dir.path().join(MANIFEST_NAME), "{}").unwrap();
+        let entries = [
+            ("same.json", Digest::of(b"1")),
+            ("changed.json", Digest::of(b"was")),
+            ("gone.json", Digest::of(b"4")),
+        ]
+        .into_iter()
+        .map(|(n, d)| (n.to_string(), d))
+        .collect();
+        let manifest = Manifest::new("hoist", entries);
+        let source = Source::open(dir.path(), &Limits::default()).unwrap();
+        let mut got = check(&source, &manifest);
+        got.sort();
+        let kinds: Vec<(ProblemKind, &str)> =
+            got.iter().map(|p| (p.problem, p.entry.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (ProblemKind::Missing, "gone.json"),
+                (ProblemKind::Extra, "extra.json"),
+                (ProblemKind::Modified, "changed.json"),
+            ]
+        );
+        let modified = &got[2].detail;
+        assert!(modified.contains(&Digest::of(b"2").short()), "{modified}");
+    }
+
+    #[test]
+    fn a_report_counts_every_problem_of_every_asset() {
+        let mut report = VerifyReport {
+            package: "p".into(),
+            layout: "hoist".into(),
+            manifest: "embedded",
+            checked: 3,
+            assets: BTreeMap::new(),
+        };
+        assert!(report.is_clean());
+        assert_eq!(report.problem_count(), 0);
+        report.assets.insert(
+            "api/a".into(),
+            vec![
+                problem(ProblemKind::Missing, "x"),
+                problem(ProblemKind::Extra, "y"),
+            ],
+        );
+        report
+            .assets
+            .insert("api/b".into(), vec![problem(ProblemKind::Modified, "z")]);
+        assert!(!report.is_clean());
+        assert_eq!(report.problem_count(), 3);
+    }
+
+    #[test]
+    fn problems_have_the_words_reports_show() {
+        let words: Vec<&str> = [
+            ProblemKind::Missing,
+            ProblemKind::Extra,
+            ProblemKind::Modified,
+            ProblemKind::Unreadable,
+        ]
+        .iter()
+        .map(|k| k.word())
+        .collect();
+        assert_eq!(words, ["missing", "extra", "modified", "unreadable"]);
+    }
+}

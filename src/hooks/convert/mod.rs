@@ -205,12 +205,12 @@ fn changes_at(
             n.is_f64() && n.as_f64().map(f64::to_bits) == Some(f.to_bits())
         }
         (LuaValue::String(s), Value::String(o)) => s.as_bytes() == o.as_bytes(),
-        (LuaValue::Table(t), Value::Array(items))
-            if depth < MAX_DEPTH && is_array(lua, t, Some(original))? =>
-        {
+        // Comparing recurses only as deep as `original` nests, which its parser bounds;
+        // what is new below it is built by `from_lua_at`, which counts the depth.
+        (LuaValue::Table(t), Value::Array(items)) if is_array(lua, t, Some(original))? => {
             return array_changes(lua, t, items, depth, meter);
         }
-        (LuaValue::Table(t), Value::Object(map)) if depth < MAX_DEPTH && !marked_array(lua, t)? => {
+        (LuaValue::Table(t), Value::Object(map)) if !marked_array(lua, t)? => {
             return object_changes(lua, t, map, depth, meter);
         }
         _ => false,
@@ -414,9 +414,10 @@ fn table_to_json(
 pub fn decode(lua: &Lua, text: &[u8]) -> mlua::Result<LuaValue> {
     let failed = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(text);
+    // Depth is bounded by serde_json's own recursion limit (128 nested arrays or objects
+    // are refused), below `MAX_DEPTH`: what decodes also converts back.
     let seed = Build {
         lua,
-        depth: 0,
         failed: &failed,
     };
     let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
@@ -433,7 +434,6 @@ pub fn decode(lua: &Lua, text: &[u8]) -> mlua::Result<LuaValue> {
 #[derive(Clone, Copy)]
 struct Build<'a> {
     lua: &'a Lua,
-    depth: usize,
     failed: &'a RefCell<Option<mlua::Error>>,
 }
 
@@ -452,18 +452,6 @@ impl Build<'_> {
 
     fn fail<T, E: serde::de::Error>(&self, message: String) -> Result<T, E> {
         self.lua(Err(mlua::Error::runtime(message)))
-    }
-
-    fn deeper<E: serde::de::Error>(&self) -> Result<Self, E> {
-        if self.depth >= MAX_DEPTH {
-            return self.fail(format!(
-                "json.decode: the document nests deeper than {MAX_DEPTH} levels"
-            ));
-        }
-        Ok(Build {
-            depth: self.depth + 1,
-            ..*self
-        })
     }
 
     /// A number serde_json kept as text: as [`to_lua`] reads it.
@@ -528,7 +516,7 @@ impl<'de> Visitor<'de> for Build<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LuaValue, A::Error> {
-        let inner = self.deeper()?;
+        let inner = self;
         let t = self.lua(self.lua.create_table())?;
         let mut i = 0usize;
         while let Some(item) = seq.next_element_seed(inner)? {
@@ -540,7 +528,7 @@ impl<'de> Visitor<'de> for Build<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LuaValue, A::Error> {
-        let inner = self.deeper()?;
+        let inner = self;
         let t = self.lua(self.lua.create_table())?;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key == NUMBER_TOKEN {
@@ -554,3 +542,6 @@ impl<'de> Visitor<'de> for Build<'_> {
         Ok(LuaValue::Table(t))
     }
 }
+
+#[cfg(test)]
+mod tests;
