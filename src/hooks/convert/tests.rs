@@ -240,8 +240,8 @@ fn decode_builds_every_json_type() {
     let LuaValue::Table(t) = v else {
         panic!("a table")
     };
-    assert_eq!(t.get::<bool>("t").unwrap(), true);
-    assert_eq!(t.get::<bool>("f").unwrap(), false);
+    assert!(t.get::<bool>("t").unwrap());
+    assert!(!t.get::<bool>("f").unwrap());
     assert!(matches!(t.get::<LuaValue>("n").unwrap(), LuaValue::LightUserData(p) if p.0.is_null()));
     assert_eq!(t.get::<String>("s").unwrap(), "x");
     assert!(matches!(
