@@ -146,6 +146,9 @@ macro_rules! cases {
 }
 
 cases! {
+    env_default => "env-default",
+    env_default_unknown => "env-default-unknown",
+    env_missing => "env-missing",
     apig_duplicates => "apig-duplicates",
     apig_group_rename => "apig-group-rename",
     apig_import => "apig-import",

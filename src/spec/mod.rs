@@ -63,6 +63,8 @@ pub struct Spec {
     pub env_vars: EnvVars,
     /// Environments by name.
     pub environments: BTreeMap<String, Environment>,
+    /// The environment used when `--env` is not given.
+    pub default_env: Option<String>,
     /// What a failing asset does to the run.
     pub on_error: OnError,
     /// KIE upload settings.
@@ -251,6 +253,27 @@ impl Spec {
         } else {
             self.dir.join(p)
         }
+    }
+
+    /// The environment a run uses: the one `--env` names, else the spec's `default_env`. A
+    /// spec that defines environments and names no default requires `--env`, so that dev
+    /// values never reach an output because a flag was forgotten.
+    pub fn env_name(&self, given: Option<&str>) -> Result<Option<String>, String> {
+        if let Some(name) = given {
+            self.environment(name)?;
+            return Ok(Some(name.to_string()));
+        }
+        if let Some(name) = &self.default_env {
+            return Ok(Some(name.clone()));
+        }
+        if self.environments.is_empty() {
+            return Ok(None);
+        }
+        let names: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        Err(format!(
+            "the spec defines environments ({}): choose one with --env NAME, or name one with default_env: in the spec",
+            names.join(", ")
+        ))
     }
 
     /// The environment named `name`, or an error listing the defined ones.

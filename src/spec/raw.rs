@@ -57,6 +57,9 @@ pub struct RawSpec {
     pub env_vars: Option<RawEnvVars>,
     /// Settings per destination environment, chosen with `--env NAME`.
     pub environments: Option<BTreeMap<Spanned<String>, RawEnvironment>>,
+    /// The environment used when `--env` is not given. A spec that defines environments
+    /// and names no default requires `--env`.
+    pub default_env: Option<Spanned<String>>,
     /// `continue` (default): a failing asset is listed and the rest goes on. `abort`: any
     /// failure writes nothing at all.
     pub on_error: Option<Spanned<String>>,

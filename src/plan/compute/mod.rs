@@ -119,6 +119,10 @@ fn asset_plan(it: &Item) -> AssetPlan {
 
 /// Computes the plan of `spec` on its inputs.
 pub fn compute(spec: &Spec, opts: &PlanOptions, env_lookup: &EnvLookup) -> Result<Planned, Error> {
+    let opts = &PlanOptions {
+        env: spec.env_name(opts.env.as_deref()).map_err(Error::Usage)?,
+        ..opts.clone()
+    };
     let loaded = load_inputs(spec, opts)?;
     compute_loaded(spec, opts, env_lookup, loaded)
 }

@@ -93,6 +93,7 @@ pub(super) fn validate(
         let e = v.environment(&name, env, &env_vars);
         environments.insert(name.value, e);
     }
+    let default_env = v.default_env(raw.default_env.as_ref(), &environments);
     let on_error = v.on_error(raw.on_error.as_ref());
     let kie = v.kie(raw.kie.as_ref());
     let apig = v.apig(raw.apig.as_ref());
@@ -119,6 +120,7 @@ pub(super) fn validate(
         lua,
         env_vars,
         environments,
+        default_env,
         on_error,
         kie,
         roma,

@@ -185,6 +185,32 @@ impl V {
     }
 
     /// `on_error:`.
+    /// `default_env:` must name one of the spec's environments.
+    pub(super) fn default_env(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        environments: &BTreeMap<String, crate::spec::Environment>,
+    ) -> Option<String> {
+        let name = raw?;
+        if environments.contains_key(&name.value) {
+            return Some(name.value.clone());
+        }
+        let names: Vec<&str> = environments.keys().map(String::as_str).collect();
+        let help = if names.is_empty() {
+            Some("define it under environments:, or remove default_env".into())
+        } else {
+            did_you_mean(&name.value, names.iter().copied())
+                .or_else(|| Some(format!("the spec defines {}", names.join(", "))))
+        };
+        self.error_help(
+            name.span,
+            "spec.unknown_env",
+            format!("default_env `{}` is not an environment of this spec", name.value),
+            help,
+        );
+        None
+    }
+
     pub(super) fn on_error(&mut self, raw: Option<&Spanned<String>>) -> OnError {
         match raw.map(|o| o.value.as_str()) {
             None | Some("continue") => OnError::Continue,
