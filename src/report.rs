@@ -15,6 +15,8 @@ pub struct Counts {
     pub create: usize,
     /// Overwritten.
     pub overwrite: usize,
+    /// Already in the target exactly as they would be written; not written.
+    pub unchanged: usize,
     /// Skipped.
     pub skip: usize,
     /// Failed.
@@ -81,6 +83,7 @@ impl Report {
                 match a.action {
                     Action::Create => c.create += 1,
                     Action::Overwrite => c.overwrite += 1,
+                    Action::Unchanged => c.unchanged += 1,
                     Action::Skip => c.skip += 1,
                     Action::Fail => c.fail += 1,
                 }

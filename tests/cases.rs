@@ -146,6 +146,8 @@ macro_rules! cases {
 }
 
 cases! {
+    apply_unchanged_mixed => "apply-unchanged-mixed",
+    plan_unchanged => "plan-unchanged",
     env_default => "env-default",
     env_default_unknown => "env-default-unknown",
     env_missing => "env-missing",

@@ -64,7 +64,7 @@ fn init_writes_a_starter_spec_that_validates() {
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
     hoist_in(dir.path(), &["init", "--force"]).expect_code(0);
     // Planning it names what is missing, at its place.
-    let run = hoist_in(dir.path(), &["plan", "hoist.yaml"]).expect_code(2);
+    let run = hoist_in(dir.path(), &["plan", "hoist.yaml", "--env", "prod"]).expect_code(2);
     assert!(
         run.stderr.contains("error[spec.source]: hoist.yaml:10:5"),
         "{}",

@@ -22,6 +22,7 @@ fn symbol(a: Action) -> char {
     match a {
         Action::Create => '+',
         Action::Overwrite => '~',
+        Action::Unchanged => '·',
         Action::Skip => '=',
         Action::Fail => '!',
     }
@@ -157,8 +158,8 @@ pub fn plan(plan: &Plan, base: &Path) -> String {
     let s = &plan.summary;
     let _ = writeln!(
         out,
-        "\nsummary: {} create, {} overwrite, {} skip, {} fail, {} renamed, {} warnings",
-        s.create, s.overwrite, s.skip, s.fail, s.renamed, s.warnings
+        "\nsummary: {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings",
+        s.create, s.overwrite, s.unchanged, s.skip, s.fail, s.renamed, s.warnings
     );
     out
 }
@@ -215,6 +216,7 @@ pub fn report(report: &Report, base: &Path) -> String {
                 kind.clone(),
                 c.create.to_string(),
                 c.overwrite.to_string(),
+                c.unchanged.to_string(),
                 c.skip.to_string(),
                 c.fail.to_string(),
                 c.renamed.to_string(),
@@ -227,6 +229,7 @@ pub fn report(report: &Report, base: &Path) -> String {
             "KIND",
             ">CREATE",
             ">OVERWRITE",
+            ">UNCHANGED",
             ">SKIP",
             ">FAIL",
             ">RENAMED",
@@ -287,8 +290,8 @@ pub fn report(report: &Report, base: &Path) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\nsummary: {} create, {} overwrite, {} skip, {} fail, {} renamed, {} warnings",
-        s.create, s.overwrite, s.skip, s.fail, s.renamed, s.warnings
+        "\nsummary: {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings",
+        s.create, s.overwrite, s.unchanged, s.skip, s.fail, s.renamed, s.warnings
     );
     out
 }

@@ -12,6 +12,7 @@ pub mod resolve;
 pub mod saved;
 pub mod select;
 pub mod transform;
+pub mod unchanged;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ use crate::package::Layout;
 pub const REPORT_NAME: &str = "report.json";
 
 /// Format of plan files this version writes and reads.
-pub const PLAN_FORMAT: u32 = 1;
+pub const PLAN_FORMAT: u32 = 2;
 
 /// The plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +126,9 @@ pub enum Action {
     Create,
     /// Replaces the target's asset of the same name.
     Overwrite,
+    /// Would replace the target's asset of the same name with the very same asset (same
+    /// document, same payload files): not written, not a change.
+    Unchanged,
     /// The target keeps its own; not imported.
     Skip,
     /// Cannot be imported; see the error.
@@ -137,6 +141,7 @@ impl Action {
         match self {
             Action::Create => "create",
             Action::Overwrite => "overwrite",
+            Action::Unchanged => "unchanged",
             Action::Skip => "skip",
             Action::Fail => "fail",
         }
@@ -281,6 +286,8 @@ pub struct Summary {
     pub create: usize,
     /// Assets overwritten.
     pub overwrite: usize,
+    /// Assets the target already holds exactly as they would be written.
+    pub unchanged: usize,
     /// Assets skipped.
     pub skip: usize,
     /// Assets failed.
@@ -318,6 +325,7 @@ impl Summary {
             match a.action {
                 Action::Create => summary.create += 1,
                 Action::Overwrite => summary.overwrite += 1,
+                Action::Unchanged => summary.unchanged += 1,
                 Action::Skip => summary.skip += 1,
                 Action::Fail => summary.fail += 1,
             }

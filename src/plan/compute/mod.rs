@@ -459,6 +459,7 @@ fn resolve_all(
     };
     let (abort, roma_warnings) = resolve(&ctx, &mut work, existing);
     warnings.extend(roma_warnings);
+    crate::plan::unchanged::mark_unchanged(items, &target_assets);
     abort
 }
 

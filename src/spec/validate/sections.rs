@@ -205,7 +205,10 @@ impl V {
         self.error_help(
             name.span,
             "spec.unknown_env",
-            format!("default_env `{}` is not an environment of this spec", name.value),
+            format!(
+                "default_env `{}` is not an environment of this spec",
+                name.value
+            ),
             help,
         );
         None
