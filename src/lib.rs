@@ -16,6 +16,7 @@ macro_rules! note {
 
 pub mod archive;
 pub mod cli;
+pub mod diff;
 pub mod digest;
 pub mod engine;
 pub mod error;

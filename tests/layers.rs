@@ -10,6 +10,7 @@ use std::path::Path;
 
 /// Each layer and its rank; a layer may use layers of lower rank, and itself.
 const LAYERS: &[(&str, u32)] = &[
+    ("diff", 0),
     ("digest", 0),
     ("text", 0),
     ("yaml", 0),

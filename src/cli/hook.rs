@@ -172,7 +172,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
                         out.push_str("transform: no change\n");
                     } else {
                         out.push_str("transform:\n");
-                        out.push_str(&super::diff::unified(&before, &after));
+                        out.push_str(&crate::diff::lines(&before, &after, 2));
                     }
                 }
             }

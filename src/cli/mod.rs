@@ -1,6 +1,5 @@
 //! The command line: argument definitions and one module per command.
 
-mod diff;
 mod export;
 mod hook;
 mod init;
