@@ -121,15 +121,15 @@ fn arrays(at: &mut String, a: &[Value], b: &[Value], out: &mut Vec<Change>) {
             DiffOp::Delete {
                 old_index, old_len, ..
             } => {
-                for i in old_index..old_index + old_len {
-                    element(at, start + i, |p| out.push(removed(p, &am[i])));
+                for (i, v) in am.iter().enumerate().skip(old_index).take(old_len) {
+                    element(at, start + i, |p| out.push(removed(p, v)));
                 }
             }
             DiffOp::Insert {
                 new_index, new_len, ..
             } => {
-                for i in new_index..new_index + new_len {
-                    element(at, start + i, |p| out.push(added(p, &bm[i])));
+                for (i, v) in bm.iter().enumerate().skip(new_index).take(new_len) {
+                    element(at, start + i, |p| out.push(added(p, v)));
                 }
             }
             DiffOp::Replace {

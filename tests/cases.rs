@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    plan_diff => "plan-diff",
     apply_unchanged_mixed => "apply-unchanged-mixed",
     plan_unchanged => "plan-unchanged",
     env_default => "env-default",

@@ -87,11 +87,90 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
             r.pointer, r.kind, r.from, r.to
         );
     }
+    diff_lines(out, a);
     if let Some(e) = &a.error {
         let _ = writeln!(out, "        error [{}] {}", e.code, e.message);
         if let Some(h) = &e.hint {
             let _ = writeln!(out, "          hint: {h}");
         }
+    }
+}
+
+/// Changes shown per asset; the rest are counted (the plan's JSON holds them all).
+const DIFF_LINES: usize = 12;
+/// Lines of a text payload's diff shown per file.
+const FILE_LINES: usize = 20;
+/// Characters of a value shown in a diff line.
+const VALUE_CHARS: usize = 60;
+
+fn value_text(v: &serde_json::Value) -> String {
+    let t = v.to_string();
+    if t.chars().count() <= VALUE_CHARS {
+        t
+    } else {
+        let cut: String = t.chars().take(VALUE_CHARS).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The field-level difference of an asset, bounded, with a count of what is left out.
+fn diff_lines(out: &mut String, a: &AssetPlan) {
+    if a.diff.is_empty() && a.files.is_empty() {
+        return;
+    }
+    let what = if a.action == Action::Create {
+        "changed by hooks"
+    } else {
+        "against the target"
+    };
+    let _ = writeln!(out, "        {what}:");
+    for c in a.diff.iter().take(DIFF_LINES) {
+        let place = if c.pointer.is_empty() {
+            "(document)"
+        } else {
+            &c.pointer
+        };
+        let values = match (&c.old, &c.new) {
+            (Some(o), Some(n)) => format!("{} → {}", value_text(o), value_text(n)),
+            (None, Some(v)) | (Some(v), None) => value_text(v),
+            (None, None) => String::new(),
+        };
+        let by =
+            c.by.as_deref()
+                .map(|b| format!("  ({b})"))
+                .unwrap_or_default();
+        let _ = writeln!(out, "          {} {place}: {values}{by}", c.op.sign());
+    }
+    for f in a.files.iter().take(DIFF_LINES.saturating_sub(a.diff.len())) {
+        let side = |i: &Option<crate::plan::FileInfo>| {
+            i.as_ref()
+                .map(|i| format!("sha256 {} ({} B)", i.sha256.short(), i.size))
+                .unwrap_or_else(|| "(unreadable)".into())
+        };
+        let what = match f.op {
+            crate::diff::Op::Added => side(&f.new),
+            crate::diff::Op::Removed => side(&f.old),
+            crate::diff::Op::Changed => format!("{} → {}", side(&f.old), side(&f.new)),
+        };
+        let _ = writeln!(out, "          {} file {}: {what}", f.op.sign(), f.path);
+        for l in f.lines.iter().take(FILE_LINES) {
+            let _ = writeln!(out, "              {l}");
+        }
+        if f.lines.len() > FILE_LINES {
+            let _ = writeln!(
+                out,
+                "              … {} more lines",
+                f.lines.len() - FILE_LINES
+            );
+        }
+    }
+    let shown = DIFF_LINES.min(a.diff.len() + a.files.len());
+    let cut = a.diff.len() + a.files.len() - shown;
+    if cut > 0 {
+        let _ = writeln!(
+            out,
+            "          … and {cut} more changes (hoist plan --json lists them all)"
+        );
     }
 }
 

@@ -100,7 +100,10 @@ fn touches_is_the_place_its_parents_and_children() {
 fn lines_shows_changes_with_context() {
     let a = "1\n2\n3\n4\n5\n6\n7\n8\n";
     let b = "1\n2\n3\n4\nfive\n6\n7\n8\n";
-    assert_eq!(lines(a, b, 2), "  ...\n  3\n  4\n- 5\n+ five\n  6\n  7\n  ...\n");
+    assert_eq!(
+        lines(a, b, 2),
+        "  ...\n  3\n  4\n- 5\n+ five\n  6\n  7\n  ...\n"
+    );
     assert_eq!(lines(a, a, 2), "");
     assert_eq!(lines("a\n", "b\n", 2), "- a\n+ b\n");
 }

@@ -146,6 +146,8 @@ pub struct Outcome<T> {
     pub value: T,
     /// Lines passed to `ctx.log` or `print` (secrets masked).
     pub logs: Vec<String>,
+    /// What a transform changed in the document, field by field (empty for other hooks).
+    pub edits: Vec<crate::diff::Change>,
 }
 
 /// What `on_conflict` decided.
@@ -292,6 +294,7 @@ impl HookHost {
         Ok(Outcome {
             value: out.value.flatten(),
             logs: out.logs,
+            edits: Vec::new(),
         })
     }
 
@@ -321,6 +324,7 @@ impl HookHost {
             let written = st.call.borrow_mut().writes.take();
             Ok(back.map(|b| (b, written)))
         })?;
+        let mut edits = Vec::new();
         let value = match out.value {
             None => Some(asset),
             Some(None) => None,
@@ -332,6 +336,7 @@ impl HookHost {
                 }
                 if let Some(meta) = meta {
                     // `changes` gives a document only when it differs from the one read.
+                    edits = crate::diff::json(changed.meta(), &meta);
                     *changed.meta_mut() = meta;
                 }
                 for (file, bytes) in written.map(|w| w.files).unwrap_or_default() {
@@ -343,6 +348,7 @@ impl HookHost {
         Ok(Outcome {
             value,
             logs: out.logs,
+            edits,
         })
     }
 
@@ -360,6 +366,7 @@ impl HookHost {
             Some(c) => Ok(Outcome {
                 value: c,
                 logs: out.logs,
+                edits: Vec::new(),
             }),
             None => Err(HookError::new(
                 HookFailure::Missing,
@@ -426,7 +433,11 @@ impl HookHost {
             }
             drop(guard);
             match outcome {
-                Ok(value) => Ok(Outcome { value, logs }),
+                Ok(value) => Ok(Outcome {
+                    value,
+                    logs,
+                    edits: Vec::new(),
+                }),
                 Err(e) => Err(HookError {
                     message: shorten(&self.mask(&e.message)),
                     ..e

@@ -4,6 +4,7 @@
 //! reaches it. `hoist apply` executes a plan; `hoist apply PLAN.json` first recomputes it
 //! and refuses if any input's digest changed.
 
+pub mod changes;
 mod compute;
 pub mod environ;
 pub mod inputs;
@@ -188,6 +189,45 @@ pub struct AssetPlan {
     /// The script whose transform dropped it (the action is then `skip`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropped: Option<String>,
+    /// Field by field, how the document written differs from the target's asset of the same
+    /// name (an overwrite), or what transform hooks changed (a create); each change names the
+    /// step that made it. Credentials are masked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<crate::diff::Change>,
+    /// Payload files that differ from the target's asset (an overwrite).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileChange>,
+}
+
+/// A payload file that differs from the target's: its digests and sizes, and for small text
+/// files the changed lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileChange {
+    /// Path of the file inside the asset.
+    pub path: String,
+    /// Added, removed or changed.
+    pub op: crate::diff::Op,
+    /// The target's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<FileInfo>,
+    /// The file written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<FileInfo>,
+    /// For text files of at most 64 KiB each: the changed lines, unified style (`- `, `+ `,
+    /// two lines of context, `  ...` where lines are left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+}
+
+/// A payload file's digest and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileInfo {
+    /// SHA-256 of its bytes.
+    pub sha256: Digest,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 /// One rename.
@@ -393,6 +433,21 @@ impl AssetPlan {
         }
         if let Some(d) = &mut self.dropped {
             f(d);
+        }
+        for c in &mut self.diff {
+            f(&mut c.pointer);
+            for v in c.old.iter_mut().chain(&mut c.new) {
+                each_json_text(v, f);
+            }
+            if let Some(by) = &mut c.by {
+                f(by);
+            }
+        }
+        for c in &mut self.files {
+            f(&mut c.path);
+            for l in &mut c.lines {
+                f(l);
+            }
         }
     }
 }

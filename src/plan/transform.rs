@@ -1,6 +1,8 @@
 //! Transform: strip non-portable fields, apply rename rules, rewrite every reference to a
 //! renamed asset, and apply the environment's overrides.
 
+use crate::diff::Change;
+use crate::plan::FileChange;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
@@ -39,6 +41,12 @@ pub struct Item {
     pub dropped: Option<String>,
     /// Lines hooks logged for this asset: (script, line).
     pub logs: Vec<(String, String)>,
+    /// What transform hooks changed in the document, field by field, each naming its hook.
+    pub edits: Vec<Change>,
+    /// The field-level difference the plan shows (see [`crate::plan::changes`]).
+    pub diff: Vec<Change>,
+    /// Payload files that differ from the target's.
+    pub files: Vec<FileChange>,
 }
 
 impl Item {
@@ -336,6 +344,9 @@ pub(super) fn transform(
                 action: None,
                 dropped: None,
                 logs: Vec::new(),
+                edits: Vec::new(),
+                diff: Vec::new(),
+                files: Vec::new(),
             };
             if let Some(note) = selection.failures.get(&i) {
                 item.fail(note.clone());
@@ -433,6 +444,11 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
             Ok(out) => {
                 item.logs
                     .extend(out.logs.into_iter().map(|l| (h.script.clone(), l)));
+                let by = format!("hook {}", h.script);
+                item.edits.extend(out.edits.into_iter().map(|c| Change {
+                    by: Some(by.clone()),
+                    ..c
+                }));
                 match out.value {
                     Some(a) => item.asset = a,
                     None => {

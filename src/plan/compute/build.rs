@@ -214,6 +214,8 @@ pub(super) fn failed_on_reading(
                 changed: false,
                 error: Some(error),
                 dropped: None,
+                diff: Vec::new(),
+                files: Vec::new(),
             });
         } else {
             warnings.push(

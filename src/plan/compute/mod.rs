@@ -114,6 +114,8 @@ fn asset_plan(it: &Item) -> AssetPlan {
         changed: it.asset.is_edited(),
         error: it.error.clone(),
         dropped: it.dropped.clone(),
+        diff: it.diff.clone(),
+        files: it.files.clone(),
     }
 }
 
@@ -460,6 +462,7 @@ fn resolve_all(
     let (abort, roma_warnings) = resolve(&ctx, &mut work, existing);
     warnings.extend(roma_warnings);
     crate::plan::unchanged::mark_unchanged(items, &target_assets);
+    crate::plan::changes::attach(items, &target_assets, platforms);
     abort
 }
 

@@ -398,6 +398,8 @@ impl Items<'_> {
             changed: kv.doc != item.doc,
             error: error.map(|e| e.asset(format!("config/{}", item.shown())).package(shown)),
             dropped: None,
+            diff: Vec::new(),
+            files: Vec::new(),
         };
         let sent = plan.error.is_none().then_some(kv);
         (plan, sent)
