@@ -306,3 +306,52 @@ environments:
     assert!(run1.stdout.contains("(create)"), "{}", run1.stdout);
     run(dir, &["apply", "plan.json"], &word).expect_code(0);
 }
+
+#[test]
+fn diffs_against_the_target_show_no_secret_and_no_credential_of_the_target() {
+    let ws = workspace();
+    let dir = ws.path();
+    let target_password = "tArget-only-Pa55";
+    fs::create_dir_all(dir.join("target/assets/data_source/shop-db")).unwrap();
+    fs::write(
+        dir.join("target/assets/data_source/shop-db/asset.json"),
+        format!(
+            r#"{{"labels": {{"team": "t"}}, "meta": {{"name": "shop-db", "type": "MYSQL",
+            "config": {{"host": "db.prod", "password": "{target_password}", "url": "jdbc://old"}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let spec = fs::read_to_string(dir.join("spec.yaml")).unwrap();
+    fs::write(
+        dir.join("spec.yaml"),
+        spec.replace(
+            "output: {dir: out}",
+            "output: {dir: out}\nconflicts: {default: overwrite}",
+        ),
+    )
+    .unwrap();
+    for args in [
+        &["plan", "spec.yaml", "--env", "prod"][..],
+        &["plan", "spec.yaml", "--env", "prod", "--json"],
+    ] {
+        let plan = run(dir, args, ENV);
+        let all = plan.stdout.clone() + &plan.stderr;
+        assert_masked("a plan's diff", &all);
+        assert!(
+            !all.contains(target_password),
+            "the target's password shows:\n{all}"
+        );
+        assert!(
+            !all.contains("\"dev\""),
+            "the source's password shows:\n{all}"
+        );
+    }
+    let plan = run(dir, &["plan", "spec.yaml", "--env", "prod"], ENV);
+    for want in [
+        "~ /config/password: \"***\" → \"***\"",
+        "~ /config/url: \"jdbc://old\" → \"jdbc://shop:***@db.eu-west-7.internal\"  (override at spec.yaml:",
+        "+ /note: \"copied ***\"  (hook scripts/echo.lua)",
+    ] {
+        assert!(plan.stdout.contains(want), "{want}:\n{}", plan.stdout);
+    }
+}
