@@ -18,6 +18,27 @@ pub mod exit {
     pub const CHANGES: u8 = 3;
 }
 
+/// One problem as `--json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorEntry {
+    /// Stable code (`hoist` documents each).
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// The file at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Line in that file, 1-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Column in that line, 1-based, in characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
 /// Why a command could not do its work.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -121,6 +142,42 @@ impl Error {
                 inner.render()
             ),
             other => format!("error[{}]: {other}", other.code()),
+        }
+    }
+
+    /// The error as data, for `--json`: one entry per problem (every problem of a spec, at its
+    /// file, line and column).
+    pub fn diagnostics(&self) -> Vec<ErrorEntry> {
+        match self {
+            Error::Spec(e) => e
+                .diagnostics
+                .iter()
+                .map(|d| ErrorEntry {
+                    code: d.code.to_string(),
+                    message: d.message.clone(),
+                    file: Some(e.path.display().to_string()),
+                    line: d.span.map(|s| s.start.line),
+                    column: d.span.map(|s| s.start.col),
+                    help: d.help.clone(),
+                })
+                .collect(),
+            Error::NothingWritten(inner) => {
+                let mut all = inner.diagnostics();
+                for d in &mut all {
+                    d.message.push_str(
+                        "; nothing was written: every output of this run was staged, and none was moved into place",
+                    );
+                }
+                all
+            }
+            other => vec![ErrorEntry {
+                code: other.code().to_string(),
+                message: other.to_string(),
+                file: None,
+                line: None,
+                column: None,
+                help: None,
+            }],
         }
     }
 

@@ -11,10 +11,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = hoist::Cli::parse();
+    let json = cli.wants_json();
     match hoist::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", hoist::cli::for_stderr(&e.render()));
+            if json {
+                // With --json a failure is JSON on stdout too, so a CI job reads one format.
+                print!("{}", hoist::cli::error_json(&e));
+            } else {
+                eprintln!("{}", hoist::cli::for_stderr(&e.render()));
+            }
             ExitCode::from(e.exit_code())
         }
     }

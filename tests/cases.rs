@@ -146,6 +146,8 @@ macro_rules! cases {
 }
 
 cases! {
+    json_errors => "json-errors",
+    json_usage_error => "json-usage-error",
     plan_diff => "plan-diff",
     apply_unchanged_mixed => "apply-unchanged-mixed",
     plan_unchanged => "plan-unchanged",

@@ -266,6 +266,35 @@ fn print_json(text: &str) -> Result<(), Error> {
     print_as(text, true)
 }
 
+/// Format of the JSON `--json` prints when a command fails.
+pub const ERRORS_FORMAT: u32 = 1;
+
+/// A failed command as JSON, for `--json`: `{"format", "exit_code", "errors": [{code,
+/// message, file, line, column, help}]}`, with every secret met masked.
+pub fn error_json(e: &Error) -> String {
+    let value = serde_json::json!({
+        "format": ERRORS_FORMAT,
+        "exit_code": e.exit_code(),
+        "errors": e.diagnostics(),
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("errors serialise");
+    text.push('\n');
+    crate::secrets::scrub(&text).into_owned()
+}
+
+impl Cli {
+    /// Whether the command asked for JSON output (`--json`).
+    pub fn wants_json(&self) -> bool {
+        matches!(
+            &self.command,
+            Command::Inspect { json: true, .. }
+                | Command::Verify { json: true, .. }
+                | Command::Plan { json: true, .. }
+                | Command::Apply { json: true, .. }
+        )
+    }
+}
+
 /// A line for stderr, made safe as stdout is: secrets masked, control characters escaped.
 pub fn for_stderr(text: &str) -> String {
     crate::secrets::for_people(text)
