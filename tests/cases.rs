@@ -146,6 +146,9 @@ macro_rules! cases {
 }
 
 cases! {
+    plan_grouped_warnings => "plan-grouped-warnings",
+    plan_markdown => "plan-markdown",
+    plan_summary => "plan-summary",
     json_errors => "json-errors",
     json_usage_error => "json-usage-error",
     plan_diff => "plan-diff",

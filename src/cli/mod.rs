@@ -4,6 +4,7 @@ mod export;
 mod hook;
 mod init;
 mod inspect;
+mod markdown;
 mod pack;
 mod plan;
 mod render;
@@ -125,13 +126,20 @@ pub enum Command {
         /// The environment (a key of the spec's `environments`).
         #[arg(long, value_name = "NAME")]
         env: Option<String>,
-        /// Print JSON instead of text.
+        /// Print JSON instead of text (the same as `--format json`).
         #[arg(long)]
         json: bool,
+        /// How to print the plan: `text` (default), `json`, or `markdown` (for a pull-request
+        /// comment: a summary table and one collapsible section per package).
+        #[arg(long, value_name = "FORMAT", value_enum)]
+        format: Option<PlanFormat>,
+        /// Print only the counts per package and kind, the warnings by code and the summary.
+        #[arg(long)]
+        summary: bool,
         /// Save the plan, for `hoist apply PLAN.json`.
         #[arg(short, long, value_name = "PLAN.json")]
         output: Option<PathBuf>,
-        /// Exit 3 when the plan changes anything (0 when it changes nothing).
+        /// Exit 3 when the plan creates or overwrites anything (0 when it changes nothing).
         #[arg(long)]
         exit_code: bool,
     },
@@ -282,6 +290,17 @@ pub fn error_json(e: &Error) -> String {
     crate::secrets::scrub(&text).into_owned()
 }
 
+/// How `hoist plan` prints a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// For people at a terminal.
+    Text,
+    /// The plan value (versioned; see docs/formats.md).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+}
+
 impl Cli {
     /// Whether the command asked for JSON output (`--json`).
     pub fn wants_json(&self) -> bool {
@@ -290,6 +309,10 @@ impl Cli {
             Command::Inspect { json: true, .. }
                 | Command::Verify { json: true, .. }
                 | Command::Plan { json: true, .. }
+                | Command::Plan {
+                    format: Some(PlanFormat::Json),
+                    ..
+                }
                 | Command::Apply { json: true, .. }
         )
     }
@@ -355,9 +378,23 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             spec,
             env,
             json,
+            format,
+            summary,
             output,
             exit_code,
-        } => plan::plan(&spec, env, json, output.as_deref(), exit_code, &limits),
+        } => {
+            let format = match (json, format) {
+                (true, Some(f)) if f != PlanFormat::Json => {
+                    return Err(Error::Usage(
+                        "--json and --format are two ways of choosing; give one".into(),
+                    ));
+                }
+                (true, _) => PlanFormat::Json,
+                (false, f) => f.unwrap_or(PlanFormat::Text),
+            };
+            let shown = plan::Shown { format, summary };
+            plan::plan(&spec, env, shown, output.as_deref(), exit_code, &limits)
+        }
         Command::Apply {
             input,
             env,

@@ -36,11 +36,19 @@ fn plan_spec(
     compute(&spec, &opts, &env_lookup)
 }
 
+/// How the plan is printed.
+pub struct Shown {
+    /// Text, JSON or markdown.
+    pub format: super::PlanFormat,
+    /// Counts only.
+    pub summary: bool,
+}
+
 /// `hoist plan`.
 pub fn plan(
     spec_path: &Path,
     env: Option<String>,
-    as_json: bool,
+    shown: Shown,
     save: Option<&Path>,
     exit_code: bool,
     limits: &Limits,
@@ -61,14 +69,16 @@ pub fn plan(
     }
     let plan = &planned.plan;
     let base = crate::fsutil::parent_of(spec_path);
-    super::print_as(
-        &if as_json {
-            json(plan)
-        } else {
-            super::render::plan(plan, base)
-        },
-        as_json,
-    )?;
+    let as_json = shown.format == super::PlanFormat::Json;
+    let text = match (shown.format, shown.summary) {
+        (super::PlanFormat::Json, _) => json(plan),
+        (super::PlanFormat::Text, false) => super::render::plan(plan, base),
+        (super::PlanFormat::Text, true) => super::render::plan_summary(plan, base),
+        (super::PlanFormat::Markdown, summary) => {
+            super::markdown::plan(plan, base, summary, super::markdown::COMMENT_MAX)
+        }
+    };
+    super::print_as(&text, as_json)?;
     let code = if plan.has_failures() {
         exit::FAILED
     } else if exit_code && plan.has_changes() {

@@ -174,15 +174,143 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
     }
 }
 
-/// Renders a plan for people; paths are shown from the working folder, given the spec's
-/// folder `base`.
-pub fn plan(plan: &Plan, base: &Path) -> String {
-    // Every text from packages, specs or scripts on one line, as visible escapes: a line
-    // break in a name or a log cannot forge plan lines.
+/// Warnings of one code on one kind of asset shown one by one, up to this many; past it the
+/// group shows its first few and a count.
+const GROUP_SHOWN: usize = 3;
+
+/// The kind of asset a note names (`api` of `api/orders@1`), or `""`.
+fn kind_of(n: &Note) -> &str {
+    n.asset
+        .as_deref()
+        .and_then(|a| a.split_once('/'))
+        .map_or("", |(k, _)| k)
+}
+
+/// Warnings grouped by code and asset kind, in order of first appearance.
+pub(super) fn warning_groups(warnings: &[Note]) -> Vec<((&str, &str), Vec<&Note>)> {
+    let mut groups: Vec<((&str, &str), Vec<&Note>)> = Vec::new();
+    let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for w in warnings {
+        let key = (w.code.as_str(), kind_of(w));
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(w);
+    }
+    groups
+}
+
+/// The warnings: one line each, or, when some code repeats on many assets of a kind, grouped
+/// by code and kind with a count (the plan's JSON lists every one).
+pub(super) fn warning_lines(out: &mut String, warnings: &[Note], at: &dyn Fn(&str) -> String) {
+    let groups = warning_groups(warnings);
+    if groups.iter().all(|(_, g)| g.len() <= GROUP_SHOWN) {
+        for w in warnings {
+            note_line(out, "  ", w, at);
+        }
+        return;
+    }
+    for ((code, kind), group) in groups {
+        if group.len() <= GROUP_SHOWN {
+            for w in group {
+                note_line(out, "  ", w, at);
+            }
+            continue;
+        }
+        let on = if kind.is_empty() {
+            String::new()
+        } else {
+            format!(" on {kind} assets")
+        };
+        let _ = writeln!(
+            out,
+            "  [{code}] {} warnings{on}; the first {GROUP_SHOWN}:",
+            group.len()
+        );
+        for w in group.iter().take(GROUP_SHOWN) {
+            note_line(out, "    ", w, at);
+        }
+        let _ = writeln!(
+            out,
+            "    … and {} more (hoist plan --json lists them all)",
+            group.len() - GROUP_SHOWN
+        );
+    }
+}
+
+/// The plan's counts only: per package and kind, the warnings by code, the summary.
+pub fn plan_summary(plan: &Plan, base: &Path) -> String {
+    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
+    let mut out = String::new();
+    let env = plan
+        .spec
+        .env
+        .as_deref()
+        .map(|e| format!(" (env {})", escape_controls(e)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "plan {}{env}: spec {} sha256 {}\n",
+        escape_controls(&plan.spec.name),
+        escape_controls(&plan.spec.path),
+        plan.spec.sha256.short()
+    );
+    let report = Report::new(plan, "planned", Vec::new());
+    out.push_str(&counts_table(&report.packages, &at));
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings ({}):", plan.warnings.len());
+        let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+        for w in &plan.warnings {
+            *by_code.entry(w.code.as_str()).or_default() += 1;
+        }
+        for (code, n) in by_code {
+            let _ = writeln!(out, "  [{code}] {n}");
+        }
+    }
+    summary_line(&mut out, &plan.summary);
+    out
+}
+
+fn summary_line(out: &mut String, s: &crate::plan::Summary) {
+    let _ = writeln!(
+        out,
+        "\nsummary: {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings",
+        s.create, s.overwrite, s.unchanged, s.skip, s.fail, s.renamed, s.warnings
+    );
+}
+
+/// A copy of the plan with every text from packages, specs or scripts on one line, as
+/// visible escapes: a line break in a name or a log cannot forge plan lines.
+pub(super) fn shown_plan(plan: &Plan) -> Plan {
     let mut shown = plan.clone();
     shown.each_text(&mut one_line);
     shown.spec.name = escape_controls(&shown.spec.name).into_owned();
     shown.spec.path = escape_controls(&shown.spec.path).into_owned();
+    shown
+}
+
+/// The assets of one package, by kind, with what happens to each.
+pub(super) fn package_body(out: &mut String, p: &crate::plan::PackagePlan) {
+    if p.assets.is_empty() {
+        let _ = writeln!(out, "    (nothing selected)");
+    }
+    let mut by_kind: BTreeMap<&str, Vec<&AssetPlan>> = BTreeMap::new();
+    for a in &p.assets {
+        by_kind.entry(a.kind.as_str()).or_default().push(a);
+    }
+    for (kind, assets) in by_kind {
+        let _ = writeln!(out, "  {kind}");
+        for a in assets {
+            asset_lines(out, a);
+        }
+    }
+}
+
+/// Renders a plan for people; paths are shown from the working folder, given the spec's
+/// folder `base`.
+pub fn plan(plan: &Plan, base: &Path) -> String {
+    let shown = shown_plan(plan);
     let plan = &shown;
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = String::new();
@@ -201,28 +329,14 @@ pub fn plan(plan: &Plan, base: &Path) -> String {
     );
     for p in &plan.packages {
         let _ = writeln!(out, "\n{} → {}", at(&p.source), at(&p.output));
-        if p.assets.is_empty() {
-            let _ = writeln!(out, "    (nothing selected)");
-        }
-        let mut by_kind: BTreeMap<&str, Vec<&AssetPlan>> = BTreeMap::new();
-        for a in &p.assets {
-            by_kind.entry(a.kind.as_str()).or_default().push(a);
-        }
-        for (kind, assets) in by_kind {
-            let _ = writeln!(out, "  {kind}");
-            for a in assets {
-                asset_lines(&mut out, a);
-            }
-        }
+        package_body(&mut out, p);
     }
     if let Some(m) = &plan.merged {
         let _ = writeln!(out, "\nmerged target state → {}", at(m));
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings ({}):", plan.warnings.len());
-        for w in &plan.warnings {
-            note_line(&mut out, "  ", w, &at);
-        }
+        warning_lines(&mut out, &plan.warnings, &at);
     }
     if !plan.logs.is_empty() {
         let _ = writeln!(out, "\nhook logs ({}):", plan.logs.len());
@@ -234,12 +348,7 @@ pub fn plan(plan: &Plan, base: &Path) -> String {
         let _ = writeln!(out, "\nABORT: nothing will be written");
         note_line(&mut out, "  ", a, &at);
     }
-    let s = &plan.summary;
-    let _ = writeln!(
-        out,
-        "\nsummary: {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings",
-        s.create, s.overwrite, s.unchanged, s.skip, s.fail, s.renamed, s.warnings
-    );
+    summary_line(&mut out, &plan.summary);
     out
 }
 
@@ -254,34 +363,16 @@ fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
 }
 
 /// Renders the report of an apply for people; paths are shown from the working folder, given
-/// the spec's folder `base`.
-pub fn report(report: &Report, base: &Path) -> String {
-    let mut shown = report.clone();
-    for n in shown
-        .errors
-        .iter_mut()
-        .chain(&mut shown.warnings)
-        .chain(&mut shown.logs)
-        .chain(&mut shown.abort)
-    {
-        n.each_text(&mut one_line);
-    }
-    shown.name = escape_controls(&shown.name).into_owned();
-    let report = &shown;
-    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
+/// Counts per source package and asset kind, as a table.
+fn counts_table(packages: &[crate::report::PackageReport], at: &dyn Fn(&str) -> String) -> String {
     let mut out = String::new();
-    let env = report
-        .env
-        .as_deref()
-        .map(|e| format!(" (env {e})"))
-        .unwrap_or_default();
-    let _ = writeln!(out, "apply {}{env}: {}\n", report.name, report.outcome);
     let mut rows = Vec::new();
-    for p in &report.packages {
+    for p in packages {
         if p.kinds.is_empty() {
             rows.push(vec![
                 at(&p.source),
                 "-".into(),
+                "0".into(),
                 "0".into(),
                 "0".into(),
                 "0".into(),
@@ -315,6 +406,32 @@ pub fn report(report: &Report, base: &Path) -> String {
         ],
         &rows,
     ));
+    out
+}
+
+/// the spec's folder `base`.
+pub fn report(report: &Report, base: &Path) -> String {
+    let mut shown = report.clone();
+    for n in shown
+        .errors
+        .iter_mut()
+        .chain(&mut shown.warnings)
+        .chain(&mut shown.logs)
+        .chain(&mut shown.abort)
+    {
+        n.each_text(&mut one_line);
+    }
+    shown.name = escape_controls(&shown.name).into_owned();
+    let report = &shown;
+    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
+    let mut out = String::new();
+    let env = report
+        .env
+        .as_deref()
+        .map(|e| format!(" (env {e})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "apply {}{env}: {}\n", report.name, report.outcome);
+    out.push_str(&counts_table(&report.packages, &at));
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\nerrors ({}):", report.errors.len());
         for e in &report.errors {
@@ -366,11 +483,6 @@ pub fn report(report: &Report, base: &Path) -> String {
             let _ = writeln!(out, "  {}", at(w));
         }
     }
-    let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "\nsummary: {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings",
-        s.create, s.overwrite, s.unchanged, s.skip, s.fail, s.renamed, s.warnings
-    );
+    summary_line(&mut out, &report.summary);
     out
 }

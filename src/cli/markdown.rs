@@ -1,0 +1,213 @@
+//! A plan as a pull-request comment: a summary line, a table of counts per package and kind,
+//! then one collapsible section per package holding the same lines as the text plan, and the
+//! warnings. Cut to fit a comment, saying what was left out.
+//!
+//! Everything from inputs is made inert: table cells and section titles escape Markdown and
+//! HTML, and each block of plan lines is fenced with more backticks than it holds in a row.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::render::{package_body, shown_plan, warning_lines};
+use crate::plan::Plan;
+use crate::report::Report;
+use crate::text::escape_controls;
+
+/// The largest comment written, in bytes: code hosts accept about 65,536 characters.
+pub const COMMENT_MAX: usize = 60_000;
+
+/// Room kept for the closing note about what was cut.
+const NOTE_ROOM: usize = 600;
+
+/// A text as an inert Markdown table cell or summary: HTML and Markdown punctuation escaped,
+/// on one line.
+fn inert(text: &str) -> String {
+    let mut out = String::new();
+    for c in escape_controls(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` in a fenced block whose fence is longer than any run of backticks in it.
+fn fenced(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}text\n{text}{fence}\n")
+}
+
+/// The plan as Markdown of at most `max` bytes; `summary` leaves out the per-package details.
+pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
+    let plan = &shown_plan(plan);
+    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
+    let s = &plan.summary;
+    let mut out = String::new();
+    let env = plan
+        .spec
+        .env
+        .as_deref()
+        .map(|e| format!(" (env {})", inert(e)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "### hoist plan: {}{env}\n", inert(&plan.spec.name));
+    let _ = writeln!(
+        out,
+        "spec {} sha256 `{}` · **{} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings**\n",
+        inert(&plan.spec.path),
+        plan.spec.sha256.short(),
+        s.create,
+        s.overwrite,
+        s.unchanged,
+        s.skip,
+        s.fail,
+        s.renamed,
+        s.warnings
+    );
+    if let Some(a) = &plan.abort {
+        let _ = writeln!(
+            out,
+            "**ABORT: nothing will be written** — [{}] {}\n",
+            inert(&a.code),
+            inert(&a.message)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| source | kind | create | overwrite | unchanged | skip | fail | renamed |"
+    );
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|");
+    let report = Report::new(plan, "planned", Vec::new());
+    for p in &report.packages {
+        for (kind, c) in &p.kinds {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                inert(&at(&p.source)),
+                inert(kind),
+                c.create,
+                c.overwrite,
+                c.unchanged,
+                c.skip,
+                c.fail,
+                c.renamed
+            );
+        }
+    }
+    out.push('\n');
+    let mut sections = Vec::new();
+    if !summary {
+        for p in &plan.packages {
+            let mut body = String::new();
+            package_body(&mut body, p);
+            sections.push((
+                format!("{} → {}", inert(&at(&p.source)), inert(&at(&p.output))),
+                body,
+            ));
+        }
+    }
+    if !plan.warnings.is_empty() {
+        let mut body = String::new();
+        warning_lines(&mut body, &plan.warnings, &at);
+        sections.push((format!("warnings ({})", plan.warnings.len()), body));
+    }
+    let total = sections.len();
+    let mut shown = 0;
+    for (title, body) in sections {
+        let section = format!(
+            "<details><summary>{title}</summary>\n\n{}\n</details>\n\n",
+            fenced(&body)
+        );
+        if out.len() + section.len() + NOTE_ROOM > max {
+            break;
+        }
+        out.push_str(&section);
+        shown += 1;
+    }
+    if shown < total {
+        let _ = writeln!(
+            out,
+            "> {} of {total} sections were left out to keep this comment under {max} bytes; `hoist plan --json` gives the whole plan.",
+            total - shown
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{fenced, inert};
+    use crate::digest::Digest;
+    use crate::plan::{InputDigests, PackagePlan, Plan, SpecInfo, Summary};
+
+    fn plan_of(packages: usize) -> Plan {
+        Plan {
+            format: crate::plan::PLAN_FORMAT,
+            generator: "hoist".into(),
+            spec: SpecInfo {
+                path: "spec.yaml".into(),
+                name: "big".into(),
+                env: None,
+                sha256: Digest::of(b""),
+                env_vars: Vec::new(),
+            },
+            inputs: InputDigests {
+                hooks: BTreeMap::new(),
+                sources: BTreeMap::new(),
+                target: None,
+            },
+            packages: (0..packages)
+                .map(|i| PackagePlan {
+                    source: format!("in/p{i}"),
+                    layout: crate::package::Layout::Hoist,
+                    output: format!("out/p{i}.zip"),
+                    assets: Vec::new(),
+                })
+                .collect(),
+            merged: None,
+            warnings: Vec::new(),
+            logs: Vec::new(),
+            abort: None,
+            summary: Summary::default(),
+            kie: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_plan_too_big_for_a_comment_is_cut_and_says_so() {
+        let all = super::plan(&plan_of(40), std::path::Path::new("."), false, usize::MAX);
+        assert_eq!(all.matches("<details>").count(), 40);
+        assert!(!all.contains("left out"));
+        let cut = super::plan(&plan_of(40), std::path::Path::new("."), false, 3_000);
+        assert!(cut.len() <= 3_000, "{} bytes", cut.len());
+        let kept = cut.matches("<details>").count();
+        assert!(kept > 0 && kept < 40, "{kept} sections");
+        assert!(
+            cut.contains(&format!("{} of 40 sections were left out", 40 - kept)),
+            "{cut}"
+        );
+    }
+
+    #[test]
+    fn inputs_cannot_break_out_of_cells_or_fences() {
+        assert_eq!(inert("a|b<script>`x`"), "a\\|b&lt;script&gt;\\`x\\`");
+        // A line break shows as its escape; the backslash is escaped for Markdown.
+        assert_eq!(inert("line\nbreak"), "line\\\\u{a}break");
+        assert_eq!(fenced("x\n"), "```text\nx\n```\n");
+        assert_eq!(fenced("a ```` b\n"), "`````text\na ```` b\n`````\n");
+    }
+}
