@@ -479,6 +479,9 @@ impl<'de> DeserializeSeed<'de> for Build<'_> {
     }
 }
 
+// With `arbitrary_precision`, serde_json gives integers that fit 64 bits to `visit_i64`
+// (negative) or `visit_u64`, and every other number as its text (`visit_map` with
+// `NUMBER_TOKEN`), so `visit_f64` is never called and keeps its erroring default.
 impl<'de> Visitor<'de> for Build<'_> {
     type Value = LuaValue;
 
@@ -501,10 +504,6 @@ impl<'de> Visitor<'de> for Build<'_> {
                 "json.decode: the number {u} does not fit a Lua integer"
             )),
         }
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<LuaValue, E> {
-        Ok(LuaValue::Number(f))
     }
 
     fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<LuaValue, E> {

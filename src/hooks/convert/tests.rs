@@ -234,7 +234,7 @@ fn decode_builds_every_json_type() {
     let lua = lua();
     let v = decode(
         &lua,
-        br#"{"t": true, "f": false, "n": null, "s": "x", "i": 3, "x": 1.5, "a": [10, 20, 30]}"#,
+        br#"{"t": true, "f": false, "n": null, "s": "x", "i": 3, "neg": -4, "x": 1.5, "a": [10, 20, 30]}"#,
     )
     .unwrap();
     let LuaValue::Table(t) = v else {
@@ -258,6 +258,7 @@ fn decode_builds_every_json_type() {
             .is_some_and(|mt| mt == array_mt(&lua).unwrap())
     );
     assert!(decode(&lua, b"123456789012345678901234").is_err());
+    assert!(decode(&lua, b"18446744073709551615").is_err());
     assert!(decode(&lua, b"1e400").is_err());
 }
 
