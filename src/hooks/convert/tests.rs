@@ -248,6 +248,10 @@ fn decode_builds_every_json_type() {
         t.get::<LuaValue>("i").unwrap(),
         LuaValue::Integer(3)
     ));
+    assert!(matches!(
+        t.get::<LuaValue>("neg").unwrap(),
+        LuaValue::Integer(-4)
+    ));
     assert!(matches!(t.get::<LuaValue>("x").unwrap(), LuaValue::Number(f) if f == 1.5));
     let a: mlua::Table = t.get("a").unwrap();
     assert_eq!(a.raw_len(), 3);
