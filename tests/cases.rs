@@ -146,6 +146,8 @@ macro_rules! cases {
 }
 
 cases! {
+    diff_drift => "diff-drift",
+    diff_same => "diff-same",
     plan_grouped_warnings => "plan-grouped-warnings",
     plan_markdown => "plan-markdown",
     plan_summary => "plan-summary",

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and one module per command.
 
+mod drift;
 mod export;
 mod hook;
 mod init;
@@ -81,6 +82,23 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Show how package B differs from package A, field by field (e.g. the merged state the
+    /// last promotion wrote against a fresh export of the platform).
+    Diff {
+        /// The package compared against (e.g. `out/merged.zip`).
+        a: PathBuf,
+        /// The package compared (e.g. a fresh export).
+        b: PathBuf,
+        /// Read both as this layout (default: found from the first).
+        #[arg(long, value_name = "LAYOUT")]
+        layout: Option<Layout>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Exit 3 when the packages differ (0 when they do not).
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Export apps and tasks (or all of them) from an instance package into a new package.
     Export {
@@ -308,6 +326,7 @@ impl Cli {
             &self.command,
             Command::Inspect { json: true, .. }
                 | Command::Verify { json: true, .. }
+                | Command::Diff { json: true, .. }
                 | Command::Plan { json: true, .. }
                 | Command::Plan {
                     format: Some(PlanFormat::Json),
@@ -347,6 +366,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             layout,
         } => inspect::run(&package, json, layout, &limits),
         Command::Verify { packages, json } => verify::run(&packages, json, &limits),
+        Command::Diff {
+            a,
+            b,
+            layout,
+            json,
+            exit_code,
+        } => drift::run(&a, &b, layout, json, exit_code, &limits),
         Command::Export {
             package,
             output,

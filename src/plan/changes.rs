@@ -17,7 +17,7 @@ use super::platform::{Platform, TargetAssets};
 use super::transform::Item;
 use super::unchanged::digest;
 use super::{Action, FileChange, FileInfo};
-use crate::diff::{self, Op};
+use crate::diff::{self, Change, Op};
 use crate::model::{Asset, Payload};
 
 /// Text payloads up to this size (each side) are shown line by line.
@@ -112,13 +112,21 @@ fn credential_name(key: &str) -> bool {
 }
 
 fn mask(it: &mut Item, platform: &dyn Platform) {
-    let mask = Value::String(crate::secrets::MASK.into());
     let places: Vec<bool> = it
         .diff
         .iter()
         .map(|c| hidden(it, platform, &c.pointer))
         .collect();
-    for (c, hide) in it.diff.iter_mut().zip(places) {
+    let mut hide = places.into_iter();
+    mask_places(&mut it.diff, |_| hide.next().unwrap_or(true));
+}
+
+/// Masks the values of every change at a place `hidden` names, or whose field is named like
+/// a credential.
+pub fn mask_places(changes: &mut [Change], mut hidden: impl FnMut(&str) -> bool) {
+    let mask = Value::String(crate::secrets::MASK.into());
+    for c in changes {
+        let hide = hidden(&c.pointer) || c.pointer.split('/').any(credential_name);
         if hide {
             for v in c.old.iter_mut().chain(&mut c.new) {
                 *v = mask.clone();
@@ -128,7 +136,7 @@ fn mask(it: &mut Item, platform: &dyn Platform) {
 }
 
 /// The payload files of `new` that differ from those of `old`.
-fn files(old: &Asset, new: &Asset) -> Vec<FileChange> {
+pub fn files(old: &Asset, new: &Asset) -> Vec<FileChange> {
     let mut out = Vec::new();
     for (path, p) in &old.files {
         match new.files.get(path) {

@@ -5,6 +5,7 @@
 //! and refuses if any input's digest changed.
 
 pub mod changes;
+pub mod drift;
 mod compute;
 pub mod environ;
 pub mod inputs;

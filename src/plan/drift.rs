@@ -1,0 +1,106 @@
+//! Drift between two packages of one layout (`hoist diff A B`): which assets one has and the
+//! other has not, and, for assets both have, every field and payload file that differs,
+//! with the diff engine plans use. Typically A is the merged state the last promotion wrote
+//! and B a fresh export of the platform.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::FileChange;
+use super::changes::{files, mask_places};
+use super::platform::Platform;
+use crate::diff::{self, Change, Op};
+use crate::model::{Asset, AssetKey, Version};
+use crate::package::Package;
+
+/// Format of `hoist diff --json`.
+pub const DRIFT_FORMAT: u32 = 1;
+
+/// How one asset differs between the two packages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetDrift {
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: Version,
+    /// `added` (only in B), `removed` (only in A) or `changed`.
+    pub op: Op,
+    /// For a changed asset: its document field by field (credentials masked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<Change>,
+    /// For a changed asset: its payload files that differ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileChange>,
+    /// For a changed asset: whether its labels differ.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub labels: bool,
+}
+
+/// Everything that differs between A and B.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Drift {
+    /// Format of this record.
+    pub format: u32,
+    /// Package A, as given.
+    pub a: String,
+    /// Package B, as given.
+    pub b: String,
+    /// Assets compared (in A or B).
+    pub assets: usize,
+    /// The assets that differ, by kind, name and version.
+    pub drift: Vec<AssetDrift>,
+}
+
+/// Compares `b` with `a` (both of the layout `platform` reads).
+pub fn drift(
+    a: &Package,
+    b: &Package,
+    platform: &dyn Platform,
+    shown: (&str, &str),
+) -> Drift {
+    fn by_key(p: &Package) -> BTreeMap<AssetKey, &Asset> {
+        p.assets.iter().map(|x| (x.key.clone(), x)).collect()
+    }
+    let (ka, kb) = (by_key(a), by_key(b));
+    let mut keys: Vec<&AssetKey> = ka.keys().chain(kb.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for key in &keys {
+        let entry = |op, diff, files, labels| AssetDrift {
+            kind: key.kind.clone(),
+            name: key.name.clone(),
+            version: key.version,
+            op,
+            diff,
+            files,
+            labels,
+        };
+        match (ka.get(*key), kb.get(*key)) {
+            (Some(_), None) => out.push(entry(Op::Removed, Vec::new(), Vec::new(), false)),
+            (None, Some(_)) => out.push(entry(Op::Added, Vec::new(), Vec::new(), false)),
+            (Some(x), Some(y)) => {
+                let mut changes = diff::json(x.meta(), y.meta());
+                mask_places(&mut changes, |p| platform.hides(&key.kind, p));
+                let files = files(x, y);
+                let labels = x.labels != y.labels;
+                if !changes.is_empty() || !files.is_empty() || labels {
+                    out.push(entry(Op::Changed, changes, files, labels));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Drift {
+        format: DRIFT_FORMAT,
+        a: shown.0.to_string(),
+        b: shown.1.to_string(),
+        assets: keys.len(),
+        drift: out,
+    }
+}
