@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    plan_drift => "plan-drift",
     diff_drift => "diff-drift",
     diff_same => "diff-same",
     plan_grouped_warnings => "plan-grouped-warnings",

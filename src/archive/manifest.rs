@@ -26,6 +26,10 @@ pub struct Manifest {
     pub layout: String,
     /// SHA-256 of every entry but the manifest itself, by entry name.
     pub entries: BTreeMap<String, Digest>,
+    /// For a package a promotion wrote: where it comes from (the spec, the environment, the
+    /// inputs' digests, every rename and the rule that decided it, the hoist version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<serde_json::Value>,
 }
 
 impl Manifest {
@@ -36,7 +40,14 @@ impl Manifest {
             generator: generator(),
             layout: layout.to_string(),
             entries,
+            promotion: None,
         }
+    }
+
+    /// The same manifest, carrying a promotion record.
+    pub fn with_promotion(mut self, promotion: Option<&serde_json::Value>) -> Self {
+        self.promotion = promotion.cloned();
+        self
     }
 
     /// Parses manifest bytes; `path` names the package in errors.

@@ -20,6 +20,7 @@ fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged
         return crate::archive::write::stage_file(
             &out.path,
             out.layout.name(),
+            out.promotion.as_ref(),
             bytes.clone(),
             dry_run,
         );
@@ -41,6 +42,7 @@ fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged
         planned.format,
         out.layout.name(),
         Some(mode),
+        out.promotion.as_ref(),
         entries,
         dry_run,
     )

@@ -57,12 +57,7 @@ pub struct Drift {
 }
 
 /// Compares `b` with `a` (both of the layout `platform` reads).
-pub fn drift(
-    a: &Package,
-    b: &Package,
-    platform: &dyn Platform,
-    shown: (&str, &str),
-) -> Drift {
+pub fn drift(a: &Package, b: &Package, platform: &dyn Platform, shown: (&str, &str)) -> Drift {
     fn by_key(p: &Package) -> BTreeMap<AssetKey, &Asset> {
         p.assets.iter().map(|x| (x.key.clone(), x)).collect()
     }

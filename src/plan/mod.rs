@@ -5,11 +5,12 @@
 //! and refuses if any input's digest changed.
 
 pub mod changes;
-pub mod drift;
 mod compute;
+pub mod drift;
 pub mod environ;
 pub mod inputs;
 pub mod platform;
+pub mod provenance;
 pub mod resolve;
 pub mod saved;
 pub mod select;

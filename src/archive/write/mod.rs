@@ -110,7 +110,7 @@ pub fn write_package(
     entries: Vec<OutEntry>,
     dry_run: bool,
 ) -> Result<Written, PackageError> {
-    let staged = stage_package(dest, format, layout, manifest, entries, dry_run)?;
+    let staged = stage_package(dest, format, layout, manifest, None, entries, dry_run)?;
     let written = Written {
         path: staged.written.path.clone(),
         digests: staged.written.digests.clone(),
@@ -204,6 +204,7 @@ impl Staged {
 pub fn stage_file(
     dest: &Path,
     layout: &str,
+    promotion: Option<&serde_json::Value>,
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> Result<Staged, PackageError> {
@@ -213,7 +214,9 @@ pub fn stage_file(
         .unwrap_or_default();
     let digest = Digest::of(&bytes);
     let digests = BTreeMap::from([(name, digest)]);
-    let manifest_bytes = Manifest::new(layout, digests.clone()).to_bytes();
+    let manifest_bytes = Manifest::new(layout, digests.clone())
+        .with_promotion(promotion)
+        .to_bytes();
     let written = Written {
         path: dest.into(),
         digests,
@@ -259,6 +262,7 @@ pub fn stage_package(
     format: Format,
     layout: &str,
     manifest: Option<ManifestMode>,
+    promotion: Option<&serde_json::Value>,
     mut entries: Vec<OutEntry>,
     dry_run: bool,
 ) -> Result<Staged, PackageError> {
@@ -284,7 +288,9 @@ pub fn stage_package(
         .iter()
         .map(|e| (e.name.clone(), e.digest.expect("digests were just taken")))
         .collect();
-    let manifest_bytes = Manifest::new(layout, digests.clone()).to_bytes();
+    let manifest_bytes = Manifest::new(layout, digests.clone())
+        .with_promotion(promotion)
+        .to_bytes();
     if manifest == Some(ManifestMode::Embedded) {
         let at = entries.partition_point(|e| e.name.as_str() < MANIFEST_NAME);
         let mut m = OutEntry::bytes(MANIFEST_NAME, manifest_bytes.clone());

@@ -118,6 +118,7 @@ pub(super) fn build(
             assets: written,
             extras: s.package.extras.clone(),
             file,
+            promotion: None,
         });
     }
     let merged = if spec.output.merged {
@@ -126,6 +127,9 @@ pub(super) fn build(
         None
     };
     inputs::check_output_names(spec, &packages, &outputs, merged.as_ref())?;
+    if let Some(m) = &merged {
+        warnings.extend(crate::plan::provenance::drift_since_last(m, loaded, opts));
+    }
     warnings.sort();
     warnings.dedup();
     let summary = Summary::of(&packages, warnings.len());

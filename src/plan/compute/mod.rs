@@ -41,6 +41,8 @@ pub struct PackageOutput {
     pub extras: Vec<EntryRef>,
     /// For an output that is one file (a KIE upload): its bytes, made by its platform.
     pub file: Option<Vec<u8>>,
+    /// The promotion record its manifest carries (see [`crate::plan::provenance`]).
+    pub promotion: Option<serde_json::Value>,
 }
 
 impl PackageOutput {
@@ -166,8 +168,20 @@ pub fn input_digests(
     }
 }
 
-/// Computes the plan of `spec` on inputs already loaded by [`load_inputs`].
+/// Computes the plan of `spec` on inputs already loaded by [`load_inputs`]; every output
+/// carries its promotion record.
 pub fn compute_loaded(
+    spec: &Spec,
+    opts: &PlanOptions,
+    env_lookup: &EnvLookup,
+    loaded: inputs::Loaded,
+) -> Result<Planned, Error> {
+    let mut planned = plan_loaded(spec, opts, env_lookup, loaded)?;
+    crate::plan::provenance::stamp(&mut planned);
+    Ok(planned)
+}
+
+fn plan_loaded(
     spec: &Spec,
     opts: &PlanOptions,
     env_lookup: &EnvLookup,
@@ -554,5 +568,6 @@ fn merged_state(
         assets,
         extras,
         file,
+        promotion: None,
     })
 }

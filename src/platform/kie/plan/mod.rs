@@ -546,6 +546,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             assets: Vec::new(),
             extras: Vec::new(),
             file: Some(to_bytes(file.format, file.metadata.as_ref(), &sent)),
+            promotion: None,
         });
     }
     items.finish()?;
@@ -566,6 +567,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             assets: Vec::new(),
             extras: Vec::new(),
             file: Some(to_bytes(format, metadata.as_ref(), &state)),
+            promotion: None,
         }
     });
     crate::plan::inputs::check_output_names(spec, &packages, &outputs, merged.as_ref())?;

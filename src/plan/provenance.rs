@@ -1,0 +1,134 @@
+//! The promotion record every output's manifest carries: which spec (name and digest) and
+//! environment made it, the digests of the inputs it came from, every asset renamed on the
+//! way (old → new, and the rules and policies that decided it), and the hoist version. It
+//! holds no value from any document and no path outside the spec's folder, so it is the same
+//! from any working folder and shows no secret.
+
+use serde_json::{Value, json};
+
+use super::inputs::Loaded;
+use super::{Note, PackageOutput, PackagePlan, PlanOptions, Planned};
+use crate::digest::Digest;
+
+/// Format of the promotion record.
+pub const PROMOTION_FORMAT: u32 = 1;
+
+/// The SHA-256 of a map of digests, as compact JSON.
+fn digest_of<T: serde::Serialize>(v: &T) -> Digest {
+    Digest::of(&serde_json::to_vec(v).expect("digest maps serialise"))
+}
+
+/// The renames of a package's assets.
+fn renames(p: &PackagePlan) -> Vec<Value> {
+    p.assets
+        .iter()
+        .filter(|a| !a.renames.is_empty())
+        .map(|a| {
+            json!({
+                "kind": a.kind,
+                "from": a.name,
+                "to": a.output_name,
+                "by": a.renames.iter().map(|r| r.by.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// Gives every output of `planned` its promotion record.
+pub fn stamp(planned: &mut Planned) {
+    let plan = &planned.plan;
+    let sources: serde_json::Map<String, Value> = plan
+        .inputs
+        .sources
+        .iter()
+        .map(|(path, entries)| (path.clone(), json!(digest_of(entries))))
+        .collect();
+    let base = json!({
+        "format": PROMOTION_FORMAT,
+        "generator": plan.generator,
+        "spec": {"name": plan.spec.name, "sha256": plan.spec.sha256},
+        "env": plan.spec.env,
+        "hooks": plan.inputs.hooks,
+        "target": plan.inputs.target.as_ref().map(|t| json!({
+            "path": t.path,
+            "sha256": digest_of(&t.entries),
+        })),
+    });
+    let record = |sources: Value, renames: Vec<Value>| {
+        let mut r = base.clone();
+        r["sources"] = sources;
+        r["renames"] = Value::Array(renames);
+        r
+    };
+    for out in &mut planned.outputs {
+        let Some(p) = plan.packages.iter().find(|p| p.output == out.shown) else {
+            continue;
+        };
+        let source = json!({ &p.source: sources.get(&p.source).cloned().unwrap_or(Value::Null) });
+        out.promotion = Some(record(source, renames(p)));
+    }
+    if let Some(m) = &mut planned.merged {
+        let all = plan.packages.iter().flat_map(renames).collect();
+        let mut r = record(Value::Object(sources.clone()), all);
+        r["state"] = json!("merged");
+        m.promotion = Some(r);
+    }
+}
+
+/// A warning when the target no longer holds the merged state the last promotion wrote to
+/// `merged`'s place (someone changed the platform by hand since, or the target snapshot is
+/// older): the assets that differ are counted, and `hoist diff` shows them field by field.
+/// A merged package that hoist did not write (no promotion record) or cannot read is left
+/// alone: the output folder is input like any other, and proves nothing by being there.
+pub fn drift_since_last(
+    merged: &PackageOutput,
+    loaded: &Loaded,
+    opts: &PlanOptions,
+) -> Option<Note> {
+    let target = loaded.target.as_ref()?;
+    if !merged.path.exists() {
+        return None;
+    }
+    let load = crate::package::LoadOptions {
+        layouts: opts.layouts,
+        limits: opts.limits,
+        layout: Some(target.package.layout),
+        hashing: crate::package::Hashing::Documents,
+    };
+    let last = crate::package::Package::load(&merged.path, &load).ok()?;
+    let source = crate::archive::source::Source::open(&merged.path, &opts.limits).ok()?;
+    let manifest = crate::package::read_manifest(&source).ok()??;
+    let record = manifest.promotion?;
+    if record.get("state").and_then(Value::as_str) != Some("merged") || !last.failures.is_empty() {
+        return None;
+    }
+    let platform = super::platform::platform_of(opts.platforms, target.package.layout).ok()?;
+    let drift = super::drift::drift(&last, &target.package, platform, ("", ""));
+    if drift.drift.is_empty() {
+        return None;
+    }
+    let by = |k: &str| {
+        record
+            .pointer(k)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    Some(
+        Note::new(
+            "target.drift",
+            format!(
+                "the target differs from the merged state the last promotion wrote ({}, by spec {} env {}) in {} of {} assets",
+                merged.shown,
+                by("/spec/name"),
+                by("/env"),
+                drift.drift.len(),
+                drift.assets
+            ),
+        )
+        .hint(format!(
+            "the platform was changed since, or that promotion was not imported yet (or the target snapshot is older); hoist diff {} {} shows the difference field by field",
+            merged.shown, target.shown
+        )),
+    )
+}
