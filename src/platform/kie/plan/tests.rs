@@ -117,3 +117,31 @@ fn invalid_items_fail_alone() {
         ]
     );
 }
+
+#[test]
+fn the_servers_limits_are_inclusive() {
+    let labels = |n: usize| -> Vec<(String, String)> {
+        (0..n).map(|i| (format!("l{i}"), "v".to_string())).collect()
+    };
+    let (six, seven) = (labels(6), labels(7));
+    fn refs(l: &[(String, String)]) -> Vec<(&str, &str)> {
+        l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+    }
+    let enabled = [("status", "enabled")];
+    let fits = [
+        kv(&"k".repeat(2048), "v", &enabled, &[]),
+        kv("big", &"v".repeat(131_072), &enabled, &[]),
+        kv("labels", "v", &enabled, &refs(&six)),
+    ];
+    for item in &fits {
+        assert_eq!(validate(item), Ok(()), "{}", item.key.len());
+    }
+    let over = [
+        kv(&"k".repeat(2049), "v", &enabled, &[]),
+        kv("big", &"v".repeat(131_073), &enabled, &[]),
+        kv("labels", "v", &enabled, &refs(&seven)),
+    ];
+    for item in &over {
+        assert!(validate(item).is_err(), "{}", item.key.len());
+    }
+}
