@@ -16,7 +16,9 @@ use similar::{Algorithm, DiffOp, TextDiff};
 pub const MATCHED_ELEMENTS: usize = 2_000;
 
 /// What happened at one place of a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
     /// The place is new.
@@ -40,7 +42,7 @@ impl Op {
 
 /// One change: where (a JSON pointer), what happened, the values before and after, and the
 /// step of the promotion that made it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// JSON pointer of the place (`""` is the whole document).

@@ -8,8 +8,10 @@ use serde::Serialize;
 
 use crate::plan::{Action, Note, Plan, Summary};
 
+/// Format of `report.json` this version writes.
+pub const REPORT_FORMAT: u32 = 1;
 /// Counts of each action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Counts {
     /// Created.
     pub create: usize,
@@ -26,7 +28,7 @@ pub struct Counts {
 }
 
 /// One source package in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PackageReport {
     /// The source.
     pub source: String,
@@ -39,8 +41,10 @@ pub struct PackageReport {
 }
 
 /// What an apply did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
+    /// Format of the report (see docs/formats.md).
+    pub format: u32,
     /// The spec's file name (the same whether applied from the spec or from a saved plan).
     pub spec: String,
     /// Name of the promotion.
@@ -56,10 +60,10 @@ pub struct Report {
     /// Every warning.
     pub warnings: Vec<Note>,
     /// Lines hook scripts logged (secrets masked).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<Note>,
     /// For KIE sources: each upload's `success` and `failure`, as the server answers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kie: Vec<crate::plan::KieUpload>,
     /// Why nothing was written, when aborted.
     pub abort: Option<Note>,
@@ -108,6 +112,7 @@ impl Report {
             .filter(|o| !written.contains(o))
             .collect();
         Report {
+            format: REPORT_FORMAT,
             spec: std::path::Path::new(&plan.spec.path)
                 .file_name()
                 .map_or_else(

@@ -30,8 +30,15 @@ pub fn init(path: &Path, force: bool) -> Result<ExitCode, Error> {
 }
 
 /// `hoist schema`.
-pub fn schema() -> Result<ExitCode, Error> {
-    let schema = schemars::schema_for!(crate::spec::raw::RawSpec);
+pub fn schema(what: super::SchemaOf) -> Result<ExitCode, Error> {
+    use super::SchemaOf;
+    let schema = match what {
+        SchemaOf::Spec => crate::spec::schema(),
+        SchemaOf::Plan => schemars::schema_for!(crate::plan::Plan).to_value(),
+        SchemaOf::Report => schemars::schema_for!(crate::report::Report).to_value(),
+        SchemaOf::Errors => schemars::schema_for!(super::ErrorsJson).to_value(),
+        SchemaOf::Diff => schemars::schema_for!(crate::plan::drift::Drift).to_value(),
+    };
     let mut text = serde_json::to_string_pretty(&schema).expect("schemas serialise");
     text.push('\n');
     print!("{text}");

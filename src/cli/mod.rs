@@ -187,8 +187,12 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Print the JSON Schema of specs.
-    Schema,
+    /// Print a JSON Schema: of specs (default), plans, reports, errors or diffs.
+    Schema {
+        /// Which document.
+        #[arg(value_enum, default_value = "spec")]
+        what: SchemaOf,
+    },
     /// Write and try Lua hook scripts.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -292,20 +296,46 @@ fn print_json(text: &str) -> Result<(), Error> {
     print_as(text, true)
 }
 
+/// What `--json` prints when a command fails.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ErrorsJson {
+    /// Format of this document.
+    pub format: u32,
+    /// The exit code of the command.
+    pub exit_code: u8,
+    /// Every error, in the order found.
+    pub errors: Vec<crate::error::ErrorEntry>,
+}
+
 /// Format of the JSON `--json` prints when a command fails.
 pub const ERRORS_FORMAT: u32 = 1;
 
 /// A failed command as JSON, for `--json`: `{"format", "exit_code", "errors": [{code,
 /// message, file, line, column, help}]}`, with every secret met masked.
 pub fn error_json(e: &Error) -> String {
-    let value = serde_json::json!({
-        "format": ERRORS_FORMAT,
-        "exit_code": e.exit_code(),
-        "errors": e.diagnostics(),
-    });
+    let value = ErrorsJson {
+        format: ERRORS_FORMAT,
+        exit_code: e.exit_code(),
+        errors: e.diagnostics(),
+    };
     let mut text = serde_json::to_string_pretty(&value).expect("errors serialise");
     text.push('\n');
     crate::secrets::scrub(&text).into_owned()
+}
+
+/// The documents `hoist schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// A spec file.
+    Spec,
+    /// `hoist plan --json` and saved plans.
+    Plan,
+    /// `report.json`.
+    Report,
+    /// What `--json` prints when a command fails.
+    Errors,
+    /// `hoist diff --json`.
+    Diff,
 }
 
 /// How `hoist plan` prints a plan.
@@ -429,7 +459,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             out,
         } => plan::apply(&input, env, dry_run, json, out, &limits),
         Command::Init { path, force } => init::init(&path, force),
-        Command::Schema => init::schema(),
+        Command::Schema { what } => init::schema(what),
         Command::Hook(HookCommand::Test {
             script,
             package,

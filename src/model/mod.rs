@@ -68,6 +68,23 @@ impl<'de> serde::Deserialize<'de> for Version {
     }
 }
 
+impl schemars::JsonSchema for Version {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Version".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An asset's version: none (null), the working version (\"master\"), or a number from 1.",
+            "anyOf": [
+                {"type": "null"},
+                {"const": "master"},
+                {"type": "integer", "minimum": 1}
+            ]
+        })
+    }
+}
+
 impl Serialize for Version {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -23,7 +23,18 @@ use crate::digest::Digest;
 use crate::model::{Asset, EntryRef, Payload};
 
 /// How a package is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// hoist's own layout: `hoist.json` and `assets/<kind>/<name>/[<version>/]asset.json`.

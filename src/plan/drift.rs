@@ -18,7 +18,7 @@ use crate::package::Package;
 pub const DRIFT_FORMAT: u32 = 1;
 
 /// How one asset differs between the two packages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetDrift {
     /// Kind.
@@ -41,7 +41,7 @@ pub struct AssetDrift {
 }
 
 /// Everything that differs between A and B.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Drift {
     /// Format of this record.

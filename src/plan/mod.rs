@@ -38,7 +38,7 @@ pub const REPORT_NAME: &str = "report.json";
 pub const PLAN_FORMAT: u32 = 2;
 
 /// The plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Plan file format.
@@ -68,7 +68,7 @@ pub struct Plan {
 }
 
 /// The spec a plan comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpecInfo {
     /// Path of the spec, relative to the plan file when saved.
@@ -86,7 +86,7 @@ pub struct SpecInfo {
 }
 
 /// Digests of every input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputDigests {
     /// Hook scripts by path (relative to the spec).
@@ -98,7 +98,7 @@ pub struct InputDigests {
 }
 
 /// Digests of the target snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetDigests {
     /// Path (relative to the spec).
@@ -108,7 +108,7 @@ pub struct TargetDigests {
 }
 
 /// What happens to one source package.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PackagePlan {
     /// The source (relative to the spec).
@@ -122,7 +122,19 @@ pub struct PackagePlan {
 }
 
 /// The four outcomes for an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// New in the target.
@@ -152,7 +164,7 @@ impl Action {
 }
 
 /// What happens to one asset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetPlan {
     /// Kind.
@@ -203,7 +215,7 @@ pub struct AssetPlan {
 
 /// A payload file that differs from the target's: its digests and sizes, and for small text
 /// files the changed lines.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileChange {
     /// Path of the file inside the asset.
@@ -223,7 +235,7 @@ pub struct FileChange {
 }
 
 /// A payload file's digest and size.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileInfo {
     /// SHA-256 of its bytes.
@@ -233,7 +245,7 @@ pub struct FileInfo {
 }
 
 /// One rename.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameStep {
     /// Name before.
@@ -245,7 +257,7 @@ pub struct RenameStep {
 }
 
 /// One field set by an override.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideStep {
     /// JSON pointer.
@@ -257,7 +269,7 @@ pub struct OverrideStep {
 }
 
 /// One reference rewritten to follow a rename.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefRewrite {
     /// JSON pointer of the field.
@@ -271,7 +283,9 @@ pub struct RefRewrite {
 }
 
 /// A warning or error.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Note {
     /// The package concerned.
@@ -321,7 +335,9 @@ impl Note {
 }
 
 /// Counts over the whole plan.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Assets created.
@@ -505,7 +521,7 @@ impl Plan {
 }
 
 /// An item the server refused, as it answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KieFailure {
     /// Key.
@@ -519,7 +535,7 @@ pub struct KieFailure {
 }
 
 /// The server's answer to one upload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KieUpload {
     /// The source package.

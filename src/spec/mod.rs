@@ -116,6 +116,67 @@ impl EnvVars {
     }
 }
 
+/// The JSON Schema of spec files, for editors and CI: the raw spec's fields, with what the
+/// loader requires (`version: 1` and `sources`) and the numbers the documented forms accept
+/// where a field otherwise holds text (`versions: [1, 2]`, `promote: {version: 3}`).
+pub fn schema() -> serde_json::Value {
+    let mut s = schemars::schema_for!(raw::RawSpec).to_value();
+    s["required"] = serde_json::json!(["version", "sources"]);
+    s["properties"]["version"] = serde_json::json!({
+        "description": "Spec format version. Must be 1.",
+        "const": 1
+    });
+    let text_or_number = serde_json::json!({"type": ["string", "integer"]});
+    if let Some(defs) = s.get_mut("$defs").and_then(|d| d.as_object_mut()) {
+        for def in defs.values_mut() {
+            let Some(props) = def.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+                continue;
+            };
+            for (name, prop) in props.iter_mut() {
+                if name == "version" || name == "versions" {
+                    widen_strings(prop, &text_or_number);
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Every `{"type": "string"}` (or `["string", "null"]`) inside `v` also accepts an integer.
+fn widen_strings(v: &mut serde_json::Value, with: &serde_json::Value) {
+    match v {
+        // One or many strings (a shared definition): inline, widened.
+        serde_json::Value::Object(map)
+            if map.get("$ref").and_then(|r| r.as_str()) == Some("#/$defs/OneOrMany_string") =>
+        {
+            map.remove("$ref");
+            map.insert(
+                "anyOf".into(),
+                serde_json::json!([with, {"type": "array", "items": with}]),
+            );
+        }
+        serde_json::Value::Object(map) => {
+            match map.get("type") {
+                Some(t) if t == "string" => {
+                    map.insert("type".into(), with["type"].clone());
+                }
+                Some(t) if *t == serde_json::json!(["string", "null"]) => {
+                    map.insert(
+                        "type".into(),
+                        serde_json::json!(["string", "integer", "null"]),
+                    );
+                }
+                _ => {}
+            }
+            for (_, x) in map.iter_mut() {
+                widen_strings(x, with);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|x| widen_strings(x, with)),
+        _ => {}
+    }
+}
+
 /// Why a spec file could not be loaded.
 #[derive(Debug)]
 pub enum LoadError {
