@@ -143,6 +143,20 @@ pub fn hash_reader(mut reader: impl Read) -> io::Result<(Digest, u64)> {
     Ok((digest, n))
 }
 
+impl schemars::JsonSchema for Digest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sha256".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A SHA-256 digest, 64 lowercase hexadecimal digits.",
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,19 +182,5 @@ mod tests {
         assert_eq!(d, Digest::of(b"hello world"));
         assert_eq!(n, 11);
         assert_eq!(inner, b"hello world");
-    }
-}
-
-impl schemars::JsonSchema for Digest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Sha256".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "A SHA-256 digest, 64 lowercase hexadecimal digits.",
-            "type": "string",
-            "pattern": "^[0-9a-f]{64}$"
-        })
     }
 }
