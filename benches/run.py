@@ -13,6 +13,9 @@ Sections:
             sha256sum, inflate (unzip -p) and unzip + zip
   enebular  (c) 50 enebular project exports, flows with versions, renames on conflict
   kie       (d) one KIE file of 100,000 items against a target holding a fifth of them
+  diffs     plan of the many corpus against the merged state of an earlier promotion (every
+            asset compared, every backend overwritten with a field-level diff); with
+            --baseline HOIST, the same plan by a hoist without diffs, and the ratio
 
 Corpora are built once under bench-corpus/ from fixed seeds. Each command runs --runs times
 (default 5; 3 for the slow alternatives); the tables give the median, the minimum and the
@@ -206,8 +209,46 @@ def section_kie(a, out):
     out.append("")
 
 
+def section_diffs(a, out):
+    p, n = (2, 20) if a.smoke else (200, 500)
+    c = corpus("many", f"{p}x{n}", "--packages", str(p), "--assets", str(n))
+    assets = p * n
+    text = open(os.path.join(c, "spec.yaml")).read()
+    first = text.replace("output: {dir: out}", "output: {dir: out-merged, merged: true}")
+    with open(os.path.join(c, "spec-merged.yaml"), "w") as f:
+        f.write(first)
+    fresh(os.path.join(c, "out-merged"))
+    subprocess.run([a.hoist, "apply", os.path.join(c, "spec-merged.yaml"), "--env", "prod"],
+                   check=True, stdout=subprocess.DEVNULL)
+    # The next promotion, against that merged state: another zone, so every backend changes.
+    again = (text.replace("target: target.zip", "target: out-merged/merged.zip")
+             .replace("output: {dir: out}", "output: {dir: out-again}")
+             .replace("zone: eu-1", "zone: eu-2"))
+    spec = os.path.join(c, "spec-again.yaml")
+    with open(spec, "w") as f:
+        f.write(again)
+    plan = subprocess.run([a.hoist, "plan", spec, "--env", "prod", "--summary"], check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    rows = [measure("hoist --jobs 2 plan (with diffs)",
+                    [a.hoist, "--jobs", "2", "plan", spec, "--env", "prod"], a.runs)]
+    if a.baseline:
+        rows.append(measure("baseline --jobs 2 plan (no diffs)",
+                            [a.baseline, "--jobs", "2", "plan", spec, "--env", "prod"], a.runs))
+    out.append(f"### Plans with field-level diffs: {assets:,} assets against the merged state of an "
+               "earlier promotion\n")
+    out.append(f"Plan: `{plan}`\n")
+    out.append("| command | median | min | peak RSS |")
+    out.append("|---|---:|---:|---:|")
+    for r in rows:
+        out.append(row(r))
+    out.append("")
+    if a.baseline:
+        ratio = rows[0]["median_s"] / rows[1]["median_s"]
+        out.append(f"- with diffs against without: **{ratio:.2f}x** (aim: at most 1.3x).\n")
+
+
 SECTIONS = {"many": section_many, "hooks": section_hooks, "large": section_large,
-            "enebular": section_enebular, "kie": section_kie}
+            "enebular": section_enebular, "kie": section_kie, "diffs": section_diffs}
 
 
 def main():
@@ -218,12 +259,16 @@ def main():
     ap.add_argument("--slow-runs", type=int, default=3, help="runs of the slow alternatives")
     ap.add_argument("--smoke", action="store_true", help="tiny corpora, one run each")
     ap.add_argument("--hoist", default=None)
+    ap.add_argument("--baseline", default=None,
+                    help="a hoist built without field-level diffs, for the diffs section")
     ap.add_argument("--corpus-dir", default=CORPUS_DIR, help="where corpora are built and kept")
     a = ap.parse_args()
     CORPUS_DIR = os.path.abspath(a.corpus_dir)
     if a.smoke:
         a.runs = a.slow_runs = 1
     a.hoist = os.path.abspath(hoist_binary(a.hoist))
+    if a.baseline:
+        a.baseline = os.path.abspath(a.baseline)
     for tool in ("unzip", "zip", "sha256sum"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed (apt-get install unzip zip coreutils)")

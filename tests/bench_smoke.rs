@@ -31,6 +31,7 @@ fn the_benchmark_runs_end_to_end_on_tiny_corpora() {
         "### (b) The copy-only job on large payloads",
         "### (c) enebular",
         "### (d) KIE: one file of 2,000 items",
+        "### Plans with field-level diffs: 40 assets",
         "python3 benches/alt_promote.py",
         "unzip + zip -r",
     ] {
