@@ -153,6 +153,12 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
             crate::diff::Op::Changed => format!("{} → {}", side(&f.old), side(&f.new)),
         };
         let _ = writeln!(out, "          {} file {}: {what}", f.op.sign(), f.path);
+        if f.op == crate::diff::Op::Changed && f.lines.is_empty() {
+            let _ = writeln!(
+                out,
+                "              (no lines shown: not text, or over 64 KiB on a side)"
+            );
+        }
         for l in f.lines.iter().take(FILE_LINES) {
             let _ = writeln!(out, "              {l}");
         }
