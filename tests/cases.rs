@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    kie_plan_json => "kie-plan-json",
     kie_override_unmatched => "kie-override-unmatched",
     plan_drift => "plan-drift",
     diff_drift => "diff-drift",
