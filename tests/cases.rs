@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    kie_hooks_refused => "kie-hooks-refused",
     kie_plan_json => "kie-plan-json",
     kie_override_unmatched => "kie-override-unmatched",
     plan_drift => "plan-drift",
