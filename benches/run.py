@@ -218,7 +218,8 @@ def section_diffs(a, out):
     with open(os.path.join(c, "spec-merged.yaml"), "w") as f:
         f.write(first)
     fresh(os.path.join(c, "out-merged"))
-    subprocess.run([a.hoist, "apply", os.path.join(c, "spec-merged.yaml"), "--env", "prod"],
+    # Written by the baseline when there is one, so that both read a manifest they know.
+    subprocess.run([a.baseline or a.hoist, "apply", os.path.join(c, "spec-merged.yaml"), "--env", "prod"],
                    check=True, stdout=subprocess.DEVNULL)
     # The next promotion, against that merged state: another zone, so every backend changes.
     again = (text.replace("target: target.zip", "target: out-merged/merged.zip")
