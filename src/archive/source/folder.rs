@@ -1,64 +1,12 @@
-//! Reading a folder source, or a single configuration file, and the path checks
-//! both kinds of tree share.
+//! Reading a folder source, or a single configuration file.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::Path;
 
-use super::zipfile::read_at;
 use super::{Entry, Kind, Method, Source};
 use crate::archive::error::{NameProblem, PackageError};
 use crate::archive::limits::Limits;
 use crate::archive::names;
-
-/// Refuses a file whose name is also the folder of other entries.
-pub(super) fn check_conflicts(
-    path: &Path,
-    entries: &[Entry],
-    folders: &[String],
-) -> Result<(), PackageError> {
-    let files: std::collections::BTreeSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-    let parents = entries
-        .iter()
-        .map(|e| e.name.as_str())
-        .chain(folders.iter().map(|f| f.trim_end_matches('/')));
-    for name in parents {
-        let mut cut = name;
-        while let Some(i) = cut.rfind('/') {
-            cut = &cut[..i];
-            if files.contains(cut) {
-                return Err(PackageError::PathConflict {
-                    path: path.into(),
-                    entry: cut.to_string(),
-                });
-            }
-        }
-    }
-    for folder in folders {
-        if files.contains(folder.trim_end_matches('/')) {
-            return Err(PackageError::PathConflict {
-                path: path.into(),
-                entry: folder.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A `.json`, `.yaml` or `.yml` file that is not a ZIP archive: a KIE configuration file.
-pub(super) fn is_plain_config_file(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("json" | "yaml" | "yml")) {
-        return false;
-    }
-    let mut magic = [0u8; 2];
-    let zip = File::open(path)
-        .and_then(|f| read_at(&f, &mut magic, 0))
-        .is_ok_and(|n| n == 2 && magic == *b"PK");
-    !zip
-}
 
 pub(super) fn open_file(path: &Path, len: u64, limits: &Limits) -> Result<Source, PackageError> {
     if len > limits.max_total_size {

@@ -17,8 +17,8 @@ use crate::digest::{Digest, hash_reader};
 mod folder;
 mod zipfile;
 
-use folder::{is_plain_config_file, open_dir, open_file};
-use zipfile::{Checked, RawBounded, SharedFile, open_zip, zip_error};
+use folder::{open_dir, open_file};
+use zipfile::{Checked, RawBounded, SharedFile, is_plain_config_file, open_zip, zip_error};
 
 /// How an entry's bytes are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
