@@ -230,7 +230,17 @@ impl HookHost {
         budget: LuaBudget,
         ctx: Context,
     ) -> Result<HookHost, (String, String)> {
-        let sources = read_sources(base, scripts)?;
+        HookHost::from_sources(read_sources(base, scripts)?, scripts, budget, ctx)
+    }
+
+    /// A host for `scripts` whose text (and every module they may `require`) was read
+    /// already ([`read_sources`]): making it reads nothing from disk.
+    pub fn from_sources(
+        sources: BTreeMap<String, Arc<str>>,
+        scripts: &[String],
+        budget: LuaBudget,
+        ctx: Context,
+    ) -> Result<HookHost, (String, String)> {
         let host = HookHost {
             id: NEXT_HOST.fetch_add(1, Ordering::Relaxed),
             sources: Arc::new(sources),

@@ -1,7 +1,7 @@
 //! Finding and loading the inputs of a spec: source packages (paths or globs, relative to the
 //! spec file) and the target snapshot.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use globset::GlobBuilder;
 use rayon::prelude::*;
@@ -28,6 +28,12 @@ pub struct Loaded {
     pub sources: Vec<Input>,
     /// The target snapshot.
     pub target: Option<Input>,
+    /// The text of every hook script and of every module they may `require`, by path
+    /// relative to the spec: read here, so planning reads nothing from disk.
+    pub hooks: BTreeMap<String, std::sync::Arc<str>>,
+    /// The merged state the last promotion left where this one writes its merged output,
+    /// when it carries hoist's promotion record (see [`crate::plan::provenance`]).
+    pub last_merged: Option<(Input, serde_json::Value)>,
 }
 
 /// Every input of a planning run, which no output may land on or in: the sources, the
@@ -216,7 +222,30 @@ pub(super) fn load(
         }),
         None => None,
     };
-    Ok(Loaded { sources, target })
+    let hooks = hook_sources(spec)?;
+    Ok(Loaded {
+        sources,
+        target,
+        hooks,
+        last_merged: None,
+    })
+}
+
+/// Reads every hook script the spec names and the modules beside it; a script that cannot
+/// be read is an error at the place the spec names it.
+fn hook_sources(spec: &Spec) -> Result<BTreeMap<String, std::sync::Arc<str>>, Error> {
+    let scripts = spec.scripts();
+    if scripts.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();
+    crate::hooks::read_sources(&spec.dir, &names).map_err(|(script, message)| {
+        let span = scripts
+            .iter()
+            .find(|(s, _)| *s == script)
+            .and_then(|(_, sp)| *sp);
+        Error::Spec(spec.error_at(span, "hook.script", message))
+    })
 }
 
 /// Refuses outputs that would not each get a name of their own, directly inside the output

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::inputs::Loaded;
+use super::inputs::{Input, Loaded};
 use super::{Note, PackageOutput, PackagePlan, PlanOptions, Planned};
 use crate::digest::Digest;
 
@@ -75,35 +75,79 @@ pub fn stamp(planned: &mut Planned) {
     }
 }
 
-/// A warning when the target no longer holds the merged state the last promotion wrote to
-/// `merged`'s place (someone changed the platform by hand since, or the target snapshot is
-/// older): the assets that differ are counted, and `hoist diff` shows them field by field.
-/// A merged package that hoist did not write (no promotion record) or cannot read is left
-/// alone: the output folder is input like any other, and proves nothing by being there.
-pub fn drift_since_last(
-    merged: &PackageOutput,
-    loaded: &Loaded,
+/// Names the merged output takes, by layout and format.
+const MERGED_NAMES: [&str; 5] = [
+    "merged.zip",
+    "merged",
+    "merged.json",
+    "merged.yaml",
+    "merged.yml",
+];
+
+/// The merged state the last promotion left in `out_dir`, read in the load stage: a package
+/// named like a merged output, of the target's layout, whose manifest carries hoist's
+/// promotion record with `state: merged`. Anything else there (nothing, a package hoist did
+/// not write, one that cannot be read) is left alone: the output folder is input like any
+/// other, and proves nothing by being there.
+pub fn last_merged(
+    out_dir: &std::path::Path,
     opts: &PlanOptions,
-) -> Option<Note> {
+    loaded: &Loaded,
+) -> Option<(Input, Value)> {
     let target = loaded.target.as_ref()?;
-    if !merged.path.exists() {
-        return None;
-    }
     let load = crate::package::LoadOptions {
         layouts: opts.layouts,
         limits: opts.limits,
         layout: Some(target.package.layout),
         hashing: crate::package::Hashing::Documents,
     };
-    let last = crate::package::Package::load(&merged.path, &load).ok()?;
-    let source = crate::archive::source::Source::open(&merged.path, &opts.limits).ok()?;
-    let manifest = crate::package::read_manifest(&source).ok()??;
-    let record = manifest.promotion?;
-    if record.get("state").and_then(Value::as_str) != Some("merged") || !last.failures.is_empty() {
+    for name in MERGED_NAMES {
+        let path = out_dir.join(name);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let Ok(source) = crate::archive::source::Source::open(&path, &opts.limits) else {
+            continue;
+        };
+        let Ok(Some(manifest)) = crate::package::read_manifest(&source) else {
+            continue;
+        };
+        let Some(record) = manifest.promotion else {
+            continue;
+        };
+        if record.get("state").and_then(Value::as_str) != Some("merged") {
+            continue;
+        }
+        let Ok(package) = crate::package::Package::load(&path, &load) else {
+            continue;
+        };
+        if package.failures.is_empty() {
+            let input = Input {
+                shown: name.to_string(),
+                package,
+            };
+            return Some((input, record));
+        }
+    }
+    None
+}
+
+/// A warning when the target no longer holds the merged state the last promotion wrote to
+/// `merged`'s place (someone changed the platform by hand since, the promotion was not
+/// imported yet, or the target snapshot is older): the assets that differ are counted, and
+/// `hoist diff` shows them field by field.
+pub fn drift_since_last(
+    merged: &PackageOutput,
+    loaded: &Loaded,
+    opts: &PlanOptions,
+) -> Option<Note> {
+    let target = loaded.target.as_ref()?;
+    let (last, record) = loaded.last_merged.as_ref()?;
+    if merged.path.file_name()? != std::ffi::OsStr::new(&last.shown) {
         return None;
     }
     let platform = super::platform::platform_of(opts.platforms, target.package.layout).ok()?;
-    let drift = super::drift::drift(&last, &target.package, platform, ("", ""));
+    let drift = super::drift::drift(&last.package, &target.package, platform, ("", ""));
     if drift.drift.is_empty() {
         return None;
     }

@@ -22,6 +22,7 @@ pub(super) fn make_host(
     spec: &Spec,
     opts: &PlanOptions,
     env: Option<&crate::spec::Environment>,
+    loaded: &inputs::Loaded,
     target: &Names,
     secrets: &crate::secrets::Secrets,
 ) -> Result<Option<HookHost>, Error> {
@@ -37,7 +38,7 @@ pub(super) fn make_host(
         secrets: secrets.clone(),
     };
     let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();
-    HookHost::new(&spec.dir, &names, spec.lua, ctx)
+    HookHost::from_sources(loaded.hooks.clone(), &names, spec.lua, ctx)
         .map(Some)
         .map_err(|(script, message)| {
             let span = scripts

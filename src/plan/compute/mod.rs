@@ -146,7 +146,12 @@ fn chosen_environment<'a>(
 /// Finds, loads and hashes the inputs of `spec`: its sources and target.
 pub fn load_inputs(spec: &Spec, opts: &PlanOptions) -> Result<inputs::Loaded, Error> {
     let env = chosen_environment(spec, opts)?;
-    inputs::load(spec, env, &opts.limits, opts.layouts)
+    let mut loaded = inputs::load(spec, env, &opts.limits, opts.layouts)?;
+    if spec.output.merged {
+        let (_, out_dir, _) = inputs::output_folder(spec, opts, env);
+        loaded.last_merged = crate::plan::provenance::last_merged(&out_dir, opts, &loaded);
+    }
+    Ok(loaded)
 }
 
 /// The digests of loaded inputs, as a plan records them.
@@ -202,7 +207,7 @@ fn plan_loaded(
     }
     let (target_names, mut warnings) = target_names(&loaded);
     let secrets = secrets_of(&read, opts, &platforms, &loaded, env, env_lookup)?;
-    let hooks = make_host(spec, opts, env, &target_names, &secrets)?;
+    let hooks = make_host(spec, opts, env, &loaded, &target_names, &secrets)?;
     // Names may not hold what the spec's environment provides; a credential found in a
     // package is masked, but another team's package cannot fail an asset through it.
     let identity = read.secrets.clone();
