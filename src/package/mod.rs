@@ -222,6 +222,24 @@ pub struct Package {
 }
 
 impl Package {
+    /// A package built in memory from `assets` (documents and payload bytes held by hoist,
+    /// no entry of any file), as the planner sees one read from disk: for tests and for
+    /// programs that make packages themselves.
+    pub fn in_memory(label: &Path, io: &'static dyn LayoutIo, mut assets: Vec<Asset>) -> Package {
+        assets.sort_by(|a, b| a.key.cmp(&b.key));
+        Package {
+            source: Arc::new(Source::in_memory(label)),
+            layout: io.layout(),
+            io,
+            manifest: None,
+            assets,
+            extras: Vec::new(),
+            failures: Vec::new(),
+            project: None,
+            data: None,
+        }
+    }
+
     /// Opens and reads a package. Archive-level problems refuse the whole package; problems
     /// of one asset fail that asset only (see [`Package::failures`]).
     pub fn load(path: &Path, opts: &LoadOptions) -> Result<Package, PackageError> {

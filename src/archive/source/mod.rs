@@ -297,6 +297,12 @@ impl Source {
         let _ = self.digests[entry.slot].set(Digest::of(bytes));
     }
 
+    /// A source with no entries, named `label`: the home of a package built in memory, whose
+    /// assets and payloads are all bytes hoist holds.
+    pub fn in_memory(label: &Path) -> Source {
+        Source::finish(label, Kind::Dir, Vec::new())
+    }
+
     fn finish(path: &Path, kind: Kind, mut entries: Vec<Entry>) -> Source {
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         for (slot, e) in entries.iter_mut().enumerate() {
