@@ -151,11 +151,12 @@ fn hook_test_shows_what_a_script_does_to_one_asset() {
         "team=orders",
     ])
     .expect_code(0);
-    assert!(run.stdout.contains("rename: (name kept)"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("+       \"team:orders\""),
-        "{}",
-        run.stdout
+    assert_eq!(
+        run.stdout,
+        "scripts/team_tags.lua on api/orders-list from examples/packages/orders-dev\n\
+         rename: (name kept)\n\
+         transform:\n  ...\n      },\n      \"tags\": [\n-       \"public\"\n+       \"public\",\n\
+         +       \"team:orders\"\n      ]\n    },\n  ...\n"
     );
     let run = common::hoist(&[
         "hook",
@@ -167,11 +168,11 @@ fn hook_test_shows_what_a_script_does_to_one_asset() {
         "authorizer/payments-auth",
     ])
     .expect_code(1);
-    assert!(
-        run.stdout
-            .contains("rename failed [hook.error]: scripts/authorizer_prefix.lua:19:"),
-        "{}",
-        run.stdout
+    assert_eq!(
+        run.stdout,
+        "scripts/authorizer_prefix.lua on authorizer/payments-auth from examples/packages/payments-dev\n\
+         rename failed [hook.error]: scripts/authorizer_prefix.lua:19: set environments.<env>.vars.team to the team's prefix\n\
+         transform: no change\n"
     );
     let run = common::hoist(&[
         "hook",
@@ -185,11 +186,12 @@ fn hook_test_shows_what_a_script_does_to_one_asset() {
         "examples/targets/prod",
     ])
     .expect_code(0);
-    assert!(
-        run.stdout
-            .contains("on_conflict against the target's asset: rename (random)"),
-        "{}",
-        run.stdout
+    assert_eq!(
+        run.stdout,
+        "scripts/authorizer_on_conflict.lua on authorizer/orders-auth from examples/packages/orders-dev\n\
+         rename: (name kept)\n\
+         transform: no change\n\
+         on_conflict against the target's asset: rename (random)\n"
     );
     let run = common::hoist(&[
         "hook",

@@ -78,37 +78,40 @@ fn plan_spec(text: &str) -> common::Run {
     hoist_in(dir.path(), &["plan", "s.yaml"])
 }
 
+/// Spec mistakes as they are shown, exactly: the code, the place, the line and a caret.
 #[test]
 fn malformed_yaml_is_located() {
-    let run = plan_spec("version: 1\nsources:\n\t- x\n").expect_code(2);
-    assert!(
-        run.stderr.contains("error[spec.syntax]: s.yaml:3:"),
-        "tabs: {}",
-        run.stderr
-    );
-    let run = plan_spec("version: 1\nname: a\nname: b\n").expect_code(2);
-    assert!(
-        run.stderr.contains("error[spec.duplicate_key]: s.yaml:3:1")
-            && run.stderr.contains("first written at line 2"),
-        "{}",
-        run.stderr
-    );
-    let run = plan_spec("version: 1\nsources: [a\n").expect_code(2);
-    assert!(run.stderr.contains("error[spec.syntax]"), "{}", run.stderr);
-    let run = plan_spec("- just\n- a list\n").expect_code(2);
-    assert!(run.stderr.contains("a spec is a mapping"), "{}", run.stderr);
-    let run = plan_spec("version: 2\nsources: [x]\n").expect_code(2);
-    assert!(
-        run.stderr.contains("error[spec.version]: s.yaml:1:10"),
-        "{}",
-        run.stderr
-    );
-    let run = plan_spec("").expect_code(2);
-    assert!(
-        run.stderr.contains("missing `version: 1`") && run.stderr.contains("missing `sources:`"),
-        "{}",
-        run.stderr
-    );
+    let cases: &[(&str, &str)] = &[
+        (
+            "version: 1\nsources:\n\t- x\n",
+            "error[spec.syntax]: s.yaml:3:2: tabs disallowed within this context (block indentation)\n  |\n3 |  - x\n  |  ^\ns.yaml: 1 problem in the spec\n",
+        ),
+        (
+            "version: 1\nname: a\nname: b\n",
+            "error[spec.duplicate_key]: s.yaml:3:1: duplicate key `name` (first written at line 2)\n  |\n3 | name: b\n  | ^^^^\ns.yaml: 1 problem in the spec\n",
+        ),
+        (
+            "version: 1\nsources: [a\n",
+            "error[spec.syntax]: s.yaml:3:1: while parsing a flow sequence, expected ',' or ']'\ns.yaml: 1 problem in the spec\n",
+        ),
+        (
+            "- just\n- a list\n",
+            "error[spec.type]: s.yaml:1:1: a spec is a mapping of fields such as `version:`, `sources:`, `select:`\n  |\n1 | - just\n  | ^\ns.yaml: 1 problem in the spec\n",
+        ),
+        (
+            "version: 2\nsources: [x]\n",
+            "error[spec.version]: s.yaml:1:10: spec version 2 is not supported; this hoist reads version 1\n  |\n1 | version: 2\n  |          ^\ns.yaml: 1 problem in the spec\n",
+        ),
+        (
+            "",
+            "error[spec.type]: s.yaml:1:1: a spec is a mapping of fields such as `version:`, `sources:`, `select:`\nerror[spec.missing]: s.yaml:1:1: missing `version: 1`\nerror[spec.missing]: s.yaml:1:1: missing `sources:` (the packages to promote)\ns.yaml: 3 problems in the spec\n",
+        ),
+    ];
+    for (text, want) in cases {
+        let run = plan_spec(text).expect_code(2);
+        assert_eq!(run.stderr, *want, "for {text:?}");
+        assert_eq!(run.stdout, "");
+    }
 }
 
 #[test]
@@ -138,17 +141,12 @@ fn an_unknown_environment_suggests_the_closest() {
     );
 }
 
+/// Every type mistake of a spec, not only the first, each at its place.
 #[test]
 fn types_are_checked_with_places() {
     let run = plan_spec("version: 1\nsources: [x]\nselect:\n  - {kind: api, with_dependencies: yes}\noutput: {merged: 3}\n").expect_code(2);
-    assert!(
-        run.stderr.contains("s.yaml:4:36") && run.stderr.contains("true or false"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("s.yaml:5:18") && run.stderr.contains("found integer `3`"),
-        "every mistake, not only the first: {}",
-        run.stderr
+    assert_eq!(
+        run.stderr,
+        "error[spec.type]: s.yaml:4:36: expected true or false, found string \"yes\"\n  |\n4 |   - {kind: api, with_dependencies: yes}\n  |                                    ^^^\nerror[spec.type]: s.yaml:5:18: expected true or false, found integer `3`\n  |\n5 | output: {merged: 3}\n  |                  ^\ns.yaml: 2 problems in the spec\n"
     );
 }
