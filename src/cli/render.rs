@@ -247,21 +247,11 @@ pub(super) fn warning_lines(out: &mut String, warnings: &[Note], at: &dyn Fn(&st
 
 /// The plan's counts only: per package and kind, the warnings by code, the summary.
 pub fn plan_summary(plan: &Plan, base: &Path) -> String {
+    let shown = shown_plan(plan);
+    let plan = &shown;
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
-    let mut out = String::new();
-    let env = plan
-        .spec
-        .env
-        .as_deref()
-        .map(|e| format!(" (env {})", escape_controls(e)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "plan {}{env}: spec {} sha256 {}\n",
-        escape_controls(&plan.spec.name),
-        escape_controls(&plan.spec.path),
-        plan.spec.sha256.short()
-    );
+    let mut out = plan_title(plan);
+    out.push('\n');
     let report = Report::new(plan, "planned", Vec::new());
     out.push_str(&counts_table(&report.packages, &at));
     if !plan.warnings.is_empty() {
@@ -293,6 +283,7 @@ pub(super) fn shown_plan(plan: &Plan) -> Plan {
     shown.each_text(&mut one_line);
     shown.spec.name = escape_controls(&shown.spec.name).into_owned();
     shown.spec.path = escape_controls(&shown.spec.path).into_owned();
+    shown.spec.env = shown.spec.env.map(|e| escape_controls(&e).into_owned());
     shown
 }
 
@@ -313,26 +304,30 @@ pub(super) fn package_body(out: &mut String, p: &crate::plan::PackagePlan) {
     }
 }
 
-/// Renders a plan for people; paths are shown from the working folder, given the spec's
-/// folder `base`.
-pub fn plan(plan: &Plan, base: &Path) -> String {
-    let shown = shown_plan(plan);
-    let plan = &shown;
-    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
-    let mut out = String::new();
+/// The first line of a plan: its name, environment, spec and the spec's digest (of a plan
+/// already made safe to show, see [`shown_plan`]).
+fn plan_title(plan: &Plan) -> String {
     let env = plan
         .spec
         .env
         .as_deref()
         .map(|e| format!(" (env {e})"))
         .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "plan {}{env}: spec {} sha256 {}",
+    format!(
+        "plan {}{env}: spec {} sha256 {}\n",
         plan.spec.name,
         plan.spec.path,
         plan.spec.sha256.short()
-    );
+    )
+}
+
+/// Renders a plan for people; paths are shown from the working folder, given the spec's
+/// folder `base`.
+pub fn plan(plan: &Plan, base: &Path) -> String {
+    let shown = shown_plan(plan);
+    let plan = &shown;
+    let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
+    let mut out = plan_title(plan);
     for p in &plan.packages {
         let _ = writeln!(out, "\n{} → {}", at(&p.source), at(&p.output));
         package_body(&mut out, p);
