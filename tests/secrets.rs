@@ -317,6 +317,7 @@ fn diffs_against_the_target_show_no_secret_and_no_credential_of_the_target() {
         dir.join("target/assets/data_source/shop-db/asset.json"),
         format!(
             r#"{{"labels": {{"team": "t"}}, "meta": {{"name": "shop-db", "type": "MYSQL",
+            "auth": {{"mode": "basic", "password": "{target_password}"}},
             "config": {{"host": "db.prod", "password": "{target_password}", "url": "jdbc://old"}}}}}}"#
         ),
     )

@@ -127,11 +127,31 @@ pub fn mask_places(changes: &mut [Change], mut hidden: impl FnMut(&str) -> bool)
     let mask = Value::String(crate::secrets::MASK.into());
     for c in changes {
         let hide = hidden(&c.pointer) || c.pointer.split('/').any(credential_name);
-        if hide {
-            for v in c.old.iter_mut().chain(&mut c.new) {
+        for v in c.old.iter_mut().chain(&mut c.new) {
+            if hide {
                 *v = mask.clone();
+            } else {
+                mask_inside(v, &mask);
             }
         }
+    }
+}
+
+/// Masks, at any depth inside `v`, the value of every key named like a credential (a whole
+/// object added, removed or replaced carries its credentials inside it).
+fn mask_inside(v: &mut Value, mask: &Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                if credential_name(k) {
+                    *x = mask.clone();
+                } else {
+                    mask_inside(x, mask);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| mask_inside(x, mask)),
+        _ => {}
     }
 }
 
@@ -200,7 +220,14 @@ fn text_diff(a: &Payload, b: &Payload) -> Option<Vec<String>> {
         let s = String::from_utf8(bytes).ok()?;
         (!s.contains('\0')).then_some(s)
     };
-    let lines = diff::lines(&text(a)?, &text(b)?, 2);
+    let (ta, tb) = (text(a)?, text(b)?);
+    // A text that names a credential anywhere is not shown line by line: its values may be
+    // the target's secrets, which no spec declares.
+    let words = |t: &str| t.split(|c: char| !c.is_alphanumeric()).any(credential_name);
+    if words(&ta) || words(&tb) {
+        return None;
+    }
+    let lines = diff::lines(&ta, &tb, 2);
     Some(lines.lines().map(str::to_string).collect())
 }
 
