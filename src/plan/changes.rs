@@ -79,15 +79,13 @@ fn credit(it: &Item, pointer: &str) -> String {
 }
 
 /// Whether the value at `pointer` may never be shown: what an override marked secret (shown
-/// as `***` in the override's line), what the platform hides, or a field named like a
-/// credential.
+/// as `***` in the override's line) or what the platform hides. Fields named like a
+/// credential are masked for every diff by [`mask_places`].
 fn hidden(it: &Item, platform: &dyn Platform, pointer: &str) -> bool {
     let masked_override = it.overrides.iter().any(|o| {
         diff::touches(pointer, &o.pointer) && o.value == Value::String(crate::secrets::MASK.into())
     });
-    masked_override
-        || platform.hides(&it.asset.key.kind, pointer)
-        || pointer.split('/').any(credential_name)
+    masked_override || platform.hides(&it.asset.key.kind, pointer)
 }
 
 /// A field name that says it holds a credential.
