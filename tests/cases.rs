@@ -158,6 +158,8 @@ cases! {
     json_errors => "json-errors",
     json_usage_error => "json-usage-error",
     plan_diff => "plan-diff",
+    plan_diff_masking => "plan-diff-masking",
+    plan_duplicate_key => "plan-duplicate-key",
     apply_unchanged_mixed => "apply-unchanged-mixed",
     plan_unchanged => "plan-unchanged",
     env_default => "env-default",

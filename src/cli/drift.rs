@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::error::{Error, exit};
 use crate::package::{Layout, Limits, LoadOptions, Package};
+use crate::plan::changes::Lines;
 use crate::plan::drift::{Drift, drift};
 use crate::text::escape_line;
 
@@ -45,7 +46,7 @@ pub fn run(
     }
     let platform = crate::plan::platform::platform_of(crate::platform::ALL, pa.layout)?;
     let shown = (a.display().to_string(), b.display().to_string());
-    let d = drift(&pa, &pb, platform, (&shown.0, &shown.1));
+    let d = drift(&pa, &pb, platform, (&shown.0, &shown.1), Lines::Shown);
     if json {
         let mut text = serde_json::to_string_pretty(&d).expect("drift serialises");
         text.push('\n');
@@ -79,17 +80,26 @@ fn render(d: &Drift) -> String {
             v => format!("@{v}"),
         };
         let _ = writeln!(out, "    {} {}{version}", a.op.sign(), one(&a.name));
-        if a.labels {
-            let _ = writeln!(out, "        labels differ");
-        }
-        for c in a.diff.iter().take(SHOWN) {
+        let values = |c: &crate::diff::Change| {
             let v = |v: &Option<serde_json::Value>| v.as_ref().map(|v| one(&v.to_string()));
-            let values = match (v(&c.old), v(&c.new)) {
+            match (v(&c.old), v(&c.new)) {
                 (Some(o), Some(n)) => format!("{o} → {n}"),
                 (Some(x), None) | (None, Some(x)) => x,
                 (None, None) => String::new(),
-            };
-            let _ = writeln!(out, "        {} {}: {values}", c.op.sign(), one(&c.pointer));
+            }
+        };
+        for c in &a.labels {
+            let name = one(c.pointer.trim_start_matches('/'));
+            let _ = writeln!(out, "        {} label {name}: {}", c.op.sign(), values(c));
+        }
+        for c in a.diff.iter().take(SHOWN) {
+            let _ = writeln!(
+                out,
+                "        {} {}: {}",
+                c.op.sign(),
+                one(&c.pointer),
+                values(c)
+            );
         }
         if a.diff.len() > SHOWN {
             let _ = writeln!(

@@ -38,6 +38,17 @@ fn inert(text: &str) -> String {
     out
 }
 
+/// Characters of one input text (a name, a path, a message) shown in the header and table.
+const TEXT_CHARS: usize = 200;
+
+/// `text`, inert, cut to [`TEXT_CHARS`] characters (with `…` where cut).
+fn short(text: &str) -> String {
+    match text.char_indices().nth(TEXT_CHARS) {
+        Some((at, _)) => format!("{}…", inert(&text[..at])),
+        None => inert(text),
+    }
+}
+
 /// `text` in a fenced block whose fence is longer than any run of backticks in it.
 fn fenced(text: &str) -> String {
     let mut longest = 0;
@@ -60,13 +71,13 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
         .spec
         .env
         .as_deref()
-        .map(|e| format!(" (env {})", inert(e)))
+        .map(|e| format!(" (env {})", short(e)))
         .unwrap_or_default();
-    let _ = writeln!(out, "### hoist plan: {}{env}\n", inert(&plan.spec.name));
+    let _ = writeln!(out, "### hoist plan: {}{env}\n", short(&plan.spec.name));
     let _ = writeln!(
         out,
         "spec {} sha256 `{}` · **{} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings**\n",
-        inert(&plan.spec.path),
+        short(&plan.spec.path),
         plan.spec.sha256.short(),
         s.create,
         s.overwrite,
@@ -80,8 +91,8 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
         let _ = writeln!(
             out,
             "**ABORT: nothing will be written** — [{}] {}\n",
-            inert(&a.code),
-            inert(&a.message)
+            short(&a.code),
+            short(&a.message)
         );
     }
     let _ = writeln!(
@@ -90,13 +101,13 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
     );
     let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|");
     let report = Report::new(plan, "planned", Vec::new());
+    let (mut rows, mut rows_cut) = (0usize, 0usize);
     for p in &report.packages {
         for (kind, c) in &p.kinds {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                inert(&at(&p.source)),
-                inert(kind),
+            let row = format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                short(&at(&p.source)),
+                short(kind),
                 c.create,
                 c.overwrite,
                 c.unchanged,
@@ -104,6 +115,12 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
                 c.fail,
                 c.renamed
             );
+            if rows_cut > 0 || out.len() + row.len() + NOTE_ROOM > max {
+                rows_cut += 1;
+            } else {
+                out.push_str(&row);
+                rows += 1;
+            }
         }
     }
     out.push('\n');
@@ -136,11 +153,18 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
         out.push_str(&section);
         shown += 1;
     }
+    let mut cut = Vec::new();
+    if rows_cut > 0 {
+        cut.push(format!("{rows_cut} of {} table rows", rows + rows_cut));
+    }
     if shown < total {
+        cut.push(format!("{} of {total} sections", total - shown));
+    }
+    if !cut.is_empty() {
         let _ = writeln!(
             out,
-            "> {} of {total} sections were left out to keep this comment under {max} bytes; `hoist plan --json` gives the whole plan.",
-            total - shown
+            "> {} were left out to keep this comment under {max} bytes; `hoist plan --json` gives the whole plan.",
+            cut.join(" and ")
         );
     }
     out
@@ -199,6 +223,44 @@ mod tests {
         assert!(
             cut.contains(&format!("{} of 40 sections were left out", 40 - kept)),
             "{cut}"
+        );
+    }
+
+    #[test]
+    fn the_header_and_table_count_against_the_size_too() {
+        let mut plan = plan_of(3_000);
+        plan.spec.name = "n".repeat(100_000);
+        for (i, p) in plan.packages.iter_mut().enumerate() {
+            p.assets.push(crate::plan::AssetPlan {
+                kind: format!("kind-{i}"),
+                name: "a".into(),
+                version: crate::model::Version::None,
+                labels: BTreeMap::new(),
+                action: crate::plan::Action::Create,
+                output_name: "a".into(),
+                output_version: None,
+                renames: Vec::new(),
+                stripped: Vec::new(),
+                overrides: Vec::new(),
+                references: Vec::new(),
+                changed: false,
+                error: None,
+                dropped: None,
+                diff: Vec::new(),
+                files: Vec::new(),
+                label_diff: Vec::new(),
+            });
+        }
+        let max = super::COMMENT_MAX;
+        let md = super::plan(&plan, std::path::Path::new("."), true, max);
+        assert!(md.len() <= max, "{} bytes", md.len());
+        assert!(md.contains(&format!("### hoist plan: {}…", "n".repeat(200))));
+        let rows = md.matches("| kind-").count();
+        assert!(rows > 100 && rows < 3_000, "{rows} rows");
+        assert!(
+            md.contains(&format!("{} of 3000 table rows", 3_000 - rows)),
+            "{}",
+            &md[md.len() - 300..]
         );
     }
 

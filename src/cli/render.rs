@@ -113,9 +113,22 @@ fn value_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// A change's values (old → new, or the one there is) and the step that made it.
+fn change_text(c: &crate::diff::Change) -> String {
+    let values = match (&c.old, &c.new) {
+        (Some(o), Some(n)) => format!("{} → {}", value_text(o), value_text(n)),
+        (None, Some(v)) | (Some(v), None) => value_text(v),
+        (None, None) => String::new(),
+    };
+    match &c.by {
+        Some(b) => format!("{values}  ({b})"),
+        None => values,
+    }
+}
+
 /// The field-level difference of an asset, bounded, with a count of what is left out.
 fn diff_lines(out: &mut String, a: &AssetPlan) {
-    if a.diff.is_empty() && a.files.is_empty() {
+    if a.diff.is_empty() && a.files.is_empty() && a.label_diff.is_empty() {
         return;
     }
     let what = if a.action == Action::Create {
@@ -124,22 +137,22 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
         "against the target"
     };
     let _ = writeln!(out, "        {what}:");
+    for c in &a.label_diff {
+        let name = c.pointer.trim_start_matches('/');
+        let _ = writeln!(
+            out,
+            "          {} label {name}: {}",
+            c.op.sign(),
+            change_text(c)
+        );
+    }
     for c in a.diff.iter().take(DIFF_LINES) {
         let place = if c.pointer.is_empty() {
             "(document)"
         } else {
             &c.pointer
         };
-        let values = match (&c.old, &c.new) {
-            (Some(o), Some(n)) => format!("{} → {}", value_text(o), value_text(n)),
-            (None, Some(v)) | (Some(v), None) => value_text(v),
-            (None, None) => String::new(),
-        };
-        let by =
-            c.by.as_deref()
-                .map(|b| format!("  ({b})"))
-                .unwrap_or_default();
-        let _ = writeln!(out, "          {} {place}: {values}{by}", c.op.sign());
+        let _ = writeln!(out, "          {} {place}: {}", c.op.sign(), change_text(c));
     }
     for f in a.files.iter().take(DIFF_LINES.saturating_sub(a.diff.len())) {
         let side = |i: &Option<crate::plan::FileInfo>| {
@@ -156,7 +169,7 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
         if f.op == crate::diff::Op::Changed && f.lines.is_empty() {
             let _ = writeln!(
                 out,
-                "              (no lines shown: not text, or over 64 KiB on a side)"
+                "              (no lines shown: not text, over 64 KiB or 4000 lines on a side, or it names a credential)"
             );
         }
         for l in f.lines.iter().take(FILE_LINES) {

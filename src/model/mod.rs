@@ -1,5 +1,6 @@
 //! The asset model: what a package holds, independent of its layout.
 
+pub mod json;
 pub mod kinds;
 pub mod pointer;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::FileChange;
-use super::changes::{files, mask_places};
+use super::changes::{Lines, files, labels_json, mask_places};
 use super::platform::Platform;
 use crate::diff::{self, Change, Op};
 use crate::model::{Asset, AssetKey, Version};
@@ -35,9 +35,9 @@ pub struct AssetDrift {
     /// For a changed asset: its payload files that differ.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileChange>,
-    /// For a changed asset: whether its labels differ.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub labels: bool,
+    /// For a changed asset: its labels label by label (pointers into the labels, `/NAME`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Change>,
 }
 
 /// Everything that differs between A and B.
@@ -56,8 +56,15 @@ pub struct Drift {
     pub drift: Vec<AssetDrift>,
 }
 
-/// Compares `b` with `a` (both of the layout `platform` reads).
-pub fn drift(a: &Package, b: &Package, platform: &dyn Platform, shown: (&str, &str)) -> Drift {
+/// Compares `b` with `a` (both of the layout `platform` reads); `lines` says whether changed
+/// text files get their changed lines.
+pub fn drift(
+    a: &Package,
+    b: &Package,
+    platform: &dyn Platform,
+    shown: (&str, &str),
+    lines: Lines,
+) -> Drift {
     fn by_key(p: &Package) -> BTreeMap<AssetKey, &Asset> {
         p.assets.iter().map(|x| (x.key.clone(), x)).collect()
     }
@@ -77,14 +84,16 @@ pub fn drift(a: &Package, b: &Package, platform: &dyn Platform, shown: (&str, &s
             labels,
         };
         match (ka.get(*key), kb.get(*key)) {
-            (Some(_), None) => out.push(entry(Op::Removed, Vec::new(), Vec::new(), false)),
-            (None, Some(_)) => out.push(entry(Op::Added, Vec::new(), Vec::new(), false)),
+            (Some(_), None) => out.push(entry(Op::Removed, Vec::new(), Vec::new(), Vec::new())),
+            (None, Some(_)) => out.push(entry(Op::Added, Vec::new(), Vec::new(), Vec::new())),
             (Some(x), Some(y)) => {
                 let mut changes = diff::json(x.meta(), y.meta());
-                mask_places(&mut changes, |p| platform.hides(&key.kind, p));
-                let files = files(x, y);
-                let labels = x.labels != y.labels;
-                if !changes.is_empty() || !files.is_empty() || labels {
+                let docs = [Some(x.meta()), Some(y.meta())];
+                mask_places(&mut changes, docs, |p| platform.hides(&key.kind, p));
+                let files = files(x, y, lines);
+                let mut labels = diff::json(&labels_json(x), &labels_json(y));
+                mask_places(&mut labels, [None, None], |_| false);
+                if !changes.is_empty() || !files.is_empty() || !labels.is_empty() {
                     out.push(entry(Op::Changed, changes, files, labels));
                 }
             }

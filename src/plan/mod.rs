@@ -211,6 +211,10 @@ pub struct AssetPlan {
     /// Payload files that differ from the target's asset (an overwrite).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileChange>,
+    /// Label by label (pointers into the labels, `/NAME`), how the labels written differ from
+    /// the target asset's (an overwrite), or what transform hooks changed (a create).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_diff: Vec<crate::diff::Change>,
 }
 
 /// A payload file that differs from the target's: its digests and sizes, and for small text
@@ -452,7 +456,7 @@ impl AssetPlan {
         if let Some(d) = &mut self.dropped {
             f(d);
         }
-        for c in &mut self.diff {
+        for c in self.diff.iter_mut().chain(&mut self.label_diff) {
             f(&mut c.pointer);
             for v in c.old.iter_mut().chain(&mut c.new) {
                 each_json_text(v, f);

@@ -147,7 +147,13 @@ pub fn drift_since_last(
         return None;
     }
     let platform = super::platform::platform_of(opts.platforms, target.package.layout).ok()?;
-    let drift = super::drift::drift(&last.package, &target.package, platform, ("", ""));
+    let drift = super::drift::drift(
+        &last.package,
+        &target.package,
+        platform,
+        ("", ""),
+        super::changes::Lines::Skipped,
+    );
     if drift.drift.is_empty() {
         return None;
     }

@@ -43,6 +43,11 @@ pub struct Item {
     pub logs: Vec<(String, String)>,
     /// What transform hooks changed in the document, field by field, each naming its hook.
     pub edits: Vec<Change>,
+    /// What transform hooks changed in the labels (pointers into the labels), each naming its
+    /// hook.
+    pub label_edits: Vec<Change>,
+    /// How the labels written differ from the target's (pointers into the labels).
+    pub label_diff: Vec<Change>,
     /// The field-level difference the plan shows (see [`crate::plan::changes`]).
     pub diff: Vec<Change>,
     /// Payload files that differ from the target's.
@@ -345,6 +350,8 @@ pub(super) fn transform(
                 dropped: None,
                 logs: Vec::new(),
                 edits: Vec::new(),
+                label_edits: Vec::new(),
+                label_diff: Vec::new(),
                 diff: Vec::new(),
                 files: Vec::new(),
             };
@@ -438,6 +445,7 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
         }
         // The asset moves into the hook; what stays behind when it fails or is dropped only
         // needs its key.
+        let labels_before = super::changes::labels_json(&item.asset);
         let placeholder = Asset::new(item.asset.key.clone(), Value::Null, None);
         let asset = std::mem::replace(&mut item.asset, placeholder);
         match host.transform_beside(&h.script, asset, run.platform.reserved_payload_name()) {
@@ -450,7 +458,15 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
                     ..c
                 }));
                 match out.value {
-                    Some(a) => item.asset = a,
+                    Some(a) => {
+                        let labels =
+                            crate::diff::json(&labels_before, &super::changes::labels_json(&a));
+                        item.label_edits.extend(labels.into_iter().map(|c| Change {
+                            by: Some(by.clone()),
+                            ..c
+                        }));
+                        item.asset = a;
+                    }
                     None => {
                         item.dropped = Some(h.script.clone());
                         item.action = Some(Action::Skip);

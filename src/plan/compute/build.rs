@@ -221,6 +221,7 @@ pub(super) fn failed_on_reading(
                 dropped: None,
                 diff: Vec::new(),
                 files: Vec::new(),
+                label_diff: Vec::new(),
             });
         } else {
             warnings.push(

@@ -118,6 +118,7 @@ fn asset_plan(it: &Item) -> AssetPlan {
         dropped: it.dropped.clone(),
         diff: it.diff.clone(),
         files: it.files.clone(),
+        label_diff: it.label_diff.clone(),
     }
 }
 

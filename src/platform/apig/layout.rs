@@ -76,9 +76,8 @@ fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<Value, Packag
     let text =
         std::str::from_utf8(bytes).map_err(|_| shape(path, "the file is not UTF-8 text".into()))?;
     match Format::of(path) {
-        Format::Json => {
-            serde_json::from_str(text).map_err(|e| shape(path, format!("not valid JSON: {e}")))
-        }
+        Format::Json => crate::model::json::parse(text.as_bytes())
+            .map_err(|e| shape(path, format!("not valid JSON: {e}"))),
         Format::Yaml => {
             let limits = crate::yaml::YamlLimits {
                 max_bytes: usize::MAX,

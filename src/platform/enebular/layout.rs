@@ -190,8 +190,8 @@ fn load_asset(
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
     source.remember_digest(entry, &bytes);
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let meta: Value =
-        serde_json::from_slice(text).map_err(|e| ("asset.bad_json", format!("{settings}: {e}")))?;
+    let meta: Value = crate::model::json::parse(text)
+        .map_err(|e| ("asset.bad_json", format!("{settings}: {e}")))?;
     if !meta.is_object() {
         return Err((
             "asset.bad_doc",

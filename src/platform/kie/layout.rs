@@ -113,9 +113,8 @@ pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, 
     let text =
         std::str::from_utf8(bytes).map_err(|_| shape(path, "the file is not UTF-8 text".into()))?;
     let value: Value = match format {
-        KieFormat::Json => {
-            serde_json::from_str(text).map_err(|e| shape(path, format!("not valid JSON: {e}")))?
-        }
+        KieFormat::Json => crate::model::json::parse(text.as_bytes())
+            .map_err(|e| shape(path, format!("not valid JSON: {e}")))?,
         KieFormat::Yaml => {
             let limits = crate::yaml::YamlLimits {
                 max_bytes: usize::MAX,

@@ -230,7 +230,7 @@ fn load_asset(
     let entry = source.find(&doc_name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
     source.remember_digest(entry, &bytes);
-    let doc: AssetDoc = serde_json::from_slice(&bytes)
+    let doc: AssetDoc = crate::model::json::parse_as(&bytes)
         .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
     check_meta(key, &doc.meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
     let origin = EntryRef {

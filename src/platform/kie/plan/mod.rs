@@ -400,6 +400,7 @@ impl Items<'_> {
             dropped: None,
             diff: Vec::new(),
             files: Vec::new(),
+            label_diff: Vec::new(),
         };
         let sent = plan.error.is_none().then_some(kv);
         (plan, sent)
