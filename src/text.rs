@@ -9,9 +9,11 @@
 use std::borrow::Cow;
 
 /// Whether `c` changes how the text around it is shown rather than being shown itself:
-/// C0 and C1 controls, DEL, and the bidirectional formatting characters.
+/// C0 and C1 controls, DEL, the line and paragraph separators (U+2028, U+2029: editors,
+/// browsers and some terminals break the line there) and the bidirectional formatting
+/// characters.
 pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_control(c)
 }
 
 /// The bidirectional formatting characters (embeddings, overrides, isolates and marks).
@@ -110,6 +112,10 @@ mod tests {
         assert_eq!(escape_controls("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
         assert_eq!(escape_controls("c1\u{9b}31m"), "c1\\u{9b}31m");
         assert_eq!(escape_controls("del\u{7f}"), "del\\u{7f}");
+        assert_eq!(
+            escape_controls("a\u{2028}b\u{2029}"),
+            "a\\u{2028}b\\u{2029}"
+        );
         assert_eq!(escape_controls("注文 ✓ é"), "注文 ✓ é");
         assert_eq!(
             for_terminal("line\n\tindented\x1b]0;title\x07"),

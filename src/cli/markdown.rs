@@ -2,8 +2,9 @@
 //! then one collapsible section per package holding the same lines as the text plan, and the
 //! warnings. Cut to fit a comment, saying what was left out.
 //!
-//! Everything from inputs is made inert: table cells and section titles escape Markdown and
-//! HTML, and each block of plan lines is fenced with more backticks than it holds in a row.
+//! Everything from inputs is made inert: names, paths and messages outside the blocks are code
+//! spans (`<code>` in section titles), where nothing is markup, a link or an @mention, and each
+//! block of plan lines is fenced with more backticks than it holds in a row.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -19,45 +20,66 @@ pub const COMMENT_MAX: usize = 60_000;
 /// Room kept for the closing note about what was cut.
 const NOTE_ROOM: usize = 600;
 
-/// A text as an inert Markdown table cell or summary: HTML and Markdown punctuation escaped,
-/// on one line.
-fn inert(text: &str) -> String {
-    let mut out = String::new();
-    for c in escape_controls(text).chars() {
+/// Characters of one input text (a name, a path, a message) shown outside the fenced blocks.
+const TEXT_CHARS: usize = 200;
+
+/// `text` on one line (controls escaped), cut to [`TEXT_CHARS`] characters (`…` where cut).
+fn one_line(text: &str) -> String {
+    let text = escape_controls(text);
+    match text.char_indices().nth(TEXT_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.into_owned(),
+    }
+}
+
+/// A text from inputs as an inert Markdown code span: nothing in it is markup, a link, an
+/// autolink or an @mention (code hosts leave code alone). In a table cell (`table`), a `|`
+/// would still end the cell and is escaped, as tables allow even inside code spans.
+fn code(text: &str, table: bool) -> String {
+    let mut text = one_line(text);
+    if table {
+        text = text.replace('|', "\\|");
+    }
+    let fence = "`".repeat(longest_run(&text, '`') + 1);
+    // A space on each side when the text starts or ends with a backtick or a space, which
+    // the code span would otherwise take as its fence or strip.
+    let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// A text from inputs as inert HTML code, for the `<summary>` of a section.
+fn html_code(text: &str) -> String {
+    let mut out = String::from("<code>");
+    for c in one_line(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
+            '"' => out.push_str("&quot;"),
             c => out.push(c),
         }
     }
+    out.push_str("</code>");
     out
 }
 
-/// Characters of one input text (a name, a path, a message) shown in the header and table.
-const TEXT_CHARS: usize = 200;
-
-/// `text`, inert, cut to [`TEXT_CHARS`] characters (with `…` where cut).
-fn short(text: &str) -> String {
-    match text.char_indices().nth(TEXT_CHARS) {
-        Some((at, _)) => format!("{}…", inert(&text[..at])),
-        None => inert(text),
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for x in text.chars() {
+        run = if x == c { run + 1 } else { 0 };
+        longest = longest.max(run);
     }
+    longest
 }
 
 /// `text` in a fenced block whose fence is longer than any run of backticks in it.
 fn fenced(text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat((longest + 1).max(3));
+    let fence = "`".repeat((longest_run(text, '`') + 1).max(3));
     format!("{fence}text\n{text}{fence}\n")
 }
 
@@ -71,13 +93,17 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
         .spec
         .env
         .as_deref()
-        .map(|e| format!(" (env {})", short(e)))
+        .map(|e| format!(" (env {})", code(e, false)))
         .unwrap_or_default();
-    let _ = writeln!(out, "### hoist plan: {}{env}\n", short(&plan.spec.name));
+    let _ = writeln!(
+        out,
+        "### hoist plan: {}{env}\n",
+        code(&plan.spec.name, false)
+    );
     let _ = writeln!(
         out,
         "spec {} sha256 `{}` · **{} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings**\n",
-        short(&plan.spec.path),
+        code(&plan.spec.path, false),
         plan.spec.sha256.short(),
         s.create,
         s.overwrite,
@@ -90,9 +116,9 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
     if let Some(a) = &plan.abort {
         let _ = writeln!(
             out,
-            "**ABORT: nothing will be written** — [{}] {}\n",
-            short(&a.code),
-            short(&a.message)
+            "**ABORT: nothing will be written** — {} {}\n",
+            code(&a.code, false),
+            code(&a.message, false)
         );
     }
     let _ = writeln!(
@@ -106,8 +132,8 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
         for (kind, c) in &p.kinds {
             let row = format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                short(&at(&p.source)),
-                short(kind),
+                code(&at(&p.source), true),
+                code(kind, true),
                 c.create,
                 c.overwrite,
                 c.unchanged,
@@ -130,7 +156,11 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
             let mut body = String::new();
             package_body(&mut body, p);
             sections.push((
-                format!("{} → {}", inert(&at(&p.source)), inert(&at(&p.output))),
+                format!(
+                    "{} → {}",
+                    html_code(&at(&p.source)),
+                    html_code(&at(&p.output))
+                ),
                 body,
             ));
         }
@@ -174,7 +204,7 @@ pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::{fenced, inert};
+    use super::{code, fenced, html_code};
     use crate::digest::Digest;
     use crate::plan::{InputDigests, PackagePlan, Plan, SpecInfo, Summary};
 
@@ -254,8 +284,8 @@ mod tests {
         let max = super::COMMENT_MAX;
         let md = super::plan(&plan, std::path::Path::new("."), true, max);
         assert!(md.len() <= max, "{} bytes", md.len());
-        assert!(md.contains(&format!("### hoist plan: {}…", "n".repeat(200))));
-        let rows = md.matches("| kind-").count();
+        assert!(md.contains(&format!("### hoist plan: `{}…`", "n".repeat(200))));
+        let rows = md.matches("| `kind-").count();
         assert!(rows > 100 && rows < 3_000, "{rows} rows");
         assert!(
             md.contains(&format!("{} of 3000 table rows", 3_000 - rows)),
@@ -266,9 +296,20 @@ mod tests {
 
     #[test]
     fn inputs_cannot_break_out_of_cells_or_fences() {
-        assert_eq!(inert("a|b<script>`x`"), "a\\|b&lt;script&gt;\\`x\\`");
-        // A line break shows as its escape; the backslash is escaped for Markdown.
-        assert_eq!(inert("line\nbreak"), "line\\\\u{a}break");
+        assert_eq!(code("a|b<script>", true), "`a\\|b<script>`");
+        assert_eq!(
+            code("@team https://x.example", false),
+            "`@team https://x.example`"
+        );
+        assert_eq!(code("x`y", false), "``x`y``");
+        assert_eq!(code("`x", false), "`` `x ``");
+        // A line break shows as its escape.
+        assert_eq!(code("line\nbreak", false), "`line\\u{a}break`");
+        assert_eq!(
+            code(&"é".repeat(300), false),
+            format!("`{}…`", "é".repeat(200))
+        );
+        assert_eq!(html_code("<b>&\"@x"), "<code>&lt;b&gt;&amp;&quot;@x</code>");
         assert_eq!(fenced("x\n"), "```text\nx\n```\n");
         assert_eq!(fenced("a ```` b\n"), "`````text\na ```` b\n`````\n");
     }
