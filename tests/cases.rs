@@ -196,6 +196,8 @@ cases! {
     kie_force => "kie-force",
     kie_label_and_rename => "kie-label-and-rename",
     kie_skip => "kie-skip",
+    kie_diff => "kie-diff",
+    kie_unchanged => "kie-unchanged",
     multi_package_glob => "multi-package-glob",
     on_error_abort => "on-error-abort",
     override_missing_path => "override-missing-path",

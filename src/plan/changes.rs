@@ -111,10 +111,14 @@ fn label_credit(it: &Item, pointer: &str) -> String {
 /// as `***` in the override's line) or what the platform hides. Fields named like a
 /// credential are masked for every diff by [`mask_places`].
 fn hidden(it: &Item, platform: &dyn Platform, pointer: &str) -> bool {
-    let masked_override = it.overrides.iter().any(|o| {
+    secret_override(&it.overrides, pointer) || platform.hides(&it.asset.key.kind, pointer)
+}
+
+/// Whether an override marked secret (shown as `***` in its line) set the value at `pointer`.
+pub fn secret_override(overrides: &[super::OverrideStep], pointer: &str) -> bool {
+    overrides.iter().any(|o| {
         diff::touches(pointer, &o.pointer) && o.value == Value::String(crate::secrets::MASK.into())
-    });
-    masked_override || platform.hides(&it.asset.key.kind, pointer)
+    })
 }
 
 /// A field name that says it holds a credential.

@@ -40,8 +40,13 @@ pub const STOPPED: u32 = 400_005;
 pub enum UploadResult {
     /// Created, as now held.
     Created(Value),
-    /// Updated (force), as now held.
-    Updated(Value),
+    /// Updated (force): as held before, and as now held.
+    Updated {
+        /// The item as the server held it before.
+        before: Value,
+        /// The item as the server holds it now.
+        after: Value,
+    },
     /// Refused.
     Failed(u32, String),
 }
@@ -136,6 +141,7 @@ pub fn upload(state: &mut Vec<KvDoc>, items: &[KvDoc], mode: KieMode) -> Vec<Upl
                 }
                 KieMode::Force => {
                     let held = &mut state[at];
+                    let before = Value::Object(held.doc.clone());
                     let value = kv.field("value").unwrap_or("");
                     if !value.is_empty() {
                         held.doc
@@ -143,7 +149,10 @@ pub fn upload(state: &mut Vec<KvDoc>, items: &[KvDoc], mode: KieMode) -> Vec<Upl
                     }
                     let status = kv.field("status").unwrap_or("disabled").to_string();
                     held.doc.insert("status".into(), Value::String(status));
-                    out.push(UploadResult::Updated(Value::Object(held.doc.clone())));
+                    out.push(UploadResult::Updated {
+                        before,
+                        after: Value::Object(held.doc.clone()),
+                    });
                 }
             },
             None => {
@@ -334,7 +343,15 @@ impl Items<'_> {
             plans.push(plan);
         }
         let results = upload(state, &sent, self.spec.kie.mode);
-        let (success, failure) = answer(&mut plans, &sent_at, &sent, results, shown, warnings);
+        let (success, failure, kept) =
+            answer(&mut plans, &sent_at, &sent, results, shown, warnings);
+        // An update that leaves the item as the server holds it is not sent: leaving it out
+        // changes nothing the server holds (under `force` nothing after it depends on it).
+        let sent = sent
+            .into_iter()
+            .zip(kept)
+            .filter_map(|(kv, keep)| keep.then_some(kv))
+            .collect();
         (plans, sent, success, failure)
     }
 
@@ -407,8 +424,9 @@ impl Items<'_> {
     }
 }
 
-/// The server's answer to one upload, written into the items' plans: their actions, errors
-/// and warnings, and the `success` and `failure` lists.
+/// The server's answer to one upload, written into the items' plans: their actions, errors,
+/// warnings and field-level differences, the `success` and `failure` lists, and for each item
+/// sent whether it is still sent (an update that changes nothing is `unchanged` and is not).
 fn answer(
     plans: &mut [AssetPlan],
     sent_at: &[Option<usize>],
@@ -416,9 +434,10 @@ fn answer(
     results: Vec<UploadResult>,
     shown: &str,
     warnings: &mut Vec<Note>,
-) -> (Vec<Value>, Vec<KieFailure>) {
+) -> (Vec<Value>, Vec<KieFailure>, Vec<bool>) {
     let mut success = Vec::new();
     let mut failure = Vec::new();
+    let mut kept = vec![true; sent.len()];
     for (p, at) in plans.iter_mut().zip(sent_at) {
         let Some(at) = *at else {
             p.action = Action::Fail;
@@ -430,8 +449,16 @@ fn answer(
                 p.action = Action::Create;
                 success.push(v);
             }
-            UploadResult::Updated(v) => {
+            UploadResult::Updated { before, after } => {
+                let diff = update_diff(p, kv, &before, &after);
+                if diff.is_empty() {
+                    p.action = Action::Unchanged;
+                    kept[at] = false;
+                    continue;
+                }
                 p.action = Action::Overwrite;
+                p.diff = diff;
+                let v = after;
                 if kv.field("status").is_none_or(str::is_empty) {
                     warnings.push(
                         Note::new(
@@ -461,7 +488,38 @@ fn answer(
             }
         }
     }
-    (success, failure)
+    (success, failure, kept)
+}
+
+/// How an update changes the item the server holds, field by field, each change credited to
+/// the override that set it, to the server's default status (an item sent without `status`
+/// is stored disabled), or to the source; credentials masked.
+fn update_diff(
+    p: &AssetPlan,
+    kv: &KvDoc,
+    before: &Value,
+    after: &Value,
+) -> Vec<crate::diff::Change> {
+    let mut diff = crate::diff::json(before, after);
+    for c in &mut diff {
+        let by = match p
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| crate::diff::touches(&c.pointer, &o.pointer))
+        {
+            Some(o) => format!("override at {}", o.at),
+            None if c.pointer == "/status" && kv.field("status").is_none_or(str::is_empty) => {
+                "server default (no status: disabled)".into()
+            }
+            None => "source".into(),
+        };
+        c.by = Some(by);
+    }
+    crate::plan::changes::mask_places(&mut diff, [Some(before), Some(after)], |pointer| {
+        crate::plan::changes::secret_override(&p.overrides, pointer)
+    });
+    diff
 }
 
 /// The KIE file a package holds.

@@ -24,7 +24,7 @@ fn codes(results: &[UploadResult]) -> Vec<String> {
         .iter()
         .map(|r| match r {
             UploadResult::Created(_) => "created".to_string(),
-            UploadResult::Updated(_) => "updated".to_string(),
+            UploadResult::Updated { .. } => "updated".to_string(),
             UploadResult::Failed(c, _) => c.to_string(),
         })
         .collect()
