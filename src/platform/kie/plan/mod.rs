@@ -26,151 +26,10 @@ use crate::plan::{
     Action, AssetPlan, KieFailure, KieUpload, Note, OverrideStep, Plan, Planned, RenameStep,
     Summary,
 };
-use crate::spec::{Diagnostic, Environment, KieMode, RenameOp, Spec};
+use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
 
-/// 400001: the item breaks a server rule.
-pub const INVALID: u32 = 400_001;
-/// 400004: a duplicate under `skip`.
-pub const SKIPPED: u32 = 400_004;
-/// 400005: a duplicate, or any item after it, under `abort`.
-pub const STOPPED: u32 = 400_005;
-
-/// What became of one uploaded item.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UploadResult {
-    /// Created, as now held.
-    Created(Value),
-    /// Updated (force): as held before, and as now held.
-    Updated {
-        /// The item as the server held it before.
-        before: Value,
-        /// The item as the server holds it now.
-        after: Value,
-    },
-    /// Refused.
-    Failed(u32, String),
-}
-
-const VALUE_TYPES: [&str; 6] = ["ini", "json", "text", "yaml", "properties", "xml"];
-
-/// The server's checks of one item (after the status default).
-pub fn validate(item: &KvDoc) -> Result<(), String> {
-    let key = &item.key;
-    if key.is_empty() || key.chars().count() > 2048 {
-        return Err(format!(
-            "key must be 1 to 2048 characters, not {}",
-            key.chars().count()
-        ));
-    }
-    if !key
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-    {
-        return Err(format!("key {key:?} must match ^[a-zA-Z0-9._:-]+$"));
-    }
-    let value = item.field("value").unwrap_or("");
-    if value.chars().count() > 131_072 {
-        return Err(format!(
-            "value is {} characters; at most 131072",
-            value.chars().count()
-        ));
-    }
-    match item.field("status") {
-        Some("enabled" | "disabled") => {}
-        other => {
-            return Err(format!(
-                "status must be enabled or disabled, not {:?}",
-                other.unwrap_or("")
-            ));
-        }
-    }
-    if let Some(t) = item.field("value_type")
-        && !t.is_empty()
-        && !VALUE_TYPES.contains(&t)
-    {
-        return Err(format!(
-            "value_type {t:?} must be one of {}",
-            VALUE_TYPES.join(", ")
-        ));
-    }
-    if item.labels.len() > 6 {
-        return Err(format!("{} labels; at most 6", item.labels.len()));
-    }
-    Ok(())
-}
-
-/// Uploads `items` into `state`, in order, and says what became of each.
-pub fn upload(state: &mut Vec<KvDoc>, items: &[KvDoc], mode: KieMode) -> Vec<UploadResult> {
-    let mut index: BTreeMap<(String, BTreeMap<String, String>), usize> = state
-        .iter()
-        .enumerate()
-        .map(|(i, kv)| ((kv.key.clone(), kv.labels.clone()), i))
-        .collect();
-    let mut stopped = false;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        if stopped {
-            out.push(UploadResult::Failed(
-                STOPPED,
-                "stop overriding kvs after reaching the duplicate kv".into(),
-            ));
-            continue;
-        }
-        let mut kv = item.clone();
-        if kv.field("status").is_none_or(str::is_empty) {
-            kv.doc
-                .insert("status".into(), Value::String("disabled".into()));
-        }
-        if let Err(m) = validate(&kv) {
-            out.push(UploadResult::Failed(INVALID, m));
-            continue;
-        }
-        let id = (kv.key.clone(), kv.labels.clone());
-        match index.get(&id) {
-            Some(&at) => match mode {
-                KieMode::Skip => out.push(UploadResult::Failed(
-                    SKIPPED,
-                    "skip overriding duplicate kvs".into(),
-                )),
-                KieMode::Abort => {
-                    stopped = true;
-                    out.push(UploadResult::Failed(
-                        STOPPED,
-                        "stop overriding kvs after reaching the duplicate kv".into(),
-                    ));
-                }
-                KieMode::Force => {
-                    let held = &mut state[at];
-                    let before = Value::Object(held.doc.clone());
-                    let value = kv.field("value").unwrap_or("");
-                    if !value.is_empty() {
-                        held.doc
-                            .insert("value".into(), Value::String(value.to_string()));
-                    }
-                    let status = kv.field("status").unwrap_or("disabled").to_string();
-                    held.doc.insert("status".into(), Value::String(status));
-                    out.push(UploadResult::Updated {
-                        before,
-                        after: Value::Object(held.doc.clone()),
-                    });
-                }
-            },
-            None => {
-                if kv.field("value_type").is_none_or(str::is_empty) {
-                    kv.doc
-                        .insert("value_type".into(), Value::String("text".into()));
-                }
-                if !kv.doc.contains_key("value") {
-                    kv.doc.insert("value".into(), Value::String(String::new()));
-                }
-                index.insert(id, state.len());
-                out.push(UploadResult::Created(Value::Object(kv.doc.clone())));
-                state.push(kv);
-            }
-        }
-    }
-    out
-}
+mod server;
+pub use server::{INVALID, SKIPPED, STOPPED, UploadResult, upload, validate};
 
 /// Key and labels of an item document.
 fn identity_of(
@@ -195,18 +54,6 @@ fn identity_of(
         Some(_) => return Err("the item's labels must stay a map of strings".into()),
     }
     Ok((key, labels))
-}
-
-fn hint_for(code: u32) -> &'static str {
-    match code {
-        SKIPPED => {
-            "the target holds this key with these labels; use kie.override: force to update it"
-        }
-        STOPPED => "kie.override: abort stops at the first duplicate; earlier items stay imported",
-        _ => {
-            "fix the item: key ^[a-zA-Z0-9._:-]+$ (at most 2048), value at most 131072 characters, status enabled|disabled, at most 6 labels"
-        }
-    }
 }
 
 /// What planning the items of every upload consults and collects.
@@ -471,13 +318,13 @@ fn answer(
                 }
                 success.push(v);
             }
-            UploadResult::Failed(code, message) => {
+            UploadResult::Failed(code, message, hint) => {
                 p.action = Action::Fail;
                 p.error = Some(
                     Note::new(&format!("kie.{code}"), message.clone())
                         .asset(format!("config/{}", kv.shown()))
                         .package(shown)
-                        .hint(hint_for(code)),
+                        .hint(hint),
                 );
                 failure.push(KieFailure {
                     key: kv.key.clone(),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::spec::KieMode;
 
 fn kv(key: &str, value: &str, extra: &[(&str, &str)], labels: &[(&str, &str)]) -> KvDoc {
     let labels: BTreeMap<String, String> = labels
@@ -25,7 +26,7 @@ fn codes(results: &[UploadResult]) -> Vec<String> {
         .map(|r| match r {
             UploadResult::Created(_) => "created".to_string(),
             UploadResult::Updated { .. } => "updated".to_string(),
-            UploadResult::Failed(c, _) => c.to_string(),
+            UploadResult::Failed(c, ..) => c.to_string(),
         })
         .collect()
 }
@@ -143,5 +144,114 @@ fn the_servers_limits_are_inclusive() {
     ];
     for item in &over {
         assert!(validate(item).is_err(), "{}", item.key.len());
+    }
+}
+
+/// The server's patterns, case by case (`Ok` or the fields its message names).
+#[test]
+fn items_are_checked_by_the_servers_rules() {
+    let enabled: &[(&str, &str)] = &[("status", "enabled")];
+    let check = |item: KvDoc| -> Result<(), String> { validate(&item) };
+    // Keys: letters and digits, `_ - .` inside only; no colon, no space.
+    for ok in ["a", "A9", "orders.db.url", "a_b-c.d", "ab", "123"] {
+        assert_eq!(check(kv(ok, "v", enabled, &[])), Ok(()), "{ok}");
+    }
+    for bad in ["a:b", ".a", "a.", "-", "a b", "é", "a#"] {
+        assert_eq!(
+            check(kv(bad, "v", enabled, &[])),
+            Err(format!(
+                "validate failed, field: KVDoc.Key, rule: {}",
+                server::KEY_RULE
+            )),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        check(kv("", "v", enabled, &[])),
+        Err("validate failed, field: KVDoc.Key, rule: min = 1".into())
+    );
+    // Label keys 1..32, values 0..160, framed by letters or digits.
+    let k32 = "k".repeat(32);
+    let v160 = "v".repeat(160);
+    for (k, v) in [
+        ("a", ""),
+        (k32.as_str(), "x"),
+        ("a.b", v160.as_str()),
+        ("a-1", "x_y"),
+    ] {
+        assert_eq!(check(kv("key", "v", enabled, &[(k, v)])), Ok(()), "{k}={v}");
+    }
+    let k33 = "k".repeat(33);
+    let v161 = "v".repeat(161);
+    let key_rule = format!("rule: {}", server::LABEL_KEY_RULE);
+    let value_rule = format!("rule: {}", server::LABEL_VALUE_RULE);
+    for (k, v, rule) in [
+        ("", "x", &key_rule),
+        (k33.as_str(), "x", &key_rule),
+        ("a-", "x", &key_rule),
+        ("app", v161.as_str(), &value_rule),
+        ("app", "a b", &value_rule),
+        ("app", "-x", &value_rule),
+    ] {
+        let e = check(kv("key", "v", enabled, &[(k, v)])).unwrap_err();
+        assert_eq!(
+            e,
+            format!("validate failed, field: KVDoc.Labels[{k}], {rule}")
+        );
+    }
+    // Several broken fields: one message, in the order of the server's fields.
+    let e = check(kv(
+        "a:b",
+        "v",
+        &[("status", "on"), ("value_type", "csv")],
+        &[],
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "validate failed, field: KVDoc.Key, rule: {} | field: KVDoc.ValueType, rule: {} | field: KVDoc.Status, rule: {}",
+            server::KEY_RULE,
+            server::VALUE_TYPE_RULE,
+            server::STATUS_RULE
+        )
+    );
+    assert_eq!(
+        check(kv("k", "v", &[("status", "enabled"), ("check", "é")], &[])),
+        Err(format!(
+            "validate failed, field: KVDoc.Checker, rule: {}",
+            server::CHECK_RULE
+        ))
+    );
+}
+
+#[test]
+fn a_duplicate_earlier_in_the_file_is_told_from_one_in_the_target() {
+    let enabled: &[(&str, &str)] = &[("status", "enabled")];
+    let held = vec![kv("old", "1", enabled, &[])];
+    for mode in [KieMode::Skip, KieMode::Abort] {
+        let mut state = held.clone();
+        let items = [
+            kv("new", "1", enabled, &[]),
+            kv("new", "2", enabled, &[]),
+            kv("old", "2", enabled, &[]),
+        ];
+        let results = upload(&mut state, &items, mode);
+        let hints: Vec<&str> = results
+            .iter()
+            .map(|r| match r {
+                UploadResult::Failed(_, _, hint) => *hint,
+                _ => "",
+            })
+            .collect();
+        assert_eq!(hints[0], "");
+        assert!(
+            hints[1].contains("earlier in this file"),
+            "{mode:?}: {}",
+            hints[1]
+        );
+        if mode == KieMode::Skip {
+            assert!(hints[2].contains("the target holds"), "{}", hints[2]);
+        }
     }
 }
