@@ -198,6 +198,8 @@ cases! {
     kie_skip => "kie-skip",
     kie_diff => "kie-diff",
     kie_unchanged => "kie-unchanged",
+    kie_list_snapshot => "kie-list-snapshot",
+    kie_list_page => "kie-list-page",
     multi_package_glob => "multi-package-glob",
     on_error_abort => "on-error-abort",
     override_missing_path => "override-missing-path",

@@ -151,8 +151,18 @@ pub struct RawKie {
     /// 400004) or `abort` (the first duplicate and every later item fail with 400005).
     #[serde(rename = "override")]
     pub override_mode: Option<Spanned<String>>,
-    /// Take only items carrying this label, as `key:value`.
+    /// Refused: the import API's `label` parameter adds a label, while this name once
+    /// filtered the sources; say which with `only_label` or `add_label`.
+    #[schemars(skip)]
     pub label: Option<Spanned<String>>,
+    /// Take only the source items carrying this label, as `key:value`.
+    pub only_label: Option<Spanned<String>>,
+    /// Give every uploaded item this label, as `key:value`, as the import API's `label`
+    /// parameter does.
+    pub add_label: Option<Spanned<String>>,
+    /// The format of the file to upload: `json` (default; the import API takes a
+    /// `fileName.json`) or `yaml`.
+    pub upload_format: Option<Spanned<String>>,
 }
 
 /// Where outputs are written.

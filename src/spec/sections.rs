@@ -111,13 +111,27 @@ impl KieMode {
     }
 }
 
+/// The format of a KIE file to upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KieUploadFormat {
+    /// JSON (what the import API names: `fileName.json`).
+    Json,
+    /// YAML.
+    Yaml,
+}
+
 /// KIE upload settings.
 #[derive(Debug, Clone, Default)]
 pub struct KieConfig {
     /// Duplicates.
     pub mode: KieMode,
-    /// Only items with this label (key, value).
-    pub label: Option<(String, String)>,
+    /// Only items with this label (key, value) are taken from the sources.
+    pub only_label: Option<(String, String)>,
+    /// The label (key, value) every uploaded item is given, as the import API's `label`
+    /// parameter gives it.
+    pub add_label: Option<(String, String)>,
+    /// The format of the file to upload; JSON when not given.
+    pub upload_format: Option<KieUploadFormat>,
 }
 
 /// Output settings.

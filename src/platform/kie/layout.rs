@@ -142,10 +142,30 @@ pub fn parse(path: &Path, bytes: &[u8], max_total_size: u64) -> Result<KieFile, 
             ));
         }
     };
+    // The list API answers `{total, data}` and pages at most 100 items (`ListKVRequest`'s
+    // `limit` in apache/servicecomb-kie pkg/model/db_schema.go): a snapshot holding fewer
+    // items than its total is one page, and planning against it would predict creates for
+    // items the server holds.
+    if let Some(total) = top.remove("total") {
+        let Some(total) = total.as_u64() else {
+            return Err(shape(path, "`total` must be a whole number".into()));
+        };
+        if (data.len() as u64) < total {
+            return Err(shape(
+                path,
+                format!(
+                    "holds {} of the {total} items its `total` counts: one page of a list answer; fetch every page (the list API gives at most 100 items at a time) and join them",
+                    data.len()
+                ),
+            ));
+        }
+    }
     if let Some(k) = top.keys().next() {
         return Err(shape(
             path,
-            format!("unknown top-level field `{k}` (expected metadata and data)"),
+            format!(
+                "unknown top-level field `{k}` (expected metadata and data, or total and data)"
+            ),
         ));
     }
     let mut items = Vec::with_capacity(data.len());

@@ -31,16 +31,48 @@ impl V {
                 };
             }
             if let Some(l) = &k.label {
+                self.error_help(
+                    l.span,
+                    "spec.ambiguous",
+                    "`kie.label` is ambiguous: the import API's `label` parameter adds a label to every item",
+                    Some(format!(
+                        "write `only_label: {0}` to take only the items carrying it, or `add_label: {0}` to give it to every uploaded item",
+                        l.value
+                    )),
+                );
+            }
+            let mut label = |field: &Option<Spanned<String>>, what: &str| {
+                let l = field.as_ref()?;
                 match l.value.split_once(':') {
                     Some((key, value)) if !key.is_empty() => {
-                        kie.label = Some((key.to_string(), value.to_string()))
+                        Some((key.to_string(), value.to_string()))
                     }
-                    _ => self.error(
-                        l.span,
-                        "spec.bad_label",
-                        "a KIE label filter is written key:value",
-                    ),
+                    _ => {
+                        self.error(
+                            l.span,
+                            "spec.bad_label",
+                            format!("kie.{what} is written key:value"),
+                        );
+                        None
+                    }
                 }
+            };
+            kie.only_label = label(&k.only_label, "only_label");
+            kie.add_label = label(&k.add_label, "add_label");
+            if let Some(f) = &k.upload_format {
+                kie.upload_format = match f.value.as_str() {
+                    "json" => Some(crate::spec::KieUploadFormat::Json),
+                    "yaml" => Some(crate::spec::KieUploadFormat::Yaml),
+                    other => {
+                        self.error_help(
+                            f.span,
+                            "spec.unknown_value",
+                            format!("unknown kie.upload_format `{other}`"),
+                            Some("use json or yaml".into()),
+                        );
+                        None
+                    }
+                };
             }
         }
         kie

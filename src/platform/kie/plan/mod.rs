@@ -72,7 +72,7 @@ impl Items<'_> {
     /// Whether the spec takes `item`: the label filter, `select` and `exclude`.
     fn taken(&self, item: &KvDoc) -> bool {
         let spec = self.spec;
-        if let Some((k, v)) = &spec.kie.label
+        if let Some((k, v)) = &spec.kie.only_label
             && item.labels.get(k) != Some(v)
         {
             return false;
@@ -236,7 +236,18 @@ impl Items<'_> {
     fn item(&mut self, item: &KvDoc, shown: &str) -> (AssetPlan, Option<KvDoc>) {
         let mut kv = item.clone();
         let renames = self.rename(item, &mut kv);
-        let (overrides, mut error) = self.set(item, &mut kv);
+        let (mut overrides, mut error) = self.set(item, &mut kv);
+        let stripped = server::strip_server_fields(&mut kv.doc);
+        if error.is_none()
+            && let Some((k, v)) = &self.spec.kie.add_label
+            && server::add_label(&mut kv.doc, k, v)
+        {
+            overrides.push(OverrideStep {
+                pointer: format!("/labels/{}", pointer::escape(k)),
+                value: Value::String(v.clone()),
+                at: "kie.add_label".into(),
+            });
+        }
         // Overrides may change the key or the labels: the identity follows the document.
         if error.is_none() {
             match identity_of(&kv.doc) {
@@ -256,7 +267,7 @@ impl Items<'_> {
             output_name: kv.key.clone(),
             output_version: None,
             renames,
-            stripped: Vec::new(),
+            stripped,
             overrides,
             references: Vec::new(),
             changed: kv.doc != item.doc,
@@ -429,7 +440,13 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
         first_format.get_or_insert(file.format);
         let (plans, sent, success, failure) =
             items.upload(&file, &s.shown, &mut state, &mut warnings);
-        let name = format!("{}.{}", stem(&s.shown), file.format.extension());
+        // The import API takes a `fileName.json` ("Importing Configurations", Table 4):
+        // JSON whatever the source's format, unless the spec asks for YAML.
+        let upload_format = match spec.kie.upload_format {
+            Some(crate::spec::KieUploadFormat::Yaml) => KieFormat::Yaml,
+            _ => KieFormat::Json,
+        };
+        let name = format!("{}.{}", stem(&s.shown), upload_format.extension());
         let shown_out = join_shown(&out_shown, &name);
         packages.push(crate::plan::PackagePlan {
             source: s.shown.clone(),
@@ -451,7 +468,7 @@ pub fn plan(input: &PlanInput<'_>, loaded: Loaded) -> Result<Planned, Error> {
             project: None,
             assets: Vec::new(),
             extras: Vec::new(),
-            file: Some(to_bytes(file.format, file.metadata.as_ref(), &sent)),
+            file: Some(to_bytes(upload_format, file.metadata.as_ref(), &sent)),
             promotion: None,
         });
     }

@@ -247,3 +247,47 @@ const SKIPPED_FILE_HINT: &str = "the same key with the same labels is earlier in
 const STOPPED_HINT: &str =
     "kie.override: abort stops at the first duplicate; earlier items stay imported";
 const STOPPED_FILE_HINT: &str = "kie.override: abort stops at the first duplicate, here the same key with the same labels earlier in this file (not in the target); earlier items stay imported";
+
+/// The fields the server sets itself (`KVDoc` in apache/servicecomb-kie pkg/model/db_schema.go,
+/// and the import API's response, ../shared docs "Importing Configurations", Table 6): an
+/// export or a list snapshot carries them, an upload does not need them, and the server
+/// replaces them; carried from one environment into another they would only mislead.
+pub const SERVER_FIELDS: [&str; 8] = [
+    "id",
+    "create_revision",
+    "update_revision",
+    "create_time",
+    "update_time",
+    "label_format",
+    "domain",
+    "project",
+];
+
+/// Removes the fields the server sets itself; the pointers of those removed.
+pub fn strip_server_fields(doc: &mut serde_json::Map<String, Value>) -> Vec<String> {
+    SERVER_FIELDS
+        .iter()
+        .filter(|f| doc.shift_remove(**f).is_some())
+        .map(|f| format!("/{f}"))
+        .collect()
+}
+
+/// Gives the item the label `key: value`, as the import API's `label` parameter gives every
+/// item it imports ("Importing Configurations", Table 2: the label in `{key}:{value}` form is
+/// imported instead of none; the example response shows it added beside the body's labels).
+/// Whether that changed the item.
+pub fn add_label(doc: &mut serde_json::Map<String, Value>, key: &str, value: &str) -> bool {
+    let labels = doc
+        .entry("labels")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if labels.is_null() {
+        *labels = Value::Object(serde_json::Map::new());
+    }
+    match labels {
+        Value::Object(m) if m.get(key).and_then(Value::as_str) != Some(value) => {
+            m.insert(key.to_string(), Value::String(value.to_string()));
+            true
+        }
+        _ => false,
+    }
+}
