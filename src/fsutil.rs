@@ -172,6 +172,38 @@ pub fn shown_from(base: &Path, written: &str) -> String {
     if text.is_empty() { ".".into() } else { text }
 }
 
+/// `path` written relative to the folder `base` (both taken from the working folder, compared
+/// lexically), so that [`shown_from`]`(base, …)` leads back to it; an absolute `path` stays
+/// absolute.
+pub fn relative_to(base: &Path, path: &Path) -> String {
+    use std::path::Component;
+    if path.is_absolute() {
+        return normalize(path).to_string_lossy().into_owned();
+    }
+    let absolute =
+        |p: &Path| normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+    let (from, to) = (absolute(base), absolute(path));
+    let from: Vec<Component> = from.components().collect();
+    let to_parts: Vec<Component> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 {
+        return to.to_string_lossy().into_owned();
+    }
+    let mut out = std::path::PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for part in &to_parts[common..] {
+        out.push(part.as_os_str());
+    }
+    let text = out.to_string_lossy().into_owned();
+    if text.is_empty() { ".".into() } else { text }
+}
+
 /// `path` made absolute with links resolved as far as it exists (the rest, not yet created,
 /// appended as written), for comparing where two paths lead.
 pub fn resolved(path: &Path) -> std::path::PathBuf {
@@ -277,4 +309,30 @@ pub fn keep_folder_apart(inputs: &[Protected], out_dir: &Path) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_given_from_the_working_folder_is_shown_from_the_spec() {
+        for (base, path) in [
+            ("specs", "o2"),
+            ("specs", "specs/out"),
+            ("", "out/a"),
+            ("a/b", "a/c/d"),
+            ("specs", "/tmp/elsewhere"),
+        ] {
+            let shown = relative_to(Path::new(base), Path::new(path));
+            assert_eq!(
+                resolved(Path::new(&shown_from(Path::new(base), &shown))),
+                resolved(Path::new(path)),
+                "{base} + {shown}"
+            );
+        }
+        assert_eq!(relative_to(Path::new("specs"), Path::new("o2")), "../o2");
+        assert_eq!(relative_to(Path::new("specs"), Path::new("specs")), ".");
+        assert_eq!(relative_to(Path::new("specs"), Path::new("/tmp/x")), "/tmp/x");
+    }
 }

@@ -36,7 +36,7 @@ fn outputs_are_identical_at_any_thread_count_and_across_runs() {
         ),
         ("enebular-promote", &[], &["enebular-dev.zip", "merged.zip"]),
         ("enebular-release", &[], &["enebular-dev.zip"]),
-        ("kie-config", &["--env", "prod"], &["orders-config.yaml"]),
+        ("kie-config", &["--env", "prod"], &["orders-config.json"]),
     ];
     for (spec, env, expected) in specs {
         // Each run writes to the same folder name (the report records it), then is kept aside.

@@ -37,6 +37,11 @@ fn no_command_changes_a_source_or_a_target() {
         .replace("default: fail", "default: abort")
         .replace("app: skip", "app: abort");
     fs::write(dir.join("specs/abort.yaml"), abort).unwrap();
+    // KIE uploads written as YAML take the source file's own name.
+    let kie_yaml = fs::read_to_string(dir.join("specs/kie-config.yaml"))
+        .unwrap()
+        .replace("kie:\n", "kie:\n  upload_format: yaml\n");
+    fs::write(dir.join("specs/kie-yaml.yaml"), kie_yaml).unwrap();
     let before = snapshot(&dir.join("examples"));
     let before_specs = snapshot(&dir.join("specs"));
     let before_scripts = snapshot(&dir.join("scripts"));
@@ -251,7 +256,7 @@ fn no_command_changes_a_source_or_a_target() {
         (
             &[
                 "apply",
-                "specs/kie-config.yaml",
+                "specs/kie-yaml.yaml",
                 "--env",
                 "prod",
                 "--out",

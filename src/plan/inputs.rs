@@ -318,7 +318,7 @@ pub fn check_output_names(
     }
 }
 
-/// The output folder: as shown (relative to the spec, or as given with `--out`), where it is,
+/// The output folder: as shown (relative to the spec, `--out` too), where it is,
 /// and the folder it was written relative to (the spec's, or the working folder).
 pub fn output_folder(
     spec: &Spec,
@@ -327,7 +327,7 @@ pub fn output_folder(
 ) -> (String, std::path::PathBuf, std::path::PathBuf) {
     match &opts.out_dir {
         Some(d) => (
-            d.to_string_lossy().into_owned(),
+            crate::fsutil::relative_to(&spec.dir, d),
             d.clone(),
             std::path::PathBuf::new(),
         ),
