@@ -333,6 +333,9 @@ mod tests {
         }
         assert_eq!(relative_to(Path::new("specs"), Path::new("o2")), "../o2");
         assert_eq!(relative_to(Path::new("specs"), Path::new("specs")), ".");
-        assert_eq!(relative_to(Path::new("specs"), Path::new("/tmp/x")), "/tmp/x");
+        assert_eq!(
+            relative_to(Path::new("specs"), Path::new("/tmp/x")),
+            "/tmp/x"
+        );
     }
 }
