@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use similar::{Algorithm, DiffOp, TextDiff};
 
+use crate::secrets::credentials;
+
 /// Arrays whose differing middle is longer than this on either side are compared position by
 /// position instead of by longest common subsequence.
 pub const MATCHED_ELEMENTS: usize = 2_000;
@@ -59,24 +61,31 @@ pub struct Change {
     /// `override at FILE:LINE:COL`, `strip`, `hook SCRIPT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// Whether the place is a credential, judged while both documents are at hand: by its
+    /// name or a parent's, or as the value of a credential pair on either side (so an element
+    /// that moved within an array is judged by its own pair, not by the one now at its index).
+    /// Whoever shows the change masks its values.
+    #[serde(skip)]
+    pub sensitive: bool,
 }
 
 /// The changes that turn `old` into `new`, in document order.
 pub fn json(old: &Value, new: &Value) -> Vec<Change> {
     let mut out = Vec::new();
-    walk(&mut String::new(), old, new, &mut out);
+    walk(&mut String::new(), old, new, false, &mut out);
     out
 }
 
-fn walk(at: &mut String, old: &Value, new: &Value, out: &mut Vec<Change>) {
+fn walk(at: &mut String, old: &Value, new: &Value, secret: bool, out: &mut Vec<Change>) {
+    let member = |k: &str| secret || credentials::is_secret_member(k, [Some(old), Some(new)]);
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
                 let len = at.len();
                 push_key(at, k);
                 match b.get(k) {
-                    Some(vb) => walk(at, va, vb, out),
-                    None => out.push(removed(at, va)),
+                    Some(vb) => walk(at, va, vb, member(k), out),
+                    None => out.push(removed(at, va, member(k))),
                 }
                 at.truncate(len);
             }
@@ -84,12 +93,18 @@ fn walk(at: &mut String, old: &Value, new: &Value, out: &mut Vec<Change>) {
                 if !a.contains_key(k) {
                     let len = at.len();
                     push_key(at, k);
-                    out.push(added(at, vb));
+                    out.push(added(at, vb, member(k)));
                     at.truncate(len);
                 }
             }
         }
-        (Value::Array(a), Value::Array(b)) => arrays(at, a, b, out),
+        (Value::Array(a), Value::Array(b)) => {
+            let secret = Elements {
+                secret,
+                parents: [old, new],
+            };
+            arrays(at, a, b, secret, out)
+        }
         _ if old == new => {}
         _ => out.push(Change {
             pointer: at.clone(),
@@ -97,11 +112,26 @@ fn walk(at: &mut String, old: &Value, new: &Value, out: &mut Vec<Change>) {
             old: Some(old.clone()),
             new: Some(new.clone()),
             by: None,
+            sensitive: secret,
         }),
     }
 }
 
-fn arrays(at: &mut String, a: &[Value], b: &[Value], out: &mut Vec<Change>) {
+/// Whether the elements of two arrays are credentials: all of them when the arrays are, and
+/// the value of a `[name, value]` pair naming one.
+#[derive(Clone, Copy)]
+struct Elements<'a> {
+    secret: bool,
+    parents: [&'a Value; 2],
+}
+
+impl Elements<'_> {
+    fn at(self, index: usize) -> bool {
+        self.secret || credentials::is_secret_element(index, self.parents.map(Some))
+    }
+}
+
+fn arrays(at: &mut String, a: &[Value], b: &[Value], secret: Elements<'_>, out: &mut Vec<Change>) {
     let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let end = a[start..]
         .iter()
@@ -111,7 +141,7 @@ fn arrays(at: &mut String, a: &[Value], b: &[Value], out: &mut Vec<Change>) {
         .count();
     let (am, bm) = (&a[start..a.len() - end], &b[start..b.len() - end]);
     if am.len() > MATCHED_ELEMENTS || bm.len() > MATCHED_ELEMENTS {
-        replaced(at, am, bm, start, start, out);
+        replaced(at, am, bm, start, start, secret, out);
         return;
     }
     // Elements compared as their JSON text: equal values have equal text.
@@ -124,14 +154,16 @@ fn arrays(at: &mut String, a: &[Value], b: &[Value], out: &mut Vec<Change>) {
                 old_index, old_len, ..
             } => {
                 for (i, v) in am.iter().enumerate().skip(old_index).take(old_len) {
-                    element(at, start + i, |p| out.push(removed(p, v)));
+                    let i = start + i;
+                    element(at, i, |p| out.push(removed(p, v, secret.at(i))));
                 }
             }
             DiffOp::Insert {
                 new_index, new_len, ..
             } => {
                 for (i, v) in bm.iter().enumerate().skip(new_index).take(new_len) {
-                    element(at, start + i, |p| out.push(added(p, v)));
+                    let i = start + i;
+                    element(at, i, |p| out.push(added(p, v, secret.at(i))));
                 }
             }
             DiffOp::Replace {
@@ -145,6 +177,7 @@ fn arrays(at: &mut String, a: &[Value], b: &[Value], out: &mut Vec<Change>) {
                 &bm[new_index..new_index + new_len],
                 start + old_index,
                 start + new_index,
+                secret,
                 out,
             ),
         }
@@ -159,16 +192,20 @@ fn replaced(
     b: &[Value],
     from_a: usize,
     from_b: usize,
+    secret: Elements<'_>,
     out: &mut Vec<Change>,
 ) {
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        element(at, from_b + i, |p| walk(p, x, y, out));
+        let hide = secret.at(from_a + i) || secret.at(from_b + i);
+        element(at, from_b + i, |p| walk(p, x, y, hide, out));
     }
     for (i, x) in a.iter().enumerate().skip(b.len()) {
-        element(at, from_a + i, |p| out.push(removed(p, x)));
+        let i = from_a + i;
+        element(at, i, |p| out.push(removed(p, x, secret.at(i))));
     }
     for (i, y) in b.iter().enumerate().skip(a.len()) {
-        element(at, from_b + i, |p| out.push(added(p, y)));
+        let i = from_b + i;
+        element(at, i, |p| out.push(added(p, y, secret.at(i))));
     }
 }
 
@@ -191,23 +228,25 @@ fn push_key(at: &mut String, key: &str) {
     }
 }
 
-fn added(at: &str, v: &Value) -> Change {
+fn added(at: &str, v: &Value, sensitive: bool) -> Change {
     Change {
         pointer: at.to_string(),
         op: Op::Added,
         old: None,
         new: Some(v.clone()),
         by: None,
+        sensitive,
     }
 }
 
-fn removed(at: &str, v: &Value) -> Change {
+fn removed(at: &str, v: &Value, sensitive: bool) -> Change {
     Change {
         pointer: at.to_string(),
         op: Op::Removed,
         old: Some(v.clone()),
         new: None,
         by: None,
+        sensitive,
     }
 }
 

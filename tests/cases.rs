@@ -146,6 +146,9 @@ macro_rules! cases {
 }
 
 cases! {
+    diff_secret_places => "diff-secret-places",
+    plan_masks_credentials => "plan-masks-credentials",
+    plan_masks_hook_edits => "plan-masks-hook-edits",
     kie_hooks_refused => "kie-hooks-refused",
     kie_plan_json => "kie-plan-json",
     kie_override_unmatched => "kie-override-unmatched",

@@ -10,13 +10,13 @@ use std::path::Path;
 
 /// Each layer and its rank; a layer may use layers of lower rank, and itself.
 const LAYERS: &[(&str, u32)] = &[
-    ("diff", 0),
     ("digest", 0),
     ("text", 0),
     ("yaml", 0),
     ("progress", 0),
     ("fsutil", 0),
     ("secrets", 1),
+    ("diff", 2),
     ("archive", 2),
     ("model", 3),
     ("package", 4),

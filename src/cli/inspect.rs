@@ -18,7 +18,7 @@ struct AssetRow<'a> {
     version: Version,
     files: usize,
     size: u64,
-    labels: &'a BTreeMap<String, String>,
+    labels: BTreeMap<&'a str, &'a str>,
     refs: usize,
     references: Vec<Reference>,
 }
@@ -69,7 +69,19 @@ pub fn run(
             version: a.key.version,
             files: a.files.len(),
             size: a.size(),
-            labels: &a.labels,
+            // A label named like a credential is shown masked, as in plans.
+            labels: a
+                .labels
+                .iter()
+                .map(|(k, v)| {
+                    let shown = if crate::secrets::credentials::is_credential_name(k) {
+                        crate::secrets::MASK
+                    } else {
+                        v.as_str()
+                    };
+                    (k.as_str(), shown)
+                })
+                .collect(),
             refs: references.len(),
             references,
         });

@@ -12,16 +12,39 @@ use serde_json::Value;
 
 /// Parses `bytes` as JSON, refusing an object that holds a key twice.
 pub fn parse(bytes: &[u8]) -> Result<Value, String> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let value: Value = serde_json::from_slice(bytes).map_err(value_not_shown)?;
     unique_keys(bytes)?;
     Ok(value)
 }
 
 /// Parses `bytes` as JSON into `T`, refusing an object that holds a key twice.
 pub fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let value: T = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let value: T = serde_json::from_slice(bytes).map_err(value_not_shown)?;
     unique_keys(bytes)?;
     Ok(value)
+}
+
+/// The message of a JSON error without the value it quotes: a document whose field has the
+/// wrong type gets `invalid type: string "…", expected a map`, and that string may be a
+/// credential (`"labels": "Bearer …"`). The type, what was expected and where stay.
+pub fn value_not_shown(e: serde_json::Error) -> String {
+    let text = e.to_string();
+    if e.classify() != serde_json::error::Category::Data {
+        return text;
+    }
+    for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let kind = rest[..rest.find(['"', '`', ',']).unwrap_or(rest.len())].trim_end();
+            let tail = rest.rfind(", expected").map_or("", |i| &rest[i..]);
+            let shown = if kind.is_empty() {
+                "(value not shown)"
+            } else {
+                kind
+            };
+            return format!("{prefix}{shown}{tail}");
+        }
+    }
+    text
 }
 
 /// Checks that no object of the JSON text `bytes` holds a key twice.
@@ -134,6 +157,28 @@ impl<'de> Visitor<'de> for Check<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn type_errors_do_not_quote_the_value() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Doc {
+            labels: std::collections::BTreeMap<String, String>,
+        }
+        let e = super::parse_as::<Doc>(br#"{"labels": "Bearer s3cr3t-value"}"#).unwrap_err();
+        assert_eq!(
+            e,
+            "invalid type: string, expected a map at line 1 column 32"
+        );
+        let e = super::parse_as::<Doc>(br#"{"labels": {"token": 12345678}}"#).unwrap_err();
+        assert!(
+            !e.contains("12345678") && e.starts_with("invalid type: integer, expected"),
+            "{e}"
+        );
+        // Syntax errors quote nothing.
+        let e = super::parse(b"{\"a\": }").unwrap_err();
+        assert!(e.starts_with("expected value"), "{e}");
+    }
+
     use super::{parse, unique_keys};
 
     #[test]

@@ -19,6 +19,7 @@ use super::unchanged::digest;
 use super::{Action, FileChange, FileInfo};
 use crate::diff::{self, Change, Op};
 use crate::model::{Asset, Payload};
+use crate::secrets::credentials;
 
 /// Text payloads up to this size (each side) are shown line by line.
 pub const TEXT_LINES_MAX: u64 = 64 << 10;
@@ -121,30 +122,17 @@ pub fn secret_override(overrides: &[super::OverrideStep], pointer: &str) -> bool
     })
 }
 
-/// A field name that says it holds a credential.
-fn credential_name(key: &str) -> bool {
-    const WORDS: [&str; 14] = [
-        "password",
-        "passwd",
-        "pwd",
-        "passphrase",
-        "authorization",
-        "cookie",
-        "secret",
-        "token",
-        "credential",
-        "privatekey",
-        "apikey",
-        "accesskey",
-        "sourcecode",
-        "signingkey",
-    ];
-    let key: String = key
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
-    WORDS.iter().any(|w| key.contains(w))
+/// How an override's value is shown in the plan's list of steps: the mask when the spec marks
+/// it secret or it lands on a credential's place in `doc` (a `password` field, a credential
+/// pair's value), else the value with the credentials inside it masked. A value shown as the
+/// mask also masks the diffs at its place ([`secret_override`]).
+pub fn override_shown(value: &Value, secret: bool, pointer: &str, doc: &Value) -> Value {
+    if secret || credentials::is_secret_place(pointer, [Some(doc), None]) {
+        return Value::String(crate::secrets::MASK.into());
+    }
+    let mut shown = value.clone();
+    credentials::mask_inside(&mut shown);
+    shown
 }
 
 fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform) {
@@ -159,12 +147,12 @@ fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform) {
     mask_places(&mut it.label_diff, [None, None], |_| false);
 }
 
-/// Masks the values of every change at a place `hidden` names, at or below a field named like
-/// a credential, or that is the value of a name–value pair naming a credential (a KIE item
-/// `{"key": "db.password", "value": …}`, a header `{"name": "Authorization", "value": …}`) in
-/// either document of `docs` (before, after); the password of every URL
-/// (`scheme://user:password@host`); and, in pointers, every key below a credential-named
-/// field (such a map may be keyed by the tokens themselves).
+/// Masks the values of every change at a place `hidden` names (always, whatever the value),
+/// or that is a credential by its place: marked so by the diff ([`Change::sensitive`]), or
+/// at or below a field named like one or a credential pair's value in either document of
+/// `docs` (before, after) — see [`credentials`]. Other values are shown with the credentials
+/// inside them masked ([`credentials::mask_inside`]). In pointers, every key below a
+/// credential-named field is masked too (such a map may be keyed by the tokens themselves).
 pub fn mask_places(
     changes: &mut [Change],
     docs: [Option<&Value>; 2],
@@ -172,130 +160,35 @@ pub fn mask_places(
 ) {
     let mask = Value::String(crate::secrets::MASK.into());
     for c in changes {
-        let hide = hidden(&c.pointer)
-            || c.pointer.split('/').any(credential_name)
-            || pair_value(&c.pointer, docs);
+        let forced = hidden(&c.pointer);
+        let depth = credentials::secret_depth(&c.pointer, docs);
+        let by_place = c.sensitive || depth.is_some();
         for v in c.old.iter_mut().chain(&mut c.new) {
-            if hide {
+            if forced {
                 *v = mask.clone();
+            } else if by_place {
+                credentials::mask_whole(v);
             } else {
-                mask_inside(v, &mask);
+                credentials::mask_inside(v);
             }
         }
-        if let Some(p) = masked_pointer(&c.pointer) {
+        if let Some(depth) = depth
+            && let Some(p) = masked_pointer(&c.pointer, depth)
+        {
             c.pointer = p;
         }
     }
 }
 
-/// The names a name–value pair gives its name under.
-const PAIR_NAMES: [&str; 2] = ["key", "name"];
-/// The name a name–value pair gives its value under.
-const PAIR_VALUE: &str = "value";
-
-/// Whether an object is a name–value pair whose name says it holds a credential.
-fn credential_pair(map: &serde_json::Map<String, Value>) -> bool {
-    map.contains_key(PAIR_VALUE)
-        && PAIR_NAMES.iter().any(|n| {
-            map.get(*n)
-                .and_then(Value::as_str)
-                .is_some_and(credential_name)
-        })
-}
-
-/// Whether `pointer` is at or below the value of a credential pair in one of `docs`.
-fn pair_value(pointer: &str, docs: [Option<&Value>; 2]) -> bool {
-    let mut at = 0;
-    while let Some(i) = pointer[at..].find("/value").map(|i| at + i) {
-        let end = i + "/value".len();
-        if pointer.len() == end || pointer[end..].starts_with('/') {
-            let parent = &pointer[..i];
-            let pair = |d: Option<&Value>| {
-                d.and_then(|d| d.pointer(parent))
-                    .and_then(Value::as_object)
-                    .is_some_and(credential_pair)
-            };
-            if docs.into_iter().any(pair) {
-                return true;
-            }
-        }
-        at = end;
-    }
-    false
-}
-
-/// `pointer` with every key below a credential-named one shown as the mask, when it has any.
-fn masked_pointer(pointer: &str) -> Option<String> {
-    let mut parts = pointer.split('/');
-    let mut out = Vec::new();
-    let mut below = false;
-    let mut masked = false;
-    for p in parts.by_ref() {
-        if below {
-            out.push(crate::secrets::MASK);
-            masked = true;
-        } else {
-            out.push(p);
-            below = credential_name(p);
-        }
-    }
-    masked.then(|| out.join("/"))
-}
-
-/// Masks, at any depth inside `v`, the value of every key named like a credential (a whole
-/// object added, removed or replaced carries its credentials inside it), the value of every
-/// credential pair, and the password of every URL.
-fn mask_inside(v: &mut Value, mask: &Value) {
-    match v {
-        Value::Object(map) => {
-            let pair = credential_pair(map);
-            for (k, x) in map.iter_mut() {
-                if credential_name(k) || (pair && k == PAIR_VALUE) {
-                    *x = mask.clone();
-                } else {
-                    mask_inside(x, mask);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|x| mask_inside(x, mask)),
-        Value::String(s) => {
-            if let Some(m) = mask_url_passwords(s) {
-                *s = m;
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `text` with the password of every URL in it (`scheme://user:password@host`) masked, when
-/// it has any.
-pub fn mask_url_passwords(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    let mut masked = false;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"')
-            .unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match authority.rfind('@').and_then(|at| {
-            let user = &authority[..at];
-            user.find(':').map(|colon| (colon, at))
-        }) {
-            Some((colon, at)) => {
-                out.push_str(&authority[..=colon]);
-                out.push_str(crate::secrets::MASK);
-                out.push_str(&authority[at..]);
-                masked = true;
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    masked.then_some(out)
+/// `pointer` with every key after its first `depth` segments shown as the mask, when it has
+/// any.
+fn masked_pointer(pointer: &str, depth: usize) -> Option<String> {
+    let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+    (parts.len() > depth).then(|| {
+        let mut out: Vec<&str> = parts[..depth].to_vec();
+        out.resize(parts.len(), crate::secrets::MASK);
+        format!("/{}", out.join("/"))
+    })
 }
 
 /// Whether [`files`] gives the changed lines of small text files.
@@ -381,10 +274,10 @@ fn text_diff(a: &Payload, b: &Payload) -> Option<Vec<String>> {
         (!s.contains('\0')).then_some(s)
     };
     let (ta, tb) = (text(a)?, text(b)?);
-    // A text that names a credential anywhere is not shown line by line: its values may be
-    // the target's secrets, which no spec declares.
-    let words = |t: &str| t.split(|c: char| !c.is_alphanumeric()).any(credential_name);
-    if words(&ta) || words(&tb) {
+    // A text that names a credential anywhere (words run together: `api_key`, `BEGIN
+    // PRIVATE KEY`) is not shown line by line: its values may be the target's secrets,
+    // which no spec declares.
+    if credentials::text_names_credential(&ta) || credentials::text_names_credential(&tb) {
         return None;
     }
     if ta.lines().count() > TEXT_LINES_MAX_LINES || tb.lines().count() > TEXT_LINES_MAX_LINES {
@@ -394,7 +287,7 @@ fn text_diff(a: &Payload, b: &Payload) -> Option<Vec<String>> {
     Some(
         lines
             .lines()
-            .map(|l| mask_url_passwords(l).unwrap_or_else(|| l.to_string()))
+            .map(|l| credentials::mask_text(l).unwrap_or_else(|| l.to_string()))
             .collect(),
     )
 }
@@ -405,9 +298,7 @@ mod tests {
 
     use serde_json::json;
 
-    use super::{
-        TEXT_LINES_MAX_LINES, credential_name, mask_places, mask_url_passwords, text_diff,
-    };
+    use super::{TEXT_LINES_MAX_LINES, mask_places, text_diff};
     use crate::diff;
     use crate::model::Payload;
 
@@ -454,17 +345,43 @@ mod tests {
 
     #[test]
     fn url_passwords_are_masked() {
-        assert_eq!(
-            mask_url_passwords("x https://u:p4ss@h/p?q and ftp://v:w@k").as_deref(),
-            Some("x https://u:***@h/p?q and ftp://v:***@k")
-        );
-        assert_eq!(mask_url_passwords("https://u@h:80/x"), None);
-        assert_eq!(mask_url_passwords("no url: a@b"), None);
         let c = masked(
             json!({"u": "jdbc:mysql://a:b1@db/x"}),
             json!({"u": "jdbc:mysql://a:b2@db/x"}),
         );
         assert_eq!(c[0].new, Some(json!("jdbc:mysql://a:***@db/x")));
+    }
+
+    #[test]
+    fn a_pair_that_moved_in_its_array_is_judged_by_its_own_name() {
+        // The target's Authorization header is at index 2; the source's list is shorter, so
+        // the element paired with it is found at index 1, where neither document has a
+        // credential pair.
+        let c = masked(
+            json!({"h": [{"name": "A", "value": "1"}, {"name": "Accept", "value": "json"},
+                         {"name": "Authorization", "value": "Bearer tgt-secret"}]}),
+            json!({"h": [{"name": "Accept", "value": "json"}, {"name": "X-Trace", "value": "on"}]}),
+        );
+        let shown = serde_json::to_string(&c).unwrap();
+        assert!(!shown.contains("tgt-secret"), "{shown}");
+        assert!(shown.contains("X-Trace"), "{shown}");
+    }
+
+    #[test]
+    fn escaped_keys_and_flags_under_credential_names() {
+        let c = masked(
+            json!({"api~key": "k-old", "a": {"pass/word": "p-old"}, "credentials_required": false}),
+            json!({"api~key": "k-new", "a": {"pass/word": "p-new"}, "credentials_required": true}),
+        );
+        let shown = serde_json::to_string(&c).unwrap();
+        for leak in ["k-old", "k-new", "p-old", "p-new"] {
+            assert!(!shown.contains(leak), "{shown}");
+        }
+        let flag = c
+            .iter()
+            .find(|c| c.pointer == "/credentials_required")
+            .unwrap();
+        assert_eq!(flag.new, Some(json!(true)));
     }
 
     #[test]
@@ -479,24 +396,5 @@ mod tests {
             |p: &str| Payload::Bytes(Arc::new(format!("url: https://u:{p}@h\n").into_bytes()));
         let lines = text_diff(&url("one1"), &url("two2")).unwrap();
         assert_eq!(lines, ["- url: https://u:***@h", "+ url: https://u:***@h"]);
-    }
-
-    #[test]
-    fn credential_names() {
-        for k in [
-            "password",
-            "db_pwd",
-            "Authorization",
-            "db_password",
-            "clientSecret",
-            "api-key",
-            "apiKey",
-            "sourceCode",
-        ] {
-            assert!(credential_name(k), "{k}");
-        }
-        for k in ["name", "timeout", "address", "keys", "monkey"] {
-            assert!(!credential_name(k), "{k}");
-        }
     }
 }

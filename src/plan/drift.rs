@@ -69,6 +69,17 @@ pub fn drift(
         p.assets.iter().map(|x| (x.key.clone(), x)).collect()
     }
     let (ka, kb) = (by_key(a), by_key(b));
+    // A merged state carries the real values of the secrets its promotion wrote; its record
+    // says where they are.
+    let secret_places: Vec<(String, String, String)> = [a, b]
+        .iter()
+        .flat_map(|p| super::provenance::recorded_secret_places(p.manifest.as_ref()))
+        .collect();
+    let recorded = |key: &AssetKey, pointer: &str| {
+        secret_places
+            .iter()
+            .any(|(k, n, p)| *k == key.kind && *n == key.name && diff::touches(pointer, p))
+    };
     let mut keys: Vec<&AssetKey> = ka.keys().chain(kb.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -89,7 +100,9 @@ pub fn drift(
             (Some(x), Some(y)) => {
                 let mut changes = diff::json(x.meta(), y.meta());
                 let docs = [Some(x.meta()), Some(y.meta())];
-                mask_places(&mut changes, docs, |p| platform.hides(&key.kind, p));
+                mask_places(&mut changes, docs, |p| {
+                    platform.hides(&key.kind, p) || recorded(key, p)
+                });
                 let files = files(x, y, lines);
                 let mut labels = diff::json(&labels_json(x), &labels_json(y));
                 mask_places(&mut labels, [None, None], |_| false);

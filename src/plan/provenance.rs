@@ -34,6 +34,51 @@ fn renames(p: &PackagePlan) -> Vec<Value> {
         .collect()
 }
 
+/// The places of a package's assets where an override wrote a secret (a `${env:NAME}` value
+/// that is not declared plain, or one marked `secret: true`): the plan shows them masked, and
+/// `hoist diff` masks them in a merged state, which carries the real values. A pointer is
+/// the spec's own, not a value.
+fn secret_places(p: &PackagePlan) -> Vec<Value> {
+    fn shows_mask(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains(crate::secrets::MASK),
+            Value::Array(a) => a.iter().any(shows_mask),
+            Value::Object(m) => m.values().any(shows_mask),
+            _ => false,
+        }
+    }
+    p.assets
+        .iter()
+        .flat_map(|a| {
+            a.overrides
+                .iter()
+                .filter(|o| shows_mask(&o.value))
+                .map(move |o| json!({"kind": a.kind, "name": a.output_name, "pointer": o.pointer}))
+        })
+        .collect()
+}
+
+/// The secret places a package's promotion record lists, as (kind, name, pointer). A record
+/// is input like any other: one listing places that hold no secret only hides more.
+pub fn recorded_secret_places(
+    manifest: Option<&crate::archive::manifest::Manifest>,
+) -> Vec<(String, String, String)> {
+    let Some(places) = manifest
+        .and_then(|m| m.promotion.as_ref())
+        .and_then(|r| r.get("secret_places"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    places
+        .iter()
+        .filter_map(|p| {
+            let field = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+            Some((field("kind")?, field("name")?, field("pointer")?))
+        })
+        .collect()
+}
+
 /// Gives every output of `planned` its promotion record.
 pub fn stamp(planned: &mut Planned) {
     let plan = &planned.plan;
@@ -54,10 +99,13 @@ pub fn stamp(planned: &mut Planned) {
             "sha256": digest_of(&t.entries),
         })),
     });
-    let record = |sources: Value, renames: Vec<Value>| {
+    let record = |sources: Value, renames: Vec<Value>, secrets: Vec<Value>| {
         let mut r = base.clone();
         r["sources"] = sources;
         r["renames"] = Value::Array(renames);
+        if !secrets.is_empty() {
+            r["secret_places"] = Value::Array(secrets);
+        }
         r
     };
     for out in &mut planned.outputs {
@@ -65,11 +113,12 @@ pub fn stamp(planned: &mut Planned) {
             continue;
         };
         let source = json!({ &p.source: sources.get(&p.source).cloned().unwrap_or(Value::Null) });
-        out.promotion = Some(record(source, renames(p)));
+        out.promotion = Some(record(source, renames(p), secret_places(p)));
     }
     if let Some(m) = &mut planned.merged {
         let all = plan.packages.iter().flat_map(renames).collect();
-        let mut r = record(Value::Object(sources.clone()), all);
+        let secrets = plan.packages.iter().flat_map(secret_places).collect();
+        let mut r = record(Value::Object(sources.clone()), all, secrets);
         r["state"] = json!("merged");
         m.promotion = Some(r);
     }

@@ -534,17 +534,19 @@ fn apply_overrides(
                     continue;
                 }
             };
-            // enebular sourceCode may hold credentials: its value is never shown. Any other
-            // value is shown as set: the plan is masked as a whole before anyone sees it.
-            // A value the override marks secret is never shown, whatever its type.
+            // enebular sourceCode may hold credentials: its value is never shown, nor one
+            // the override marks secret, nor one set at a credential's place, whatever its
+            // type. Any other value is shown with the credentials inside it masked; the plan
+            // is then masked as a whole with the run's secrets before anyone sees it.
             let hidden = s.secret || run.platform.hides(&key.kind, &s.pointer);
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
-                value: if hidden {
-                    Value::String(crate::secrets::MASK.into())
-                } else {
-                    value.clone()
-                },
+                value: super::changes::override_shown(
+                    &value,
+                    hidden,
+                    &s.pointer,
+                    item.asset.meta(),
+                ),
                 at,
             });
             if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)

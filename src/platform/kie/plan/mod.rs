@@ -145,18 +145,19 @@ impl Items<'_> {
                         });
                     }
                     (Some(slot), Ok(v)) => {
-                        // Shown as set; the plan is masked as a whole before anyone sees it.
+                        *slot = v.clone();
+                        // A value the override marks secret, or a credential item's value,
+                        // is never shown; the plan is masked as a whole before anyone sees it.
                         overrides.push(OverrideStep {
                             pointer: set.pointer.clone(),
-                            // A value the override marks secret is never shown.
-                            value: if set.secret {
-                                Value::String(crate::secrets::MASK.into())
-                            } else {
-                                v.clone()
-                            },
+                            value: crate::plan::changes::override_shown(
+                                &v,
+                                set.secret,
+                                &set.pointer,
+                                &doc,
+                            ),
                             at,
                         });
-                        *slot = v;
                     }
                 }
                 if let Value::Object(m) = doc {
@@ -303,8 +304,11 @@ fn answer(
         };
         let kv = &sent[at];
         match results[at].clone() {
-            UploadResult::Created(v) => {
+            UploadResult::Created(mut v) => {
                 p.action = Action::Create;
+                // The lists are for people: a credential item's value is masked there (the
+                // upload file carries it).
+                crate::secrets::credentials::mask_inside(&mut v);
                 success.push(v);
             }
             UploadResult::Updated { before, after } => {
@@ -316,7 +320,8 @@ fn answer(
                 }
                 p.action = Action::Overwrite;
                 p.diff = diff;
-                let v = after;
+                let mut v = after;
+                crate::secrets::credentials::mask_inside(&mut v);
                 if kv.field("status").is_none_or(str::is_empty) {
                     warnings.push(
                         Note::new(
@@ -337,9 +342,15 @@ fn answer(
                         .package(shown)
                         .hint(hint),
                 );
+                let mut labels = kv.labels.clone();
+                for (k, v) in labels.iter_mut() {
+                    if crate::secrets::credentials::is_credential_name(k) {
+                        *v = crate::secrets::MASK.into();
+                    }
+                }
                 failure.push(KieFailure {
                     key: kv.key.clone(),
-                    labels: kv.labels.clone(),
+                    labels,
                     error_code: code,
                     error_message: message,
                 });

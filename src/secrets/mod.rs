@@ -11,6 +11,8 @@
 //! its own plan, the command line keeps every secret it has met ([`remember`]) and passes all
 //! it prints through [`scrub`], so a message built far from the plan cannot show one either.
 
+pub mod credentials;
+
 use std::borrow::Cow;
 use std::sync::Mutex;
 
