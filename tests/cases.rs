@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    hook_conflict_name => "hook-conflict-name",
     diff_secret_places => "diff-secret-places",
     plan_masks_credentials => "plan-masks-credentials",
     plan_masks_hook_edits => "plan-masks-hook-edits",

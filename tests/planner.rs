@@ -128,3 +128,115 @@ fn a_plan_computed_from_packages_in_memory() {
         .collect();
     assert_eq!(written, ["backend/svc", "task/prod-sync"]);
 }
+
+/// The plan of `spec` on a source and a target made of `assets`, for environment `prod`, with
+/// hook scripts given as (name, text).
+fn plan_of(
+    spec_text: &str,
+    source: Vec<Asset>,
+    target: Vec<Asset>,
+    hooks: &[(&str, &str)],
+) -> hoist::plan::Plan {
+    let spec = spec(spec_text);
+    let loaded = Loaded {
+        sources: vec![Input {
+            shown: "in/shop".into(),
+            package: package("in/shop", source),
+        }],
+        target: Some(Input {
+            shown: "target".into(),
+            package: package("target", target),
+        }),
+        hooks: hooks
+            .iter()
+            .map(|(name, text)| (name.to_string(), Arc::from(*text)))
+            .collect(),
+        last_merged: None,
+    };
+    let opts = hoist::plan::PlanOptions {
+        env: Some("prod".into()),
+        ..hoist::platform::plan_options()
+    };
+    compute_loaded(&spec, &opts, &|_| None, loaded)
+        .unwrap()
+        .plan
+}
+
+#[test]
+fn a_failure_travels_along_references_and_leaves_skipped_assets_alone() {
+    let plan = plan_of(
+        "version: 1\nname: refs\nsources: [in/shop]\ntarget: target\noutput: {dir: out}\n\
+         conflicts: {default: skip}\n\
+         hooks:\n  - {script: drop.lua, kinds: [backend]}\n\
+         environments:\n  prod:\n    overrides:\n      - {kind: api_group, names: [g1], set: {/app: nope}}\n",
+        vec![
+            asset("app", "shop", json!({"name": "shop"}), &[]),
+            asset("api_group", "g1", json!({"name": "g1", "app": "shop"}), &[]),
+            asset("api_group", "g2", json!({"name": "g2", "app": "shop"}), &[]),
+            asset("api", "a1", json!({"name": "a1", "group": "g1"}), &[]),
+            asset("api", "a2", json!({"name": "a2", "group": "g1"}), &[]),
+            asset(
+                "api",
+                "a3",
+                json!({"name": "a3", "group": "g2", "backend": "b1"}),
+                &[],
+            ),
+            asset("backend", "b1", json!({"name": "b1"}), &[]),
+        ],
+        vec![asset(
+            "api",
+            "a2",
+            json!({"name": "a2", "group": "old"}),
+            &[],
+        )],
+        &[(
+            "drop.lua",
+            "return { transform = function(asset, ctx) if asset.name == 'b1' then return nil end return asset end }",
+        )],
+    );
+    let outcome: Vec<(&str, Action, Option<&str>)> = plan.packages[0]
+        .assets
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.action,
+                a.error.as_ref().map(|e| e.code.as_str()),
+            )
+        })
+        .collect();
+    let of = |n: &str| *outcome.iter().find(|(name, ..)| *name == n).unwrap();
+    // The override points g1 at an app that is nowhere: g1 fails, and with it a1, which
+    // names g1 (found on the second pass, once g1 is known to fail).
+    assert_eq!(of("g1"), ("g1", Action::Fail, Some("ref.dangling")));
+    assert_eq!(
+        of("a1"),
+        ("a1", Action::Fail, Some("ref.failed_dependency"))
+    );
+    // a2 is skipped (the target keeps its own): its references are not checked.
+    assert_eq!(of("a2"), ("a2", Action::Skip, None));
+    // A hook dropped b1: a3 names an asset that is not written, which is not a failure of b1.
+    assert_eq!(of("a3"), ("a3", Action::Fail, Some("ref.dangling")));
+    assert_eq!(of("g2"), ("g2", Action::Create, None));
+}
+
+#[test]
+fn label_changes_name_the_hook_that_made_them() {
+    let plan = plan_of(
+        "version: 1\nname: labels\nsources: [in/shop]\ntarget: target\noutput: {dir: out}\n\
+         hooks:\n  - {script: team.lua, kinds: [backend]}\nenvironments: {prod: {}}\n",
+        vec![asset("backend", "b1", json!({"name": "b1"}), &[])],
+        Vec::new(),
+        &[(
+            "team.lua",
+            "return { transform = function(asset, ctx) asset.labels.team = 'orders' return asset end }",
+        )],
+    );
+    let b1 = &plan.packages[0].assets[0];
+    let labels: Vec<(&str, Op, Option<&str>)> = b1
+        .label_diff
+        .iter()
+        .map(|c| (c.pointer.as_str(), c.op, c.by.as_deref()))
+        .collect();
+    assert_eq!(labels, [("/team", Op::Added, Some("hook team.lua"))]);
+}

@@ -179,6 +179,12 @@ fn rename_group(
     taken: &dyn Fn(&str, &str) -> bool,
 ) -> Option<String> {
     let (kind, name, idxs) = (g.kind, g.name, g.idxs);
+    let chosen = chosen_name.is_some();
+    let how = if chosen {
+        "chose the name"
+    } else {
+        Policy::Rename(strategy.clone()).word()
+    };
     let new = match chosen_name {
         Some(n) if taken(kind, &n) => {
             for &i in idxs {
@@ -196,12 +202,15 @@ fn rename_group(
         for &i in idxs {
             items[i].fail(Note::new(
                 "rename.invalid_name",
-                format!("the generated name {new:?} {m}"),
+                format!(
+                    "the {} name {new:?} {m}",
+                    if chosen { "chosen" } else { "generated" }
+                ),
             ));
         }
         return None;
     }
-    let by = format!("{decided_by}: {}", Policy::Rename(strategy).word());
+    let by = format!("{decided_by}: {how}");
     for &i in idxs {
         let it = &mut items[i];
         it.renames.push(RenameStep {
@@ -419,16 +428,12 @@ fn check_references(items: &mut [Item], existing: &Names) {
                 if outputs.has(&r.kind, &r.name) || existing.has(&r.kind, &r.name) {
                     continue;
                 }
-                let original = it
-                    .references
-                    .iter()
-                    .rev()
-                    .find(|rw| rw.pointer == r.pointer && rw.to == r.name)
-                    .map_or(r.name.clone(), |rw| rw.from.clone());
+                // Unresolved already at selection (and warned about then), with the same
+                // name at the same place: a reference a rename rewrote held another name
+                // there at selection, so it is never taken for one of these.
                 if it
                     .unresolved
-                    .contains(&(r.pointer.clone(), r.kind.clone(), original.clone()))
-                    && original == r.name
+                    .contains(&(r.pointer.clone(), r.kind.clone(), r.name.clone()))
                 {
                     continue;
                 }
