@@ -146,6 +146,14 @@ macro_rules! cases {
 }
 
 cases! {
+    plan_masks_shapes => "plan-masks-shapes",
+    plan_masks_hook_outputs => "plan-masks-hook-outputs",
+    hook_test_masks => "hook-test-masks",
+    plan_masks_secret_place => "plan-masks-secret-place",
+    plan_masks_merged_secret_place => "plan-masks-merged-secret-place",
+    plan_masks_on_conflict => "plan-masks-on-conflict",
+    kie_masks_labels => "kie-masks-labels",
+    spec_error_masks_secret => "spec-error-masks-secret",
     hook_conflict_name => "hook-conflict-name",
     diff_secret_places => "diff-secret-places",
     plan_masks_credentials => "plan-masks-credentials",

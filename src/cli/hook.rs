@@ -159,6 +159,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     }
     let before = shown(&asset, &asset);
     let original = asset.clone();
+    let mut after_meta = None;
     match host.transform_beside(&file, asset.clone(), pkg.io.reserved_payload_name()) {
         Ok(o) => {
             for l in o.logs {
@@ -167,6 +168,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             match o.value {
                 None => out.push_str("transform: the asset is dropped\n"),
                 Some(after) => {
+                    after_meta = Some(after.meta().clone());
                     let after = shown(&after, &original);
                     if after == before {
                         out.push_str("transform: no change\n");
@@ -217,7 +219,29 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             ));
         }
     }
-    super::print_out(&out)?;
+    // Credentials of the asset, as it was, as the hook left it and as the target holds it,
+    // are masked wherever they show (diff lines, logs, errors): a changed one still shows as
+    // a changed line.
+    let mut found = Vec::new();
+    for doc in [
+        Some(original.meta()),
+        after_meta.as_ref(),
+        existing.map(Asset::meta),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        crate::secrets::credentials::collect(doc, &mut found);
+    }
+    let found = crate::secrets::Secrets::of_found(found);
+    let mut masked = String::with_capacity(out.len());
+    for line in out.lines() {
+        let mut line = crate::secrets::credentials::mask_text(line).unwrap_or_else(|| line.into());
+        found.mask_in(&mut line);
+        masked.push_str(&line);
+        masked.push('\n');
+    }
+    super::print_out(&masked)?;
     Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
 }
 

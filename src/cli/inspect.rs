@@ -18,7 +18,7 @@ struct AssetRow<'a> {
     version: Version,
     files: usize,
     size: u64,
-    labels: BTreeMap<&'a str, &'a str>,
+    labels: BTreeMap<&'a str, std::borrow::Cow<'a, str>>,
     refs: usize,
     references: Vec<Reference>,
 }
@@ -73,14 +73,7 @@ pub fn run(
             labels: a
                 .labels
                 .iter()
-                .map(|(k, v)| {
-                    let shown = if crate::secrets::credentials::is_credential_name(k) {
-                        crate::secrets::MASK
-                    } else {
-                        v.as_str()
-                    };
-                    (k.as_str(), shown)
-                })
+                .map(|(k, v)| (k.as_str(), crate::secrets::credentials::shown_label(k, v)))
                 .collect(),
             refs: references.len(),
             references,

@@ -25,7 +25,19 @@ use crate::secrets::credentials;
 pub const TEXT_LINES_MAX: u64 = 64 << 10;
 
 /// Fills in `diff` and `files` of every item that will be written or is unchanged.
-pub fn attach(items: &mut [Vec<Item>], target: &TargetAssets<'_>, platforms: &[&dyn Platform]) {
+/// `recorded` lists the places (kind, name, pointer) where the target, a merged state of an
+/// earlier promotion, holds a secret that promotion wrote: they are masked on both sides.
+pub fn attach(
+    items: &mut [Vec<Item>],
+    target: &TargetAssets<'_>,
+    platforms: &[&dyn Platform],
+    recorded: &[(String, String, String)],
+) {
+    let mut by_asset: Recorded<'_> = std::collections::BTreeMap::new();
+    for (k, n, p) in recorded {
+        by_asset.entry((k, n)).or_default().push(p);
+    }
+    let recorded = &by_asset;
     for (items, platform) in items.iter_mut().zip(platforms) {
         items.par_iter_mut().for_each(|it| {
             if it.failed() {
@@ -47,12 +59,12 @@ pub fn attach(items: &mut [Vec<Item>], target: &TargetAssets<'_>, platforms: &[&
                     }
                     it.label_diff = labels;
                     it.files = files(old, &it.asset, Lines::Shown);
-                    mask(it, Some(old.meta()), *platform);
+                    mask(it, Some(old.meta()), *platform, recorded);
                 }
                 (Some(Action::Create), _) => {
                     it.diff = it.edits.clone();
                     it.label_diff = it.label_edits.clone();
-                    mask(it, None, *platform);
+                    mask(it, None, *platform, recorded);
                 }
                 _ => {}
             }
@@ -122,6 +134,35 @@ pub fn secret_override(overrides: &[super::OverrideStep], pointer: &str) -> bool
     })
 }
 
+/// The credential values an item's documents hold, found by their place: in the document
+/// as written, in the target's asset of its name and of its source name (what an
+/// `on_conflict` hook saw), before a hook changed them, and in labels named like one. They
+/// are masked by value wherever the plan shows the item's texts (a hook's log or error, a
+/// field a hook copied one into); values shorter than [`crate::secrets::MIN_SECRET_CHARS`]
+/// would hide ordinary words, and are masked by place only.
+pub fn found_credentials(it: &Item, target: [Option<&Asset>; 2]) -> crate::secrets::Secrets {
+    let mut values = Vec::new();
+    credentials::collect(it.asset.meta(), &mut values);
+    for t in target.into_iter().flatten() {
+        credentials::collect(t.meta(), &mut values);
+    }
+    for c in &it.edits {
+        if let Some(v) = &c.old {
+            if c.sensitive {
+                credentials::collect_all(v, &mut values);
+            } else {
+                credentials::collect(v, &mut values);
+            }
+        }
+    }
+    for (k, v) in &it.asset.labels {
+        if credentials::is_credential_name(k) {
+            values.push(v.clone());
+        }
+    }
+    crate::secrets::Secrets::of_found(values)
+}
+
 /// How an override's value is shown in the plan's list of steps: the mask when the spec marks
 /// it secret or it lands on a credential's place in `doc` (a `password` field, a credential
 /// pair's value), else the value with the credentials inside it masked. A value shown as the
@@ -135,11 +176,20 @@ pub fn override_shown(value: &Value, secret: bool, pointer: &str, doc: &Value) -
     shown
 }
 
-fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform) {
+/// Secret places recorded by an earlier promotion, by (kind, name).
+type Recorded<'a> = std::collections::BTreeMap<(&'a str, &'a str), Vec<&'a str>>;
+
+fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform, recorded: &Recorded<'_>) {
+    let key = &it.asset.key;
+    let places = recorded
+        .get(&(key.kind.as_str(), key.name.as_str()))
+        .map_or(&[][..], Vec::as_slice);
     let places: Vec<bool> = it
         .diff
         .iter()
-        .map(|c| hidden(it, platform, &c.pointer))
+        .map(|c| {
+            hidden(it, platform, &c.pointer) || places.iter().any(|p| diff::touches(&c.pointer, p))
+        })
         .collect();
     let mut hide = places.into_iter();
     let docs = [old, Some(it.asset.meta())];
@@ -175,6 +225,9 @@ pub fn mask_places(
         if let Some(depth) = depth
             && let Some(p) = masked_pointer(&c.pointer, depth)
         {
+            c.pointer = p;
+        }
+        if let Some(p) = credentials::mask_pointer_keys(&c.pointer) {
             c.pointer = p;
         }
     }

@@ -505,15 +505,15 @@ impl Plan {
     }
 
     /// Masks every secret wherever the plan shows free text ([`Plan::each_text`]), and the
-    /// value of every label named like a credential: a secret
+    /// credentials labels hold ([`crate::secrets::credentials::shown_label`]): a secret
     /// that happens to equal one of the plan's own words (a password `skip`) cannot change
     /// what the plan says or how it reads back.
     pub fn mask(&mut self, s: &crate::secrets::Secrets) {
         // A label named like a credential is shown masked, whatever the run's secrets.
         for a in self.packages.iter_mut().flat_map(|p| &mut p.assets) {
             for (k, v) in a.labels.iter_mut() {
-                if crate::secrets::credentials::is_credential_name(k) {
-                    *v = crate::secrets::MASK.into();
+                if let std::borrow::Cow::Owned(m) = crate::secrets::credentials::shown_label(k, v) {
+                    *v = m;
                 }
             }
         }

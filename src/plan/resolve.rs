@@ -394,18 +394,19 @@ fn check_references(items: &mut [Item], existing: &Names) {
     loop {
         let mut outputs = Names::default();
         let mut failed = Names::default();
+        // A failed item's action is `Fail` (`Item::fail`).
         for it in items.iter() {
             match it.action {
-                Some(Action::Create | Action::Overwrite) if !it.failed() => {
+                Some(Action::Create | Action::Overwrite) => {
                     outputs.add(&it.asset.key.kind, &it.asset.key.name)
                 }
-                _ if it.failed() => failed.add(&it.asset.key.kind, &it.asset.key.name),
+                Some(Action::Fail) => failed.add(&it.asset.key.kind, &it.asset.key.name),
                 _ => {}
             }
         }
         let mut changed = false;
         for it in items.iter_mut() {
-            if it.failed() || !matches!(it.action, Some(Action::Create | Action::Overwrite)) {
+            if !matches!(it.action, Some(Action::Create | Action::Overwrite)) {
                 continue;
             }
             // Most documents resolve every reference: check that without copying anything.

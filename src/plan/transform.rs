@@ -138,6 +138,19 @@ fn rename_by_rules(
     Ok((cur, steps))
 }
 
+/// Whether a string inside `v` is one of `secrets`, whole (a `${env:NAME}` secret written as
+/// the value): the place it is written to is then secret on both sides of the diff, since
+/// what the target held there is most likely the secret's earlier value. A secret inside a
+/// longer value (a URL's password) is masked by value, and the rest stays readable.
+fn holds_secret(v: &Value, secrets: &crate::secrets::Secrets) -> bool {
+    match v {
+        Value::String(s) => secrets.is_one(s),
+        Value::Array(a) => a.iter().any(|x| holds_secret(x, secrets)),
+        Value::Object(m) => m.values().any(|x| holds_secret(x, secrets)),
+        _ => false,
+    }
+}
+
 /// Whether a generated name can be an asset name.
 pub(super) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -251,6 +264,9 @@ pub struct Run<'a> {
     pub hooks: Option<&'a HookHost>,
     /// The package's platform.
     pub platform: &'a dyn super::Platform,
+    /// Every value the plan may not show (the environment's secrets, and what the platforms
+    /// find): an override that writes one marks its place secret.
+    pub secrets: &'a crate::secrets::Secrets,
 }
 
 /// What the rename rules (or promotion) make of every selected name, before any asset is
@@ -446,6 +462,9 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
         // The asset moves into the hook; what stays behind when it fails or is dropped only
         // needs its key.
         let labels_before = super::changes::labels_json(&item.asset);
+        // The asset's credentials, to mask in the hook's error (the asset is gone by then).
+        let mut credentials = Vec::new();
+        crate::secrets::credentials::collect(item.asset.meta(), &mut credentials);
         let placeholder = Asset::new(item.asset.key.clone(), Value::Null, None);
         let asset = std::mem::replace(&mut item.asset, placeholder);
         match host.transform_beside(&h.script, asset, run.platform.reserved_payload_name()) {
@@ -475,10 +494,9 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
                 }
             }
             Err(e) => {
-                item.fail(Note::new(
-                    e.code(),
-                    crate::hooks::stage_message("transform", &h.script, &e.message),
-                ));
+                let mut message = crate::hooks::stage_message("transform", &h.script, &e.message);
+                crate::secrets::Secrets::of_found(credentials).mask_in(&mut message);
+                item.fail(Note::new(e.code(), message));
                 return;
             }
         }
@@ -538,7 +556,9 @@ fn apply_overrides(
             // the override marks secret, nor one set at a credential's place, whatever its
             // type. Any other value is shown with the credentials inside it masked; the plan
             // is then masked as a whole with the run's secrets before anyone sees it.
-            let hidden = s.secret || run.platform.hides(&key.kind, &s.pointer);
+            let hidden = s.secret
+                || run.platform.hides(&key.kind, &s.pointer)
+                || holds_secret(&value, run.secrets);
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
                 value: super::changes::override_shown(

@@ -46,13 +46,30 @@ fn folded(s: &str) -> String {
         .collect()
 }
 
+/// Calls `f` with `s` [`folded`], without allocating for a short ASCII name (every key of
+/// every document compared goes through here).
+fn with_folded<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    const SHORT: usize = 64;
+    if s.len() <= SHORT && s.is_ascii() {
+        let mut buf = [0u8; SHORT];
+        let mut n = 0;
+        for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        f(std::str::from_utf8(&buf[..n]).expect("ASCII letters and digits"))
+    } else {
+        f(&folded(s))
+    }
+}
+
 fn names_one(folded: &str) -> bool {
     WORDS.iter().any(|w| folded.contains(w))
 }
 
-/// Endings of names that describe a credential rather than hold one (`token_ttl`,
-/// `password_policy`, `cookie_domain`, `credentials_required`, `token_url`).
-const ABOUT_ENDINGS: [&str; 19] = [
+/// Last words of names that describe a credential rather than hold one (`token_ttl`,
+/// `password_policy`, `cookie_domain`, `credentials_required`, `token_url`, `secretName`).
+const ABOUT_LAST: [&str; 26] = [
     "ttl",
     "length",
     "count",
@@ -63,7 +80,6 @@ const ABOUT_ENDINGS: [&str; 19] = [
     "enabled",
     "expiry",
     "expires",
-    "expiresin",
     "expiration",
     "timeout",
     "lifetime",
@@ -72,23 +88,74 @@ const ABOUT_ENDINGS: [&str; 19] = [
     "endpoint",
     "type",
     "algorithm",
+    "path",
+    "name",
+    "scope",
+    "scopes",
+    "less",
+    "in",
+    "id",
+    "format",
 ];
-/// Beginnings of such names (`max_tokens`, `min_password_length`).
-const ABOUT_BEGINNINGS: [&str; 3] = ["max", "min", "num"];
+/// First words of such names (`max_tokens`, `min_password_length`).
+const ABOUT_FIRST: [&str; 3] = ["max", "min", "num"];
 
-/// Whether a field name says it holds a credential: it names one (`password`, `api_key`,
-/// `X-Api-Key`) and does not merely describe one (`token_ttl`, `max_tokens`).
-pub fn is_credential_name(name: &str) -> bool {
-    let f = folded(name);
-    names_one(&f)
-        && !ABOUT_ENDINGS.iter().any(|e| f.ends_with(e))
-        && !ABOUT_BEGINNINGS.iter().any(|b| f.starts_with(b))
+/// The words of a name or a text: runs of letters and digits, split where a lower-case
+/// letter or digit meets an upper-case one (`apiKey` → `api`, `key`), lower-cased.
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .flat_map(|w| {
+            let mut parts = Vec::new();
+            let mut start = 0;
+            let mut prev_lower = false;
+            for (i, c) in w.char_indices() {
+                if c.is_uppercase() && prev_lower {
+                    parts.push(&w[start..i]);
+                    start = i;
+                }
+                prev_lower = c.is_lowercase() || c.is_numeric();
+            }
+            parts.push(&w[start..]);
+            parts
+        })
+        .map(str::to_lowercase)
 }
 
-/// Whether a text names a credential anywhere, words run together (`api_key=`,
-/// `BEGIN PRIVATE KEY`, `X-Api-Key:`): such a text is not shown line by line.
+/// Whether a field name says it holds a credential: it names one (`password`, `api_key`,
+/// `X-Api-Key`, `minio_secret_key`) and does not merely describe one (`token_ttl`,
+/// `max_tokens`, `cookie_path`).
+pub fn is_credential_name(name: &str) -> bool {
+    with_folded(name, names_one) && {
+        let w: Vec<String> = words(name).collect();
+        // `passwordless`, `passwordexpiry`: a long ending counts inside the last word too.
+        let last = w.last().is_some_and(|w| {
+            ABOUT_LAST
+                .iter()
+                .any(|e| w == e || (e.len() >= 4 && w.ends_with(e)))
+        });
+        let first = w.first().is_some_and(|w| ABOUT_FIRST.contains(&w.as_str()));
+        !(last || first)
+    }
+}
+
+/// Whether a text names a credential anywhere: a word holding one (`db_password`, `token`)
+/// or two words that make one (`api_key`, `X-Api-Key`, `BEGIN PRIVATE KEY`), so such a
+/// text is not shown line by line. Words running into each other across a blank
+/// (`compass wordsmith`) are not one.
 pub fn text_names_credential(text: &str) -> bool {
-    names_one(&folded(text))
+    let mut prev = String::new();
+    for w in words(text) {
+        if names_one(&w) {
+            return true;
+        }
+        let pair = format!("{prev}{w}");
+        if WORDS.contains(&pair.as_str()) {
+            return true;
+        }
+        prev = w;
+    }
+    false
 }
 
 /// A JSON pointer's segments, unescaped (`~1` is `/`, `~0` is `~`).
@@ -99,16 +166,53 @@ pub fn segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
 }
 
-/// Whether a key names the name of a name–value pair: `key`, `name`, `param_name`, ….
-fn is_pair_name(key: &str) -> bool {
-    let k = folded(key);
-    k == "key" || k.ends_with("name")
+/// `pointer` with the credentials its keys spell out masked (a map keyed by URLs holding a
+/// password), when it has any.
+pub fn mask_pointer_keys(pointer: &str) -> Option<String> {
+    let mut changed = false;
+    let parts: Vec<String> = pointer
+        .split('/')
+        .enumerate()
+        .map(|(i, raw)| {
+            let seg = raw.replace("~1", "/").replace("~0", "~");
+            match mask_text(&seg).filter(|_| i > 0) {
+                Some(m) => {
+                    changed = true;
+                    m.replace('~', "~0").replace('/', "~1")
+                }
+                None => raw.to_string(),
+            }
+        })
+        .collect();
+    changed.then(|| parts.join("/"))
 }
 
-/// Whether a key names the value of a name–value pair: `value`, `val`, `param_value`, ….
+/// How a label's value is shown: masked whole when its name is a credential's, else with
+/// the credentials it spells out masked.
+pub fn shown_label<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
+    if is_credential_name(name) {
+        MASK.into()
+    } else {
+        mask_text(value).map_or(value.into(), Into::into)
+    }
+}
+
+/// Whether a key names the name of a name–value pair: `key`, `name`, `param_name`,
+/// `ParameterKey`, `header`, `k`, ….
+fn is_pair_name(key: &str) -> bool {
+    with_folded(key, |k| {
+        matches!(k, "k" | "header" | "field") || k.ends_with("name") || k.ends_with("key")
+    })
+}
+
+/// Whether a key names the value of a name–value pair: `value`, `val`, `v`, `values`,
+/// `param_value`, `ParameterValue`, and an OpenAPI parameter's `default` and `example`.
 fn is_pair_value(key: &str) -> bool {
-    let k = folded(key);
-    k == "val" || k.ends_with("value")
+    with_folded(key, |k| {
+        matches!(k, "v" | "val" | "default" | "example")
+            || k.ends_with("value")
+            || k.ends_with("values")
+    })
 }
 
 /// Whether an object is a name–value pair whose name says it holds a credential.
@@ -119,9 +223,16 @@ pub fn is_credential_pair(map: &serde_json::Map<String, Value>) -> bool {
             .any(|(k, v)| is_pair_name(k) && v.as_str().is_some_and(is_credential_name))
 }
 
-/// Whether an array is a `[name, value]` pair whose name says it holds a credential.
+/// Whether an array is a `[name, value]` pair whose name (a field or header name, no
+/// blanks or other signs) says it holds a credential.
 pub fn is_credential_tuple(items: &[Value]) -> bool {
-    items.len() == 2 && items[0].as_str().is_some_and(is_credential_name)
+    let field_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && is_credential_name(s)
+    };
+    items.len() == 2 && items[0].as_str().is_some_and(field_name)
 }
 
 /// Whether the member `key` of the objects `parents` (before and after; either may be
@@ -217,15 +328,10 @@ pub fn mask_inside(v: &mut Value) {
 /// `text` with the credentials it spells out masked (URL passwords and users, assignments to
 /// credential names, `Bearer`/`Basic` tokens), when it has any.
 pub fn mask_text(text: &str) -> Option<String> {
-    let mut spans = Vec::new();
-    url_users(text, &mut spans);
-    assignments(text, &mut spans);
-    auth_tokens(text, &mut spans);
-    spans.retain(|(a, b)| a < b && &text[*a..*b] != MASK);
+    let spans = spelled_out(text);
     if spans.is_empty() {
         return None;
     }
-    spans.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for (start, end) in spans {
@@ -239,6 +345,63 @@ pub fn mask_text(text: &str) -> Option<String> {
     }
     out.push_str(&text[at..]);
     (out != text).then_some(out)
+}
+
+/// The byte spans of the credentials `text` spells out, sorted (they may overlap).
+fn spelled_out(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    url_users(text, &mut spans);
+    assignments(text, &mut spans);
+    auth_tokens(text, &mut spans);
+    // What is masked already (`***`, `*** (changed)`) is left as it is.
+    spans.retain(|(a, b)| a < b && !text[*a..*b].starts_with(MASK));
+    spans.sort_unstable();
+    spans
+}
+
+/// Collects, as text, every credential value inside `v` found by its place (all the scalars
+/// below a credential-named member or a credential pair's value) or spelled out in a string (what [`mask_text`] masks): the values to mask
+/// wherever else the same asset's texts may carry them — a hook's log or error, a field a
+/// hook copied one into.
+pub fn collect(v: &Value, out: &mut Vec<String>) {
+    let all = collect_all;
+    match v {
+        Value::Object(map) => {
+            let pair = is_credential_pair(map);
+            for (k, x) in map {
+                if is_credential_name(k) || (pair && is_pair_value(k)) {
+                    all(x, out);
+                } else {
+                    collect(x, out);
+                }
+            }
+        }
+        // A `[name, value]` pair's value is masked at its place only: such a pair is too
+        // easily a list of field names (`["api_key", "username"]`) to mask its words
+        // everywhere else.
+        Value::Array(items) => items.iter().for_each(|x| collect(x, out)),
+        // What a string spells out is masked by value elsewhere only when it is long enough
+        // not to be a word (`secrets:read` is a scope, not a password `read`).
+        Value::String(s) => out.extend(
+            spelled_out(s)
+                .into_iter()
+                .map(|(a, b)| &s[a..b])
+                .filter(|t| t.chars().count() >= 8)
+                .map(str::to_string),
+        ),
+        _ => {}
+    }
+}
+
+/// Collects, as text, every string and number inside `v` (a value at a credential's place).
+pub fn collect_all(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(a) => a.iter().for_each(|x| collect_all(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_all(x, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
 }
 
 /// Where a URL's authority starts after `://` (or `:\/\/`, as JSON escapes it).
@@ -271,9 +434,18 @@ fn url_users(text: &str, spans: &mut Vec<(usize, usize)>) {
         let not_user = |c: char| matches!(c, '/' | '?' | '#' | '@') || c.is_whitespace();
         match userinfo.find(':') {
             Some(colon) if !userinfo[..colon].contains(not_user) => {
-                spans.push((start + colon + 1, start + at));
+                // A user that is not a plain login is often a token (`TOKEN:x-oauth-basic`).
+                let from = if plain_login(&userinfo[..colon]) {
+                    colon + 1
+                } else {
+                    0
+                };
+                spans.push((start + from, start + at));
             }
-            None if !userinfo.is_empty() && !userinfo.contains(not_user) => {
+            None if !userinfo.is_empty()
+                && !userinfo.contains(not_user)
+                && !plain_login(userinfo) =>
+            {
                 spans.push((start, start + at));
             }
             _ => {}
@@ -281,40 +453,73 @@ fn url_users(text: &str, spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// Whether a URL's user looks like a login (`git`, `deploy-bot`, `orders_app`) rather than a
+/// token: lower-case letters, digits and `._-`, starting with a letter, at most 32 long.
+fn plain_login(user: &str) -> bool {
+    user.len() <= 32
+        && user.starts_with(|c: char| c.is_ascii_lowercase())
+        && user
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
 /// Byte spans of the values assigned to credential names in `text`: `Password=…`,
-/// `api_key: …`, `"token": "…"`, up to `;`, `&`, `,`, a blank, a quote or a bracket.
+/// `password = …`, `api_key: …`, `"token": "…"`. A value runs to `;`, `&`, `,`, a blank, a
+/// quote or a bracket; a quoted one to its closing quote, one in braces (`PWD={…}`) to the
+/// closing brace, and an `Authorization` value (a scheme and its parameters) to the end of
+/// the line.
 fn assignments(text: &str, spans: &mut Vec<(usize, usize)>) {
     let bytes = text.as_bytes();
     let is_key = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
     for (i, _) in text.match_indices(['=', ':']) {
         let mut key_end = i;
-        if key_end > 0 && matches!(bytes[key_end - 1], b'"' | b'\'') {
+        while key_end > 0 && matches!(bytes[key_end - 1], b' ' | b'\t') {
+            key_end -= 1;
+        }
+        let quoted_key = key_end > 0 && matches!(bytes[key_end - 1], b'"' | b'\'');
+        if quoted_key {
             key_end -= 1;
         }
         let mut key_start = key_end;
         while key_start > 0 && is_key(bytes[key_start - 1]) {
             key_start -= 1;
         }
-        if key_start == key_end || !is_credential_name(&text[key_start..key_end]) {
+        let key = &text[key_start..key_end];
+        if key.is_empty() || !is_credential_name(key) {
             continue;
         }
         let mut v = i + 1;
-        while v < bytes.len() && matches!(bytes[v], b' ' | b'\t' | b'"' | b'\'') {
+        while v < bytes.len() && matches!(bytes[v], b' ' | b'\t') {
             v += 1;
         }
-        if text[v..].starts_with("//") || text[v..].starts_with("\\/") {
+        let rest = &text[v..];
+        if rest.starts_with("//") || rest.starts_with("\\/") {
             continue;
         }
-        let end = text[v..]
-            .find(|c: char| {
+        // A quoted key (`"token": …`) is JSON's or YAML's: its value is quoted or a number;
+        // prose that quotes a word (`require "secrets": no module`) assigns nothing.
+        if quoted_key && !rest.starts_with(|c: char| matches!(c, '"' | '\'') || c.is_ascii_digit())
+        {
+            continue;
+        }
+        let (from, len) = if let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) {
+            (1, rest[1..].find(q).unwrap_or(rest.len() - 1))
+        } else if let Some(inside) = rest.strip_prefix('{') {
+            (1, inside.find('}').unwrap_or(inside.len()))
+        } else if with_folded(key, |k| k.contains("authorization")) {
+            (0, rest.find(['\n', '\r']).unwrap_or(rest.len()))
+        } else {
+            let end = rest.find(|c: char| {
                 matches!(c, ';' | '&' | ',' | '"' | '\'' | '}' | ']' | ')') || c.is_whitespace()
-            })
-            .map_or(text.len(), |e| v + e);
-        spans.push((v, end));
+            });
+            (0, end.unwrap_or(rest.len()))
+        };
+        spans.push((v + from, v + from + len));
     }
 }
 
-/// Byte spans of the tokens after `Bearer ` or `Basic ` (any case) in `text`.
+/// Byte spans of the tokens after `Bearer ` or `Basic ` (any case) in `text`: a word with
+/// a digit or one of `-._~+/=`, or of 20 characters or more (prose after the word is left).
 fn auth_tokens(text: &str, spans: &mut Vec<(usize, usize)>) {
     let lower = text.to_ascii_lowercase();
     for scheme in ["bearer ", "basic "] {
@@ -326,7 +531,12 @@ fn auth_tokens(text: &str, spans: &mut Vec<(usize, usize)>) {
             let end = text[start..]
                 .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
                 .map_or(text.len(), |e| start + e);
-            if end - start >= 6 {
+            let token = &text[start..end];
+            let looks_like_one = token.chars().count() >= 20
+                || token.chars().any(|c| {
+                    c.is_ascii_digit() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+                });
+            if !token.is_empty() && looks_like_one {
                 spans.push((start, end));
             }
         }
@@ -353,7 +563,9 @@ mod tests {
             "api~key",
             "pass/word",
             "PRIVATE_KEY",
-            "ACCESS-KEY-ID",
+            "ACCESS-KEY",
+            "minio_secret_key",
+            "authorization_header",
         ] {
             assert!(is_credential_name(name), "{name}");
         }
@@ -368,12 +580,19 @@ mod tests {
             "cookie_domain",
             "credentials_required",
             "token_url",
+            "cookie_path",
+            "secretName",
+            "passwordless",
+            "authorizationScopes",
+            "access_key_id",
         ] {
             assert!(!is_credential_name(name), "{name}");
         }
         assert!(text_names_credential("-----BEGIN RSA PRIVATE KEY-----"));
         assert!(text_names_credential("curl -H 'X-Api-Key: k'"));
         assert!(!text_names_credential("paths:\n  /orders: {}\n"));
+        assert!(!text_names_credential("a compass wordsmith"));
+        assert!(text_names_credential("passWord: x"));
     }
 
     #[test]
@@ -385,7 +604,11 @@ mod tests {
                 {"param_name": "client_secret", "param_value": "s"},
                 ["Authorization", "Bearer q"],
                 {"name": "Accept", "value": "json"},
-                ["Accept", "json"]
+                ["Accept", "json"],
+                {"ParameterKey": "DbPassword", "ParameterValue": "p"},
+                {"header": "X-Api-Key", "value": "k"},
+                {"name": "X-Api-Key", "in": "header", "default": "d"},
+                ["secrets:read", "admin"]
             ])),
             json!([
                 {"Name": "Authorization", "Value": "***"},
@@ -393,7 +616,11 @@ mod tests {
                 {"param_name": "client_secret", "param_value": "***"},
                 ["Authorization", "***"],
                 {"name": "Accept", "value": "json"},
-                ["Accept", "json"]
+                ["Accept", "json"],
+                {"ParameterKey": "DbPassword", "ParameterValue": "***"},
+                {"header": "X-Api-Key", "value": "***"},
+                {"name": "X-Api-Key", "in": "header", "default": "***"},
+                ["secrets:***", "admin"]
             ])
         );
         // Booleans and null say nothing secret.
@@ -401,6 +628,35 @@ mod tests {
             masked(json!({"credentials_required": true, "password": null, "token": 7})),
             json!({"credentials_required": true, "password": null, "token": "***"})
         );
+    }
+
+    #[test]
+    fn credential_values_are_collected_for_masking_elsewhere() {
+        let mut found = Vec::new();
+        collect(
+            &json!({
+                "password": "p-1",
+                "db": {"secret": {"a": "s-1", "n": 42}},
+                "h": [{"name": "Authorization", "value": "Bearer t-1"}, ["X-Api-Key", "k-1"]],
+                "required": ["api_key", "username"],
+                "url": "https://u:u-123456@h",
+                "scope": "secrets:read",
+                "plain": "shown",
+                "n": 7
+            }),
+            &mut found,
+        );
+        found.sort();
+        assert_eq!(found, ["42", "Bearer t-1", "p-1", "s-1", "u-123456"]);
+    }
+
+    #[test]
+    fn keys_spelling_out_a_credential_are_masked_in_pointers() {
+        assert_eq!(
+            mask_pointer_keys("/upstreams/https:~1~1u:pw-1@h/weight").as_deref(),
+            Some("/upstreams/https:~1~1u:***@h/weight")
+        );
+        assert_eq!(mask_pointer_keys("/a/b~1c"), None);
     }
 
     #[test]
@@ -433,10 +689,14 @@ mod tests {
                 "{\"u\":\"https:\\/\\/u:***@h\"}",
             ),
             (
-                "https://ghp_token123@github.com/x",
+                "https://ghp_0123456789abcdefghij0123456789abcdef@github.com/x",
                 "https://***@github.com/x",
             ),
-            ("HTTPS://U:PW@H/x", "HTTPS://U:***@H/x"),
+            (
+                "https://Tok3nXYZ:x-oauth-basic@github.com",
+                "https://***@github.com",
+            ),
+            ("HTTPS://U:PW@H/x", "HTTPS://***@H/x"),
             (
                 "Server=db;User Id=sa;Password=pw;x=1",
                 "Server=db;User Id=sa;Password=***;x=1",
@@ -450,8 +710,12 @@ mod tests {
                 "-H 'X-Api-Key: ***' https://h",
             ),
             ("{\"token\": \"k4\"}", "{\"token\": \"***\"}"),
-            ("Authorization: Bearer abcdefgh", "Authorization: *** ***"),
-            ("use bearer abcdefgh here", "use bearer *** here"),
+            ("Authorization: Bearer abcdefgh", "Authorization: ***"),
+            ("Authorization: Digest u=\"a\"\nx", "Authorization: ***\nx"),
+            ("use bearer abc-def.gh1 here", "use bearer *** here"),
+            ("[db]\npassword = pw1\n", "[db]\npassword = ***\n"),
+            ("Password='a b';x", "Password='***';x"),
+            ("PWD={x;y};z", "PWD={***};z"),
         ];
         for (text, want) in cases {
             assert_eq!(mask_text(text).as_deref(), Some(want), "{text}");
@@ -463,6 +727,8 @@ mod tests {
             "ratio 3:4 and a=b",
             "token_url://x",
             "Basic auth",
+            "Basic authentication is required; Bearer tokens expire",
+            "ssh://git@github.com/o/r",
         ] {
             assert_eq!(mask_text(text), None, "{text}");
         }

@@ -37,6 +37,19 @@ impl Secrets {
         Secrets::default()
     }
 
+    /// The credentials found in documents ([`credentials::collect`]), to mask by value: those
+    /// shorter than [`MIN_SECRET_CHARS`] would hide ordinary words and are left to masking by
+    /// place.
+    pub fn of_found(values: impl IntoIterator<Item = String>) -> Self {
+        let mut found = Secrets::new();
+        for v in values {
+            if v.chars().count() >= MIN_SECRET_CHARS {
+                found.add(v);
+            }
+        }
+        found
+    }
+
     /// Adds a secret value (an empty one is ignored: there is nothing to mask), with the forms
     /// it takes when text holding it is escaped on the way to an output: JSON's and Rust's
     /// string escapes, Lua's `%q`, the escapes hoist shows control characters with, and the
@@ -93,7 +106,12 @@ impl Secrets {
         self.values.len()
     }
 
-    /// Whether `text` holds a secret.
+    /// Whether `text` is a secret, whole.
+    pub fn is_one(&self, text: &str) -> bool {
+        self.values.iter().any(|v| v == text)
+    }
+
+    /// Whether any secret appears in `text`.
     pub fn appears_in(&self, text: &str) -> bool {
         self.values.iter().any(|v| text.contains(v.as_str()))
     }

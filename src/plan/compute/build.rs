@@ -70,9 +70,37 @@ pub(super) fn build(
     for (s, items) in loaded.sources.iter().zip(items.iter_mut()) {
         check_names(s, items, spec.output.format, &mut warnings);
     }
-    for (s, items) in loaded.sources.iter().zip(&items) {
-        for it in items {
+    // The credentials each item's documents hold, to mask by value in what the plan shows
+    // of it (a hook may log, raise or copy one).
+    let target: BTreeMap<(&str, &str), &Asset> = loaded
+        .target
+        .iter()
+        .flat_map(|t| &t.package.assets)
+        .map(|a| ((a.key.kind.as_str(), a.key.name.as_str()), a))
+        .collect();
+    let found: Vec<Vec<crate::secrets::Secrets>> = items
+        .iter()
+        .map(|items| {
+            items
+                .iter()
+                .map(|it| {
+                    let at = |k: &crate::model::AssetKey| {
+                        target.get(&(k.kind.as_str(), k.name.as_str())).copied()
+                    };
+                    crate::plan::changes::found_credentials(
+                        it,
+                        [at(&it.asset.key), at(&it.source_key)],
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    for ((s, items), found) in loaded.sources.iter().zip(&items).zip(&found) {
+        for (it, found) in items.iter().zip(found) {
             logs.extend(it.logs.iter().map(|(script, line)| {
+                let mut line =
+                    crate::secrets::credentials::mask_text(line).unwrap_or_else(|| line.clone());
+                found.mask_in(&mut line);
                 Note::new("hook.log", format!("{script}: {line}"))
                     .asset(&it.source_key)
                     .package(&s.shown)
@@ -87,8 +115,25 @@ pub(super) fn build(
     };
     let mut packages = Vec::new();
     let mut outputs = Vec::new();
-    for (s, items) in loaded.sources.iter().zip(items) {
-        let mut assets: Vec<AssetPlan> = items.iter().map(asset_plan).collect();
+    for ((s, items), found) in loaded.sources.iter().zip(items).zip(found) {
+        let mut assets: Vec<AssetPlan> = items
+            .iter()
+            .zip(found)
+            .map(|(it, found)| {
+                let mut a = asset_plan(it);
+                if let Some(e) = &mut a.error {
+                    e.each_text(&mut |t| {
+                        if let Some(m) = crate::secrets::credentials::mask_text(t) {
+                            *t = m;
+                        }
+                    });
+                }
+                if !found.is_empty() {
+                    a.each_text(&mut |t| found.mask_in(t));
+                }
+                a
+            })
+            .collect();
         failed_on_reading(spec, s, &mut assets, &mut warnings);
         assets.sort_by(|a, b| (&a.kind, &a.name, a.version).cmp(&(&b.kind, &b.name, b.version)));
         let written: Vec<Asset> = items

@@ -228,6 +228,7 @@ fn plan_loaded(
                 env_lookup,
                 hooks,
                 platform: *platform,
+                secrets: &secrets,
             };
             (transform(&run, assets, &s.shown, sel), matched)
         })
@@ -240,6 +241,7 @@ fn plan_loaded(
     for ((t, _), s) in transformed.into_iter().zip(&loaded.sources) {
         warnings.extend(t.warnings);
         logs.extend(t.logs.into_iter().map(|(key, script, line)| {
+            let line = crate::secrets::credentials::mask_text(&line).unwrap_or(line);
             Note::new("hook.log", format!("{script}: {line}"))
                 .asset(&key)
                 .package(&s.shown)
@@ -482,7 +484,15 @@ fn resolve_all(
     let (abort, roma_warnings) = resolve(&ctx, &mut work, existing);
     warnings.extend(roma_warnings);
     crate::plan::unchanged::mark_unchanged(items, &target_assets);
-    crate::plan::changes::attach(items, &target_assets, platforms);
+    // A merged state of an earlier promotion says where it holds the secrets that
+    // promotion wrote.
+    let recorded = crate::plan::provenance::recorded_secret_places(
+        loaded
+            .target
+            .as_ref()
+            .and_then(|t| t.package.manifest.as_ref()),
+    );
+    crate::plan::changes::attach(items, &target_assets, platforms, &recorded);
     abort
 }
 

@@ -74,7 +74,7 @@ impl KvDoc {
             let l: Vec<String> = self
                 .labels
                 .iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| format!("{k}={}", crate::secrets::credentials::shown_label(k, v)))
                 .collect();
             format!("{}{{{}}}", self.key, l.join(","))
         }

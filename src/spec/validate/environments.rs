@@ -130,6 +130,17 @@ impl V {
             };
             let mut set = Vec::new();
             let raw_set = r.set.as_ref();
+            if r.secret == Some(true) {
+                // Masked from here on in everything hoist prints, the spec's own lines in
+                // an error included.
+                let mut literals = Vec::new();
+                for (_, value) in raw_set.into_iter().flatten() {
+                    crate::secrets::credentials::collect_all(&value.value, &mut literals);
+                }
+                // A template's text is not the secret: its value is masked once read.
+                literals.retain(|l| !l.contains("${"));
+                crate::secrets::remember(&crate::secrets::Secrets::of_found(literals));
+            }
             if raw_set.is_none_or(|s| s.is_empty()) {
                 self.error(
                     o.span,

@@ -344,9 +344,7 @@ fn answer(
                 );
                 let mut labels = kv.labels.clone();
                 for (k, v) in labels.iter_mut() {
-                    if crate::secrets::credentials::is_credential_name(k) {
-                        *v = crate::secrets::MASK.into();
-                    }
+                    *v = crate::secrets::credentials::shown_label(k, v).into_owned();
                 }
                 failure.push(KieFailure {
                     key: kv.key.clone(),
