@@ -72,19 +72,23 @@ pub struct Change {
 /// The changes that turn `old` into `new`, in document order.
 pub fn json(old: &Value, new: &Value) -> Vec<Change> {
     let mut out = Vec::new();
-    walk(&mut String::new(), old, new, false, &mut out);
+    walk(&mut String::new(), old, new, &|| false, &mut out);
     out
 }
 
-fn walk(at: &mut String, old: &Value, new: &Value, secret: bool, out: &mut Vec<Change>) {
-    let member = |k: &str| secret || credentials::is_secret_member(k, [Some(old), Some(new)]);
+/// Whether the place being walked is a credential, asked only when a change is found there
+/// (most places are equal, and judging every key would cost more than the diff).
+type Secret<'a> = &'a dyn Fn() -> bool;
+
+fn walk(at: &mut String, old: &Value, new: &Value, secret: Secret<'_>, out: &mut Vec<Change>) {
+    let member = |k: &str| secret() || credentials::is_secret_member(k, [Some(old), Some(new)]);
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
                 let len = at.len();
                 push_key(at, k);
                 match b.get(k) {
-                    Some(vb) => walk(at, va, vb, member(k), out),
+                    Some(vb) => walk(at, va, vb, &|| member(k), out),
                     None => out.push(removed(at, va, member(k))),
                 }
                 at.truncate(len);
@@ -112,7 +116,7 @@ fn walk(at: &mut String, old: &Value, new: &Value, secret: bool, out: &mut Vec<C
             old: Some(old.clone()),
             new: Some(new.clone()),
             by: None,
-            sensitive: secret,
+            sensitive: secret(),
         }),
     }
 }
@@ -121,13 +125,13 @@ fn walk(at: &mut String, old: &Value, new: &Value, secret: bool, out: &mut Vec<C
 /// the value of a `[name, value]` pair naming one.
 #[derive(Clone, Copy)]
 struct Elements<'a> {
-    secret: bool,
+    secret: Secret<'a>,
     parents: [&'a Value; 2],
 }
 
 impl Elements<'_> {
     fn at(self, index: usize) -> bool {
-        self.secret || credentials::is_secret_element(index, self.parents.map(Some))
+        (self.secret)() || credentials::is_secret_element(index, self.parents.map(Some))
     }
 }
 
@@ -196,8 +200,8 @@ fn replaced(
     out: &mut Vec<Change>,
 ) {
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let hide = secret.at(from_a + i) || secret.at(from_b + i);
-        element(at, from_b + i, |p| walk(p, x, y, hide, out));
+        let hide = || secret.at(from_a + i) || secret.at(from_b + i);
+        element(at, from_b + i, |p| walk(p, x, y, &hide, out));
     }
     for (i, x) in a.iter().enumerate().skip(b.len()) {
         let i = from_a + i;

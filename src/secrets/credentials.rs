@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::MASK;
 
 /// Words that, inside a name (letters and digits only, any case), say it holds a credential.
-const WORDS: [&str; 14] = [
+const WORDS: [&str; 19] = [
     "password",
     "passwd",
     "pwd",
@@ -36,7 +36,15 @@ const WORDS: [&str; 14] = [
     "accesskey",
     "sourcecode",
     "signingkey",
+    "jwt",
+    "sessionid",
+    "clientkey",
+    "accountkey",
+    "privkey",
 ];
+/// Names that are a credential only as the whole name (inside others they are ordinary
+/// words: `passage`, `author`, `design`).
+const WHOLE_NAMES: [&str; 5] = ["pass", "pw", "auth", "sig", "pin"];
 
 /// `s` with only its letters and digits, lower-cased: `X-Api-Key` → `xapikey`.
 fn folded(s: &str) -> String {
@@ -69,7 +77,7 @@ fn names_one(folded: &str) -> bool {
 
 /// Last words of names that describe a credential rather than hold one (`token_ttl`,
 /// `password_policy`, `cookie_domain`, `credentials_required`, `token_url`, `secretName`).
-const ABOUT_LAST: [&str; 26] = [
+const ABOUT_LAST: [&str; 25] = [
     "ttl",
     "length",
     "count",
@@ -94,7 +102,6 @@ const ABOUT_LAST: [&str; 26] = [
     "scopes",
     "less",
     "in",
-    "id",
     "format",
 ];
 /// First words of such names (`max_tokens`, `min_password_length`).
@@ -126,7 +133,7 @@ fn words(s: &str) -> impl Iterator<Item = String> + '_ {
 /// `X-Api-Key`, `minio_secret_key`) and does not merely describe one (`token_ttl`,
 /// `max_tokens`, `cookie_path`).
 pub fn is_credential_name(name: &str) -> bool {
-    with_folded(name, names_one) && {
+    with_folded(name, |f| names_one(f) || WHOLE_NAMES.contains(&f)) && {
         let w: Vec<String> = words(name).collect();
         // `passwordless`, `passwordexpiry`: a long ending counts inside the last word too.
         let last = w.last().is_some_and(|w| {
@@ -353,6 +360,8 @@ fn spelled_out(text: &str) -> Vec<(usize, usize)> {
     url_users(text, &mut spans);
     assignments(text, &mut spans);
     auth_tokens(text, &mut spans);
+    private_keys(text, &mut spans);
+    xml_elements(text, &mut spans);
     // What is masked already (`***`, `*** (changed)`) is left as it is.
     spans.retain(|(a, b)| a < b && !text[*a..*b].starts_with(MASK));
     spans.sort_unstable();
@@ -518,27 +527,66 @@ fn assignments(text: &str, spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// Byte spans of the bodies of PEM private keys (`-----BEGIN … PRIVATE KEY-----` to
+/// `-----END`), in a certificate field or anywhere else.
+fn private_keys(text: &str, spans: &mut Vec<(usize, usize)>) {
+    for (i, m) in text.match_indices("PRIVATE KEY-----") {
+        let start = i + m.len();
+        let end = text[start..]
+            .find("-----END")
+            .map_or(text.len(), |e| start + e);
+        spans.push((start, end));
+    }
+}
+
+/// Byte spans of the text of XML elements named like a credential (`<password>…</`).
+fn xml_elements(text: &str, spans: &mut Vec<(usize, usize)>) {
+    for (i, _) in text.match_indices('<') {
+        let rest = &text[i + 1..];
+        let Some(close) = rest.find('>') else { break };
+        let tag = &rest[..close];
+        if tag.is_empty()
+            || tag.len() > 64
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+            || !is_credential_name(tag)
+        {
+            continue;
+        }
+        let start = i + 1 + close + 1;
+        if let Some(end) = text[start..].find("</") {
+            spans.push((start, start + end));
+        }
+    }
+}
+
 /// Byte spans of the tokens after `Bearer ` or `Basic ` (any case) in `text`: a word with
 /// a digit or one of `-._~+/=`, or of 20 characters or more (prose after the word is left).
 fn auth_tokens(text: &str, spans: &mut Vec<(usize, usize)>) {
-    let lower = text.to_ascii_lowercase();
-    for scheme in ["bearer ", "basic "] {
-        for (i, _) in lower.match_indices(scheme) {
-            if i > 0 && lower.as_bytes()[i - 1].is_ascii_alphanumeric() {
-                continue;
-            }
-            let start = i + scheme.len();
-            let end = text[start..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
-                .map_or(text.len(), |e| start + e);
-            let token = &text[start..end];
-            let looks_like_one = token.chars().count() >= 20
-                || token.chars().any(|c| {
-                    c.is_ascii_digit() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
-                });
-            if !token.is_empty() && looks_like_one {
-                spans.push((start, end));
-            }
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices(['b', 'B']) {
+        let Some(scheme) = ["bearer ", "basic "].into_iter().find(|s| {
+            bytes
+                .get(i..i + s.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(s.as_bytes()))
+        }) else {
+            continue;
+        };
+        if i > 0 && bytes[i - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let start = i + scheme.len();
+        let end = text[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
+            .map_or(text.len(), |e| start + e);
+        let token = &text[start..end];
+        let looks_like_one = token.chars().count() >= 20
+            || token.chars().any(|c| {
+                c.is_ascii_digit() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+            });
+        if !token.is_empty() && looks_like_one {
+            spans.push((start, end));
         }
     }
 }
@@ -566,6 +614,10 @@ mod tests {
             "ACCESS-KEY",
             "minio_secret_key",
             "authorization_header",
+            "pass",
+            "PW",
+            "jwt",
+            "session_id",
         ] {
             assert!(is_credential_name(name), "{name}");
         }
@@ -584,7 +636,9 @@ mod tests {
             "secretName",
             "passwordless",
             "authorizationScopes",
-            "access_key_id",
+            "author",
+            "authorizer",
+            "design",
         ] {
             assert!(!is_credential_name(name), "{name}");
         }
@@ -716,6 +770,14 @@ mod tests {
             ("[db]\npassword = pw1\n", "[db]\npassword = ***\n"),
             ("Password='a b';x", "Password='***';x"),
             ("PWD={x;y};z", "PWD={***};z"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+                "-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----",
+            ),
+            (
+                "<user>u</user><password>p w</password>",
+                "<user>u</user><password>***</password>",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(mask_text(text).as_deref(), Some(want), "{text}");
