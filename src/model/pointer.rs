@@ -218,9 +218,46 @@ mod tests {
     }
 
     #[test]
+    fn remove_out_of_range_is_none() {
+        let mut doc = json!({"a": [1, 2]});
+        assert_eq!(remove(&mut doc, "/a/2"), None);
+        assert_eq!(remove(&mut doc, "/a/1"), Some(json!(2)));
+        assert_eq!(remove(&mut doc, "/a/0/x"), None);
+        assert_eq!(doc, json!({"a": [1]}));
+    }
+
+    #[test]
+    fn any_at_visits_what_the_pattern_reaches_until_found() {
+        let doc = json!({"apps": [{"id": "x"}, {"id": "y"}], "by": {"k": {"id": "z"}}});
+        let mut seen = Vec::new();
+        let found = any_at(&doc, "/apps/*/id", &mut |v| {
+            seen.push(v.clone());
+            v == "y"
+        });
+        assert!(found);
+        assert_eq!(seen, [json!("x"), json!("y")]);
+        assert!(any_at(&doc, "/by/*/id", &mut |v| v == "z"));
+        assert!(!any_at(&doc, "/apps/*/id", &mut |v| v == "z"));
+        assert!(!any_at(&doc, "/apps/0/id/*", &mut |_| true), "a string has no members");
+        assert!(!any_at(&doc, "/missing", &mut |_| true));
+        assert!(!any_at(&doc, "no-slash", &mut |_| true));
+        // A token that is not `*` is a plain step.
+        assert!(any_at(&doc, "/apps/1/id", &mut |v| v == "y"));
+    }
+
+    #[test]
+    fn a_document_holding_one_value() {
+        assert_eq!(document_with("/a/b~1c", json!(1)), json!({"a": {"b/c": 1}}));
+        assert_eq!(document_with("", json!(2)), json!(2));
+        assert_eq!(document_with("no-slash", json!(3)), json!(3));
+    }
+
+    #[test]
     fn expand_wildcards_in_document_order() {
         let doc = json!({"apps": [{"id": "x"}, {"other": 1}, {"id": "y"}]});
         assert_eq!(expand(&doc, "/apps/*/id"), vec!["/apps/0/id", "/apps/2/id"]);
         assert_eq!(expand(&doc, "/nothing/*"), Vec::<String>::new());
+        let doc = json!({"by": {"k/1": {"id": "z"}, "k2": {"no": 1}}});
+        assert_eq!(expand(&doc, "/by/*/id"), vec!["/by/k~11/id"]);
     }
 }

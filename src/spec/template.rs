@@ -235,6 +235,13 @@ mod tests {
         );
         assert!(Template::parse("${env:OPEN").is_err());
         assert!(Template::parse("${var:1x}").is_err());
+        // Names: a letter or `_`, then letters, digits, `_`, `-` and `.`.
+        for ok in ["${var:a-b}", "${var:a.b}", "${var:_a1}", "${env:A_B}"] {
+            assert!(Template::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["${var:a b}", "${var:a/b}", "${var:-a}", "${env:A+B}"] {
+            assert!(Template::parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             Template::parse("$$ plain")
                 .unwrap()

@@ -177,15 +177,20 @@ impl Items<'_> {
         state: &mut Vec<KvDoc>,
         warnings: &mut Vec<Note>,
     ) -> (Vec<AssetPlan>, Vec<KvDoc>, Vec<Value>, Vec<KieFailure>) {
-        let mut sent: Vec<KvDoc> = Vec::new();
-        let mut plans: Vec<AssetPlan> = Vec::new();
-        // For each plan row, the position of its item in the upload (none when it failed before).
-        let mut sent_at: Vec<Option<usize>> = Vec::new();
+        let mut rows: Vec<(&KvDoc, AssetPlan, Option<KvDoc>)> = Vec::new();
         for item in &file.items {
             if !self.taken(item) {
                 continue;
             }
             let (plan, kv) = self.item(item, shown);
+            rows.push((item, plan, kv));
+        }
+        merged_by_rename(&mut rows, shown);
+        let mut sent: Vec<KvDoc> = Vec::new();
+        let mut plans: Vec<AssetPlan> = Vec::new();
+        // For each plan row, the position of its item in the upload (none when it failed before).
+        let mut sent_at: Vec<Option<usize>> = Vec::new();
+        for (_, plan, kv) in rows {
             sent_at.push(kv.as_ref().map(|_| sent.len()));
             sent.extend(kv);
             plans.push(plan);
@@ -280,6 +285,51 @@ impl Items<'_> {
         };
         let sent = plan.error.is_none().then_some(kv);
         (plan, sent)
+    }
+}
+
+/// Fails every item a rename or an override gives the identity (key and label set) of
+/// another item of the same upload: the server would take the later one as a duplicate of
+/// the earlier (updating it under `force`), so two source items would silently become one.
+/// Items equal in the source file itself are left to the server's duplicate rule.
+fn merged_by_rename(rows: &mut [(&KvDoc, AssetPlan, Option<KvDoc>)], shown: &str) {
+    type Identity = (String, BTreeMap<String, String>);
+    let mut by_identity: BTreeMap<Identity, Vec<usize>> = BTreeMap::new();
+    for (i, (_, _, kv)) in rows.iter().enumerate() {
+        if let Some(kv) = kv {
+            by_identity
+                .entry((kv.key.clone(), kv.labels.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    for ((key, labels), idxs) in by_identity {
+        let moved = |i: &usize| {
+            let (item, _, _) = &rows[*i];
+            item.key != key || item.labels != labels
+        };
+        if idxs.len() < 2 || !idxs.iter().any(moved) {
+            continue;
+        }
+        let names: Vec<String> = idxs.iter().map(|&i| rows[i].0.shown()).collect();
+        let target = rows[idxs[0]].2.as_ref().map(KvDoc::shown).unwrap_or_default();
+        for &i in &idxs {
+            let (item, plan, kv) = &mut rows[i];
+            *kv = None;
+            plan.action = Action::Fail;
+            plan.error = Some(
+                Note::new(
+                    "kie.rename_collision",
+                    format!(
+                        "renames and overrides make {} one item, {target}; the server would keep only one",
+                        names.join(" and ")
+                    ),
+                )
+                .asset(format!("config/{}", item.shown()))
+                .package(shown)
+                .hint("change the rename rules or overrides so every item keeps its own key and labels"),
+            );
+        }
     }
 }
 
