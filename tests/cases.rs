@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    kie_rename_collision => "kie-rename-collision",
     plan_masks_shapes => "plan-masks-shapes",
     plan_masks_hook_outputs => "plan-masks-hook-outputs",
     hook_test_masks => "hook-test-masks",

@@ -303,12 +303,12 @@ fn merged_by_rename(rows: &mut [(&KvDoc, AssetPlan, Option<KvDoc>)], shown: &str
                 .push(i);
         }
     }
-    for ((key, labels), idxs) in by_identity {
-        let moved = |i: &usize| {
-            let (item, _, _) = &rows[*i];
-            item.key != key || item.labels != labels
-        };
-        if idxs.len() < 2 || !idxs.iter().any(moved) {
+    for idxs in by_identity.into_values() {
+        let sources: std::collections::BTreeSet<(&String, &BTreeMap<String, String>)> = idxs
+            .iter()
+            .map(|&i| (&rows[i].0.key, &rows[i].0.labels))
+            .collect();
+        if sources.len() < 2 {
             continue;
         }
         let names: Vec<String> = idxs.iter().map(|&i| rows[i].0.shown()).collect();
