@@ -78,7 +78,14 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
         let _ = writeln!(out, "        strip {}", a.stripped.join(", "));
     }
     for o in &a.overrides {
-        let _ = writeln!(out, "        set {} = {}  ({})", o.pointer, o.value, o.at);
+        let _ = writeln!(
+            out,
+            "        {} {} = {}  ({})",
+            o.op.word(),
+            o.pointer,
+            o.value,
+            o.at
+        );
     }
     for r in &a.references {
         let _ = writeln!(

@@ -146,6 +146,45 @@ pub fn document_with(pointer: &str, value: Value) -> Value {
     })
 }
 
+/// Why [`add`] could not add a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddError {
+    /// The field is there already.
+    Exists,
+    /// The pointer's parent is not an object of the document (or the pointer is malformed
+    /// or the root).
+    NoParent(String),
+}
+
+/// Adds `value` as a new member at `pointer`: its parent must be an object and the member
+/// must not be there yet.
+pub fn add(doc: &mut Value, pointer: &str, value: Value) -> Result<(), AddError> {
+    if get(doc, pointer).is_some() {
+        return Err(AddError::Exists);
+    }
+    let no_parent = || {
+        let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+        AddError::NoParent(if parent.is_empty() {
+            "/".into()
+        } else {
+            parent.into()
+        })
+    };
+    let mut toks = tokens(pointer).map_err(|_| no_parent())?;
+    let last = toks.pop().ok_or_else(no_parent)?;
+    let mut cur = &mut *doc;
+    for t in &toks {
+        cur = step_mut(cur, t).ok_or_else(no_parent)?;
+    }
+    match cur {
+        Value::Object(map) => {
+            map.insert(last, value);
+            Ok(())
+        }
+        _ => Err(no_parent()),
+    }
+}
+
 /// Removes the value at `pointer` and returns it, if the path exists.
 pub fn remove(doc: &mut Value, pointer: &str) -> Option<Value> {
     let mut toks = tokens(pointer).ok()?;
@@ -218,6 +257,28 @@ mod tests {
     }
 
     #[test]
+    fn add_only_adds_under_an_object() {
+        let mut doc = json!({"labels": {"app": "a"}, "list": [1]});
+        assert_eq!(add(&mut doc, "/labels/tier", json!("gold")), Ok(()));
+        assert_eq!(doc["labels"], json!({"app": "a", "tier": "gold"}));
+        assert_eq!(
+            add(&mut doc, "/labels/app", json!("b")),
+            Err(AddError::Exists)
+        );
+        assert_eq!(
+            add(&mut doc, "/missing/x", json!(1)),
+            Err(AddError::NoParent("/missing".into()))
+        );
+        assert_eq!(
+            add(&mut doc, "/list/1", json!(2)),
+            Err(AddError::NoParent("/list".into()))
+        );
+        assert_eq!(add(&mut doc, "", json!(2)), Err(AddError::Exists));
+        assert_eq!(add(&mut doc, "/top", json!(3)), Ok(()));
+        assert_eq!(doc["top"], json!(3));
+    }
+
+    #[test]
     fn remove_out_of_range_is_none() {
         let mut doc = json!({"a": [1, 2]});
         assert_eq!(remove(&mut doc, "/a/2"), None);
@@ -238,7 +299,10 @@ mod tests {
         assert_eq!(seen, [json!("x"), json!("y")]);
         assert!(any_at(&doc, "/by/*/id", &mut |v| v == "z"));
         assert!(!any_at(&doc, "/apps/*/id", &mut |v| v == "z"));
-        assert!(!any_at(&doc, "/apps/0/id/*", &mut |_| true), "a string has no members");
+        assert!(
+            !any_at(&doc, "/apps/0/id/*", &mut |_| true),
+            "a string has no members"
+        );
         assert!(!any_at(&doc, "/missing", &mut |_| true));
         assert!(!any_at(&doc, "no-slash", &mut |_| true));
         // A token that is not `*` is a plain step.

@@ -270,6 +270,9 @@ pub struct OverrideStep {
     pub value: serde_json::Value,
     /// Where the override is written in the spec (`file:line:column`).
     pub at: String,
+    /// `add` for a field the override adds (left out for `set`).
+    #[serde(default, skip_serializing_if = "crate::spec::SetOp::is_set")]
+    pub op: crate::spec::SetOp,
 }
 
 /// One reference rewritten to follow a rename.

@@ -14,7 +14,7 @@ use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
 use crate::archive::names;
 use crate::hooks::HookHost;
 use crate::model::{Asset, AssetKey, Version, kinds, pointer};
-use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
+use crate::spec::{Diagnostic, Environment, RenameOp, SetOp, Setting, Spec};
 
 /// One selected asset on its way through the pipeline.
 #[derive(Debug, Clone)]
@@ -538,11 +538,8 @@ fn apply_overrides(
         matched.insert(i);
         for s in &o.set {
             let at = span_text(spec, s.span);
-            if pointer::get(item.asset.meta(), &s.pointer).is_none() {
-                item.fail(
-                    Note::new("override.missing_path", format!("has no field {} to set (override at {at})", s.pointer))
-                        .hint("overrides only change fields that exist; fix the pointer or narrow the override's selector"),
-                );
+            if let Err(note) = check_setting(item.asset.meta(), s, &at) {
+                item.fail(note);
                 continue;
             }
             let value = match s.value.render(vars, env_lookup) {
@@ -568,12 +565,59 @@ fn apply_overrides(
                     item.asset.meta(),
                 ),
                 at,
+                op: s.op,
             });
-            if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)
-                && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &s.pointer)
-            {
-                *slot = value;
+            match s.op {
+                SetOp::Set => {
+                    if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)
+                        && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &s.pointer)
+                    {
+                        *slot = value;
+                    }
+                }
+                SetOp::Add => {
+                    // Checked above: the parent is an object without this member.
+                    let _ = pointer::add(item.asset.meta_mut(), &s.pointer, value);
+                }
             }
         }
     }
+}
+
+/// Whether an override's field can be written in `doc`: `set` needs the field, `add` needs
+/// its parent object and no field yet. The failure names the field and the override.
+pub(crate) fn check_setting(doc: &Value, s: &Setting, at: &str) -> Result<(), Note> {
+    let exists = pointer::get(doc, &s.pointer).is_some();
+    match s.op {
+        SetOp::Set if !exists => Err(Note::new(
+            "override.missing_path",
+            format!("has no field {} to set (override at {at})", s.pointer),
+        )
+        .hint("`set` only changes fields that exist; fix the pointer, narrow the override's selector, or use `add` for a new field")),
+        SetOp::Add if exists => Err(Note::new(
+            "override.exists",
+            format!("already has {}, which `add` would not change (override at {at})", s.pointer),
+        )
+        .hint("`add` only adds fields the asset lacks; use `set` to change one it has")),
+        SetOp::Add => {
+            match pointer::get(doc, parent_of(&s.pointer)) {
+                Some(Value::Object(_)) => Ok(()),
+                _ => Err(Note::new(
+                    "override.missing_path",
+                    format!(
+                        "has no object {} to add {} to (override at {at})",
+                        parent_of(&s.pointer),
+                        s.pointer
+                    ),
+                )
+                .hint("`add` adds a member to an object the asset has; fix the pointer or narrow the override's selector")),
+            }
+        }
+        SetOp::Set => Ok(()),
+    }
+}
+
+/// The pointer of the object holding `pointer`'s member (`""` is the document).
+fn parent_of(pointer: &str) -> &str {
+    pointer.rsplit_once('/').map_or("", |(p, _)| p)
 }

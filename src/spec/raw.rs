@@ -416,6 +416,9 @@ pub struct RawOverride {
     /// JSON pointer → value. Strings may use `${env:NAME}`, `${env:NAME:-default}` (read from
     /// the process environment; `NAME` must be declared under `env_vars`) and `${var:NAME}`.
     pub set: Option<BTreeMap<Spanned<String>, Spanned<serde_json::Value>>>,
+    /// JSON pointer → value, for fields the asset does not have yet (a new label): the parent
+    /// must exist and the field must not (`set` changes fields that exist). Same templates.
+    pub add: Option<BTreeMap<Spanned<String>, Spanned<serde_json::Value>>>,
     /// Treat every value this override sets as secret, wherever it comes from: masked in
     /// plans, reports and logs.
     pub secret: Option<bool>,

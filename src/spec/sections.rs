@@ -407,6 +407,44 @@ pub struct Setting {
     pub value_span: Span,
     /// Whether the override marks what it sets secret.
     pub secret: bool,
+    /// `set` (the field must exist) or `add` (it must not).
+    pub op: SetOp,
+}
+
+/// How an override writes a field.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SetOp {
+    /// Changes a field that exists.
+    #[default]
+    Set,
+    /// Adds a field the asset does not have, under a parent that exists.
+    Add,
+}
+
+impl SetOp {
+    /// Whether it is `set` (left out of plans, where it is the default).
+    pub fn is_set(&self) -> bool {
+        *self == SetOp::Set
+    }
+
+    /// The word the spec uses for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            SetOp::Set => "set",
+            SetOp::Add => "add",
+        }
+    }
 }
 
 /// An override of one environment.

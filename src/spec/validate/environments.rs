@@ -6,7 +6,7 @@ use super::V;
 use crate::model::kinds;
 use crate::spec::raw::{self};
 use crate::spec::template::ValueTemplate;
-use crate::spec::{Environment, Override, Selector, Setting, Versions};
+use crate::spec::{Environment, Override, Selector, SetOp, Setting, Versions};
 use crate::yaml::de::{Spanned, did_you_mean};
 
 impl V {
@@ -129,26 +129,30 @@ impl V {
                 span: o.span,
             };
             let mut set = Vec::new();
-            let raw_set = r.set.as_ref();
+            // `set` entries, then `add` entries, each with its operation.
+            let entries: Vec<_> = [(r.set.as_ref(), SetOp::Set), (r.add.as_ref(), SetOp::Add)]
+                .into_iter()
+                .flat_map(|(m, op)| m.into_iter().flatten().map(move |(p, v)| (p, v, op)))
+                .collect();
             if r.secret == Some(true) {
                 // Masked from here on in everything hoist prints, the spec's own lines in
                 // an error included.
                 let mut literals = Vec::new();
-                for (_, value) in raw_set.into_iter().flatten() {
+                for (_, value, _) in &entries {
                     crate::secrets::credentials::collect_all(&value.value, &mut literals);
                 }
                 // A template's text is not the secret: its value is masked once read.
                 literals.retain(|l| !l.contains("${"));
                 crate::secrets::remember(&crate::secrets::Secrets::of_found(literals));
             }
-            if raw_set.is_none_or(|s| s.is_empty()) {
+            if entries.is_empty() {
                 self.error(
                     o.span,
                     "spec.missing",
-                    "an override needs `set:` with at least one pointer",
+                    "an override needs `set:` or `add:` with at least one pointer",
                 );
             }
-            for (ptr, value) in raw_set.into_iter().flatten() {
+            for (ptr, value, op) in entries {
                 let Some(pointer) = self.pointer(ptr) else {
                     continue;
                 };
@@ -179,6 +183,7 @@ impl V {
                             span: ptr.span,
                             value_span: value.span,
                             secret: marked,
+                            op,
                         });
                     }
                     Err(m) => self.error(value.span, "spec.bad_template", m),

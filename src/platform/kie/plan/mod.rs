@@ -26,7 +26,7 @@ use crate::plan::{
     Action, AssetPlan, KieFailure, KieUpload, Note, OverrideStep, Plan, Planned, RenameStep,
     Summary,
 };
-use crate::spec::{Diagnostic, Environment, RenameOp, Spec};
+use crate::spec::{Diagnostic, Environment, RenameOp, SetOp, Spec};
 
 mod server;
 pub use server::{INVALID, SKIPPED, STOPPED, UploadResult, upload, validate};
@@ -128,24 +128,27 @@ impl Items<'_> {
             for set in &o.set {
                 let mut doc = Value::Object(std::mem::take(&mut kv.doc));
                 let at = span_text(self.spec, set.span);
-                match (
-                    pointer::get_mut(&mut doc, &set.pointer),
-                    set.value.render(&self.vars, self.env_lookup),
-                ) {
+                let checked = crate::plan::transform::check_setting(&doc, set, &at);
+                match (checked, set.value.render(&self.vars, self.env_lookup)) {
                     (_, Err(m)) => {
                         self.diags
                             .push(Diagnostic::new("spec.env", Some(set.value_span), m))
                     }
-                    (None, _) => {
-                        error.get_or_insert_with(|| {
-                            Note::new(
-                                "override.missing_path",
-                                format!("has no field {} to set (override at {at})", set.pointer),
-                            )
-                        });
+                    (Err(note), _) => {
+                        error.get_or_insert(note);
                     }
-                    (Some(slot), Ok(v)) => {
-                        *slot = v.clone();
+                    (Ok(()), Ok(v)) => {
+                        match set.op {
+                            SetOp::Set => {
+                                if let Some(slot) = pointer::get_mut(&mut doc, &set.pointer) {
+                                    *slot = v.clone();
+                                }
+                            }
+                            // A label, or any field the item lacks (e.g. `value_type`).
+                            SetOp::Add => {
+                                let _ = pointer::add(&mut doc, &set.pointer, v.clone());
+                            }
+                        }
                         // A value the override marks secret, or a credential item's value,
                         // is never shown; the plan is masked as a whole before anyone sees it.
                         overrides.push(OverrideStep {
@@ -157,6 +160,7 @@ impl Items<'_> {
                                 &doc,
                             ),
                             at,
+                            op: set.op,
                         });
                     }
                 }
@@ -252,6 +256,7 @@ impl Items<'_> {
                 pointer: format!("/labels/{}", pointer::escape(k)),
                 value: Value::String(v.clone()),
                 at: "kie.add_label".into(),
+                op: SetOp::Add,
             });
         }
         // Overrides may change the key or the labels: the identity follows the document.
@@ -312,7 +317,11 @@ fn merged_by_rename(rows: &mut [(&KvDoc, AssetPlan, Option<KvDoc>)], shown: &str
             continue;
         }
         let names: Vec<String> = idxs.iter().map(|&i| rows[i].0.shown()).collect();
-        let target = rows[idxs[0]].2.as_ref().map(KvDoc::shown).unwrap_or_default();
+        let target = rows[idxs[0]]
+            .2
+            .as_ref()
+            .map(KvDoc::shown)
+            .unwrap_or_default();
         for &i in &idxs {
             let (item, plan, kv) = &mut rows[i];
             *kv = None;
