@@ -146,6 +146,9 @@ macro_rules! cases {
 }
 
 cases! {
+    override_add => "override-add",
+    override_add_refused => "override-add-refused",
+    kie_add => "kie-add",
     kie_rename_collision => "kie-rename-collision",
     plan_masks_shapes => "plan-masks-shapes",
     plan_masks_hook_outputs => "plan-masks-hook-outputs",
