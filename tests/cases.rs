@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    kie_abort_renamed => "kie-abort-renamed",
     override_add => "override-add",
     override_add_refused => "override-add-refused",
     kie_add => "kie-add",

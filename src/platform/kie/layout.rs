@@ -2,6 +2,14 @@
 //! as JSON or YAML, one file per package. A KVDoc is `key`, `value`, `value_type`, `status`
 //! and `labels`; identity is the key with its exact label set.
 //!
+//! Three real shapes are read: the import API's upload body (`POST /v1/{project_id}/kie/file`,
+//! platform-docs/kie-importing-configurations-api.txt, "File format"); the export the CSE
+//! API answers at `POST /v1/{project_id}/kie/download`, which is the same `metadata` + `data`
+//! object (its response model, `DownloadKieResponse`, holds `metadata {version, annotations}`
+//! and `data`, a list of the items the import takes), so an export is a source or a target as
+//! it is; and the list API's `{total, data}` answer, whose items carry the server's own fields
+//! (ids, revisions, times), left out of the upload.
+//!
 //! Structure is checked on reading (a malformed file is refused whole, as the server refuses
 //! the upload); the server's per-item rules (key pattern, sizes, status, value type, labels)
 //! are applied by the upload simulation, which fails one item at a time.
