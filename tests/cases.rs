@@ -146,6 +146,8 @@ macro_rules! cases {
 }
 
 cases! {
+    enebular_titles => "enebular-titles",
+    enebular_spec_refused => "enebular-spec-refused",
     kie_abort_renamed => "kie-abort-renamed",
     override_add => "override-add",
     override_add_refused => "override-add-refused",

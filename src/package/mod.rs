@@ -87,6 +87,16 @@ pub trait LayoutIo: Send + Sync + fmt::Debug {
         false
     }
 
+    /// The asset as the platform holds it once imported, for the merged state (enebular:
+    /// the name the platform gave it becomes its title).
+    fn as_held(&self, _asset: &mut Asset) {}
+
+    /// Whether asset names are folder or file names in this layout, so that names a disk
+    /// cannot hold are a concern (not so for enebular, whose names are titles).
+    fn names_are_paths(&self) -> bool {
+        true
+    }
+
     /// The file name payload files may not take: the asset's document's own, in a layout that
     /// puts payloads beside it (enebular's `settings.json`).
     fn reserved_payload_name(&self) -> Option<&'static str> {

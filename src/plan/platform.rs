@@ -91,6 +91,12 @@ pub trait Platform: LayoutIo {
     ) {
     }
 
+    /// Rules of the spec this platform's import cannot carry out, each an error at its line
+    /// (enebular: rename rules, `overwrite`).
+    fn check_spec(&self, _spec: &Spec) -> Vec<crate::spec::Diagnostic> {
+        Vec::new()
+    }
+
     /// Fails what the destination does not accept, before conflicts are resolved.
     fn refuse(&self, _spec: &Spec, _items: &mut [Item]) {}
 
@@ -117,7 +123,14 @@ pub trait Platform: LayoutIo {
     }
 
     /// Checks of one package once its conflicts are resolved and references follow renames.
-    fn after_resolve(&self, _items: &mut [Item], _shown: &str, _warnings: &mut Vec<Note>) {}
+    fn after_resolve(
+        &self,
+        _spec: &Spec,
+        _items: &mut [Item],
+        _shown: &str,
+        _warnings: &mut Vec<Note>,
+    ) {
+    }
 
     /// Checks against the target across packages, made once per run.
     fn target_checks<'a>(&self, _ctx: &Ctx<'a>) -> Option<Box<dyn TargetChecks + 'a>> {

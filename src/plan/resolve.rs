@@ -177,6 +177,7 @@ fn rename_group(
     chosen_name: Option<String>,
     decided_by: &str,
     taken: &dyn Fn(&str, &str) -> bool,
+    names_are_paths: bool,
 ) -> Option<String> {
     let (kind, name, idxs) = (g.kind, g.name, g.idxs);
     let chosen = chosen_name.is_some();
@@ -198,7 +199,13 @@ fn rename_group(
         Some(n) => n,
         None => generate(&strategy, &spec.seed, kind, name, taken),
     };
-    if let Err(m) = check_name(&new) {
+    // Where names are not paths (enebular titles) any name but an empty one is a name.
+    let checked = if names_are_paths || new.is_empty() {
+        check_name(&new)
+    } else {
+        Ok(())
+    };
+    if let Err(m) = checked {
         for &i in idxs {
             items[i].fail(Note::new(
                 "rename.invalid_name",
@@ -242,7 +249,9 @@ fn groups_of(items: &[Item]) -> BTreeMap<(String, String), Vec<usize>> {
 
 /// After a package's conflicts: references follow the renames, the platform checks the
 /// package, every reference must resolve, and what the package writes joins what exists.
+#[allow(clippy::too_many_arguments)]
 fn finish_package(
+    spec: &crate::spec::Spec,
     platform: &dyn super::Platform,
     items: &mut [Item],
     moved: &Moves,
@@ -257,7 +266,7 @@ fn finish_package(
             it.references.extend(more);
         }
     }
-    platform.after_resolve(items, shown, warnings);
+    platform.after_resolve(spec, items, shown, warnings);
     if let Some(checks) = checks {
         checks.package(items);
     }
@@ -361,6 +370,7 @@ fn resolve_package(
                     chosen_name.take(),
                     &decided_by,
                     &taken,
+                    w.platform.names_are_paths(),
                 ) {
                     reserved.add(kind, &new);
                     moved
@@ -381,7 +391,7 @@ fn resolve_package(
         }
     }
     finish_package(
-        w.platform, items, &moved, w.shown, existing, checks, warnings,
+        spec, w.platform, items, &moved, w.shown, existing, checks, warnings,
     );
     abort
 }

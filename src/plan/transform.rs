@@ -86,12 +86,14 @@ type Renamed = Result<(String, Vec<RenameStep>), Note>;
 type ItemResult = (Item, BTreeSet<usize>, Vec<Note>, Vec<Diagnostic>);
 
 /// What rename rules make of a source name. `asset` is the asset (its first version) as a
-/// rename hook sees it; logs of hooks go to `logs`.
+/// rename hook sees it; logs of hooks go to `logs`. `names_are_paths`: the layout's names
+/// are folder or file names (every layout's but enebular's).
 fn rename_by_rules(
     spec: &Spec,
     asset: &Asset,
     hooks: Option<&HookHost>,
     logs: &mut Vec<(String, String)>,
+    names_are_paths: bool,
 ) -> Result<(String, Vec<RenameStep>), Note> {
     let (kind, name) = (asset.key.kind.as_str(), asset.key.name.as_str());
     let mut cur = name.to_string();
@@ -127,6 +129,11 @@ fn rename_by_rules(
             });
             cur = next;
         }
+    }
+    // enebular names are titles, not folders: the platform takes any title, and no rule
+    // renames one (a spec error), so there is nothing to check.
+    if !names_are_paths && steps.is_empty() {
+        return Ok((cur, steps));
     }
     check_name(&cur).map_err(|m| {
         Note::new(
@@ -218,12 +225,7 @@ fn promoted_name(
             format!("promote[{rule}]: settings.json has no title to name the asset after"),
         ));
     };
-    if let Err(m) = check_name(title) {
-        return Err(Note::new(
-            "rename.invalid_name",
-            format!("promote[{rule}]: the version title {title:?} {m}"),
-        ));
-    }
+    // The title is a name in the platform, not a folder: any text the platform took is one.
     let mut steps = Vec::new();
     if title != asset.key.name {
         steps.push(RenameStep {
@@ -235,7 +237,7 @@ fn promoted_name(
     let mut named = asset.clone();
     named.key.name = title.to_string();
     named.key.version = Version::Master;
-    let (name, more) = rename_by_rules(spec, &named, hooks, logs)?;
+    let (name, more) = rename_by_rules(spec, &named, hooks, logs, false)?;
     steps.extend(more);
     Ok((name, steps))
 }
@@ -290,7 +292,13 @@ fn new_names(run: &Run<'_>, assets: &[Asset], selection: &Selection) -> Names {
             let mut logs = Vec::new();
             slot.insert(match selection.promoted.get(&i) {
                 Some(&rule) => promoted_name(spec, &assets[i], rule, hooks, &mut logs),
-                None => rename_by_rules(spec, &assets[i], hooks, &mut logs),
+                None => rename_by_rules(
+                    spec,
+                    &assets[i],
+                    hooks,
+                    &mut logs,
+                    run.platform.names_are_paths(),
+                ),
             });
             rename_logs.extend(
                 logs.into_iter()

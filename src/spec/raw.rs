@@ -140,6 +140,10 @@ pub struct RawCapabilities {
     pub files: Option<bool>,
     /// Whether it accepts private nodes.
     pub privatenodes: Option<bool>,
+    /// Whether it accepts an export whose hashed content changed (an override, a hook or a
+    /// strip edited an asset). Default false: enebular refuses such an asset on import, so it
+    /// fails in the plan; true makes each change a warning.
+    pub changed_content: Option<bool>,
 }
 
 /// How KIE configuration files are uploaded, as the KIE server's import does it.

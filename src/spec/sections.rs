@@ -76,6 +76,9 @@ pub struct Capabilities {
     pub files: bool,
     /// Private nodes.
     pub privatenodes: bool,
+    /// An export whose hashed content changed: enebular refuses one on import, so a change
+    /// is a failure unless the destination is configured to accept it.
+    pub changed_content: bool,
 }
 
 impl Default for Capabilities {
@@ -84,6 +87,7 @@ impl Default for Capabilities {
             versions: true,
             files: true,
             privatenodes: true,
+            changed_content: false,
         }
     }
 }
@@ -346,6 +350,12 @@ pub struct Conflicts {
     pub kinds: BTreeMap<String, Policy>,
     /// Per name pattern (first match wins).
     pub by_name: Vec<(Option<BTreeSet<String>>, Names, Policy)>,
+    /// Where `default:` was written, if it was: a platform's own import rule applies only
+    /// when the spec names no default.
+    pub default_span: Option<Span>,
+    /// Every policy as written, with the kinds it covers (`None`: every kind) and where, so
+    /// a platform can refuse one its import cannot carry out at its line.
+    pub written: Vec<(Option<BTreeSet<String>>, Policy, Span)>,
 }
 
 impl Conflicts {

@@ -300,6 +300,9 @@ pub(super) fn failed_on_reading(
 /// there the second fails instead.
 pub(super) fn check_names(s: &Input, items: &mut [Item], format: Format, warnings: &mut Vec<Note>) {
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+    if !s.package.io.names_are_paths() {
+        return;
+    }
     for it in items.iter_mut().filter(|it| !it.failed()) {
         let name = it.asset.key.name.clone();
         if let Some(why) = crate::text::name_concern(&name) {

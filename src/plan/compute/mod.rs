@@ -197,6 +197,7 @@ fn plan_loaded(
     let read = super::environ::read(spec, env, env_lookup)?;
     let env_lookup: &EnvLookup = &|n: &str| read.lookup(n);
     let platforms = platforms_of(opts, &loaded)?;
+    check_spec(spec, &platforms)?;
     if let Some(planner) = own_planner(&platforms, &loaded)? {
         let input = PlanInput {
             spec,
@@ -270,6 +271,27 @@ fn plan_loaded(
         env_vars: read.names_set(),
     };
     build(spec, opts, env, loaded, resolved)
+}
+
+/// What the sources' platforms refuse in the spec, every problem at its line.
+fn check_spec(spec: &Spec, platforms: &[&'static dyn Platform]) -> Result<(), Error> {
+    let mut seen = Vec::new();
+    let mut diagnostics = Vec::new();
+    for p in platforms {
+        if !seen.contains(&p.layout()) {
+            seen.push(p.layout());
+            diagnostics.extend(p.check_spec(spec));
+        }
+    }
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
+    Err(Error::Spec(crate::spec::SpecErrors {
+        path: spec.path.clone(),
+        text: std::sync::Arc::clone(&spec.text),
+        diagnostics,
+    }))
 }
 
 /// The platform of every source: one layout for the sources and the target.
@@ -563,7 +585,9 @@ fn merged_state(
     }
     for o in outputs {
         for a in &o.assets {
-            by_key.insert(a.key.clone(), a.clone());
+            let mut held = a.clone();
+            io.as_held(&mut held);
+            by_key.insert(a.key.clone(), held);
         }
         if project.is_none() {
             project = o.project.clone();

@@ -86,7 +86,13 @@ impl Platform for Apig {
         }
     }
 
-    fn after_resolve(&self, items: &mut [Item], _shown: &str, _warnings: &mut Vec<Note>) {
+    fn after_resolve(
+        &self,
+        _spec: &Spec,
+        items: &mut [Item],
+        _shown: &str,
+        _warnings: &mut Vec<Note>,
+    ) {
         // Two APIs of one file at one method and path: the first is imported.
         let mut seen: std::collections::BTreeMap<(String, String), String> =
             std::collections::BTreeMap::new();

@@ -166,15 +166,108 @@ pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, 
             }
         }
     }
+    check_types(&pkg.assets, &mut failures);
     let failed: BTreeSet<String> = failures.iter().map(|f| f.asset.clone()).collect();
     pkg.assets.retain(|a| {
         !failed.contains(&a.key.to_string())
             && !failed.contains(&format!("{}/{}", a.key.kind, a.key.name))
     });
+    name_by_title(&mut pkg.assets, &mut failures);
     failures.sort();
     failures.dedup();
     pkg.failures = failures;
     Ok(pkg)
+}
+
+/// Fails every version whose `settings.json` names another type than its folder holds: the
+/// `type` field is fixed per folder (`flow` under flows, `file` under files, `privatenode`
+/// under privatenode; platform-docs/enebular-asset-import-export.ja.txt, "settings.jsonの内容").
+fn check_types(assets: &[Asset], failures: &mut Vec<AssetFailure>) {
+    for a in assets {
+        let Some(found) = a.meta().get("type") else {
+            continue;
+        };
+        if found.as_str() != Some(a.key.kind.as_str()) {
+            let folder = folder_of_kind(&a.key.kind).unwrap_or_default();
+            failures.push(AssetFailure::new(
+                a.key.to_string(),
+                "enebular.type_mismatch",
+                format!(
+                    "settings.json says type {}, but the asset sits under {folder}/, which holds type {}",
+                    found,
+                    a.key.kind
+                ),
+            ));
+        }
+    }
+}
+
+/// The folder an asset of this layout was read from (`<Project>/<type>/<folder>/<version>/`),
+/// if it was read at all.
+pub fn folder_of(asset: &Asset) -> Option<&str> {
+    asset.origin.as_ref().and_then(|o| o.name.split('/').nth(2))
+}
+
+/// The platform names an asset by its master version's `title`; a numbered version's title
+/// is only that version's title, and the asset folder is only where the files sit
+/// (platform-docs/enebular-asset-import-export.ja.txt, "settings.jsonの内容": title is the
+/// asset name in `master`, the version title otherwise). Every version of a folder takes the
+/// master's title as its name. A master without a title, or two folders of one type whose
+/// masters share a title, fail with the folders named.
+fn name_by_title(assets: &mut Vec<Asset>, failures: &mut Vec<AssetFailure>) {
+    let mut titles: BTreeMap<(String, String), Result<String, String>> = BTreeMap::new();
+    for a in assets.iter().filter(|a| a.key.version == Version::Master) {
+        let title = a
+            .meta()
+            .get("title")
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                "its master settings.json has no title, which names the asset".to_string()
+            });
+        titles.insert((a.key.kind.clone(), a.key.name.clone()), title);
+    }
+    let mut folders_of: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for ((kind, folder), title) in &titles {
+        if let Ok(t) = title {
+            folders_of
+                .entry((kind.clone(), t.clone()))
+                .or_default()
+                .push(folder.clone());
+        }
+    }
+    for ((kind, title), folders) in &folders_of {
+        if folders.len() > 1 {
+            for f in folders {
+                titles.insert(
+                    (kind.clone(), f.clone()),
+                    Err(format!(
+                        "the folders {} all hold a {kind} titled {title:?}: one package cannot hold one asset name twice",
+                        folders.join(", "),
+                    )),
+                );
+            }
+        }
+    }
+    for ((kind, folder), title) in &titles {
+        if let Err(m) = title {
+            failures.push(AssetFailure::new(
+                format!("{kind}/{folder}"),
+                "enebular.title",
+                m.clone(),
+            ));
+        }
+    }
+    assets.retain_mut(
+        |a| match titles.get(&(a.key.kind.clone(), a.key.name.clone())) {
+            Some(Ok(title)) => {
+                a.key.name = title.clone();
+                true
+            }
+            _ => false,
+        },
+    );
 }
 
 fn load_asset(
@@ -220,24 +313,81 @@ fn load_asset(
 /// Field of `settings.json` that may hold credentials.
 pub const SOURCE_CODE: &str = "sourceCode";
 
-/// The texts of an asset's `sourceCode` that must never be shown: the whole value and
-/// each of its longer lines, so that no part of it leaks through a log or an error.
+/// The texts of an asset's `sourceCode` that must never be shown: the whole value and each
+/// of its longer lines, so that no part of it leaks through a log or an error. The field
+/// holds the flow with its credentials (platform-docs/enebular-asset-import-export.ja.txt,
+/// "settings.jsonの内容": sourceCode). It is a string in most exports but may be an object:
+/// then its JSON text (compact, and each line of it pretty-printed) and every value at a
+/// credential's place inside it, at any depth.
 pub fn credentials(meta: &Value) -> Vec<String> {
-    let Some(code) = meta.get(SOURCE_CODE).and_then(Value::as_str) else {
+    let Some(code) = meta.get(SOURCE_CODE) else {
         return Vec::new();
     };
+    let mut out = Vec::new();
+    let text = match code {
+        Value::String(s) => s.clone(),
+        Value::Object(_) | Value::Array(_) => {
+            crate::secrets::credentials::collect(code, &mut out);
+            out.retain(|c| c.trim().chars().count() >= crate::secrets::MIN_SECRET_CHARS);
+            let pretty = serde_json::to_string_pretty(code).unwrap_or_default();
+            out.extend(
+                pretty
+                    .lines()
+                    .map(|l| l.trim().trim_end_matches(','))
+                    .filter(|l| l.len() >= 8)
+                    .map(str::to_string),
+            );
+            code.to_string()
+        }
+        _ => return Vec::new(),
+    };
     // Text too short to mask without hiding ordinary words is not taken as a credential.
-    if code.trim().chars().count() < crate::secrets::MIN_SECRET_CHARS {
-        return Vec::new();
+    if text.trim().chars().count() < crate::secrets::MIN_SECRET_CHARS {
+        return out;
     }
-    let mut out = vec![code.to_string()];
     out.extend(
-        code.lines()
+        text.lines()
             .map(str::trim)
             .filter(|l| l.len() >= 8)
             .map(str::to_string),
     );
+    out.push(text);
     out
+}
+
+/// A folder name for an asset hoist did not read from a folder: its title with every
+/// character a path cannot hold replaced by `_`.
+fn folder_for_title(title: &str) -> String {
+    let name: String = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim_matches(|c| c == '.' || c == ' ');
+    if name.is_empty() {
+        "asset".into()
+    } else {
+        name.to_string()
+    }
+}
+
+/// The asset as the platform holds it after import: the name it was imported under is its
+/// master's title (the platform's `_n` for a name the project already had).
+pub fn as_held(asset: &mut Asset) {
+    if asset.key.version != Version::Master {
+        return;
+    }
+    let name = asset.key.name.clone();
+    if asset.meta().get("title").and_then(Value::as_str) != Some(name.as_str())
+        && let Some(doc) = asset.meta_mut().as_object_mut()
+    {
+        doc.insert("title".into(), Value::String(name));
+    }
 }
 
 /// The bytes of a changed `settings.json`: pretty JSON with CRLF line ends, as exported.
@@ -261,19 +411,43 @@ pub fn entries(
     extras: &[EntryRef],
 ) -> Result<Vec<OutEntry>, String> {
     let mut out = Vec::new();
+    // Each asset keeps the folder it was read from; a folder another asset of the type
+    // already took (a merged state holding a target asset and a new one read from folders of
+    // one name) gets `_1`, `_2`, … The folder name is not the asset's name, so nothing else
+    // follows it.
+    let mut folder_by_name: BTreeMap<(&str, &str), String> = BTreeMap::new();
+    let mut taken: BTreeSet<(&str, String)> = BTreeSet::new();
     for asset in assets {
-        let Some(folder) = folder_of_kind(&asset.key.kind) else {
+        let Some(type_folder) = folder_of_kind(&asset.key.kind) else {
             return Err(format!(
                 "{}: the enebular layout has no place for kind {:?}",
                 asset.key, asset.key.kind
             ));
+        };
+        let kind = asset.key.kind.as_str();
+        let asset_folder = match folder_by_name.get(&(kind, asset.key.name.as_str())) {
+            Some(f) => f.clone(),
+            None => {
+                let base = folder_of(asset)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| folder_for_title(&asset.key.name));
+                let mut candidate = base.clone();
+                let mut n = 0;
+                while taken.contains(&(kind, candidate.clone())) {
+                    n += 1;
+                    candidate = format!("{base}_{n}");
+                }
+                taken.insert((kind, candidate.clone()));
+                folder_by_name.insert((kind, asset.key.name.as_str()), candidate.clone());
+                candidate
+            }
         };
         let version = asset
             .key
             .version
             .folder()
             .unwrap_or_else(|| "master".into());
-        let dir = format!("{project}/{folder}/{}/{version}", asset.key.name);
+        let dir = format!("{project}/{type_folder}/{asset_folder}/{version}");
         let name = format!("{dir}/{SETTINGS}");
         match (&asset.origin, asset.is_edited()) {
             (Some(origin), false) => out.push(OutEntry::copy(name, &origin.source, &origin.name)),

@@ -4,6 +4,7 @@
 
 pub mod layout;
 pub mod resolve;
+pub mod rules;
 pub mod select;
 
 use std::sync::Arc;
@@ -54,6 +55,14 @@ impl LayoutIo for Enebular {
         layout::asset_of_entry(entry)
     }
 
+    fn as_held(&self, asset: &mut Asset) {
+        layout::as_held(asset);
+    }
+
+    fn names_are_paths(&self) -> bool {
+        false
+    }
+
     // Uploaded files and flow.json sit beside settings.json in each version's folder.
     fn reserved_payload_name(&self) -> Option<&'static str> {
         Some(layout::SETTINGS)
@@ -66,7 +75,13 @@ impl Platform for Enebular {
     }
 
     fn hides(&self, kind: &str, pointer: &str) -> bool {
-        pointer == format!("/{}", layout::SOURCE_CODE) && layout::folder_of_kind(kind).is_some()
+        // `sourceCode` is a string in most exports but may be an object: every place inside
+        // it is hidden too.
+        layout::folder_of_kind(kind).is_some()
+            && pointer
+                .strip_prefix('/')
+                .and_then(|p| p.strip_prefix(layout::SOURCE_CODE))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
     fn adjust_selection(&self, spec: &Spec, assets: &[Asset], sel: &mut Selection, shown: &str) {
@@ -88,8 +103,33 @@ impl Platform for Enebular {
         })
     }
 
-    fn after_resolve(&self, items: &mut [Item], shown: &str, warnings: &mut Vec<Note>) {
+    fn after_resolve(
+        &self,
+        spec: &Spec,
+        items: &mut [Item],
+        shown: &str,
+        warnings: &mut Vec<Note>,
+    ) {
+        rules::refuse_overwrite(items);
         resolve::require_master(items);
-        resolve::flag_hash_changes(items, shown, warnings);
+        resolve::flag_hash_changes(spec, items, shown, warnings);
+    }
+
+    fn check_spec(&self, spec: &Spec) -> Vec<crate::spec::Diagnostic> {
+        rules::check_spec(spec)
+    }
+
+    fn import_policy(
+        &self,
+        spec: &Spec,
+        _kind: &str,
+        _override_data_sources: bool,
+    ) -> Option<crate::spec::Policy> {
+        rules::import_policy(spec)
+    }
+
+    fn policy_source(&self, spec: &Spec, _kind: &str) -> Option<String> {
+        rules::import_policy(spec)
+            .map(|_| "enebular's import (a same-name asset becomes name_n)".into())
     }
 }

@@ -26,11 +26,14 @@ pub fn refuse_unsupported(spec: &Spec, items: &mut [Item]) {
     }
 }
 
-/// Warns about every written enebular asset whose hashed content hoist changed: the
-/// platform checks a hash it does not publish, so it will refuse the asset.
-pub fn flag_hash_changes(items: &[Item], shown: &str, warnings: &mut Vec<Note>) {
+/// Every written enebular asset whose hashed content hoist changed: the platform checks a
+/// hash it does not publish and refuses a modified export (platform-docs/
+/// enebular-asset-import-export.ja.txt, 概要: ExportしたAssetを変更したファイルをImportすると
+/// エラー; settings.json `hash`), so the asset fails, unless `capabilities.changed_content`
+/// says the destination accepts it; then each is a warning.
+pub fn flag_hash_changes(spec: &Spec, items: &mut [Item], shown: &str, warnings: &mut Vec<Note>) {
     for it in items
-        .iter()
+        .iter_mut()
         .filter(|it| !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite)))
     {
         let files: Vec<&str> = it
@@ -48,18 +51,28 @@ pub fn flag_hash_changes(items: &[Item], shown: &str, warnings: &mut Vec<Note>) 
             what.push(super::layout::SETTINGS);
         }
         what.extend(files);
-        warnings.push(
-            Note::new(
+        let what = what.join(", ");
+        if spec.capabilities.changed_content {
+            warnings.push(
+                Note::new(
+                    "enebular.hash_changed",
+                    format!("{what} changed: the export's hash no longer matches its content"),
+                )
+                .asset(&it.source_key)
+                .package(shown)
+                .hint("capabilities.changed_content says the destination accepts modified exports; enebular's default is to refuse them"),
+            );
+        } else {
+            let note = Note::new(
                 "enebular.hash_changed",
                 format!(
-                    "{} changed: the platform rejects an export whose hashed content was modified",
-                    what.join(", ")
+                    "{what} changed: the platform refuses an export whose hashed content was modified"
                 ),
-            )
-            .asset(&it.source_key)
-            .package(shown)
-            .hint("change it on the platform and export again, or leave it as exported"),
-        );
+            );
+            it.fail(note.hint(
+                "values that differ per environment belong outside the exported asset (e.g. Node-RED environment variables); or change it on the platform and export again; set capabilities.changed_content: true only for a destination configured to accept modified exports",
+            ));
+        }
     }
 }
 

@@ -152,16 +152,23 @@ impl V {
             default: Policy::Fail,
             kinds: BTreeMap::new(),
             by_name: Vec::new(),
+            default_span: None,
+            written: Vec::new(),
         };
         let Some(raw) = raw else { return out };
         for (key, p) in &raw.policies {
             let policy = self.policy(p);
+            let at = p.span;
             if key.value == "default" {
+                out.default_span = Some(at);
                 if let Some(p) = policy {
+                    out.written.push((None, p.clone(), at));
                     out.default = p;
                 }
             } else if self.kinds.contains(&key.value) {
                 if let Some(p) = policy {
+                    out.written
+                        .push((Some(BTreeSet::from([key.value.clone()])), p.clone(), at));
                     out.kinds.insert(key.value.clone(), p);
                 }
             } else {
@@ -189,8 +196,9 @@ impl V {
             let names = self.names(&r.names);
             match &r.policy {
                 Some(p) => {
-                    if let Some(p) = self.policy(p) {
-                        out.by_name.push((kinds, names, p));
+                    if let Some(policy) = self.policy(p) {
+                        out.written.push((kinds.clone(), policy.clone(), p.span));
+                        out.by_name.push((kinds, names, policy));
                     }
                 }
                 None => self.error(rule.span, "spec.missing", "a `by_name` rule needs `policy`"),

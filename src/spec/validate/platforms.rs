@@ -226,6 +226,7 @@ impl V {
                 versions: c.versions.unwrap_or(true),
                 files: c.files.unwrap_or(true),
                 privatenodes: c.privatenodes.unwrap_or(true),
+                changed_content: c.changed_content.unwrap_or(false),
             }
         })
     }

@@ -1,0 +1,93 @@
+//! What an enebular import does with names, and the spec rules it cannot carry out.
+//!
+//! The import takes an asset's name from its master `settings.json` `title`, and a name the
+//! project already has is imported as `name_1`, `name_2`, … (platform-docs/
+//! enebular-asset-import-export.ja.txt, "Import機能の使い方": 同名のAssetが存在する場合には
+//! 末尾に_nを付与). It never replaces an asset, and a title hoist changed would break the hash
+//! the platform checks ("hash"; a modified export is refused). So: the platform's `_n` is the
+//! default conflict rule, `overwrite` and other rename strategies are refused at their line,
+//! and so are rename rules (an asset is renamed in the platform's screen after import).
+
+use std::collections::BTreeSet;
+
+use crate::plan::transform::Item;
+use crate::plan::{Action, Note};
+use crate::spec::{Diagnostic, Policy, RenameStrategy, Spec};
+
+/// The kinds of the enebular layout.
+pub const KINDS: [&str; 3] = ["flow", "file", "privatenode"];
+
+/// The platform's own rule for a name the project already has: `name_1`, `name_2`, …
+pub fn platform_rename() -> Policy {
+    Policy::Rename(RenameStrategy::Counter {
+        separator: "_".into(),
+    })
+}
+
+fn covers_enebular(kinds: Option<&BTreeSet<String>>) -> bool {
+    kinds.is_none_or(|k| KINDS.iter().any(|e| k.contains(*e)))
+}
+
+/// The rules of `spec` an enebular import cannot carry out.
+pub fn check_spec(spec: &Spec) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in &spec.renames {
+        if covers_enebular(rule.kinds.as_ref()) {
+            out.push(
+                Diagnostic::new(
+                    "enebular.rename",
+                    Some(rule.span),
+                    "enebular takes an asset's name from its settings.json title, which hoist cannot change without breaking the hash the import checks",
+                )
+                .help(Some(
+                    "rename the asset in enebular's screen after import, or limit the rule's kinds to other layouts' kinds".into(),
+                )),
+            );
+        }
+    }
+    for (kinds, policy, span) in &spec.conflicts.written {
+        if !covers_enebular(kinds.as_ref()) {
+            continue;
+        }
+        let refused = match policy {
+            Policy::Overwrite => Some(
+                "an enebular import never replaces an asset: a name the project has is imported as name_1, name_2, …".to_string(),
+            ),
+            Policy::Rename(RenameStrategy::Counter { separator }) if separator == "_" => None,
+            Policy::Rename(_) => Some(
+                "enebular names a same-name asset name_1, name_2, … itself; hoist cannot give it another name".to_string(),
+            ),
+            _ => None,
+        };
+        if let Some(message) = refused {
+            out.push(
+                Diagnostic::new("enebular.conflict_policy", Some(*span), message).help(Some(
+                    "use `rename` (the platform's own rule, the default), `skip` or `fail`".into(),
+                )),
+            );
+        }
+    }
+    out
+}
+
+/// The platform's rule when the spec names no default and no rule for the kind.
+pub fn import_policy(spec: &Spec) -> Option<Policy> {
+    spec.conflicts.default_span.is_none().then(platform_rename)
+}
+
+/// A conflict hook cannot make the platform replace an asset either: an overwrite it chose
+/// fails the asset.
+pub fn refuse_overwrite(items: &mut [Item]) {
+    for it in items
+        .iter_mut()
+        .filter(|it| !it.failed() && it.action == Some(Action::Overwrite))
+    {
+        it.fail(
+            Note::new(
+                "enebular.overwrite",
+                "an enebular import never replaces an asset: the project's asset stays and this one is imported as name_n",
+            )
+            .hint("answer rename, skip or fail from the conflict hook"),
+        );
+    }
+}
