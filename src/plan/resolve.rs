@@ -164,6 +164,8 @@ struct Group<'a> {
     kind: &'a str,
     name: &'a str,
     idxs: &'a [usize],
+    /// Whether names are folder or file names in the package's layout.
+    names_are_paths: bool,
 }
 
 /// Renames a conflicting group under a rename policy: the name a hook chose, or one
@@ -177,7 +179,6 @@ fn rename_group(
     chosen_name: Option<String>,
     decided_by: &str,
     taken: &dyn Fn(&str, &str) -> bool,
-    names_are_paths: bool,
 ) -> Option<String> {
     let (kind, name, idxs) = (g.kind, g.name, g.idxs);
     let chosen = chosen_name.is_some();
@@ -200,7 +201,7 @@ fn rename_group(
         None => generate(&strategy, &spec.seed, kind, name, taken),
     };
     // Where names are not paths (enebular titles) any name but an empty one is a name.
-    let checked = if names_are_paths || new.is_empty() {
+    let checked = if g.names_are_paths || new.is_empty() {
         check_name(&new)
     } else {
         Ok(())
@@ -247,26 +248,15 @@ fn groups_of(items: &[Item]) -> BTreeMap<(String, String), Vec<usize>> {
     groups
 }
 
-/// After a package's conflicts: references follow the renames, the platform checks the
-/// package, every reference must resolve, and what the package writes joins what exists.
-#[allow(clippy::too_many_arguments)]
+/// After a package's conflicts: references follow the renames and the platform checks the
+/// package (in [`resolve_package`]), then the target checks, every reference must resolve,
+/// and what the package writes joins what exists.
 fn finish_package(
-    spec: &crate::spec::Spec,
-    platform: &dyn super::Platform,
     items: &mut [Item],
-    moved: &Moves,
     shown: &str,
     existing: &mut Names,
     checks: Option<&mut (dyn TargetChecks + '_)>,
-    warnings: &mut Vec<Note>,
 ) {
-    if !moved.is_empty() {
-        for it in items.iter_mut().filter(|it| !it.failed()) {
-            let more = rewrite_refs(&mut it.asset, moved);
-            it.references.extend(more);
-        }
-    }
-    platform.after_resolve(spec, items, shown, warnings);
     if let Some(checks) = checks {
         checks.package(items);
     }
@@ -361,7 +351,12 @@ fn resolve_package(
             }
             Policy::Rename(strategy) => {
                 let taken = |k: &str, n: &str| existing.has(k, n) || reserved.has(k, n);
-                let group = Group { kind, name, idxs };
+                let group = Group {
+                    kind,
+                    name,
+                    idxs,
+                    names_are_paths: w.platform.names_are_paths(),
+                };
                 if let Some(new) = rename_group(
                     spec,
                     items,
@@ -370,7 +365,6 @@ fn resolve_package(
                     chosen_name.take(),
                     &decided_by,
                     &taken,
-                    w.platform.names_are_paths(),
                 ) {
                     reserved.add(kind, &new);
                     moved
@@ -390,9 +384,14 @@ fn resolve_package(
             }
         }
     }
-    finish_package(
-        spec, w.platform, items, &moved, w.shown, existing, checks, warnings,
-    );
+    if !moved.is_empty() {
+        for it in items.iter_mut().filter(|it| !it.failed()) {
+            let more = rewrite_refs(&mut it.asset, &moved);
+            it.references.extend(more);
+        }
+    }
+    w.platform.after_resolve(spec, items, w.shown, warnings);
+    finish_package(items, w.shown, existing, checks);
     abort
 }
 
