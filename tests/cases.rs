@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    enebular_tags => "enebular-tags",
     enebular_titles => "enebular-titles",
     enebular_spec_refused => "enebular-spec-refused",
     kie_abort_renamed => "kie-abort-renamed",

@@ -294,6 +294,13 @@ fn summary_line(out: &mut String, s: &crate::plan::Summary) {
         "\nsummary: {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed, {} warnings",
         s.create, s.overwrite, s.unchanged, s.skip, s.fail, s.renamed, s.warnings
     );
+    if let Some(a) = &s.assets {
+        let _ = writeln!(
+            out,
+            "assets (each once, all its versions together): {} create, {} overwrite, {} unchanged, {} skip, {} fail, {} renamed",
+            a.create, a.overwrite, a.unchanged, a.skip, a.fail, a.renamed
+        );
+    }
 }
 
 /// A copy of the plan with every text from packages, specs or scripts on one line, as

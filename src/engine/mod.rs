@@ -106,13 +106,20 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     let Some(lock) = lock else {
         return Ok(Report::new(plan, "dry-run", Vec::new()));
     };
+    // Beside the outputs the plan names, written or not (a package whose assets all failed
+    // is not).
     let report_shown = format!(
         "{}/{REPORT_NAME}",
-        outputs.first().map_or(String::from("."), |o| {
-            o.shown
-                .rsplit_once('/')
-                .map_or(String::from("."), |(d, _)| d.to_string())
-        })
+        plan.packages
+            .iter()
+            .map(|p| p.output.as_str())
+            .chain(outputs.iter().map(|o| o.shown.as_str()))
+            .next()
+            .map_or(String::from("."), |shown| {
+                shown
+                    .rsplit_once('/')
+                    .map_or(String::from("."), |(d, _)| d.to_string())
+            })
     );
     let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
     with_report.push(report_shown);

@@ -160,12 +160,18 @@ pub(super) fn build(
             Some(Err(e)) => return Err(Error::Usage(format!("{}: {e}", s.shown))),
         };
         let shown_out = join_shown(&out_shown, &name);
+        // A package whose assets all failed (or failed and were skipped) holds nothing to
+        // import: it is not written, and the report lists it as not written.
+        let all_failed = written.is_empty() && assets.iter().any(|a| a.action == Action::Fail);
         packages.push(PackagePlan {
             source: s.shown.clone(),
             layout: s.package.layout,
             output: shown_out.clone(),
             assets,
         });
+        if all_failed {
+            continue;
+        }
         outputs.push(PackageOutput {
             path: out_dir.join(&name),
             shown: shown_out,

@@ -296,7 +296,9 @@ fn load_asset(
         name: settings,
         size: entry.size,
     };
+    let labels = tag_labels(&meta);
     let mut asset = Asset::new(key.clone(), meta, Some(origin));
+    asset.labels = labels;
     for (rel, (name, size)) in group.files {
         asset.files.insert(
             rel,
@@ -308,6 +310,21 @@ fn load_asset(
         );
     }
     Ok(asset)
+}
+
+/// An asset's tags (`tagTitles`, platform-docs/enebular-asset-import-export.ja.txt,
+/// "settings.jsonの内容") as labels: each tag a label of that name with an empty value, so
+/// `labels: {factory: "*"}` selects the assets tagged `factory`.
+fn tag_labels(meta: &Value) -> BTreeMap<String, String> {
+    meta.get("tagTitles")
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(Value::as_str)
+                .map(|t| (t.to_string(), String::new()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Field of `settings.json` that may hold credentials.
@@ -329,6 +346,16 @@ pub fn credentials(meta: &Value) -> Vec<String> {
         Value::Object(_) | Value::Array(_) => {
             crate::secrets::credentials::collect(code, &mut out);
             out.retain(|c| c.trim().chars().count() >= crate::secrets::MIN_SECRET_CHARS);
+            // Its longer strings too (a function node's body, a broker URL), as a string
+            // sourceCode's lines; plain words (`function`, `temperature`) are left, so that
+            // masking them everywhere does not blank ordinary text.
+            let mut strings = Vec::new();
+            crate::secrets::credentials::collect_all(code, &mut strings);
+            out.extend(strings.into_iter().filter(|t| {
+                t.chars().count() >= 8
+                    && t.chars()
+                        .any(|c| !(c.is_alphabetic() || c == ' ' || c == '-'))
+            }));
             let pretty = serde_json::to_string_pretty(code).unwrap_or_default();
             out.extend(
                 pretty
@@ -482,6 +509,29 @@ mod tests {
             Some("file/doc")
         );
         assert_eq!(asset_of_entry("P/readme"), None);
+    }
+
+    #[test]
+    fn source_code_of_any_type_is_secret() {
+        let as_text = serde_json::json!({"sourceCode": "[{\"id\": \"n1\"}]\npassword: hunter22"});
+        let found = credentials(&as_text);
+        assert!(
+            found.contains(&"password: hunter22".to_string()),
+            "{found:?}"
+        );
+        let as_object = serde_json::json!({"sourceCode": {
+            "flows": [{"id": "n1", "type": "function", "name": "temperature",
+                       "func": "msg.key = 'k-77aa91zz'; return msg;"}],
+            "credentials": {"n1": {"password": "s3cret"}}
+        }});
+        let found = credentials(&as_object);
+        for secret in ["s3cret", "msg.key = 'k-77aa91zz'; return msg;"] {
+            assert!(found.contains(&secret.to_string()), "{secret}: {found:?}");
+        }
+        for word in ["function", "temperature", "n1", "flows"] {
+            assert!(!found.contains(&word.to_string()), "{word}: {found:?}");
+        }
+        assert!(credentials(&serde_json::json!({"sourceCode": 12})).is_empty());
     }
 
     #[test]

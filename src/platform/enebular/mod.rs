@@ -111,6 +111,7 @@ impl Platform for Enebular {
         warnings: &mut Vec<Note>,
     ) {
         rules::refuse_overwrite(items);
+        rules::refuse_label_edits(items);
         resolve::require_master(items);
         resolve::flag_hash_changes(spec, items, shown, warnings);
     }

@@ -75,6 +75,23 @@ pub fn import_policy(spec: &Spec) -> Option<Policy> {
     spec.conflicts.default_span.is_none().then(platform_rename)
 }
 
+/// An asset's labels are its tags (`tagTitles`), inside the hashed export: a hook that
+/// changed them fails the asset rather than see the change silently dropped.
+pub fn refuse_label_edits(items: &mut [Item]) {
+    for it in items
+        .iter_mut()
+        .filter(|it| !it.failed() && !it.label_edits.is_empty())
+    {
+        it.fail(
+            Note::new(
+                "enebular.tags",
+                "a hook changed the asset's labels, which are its tags (tagTitles in settings.json, part of the hashed export)",
+            )
+            .hint("change tags in enebular after import; a hook may read labels but not change them here"),
+        );
+    }
+}
+
 /// A conflict hook cannot make the platform replace an asset either: an overwrite it chose
 /// fails the asset.
 pub fn refuse_overwrite(items: &mut [Item]) {
