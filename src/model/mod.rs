@@ -178,6 +178,9 @@ pub struct Asset {
     pub origin: Option<EntryRef>,
     /// Payload files by path relative to the asset.
     pub files: BTreeMap<String, Payload>,
+    /// What a platform read from the asset's files to judge it by (enebular: a private
+    /// node's package name); never written.
+    pub facts: BTreeMap<&'static str, String>,
 }
 
 impl Asset {
@@ -190,6 +193,7 @@ impl Asset {
             edited: false,
             origin,
             files: BTreeMap::new(),
+            facts: BTreeMap::new(),
         }
     }
 

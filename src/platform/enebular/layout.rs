@@ -299,6 +299,11 @@ fn load_asset(
     let labels = tag_labels(&meta);
     let mut asset = Asset::new(key.clone(), meta, Some(origin));
     asset.labels = labels;
+    if key.kind == "privatenode" {
+        let name = node_package_name(&source, &group.files)
+            .map_err(|m| ("enebular.privatenode_package", format!("{key}: {m}")))?;
+        asset.facts.insert(PACKAGE_NAME, name);
+    }
     for (rel, (name, size)) in group.files {
         asset.files.insert(
             rel,
@@ -310,6 +315,31 @@ fn load_asset(
         );
     }
     Ok(asset)
+}
+
+/// The fact under which a private node's package name is kept.
+pub const PACKAGE_NAME: &str = "package_name";
+
+/// The package name of a private node: its one `.tgz` file's `package/package.json` `name`.
+fn node_package_name(
+    source: &Source,
+    files: &BTreeMap<String, (String, u64)>,
+) -> Result<String, String> {
+    let tgz: Vec<&String> = files
+        .iter()
+        .filter(|(rel, _)| rel.ends_with(".tgz"))
+        .map(|(_, (name, _))| name)
+        .collect();
+    let [name] = tgz[..] else {
+        return Err(format!(
+            "a private node holds one package file (.tgz); this version holds {}",
+            tgz.len()
+        ));
+    };
+    let entry = source.find(name).expect("grouped from the listing");
+    let bytes = source.read(entry).map_err(|e| e.to_string())?;
+    super::tgz::package_name(&bytes, source.limits().max_total_size)
+        .map_err(|m| format!("{name}: {m}"))
 }
 
 /// An asset's tags (`tagTitles`, platform-docs/enebular-asset-import-export.ja.txt,

@@ -6,6 +6,7 @@ pub mod layout;
 pub mod resolve;
 pub mod rules;
 pub mod select;
+pub mod tgz;
 
 use std::sync::Arc;
 
@@ -92,15 +93,11 @@ impl Platform for Enebular {
         resolve::refuse_unsupported(spec, items);
     }
 
-    fn forced_conflict(&self, kind: &str, name: &str) -> Option<Note> {
-        // The package name lives inside the node: no rename or overwrite gets past it.
-        (kind == "privatenode").then(|| {
-            Note::new(
-                "enebular.privatenode_exists",
-                format!("a private node with the package name {name} already exists in the target"),
-            )
-            .hint("the platform refuses it whatever the conflict policy; remove it from the target or exclude it")
-        })
+    fn target_checks<'a>(
+        &self,
+        ctx: &crate::plan::platform::Ctx<'a>,
+    ) -> Option<Box<dyn crate::plan::platform::TargetChecks + 'a>> {
+        Some(Box::new(rules::PackageNames::new(ctx.target)))
     }
 
     fn after_resolve(

@@ -8,7 +8,9 @@
 //! default conflict rule, `overwrite` and other rename strategies are refused at their line,
 //! and so are rename rules (an asset is renamed in the platform's screen after import).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::plan::platform::{TargetAssets, TargetChecks};
 
 use crate::plan::transform::Item;
 use crate::plan::{Action, Note};
@@ -89,6 +91,61 @@ pub fn refuse_label_edits(items: &mut [Item]) {
             )
             .hint("change tags in enebular after import; a hook may read labels but not change them here"),
         );
+    }
+}
+
+/// Private nodes clash by the package name inside their `.tgz`, not by title: the platform
+/// refuses one whose package the project already has, whatever the conflict policy (a title
+/// the project has, with another package, follows the `_n` rule like any asset).
+pub struct PackageNames {
+    /// Package names the target and earlier packages hold, with the asset that holds each.
+    held: BTreeMap<String, String>,
+}
+
+impl PackageNames {
+    /// The package names of the target's private nodes.
+    pub fn new(target: &TargetAssets<'_>) -> Self {
+        let held = target
+            .values()
+            .filter_map(|a| {
+                a.facts
+                    .get(super::layout::PACKAGE_NAME)
+                    .map(|p| (p.clone(), a.key.name.clone()))
+            })
+            .collect();
+        PackageNames { held }
+    }
+}
+
+impl TargetChecks for PackageNames {
+    fn package(&mut self, items: &mut [Item]) {
+        for it in items.iter_mut().filter(|it| {
+            !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
+        }) {
+            let Some(package) = it.asset.facts.get(super::layout::PACKAGE_NAME).cloned() else {
+                continue;
+            };
+            match self.held.get(&package) {
+                // Another version of this same asset.
+                Some(holder) if *holder == it.asset.key.name => {}
+                Some(holder) => it.fail(
+                    Note::new(
+                        "enebular.privatenode_exists",
+                        format!(
+                            "a private node with the package name {package} already exists in the target ({holder:?})"
+                        ),
+                    )
+                    .hint("the platform refuses it whatever the conflict policy; remove it from the target or exclude it"),
+                ),
+                None => {
+                    self.held.insert(package, it.asset.key.name.clone());
+                }
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Vec<Note> {
+        Vec::new()
     }
 }
 
