@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    kie_upload_yaml => "kie-upload-yaml",
     enebular_tags => "enebular-tags",
     enebular_titles => "enebular-titles",
     enebular_spec_refused => "enebular-spec-refused",

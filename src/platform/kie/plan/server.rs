@@ -48,7 +48,7 @@ const VALUE_MAX: usize = 131_072;
 pub const VALUE_TYPE_RULE: &str = "^$|^(ini|json|text|yaml|properties|xml)$";
 const VALUE_TYPES: [&str; 6] = ["ini", "json", "text", "yaml", "properties", "xml"];
 /// `check`: `max=1048576` and ASCII only.
-const CHECK_MAX: usize = 1_048_576;
+pub(super) const CHECK_MAX: usize = 1_048_576;
 /// The pattern of the `check` rule.
 pub const CHECK_RULE: &str = r"^[\x00-\x7F]*$";
 /// The pattern of the `kvStatus` rule.

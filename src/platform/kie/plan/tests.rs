@@ -255,3 +255,33 @@ fn a_duplicate_earlier_in_the_file_is_told_from_one_in_the_target() {
         }
     }
 }
+
+/// Boundaries the table above does not reach: `check` up to its maximum, a label key with
+/// `-` or `.` inside at 32 characters (33 is over), and `add_label` on an item that already
+/// carries the label changes nothing.
+#[test]
+fn check_and_framed_label_boundaries() {
+    let enabled = [("status", "enabled")];
+    let at = "c".repeat(server::CHECK_MAX);
+    let over = "c".repeat(server::CHECK_MAX + 1);
+    assert_eq!(
+        validate(&kv("k", "v", &[("status", "enabled"), ("check", &at)], &[])),
+        Ok(())
+    );
+    assert!(
+        validate(&kv(
+            "k",
+            "v",
+            &[("status", "enabled"), ("check", &over)],
+            &[]
+        ))
+        .is_err()
+    );
+    let key32 = format!("a-{}", "b".repeat(30));
+    let key33 = format!("a-{}", "b".repeat(31));
+    assert_eq!(validate(&kv("k", "v", &enabled, &[(&key32, "x")])), Ok(()));
+    assert!(validate(&kv("k", "v", &enabled, &[(&key33, "x")])).is_err());
+    let mut item = kv("k", "v", &enabled, &[("env", "prod")]);
+    assert!(!server::add_label(&mut item.doc, "env", "prod"));
+    assert!(server::add_label(&mut item.doc, "env", "test"));
+}
