@@ -6,26 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::plan::{Action, Note, Plan, Summary};
+use crate::plan::{Note, Plan, Summary};
 
 /// Format of `report.json` this version writes.
 pub const REPORT_FORMAT: u32 = 1;
 /// Counts of each action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub struct Counts {
-    /// Created.
-    pub create: usize,
-    /// Overwritten.
-    pub overwrite: usize,
-    /// Already in the target exactly as they would be written; not written.
-    pub unchanged: usize,
-    /// Skipped.
-    pub skip: usize,
-    /// Failed.
-    pub fail: usize,
-    /// Renamed.
-    pub renamed: usize,
-}
+pub use crate::plan::AssetCounts as Counts;
 
 /// One source package in the report.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -83,17 +69,7 @@ impl Report {
         for p in &plan.packages {
             let mut kinds: BTreeMap<String, Counts> = BTreeMap::new();
             for a in &p.assets {
-                let c = kinds.entry(a.kind.clone()).or_default();
-                match a.action {
-                    Action::Create => c.create += 1,
-                    Action::Overwrite => c.overwrite += 1,
-                    Action::Unchanged => c.unchanged += 1,
-                    Action::Skip => c.skip += 1,
-                    Action::Fail => c.fail += 1,
-                }
-                if !a.renames.is_empty() && a.action != Action::Fail {
-                    c.renamed += 1;
-                }
+                kinds.entry(a.kind.clone()).or_default().add(a);
                 if let Some(e) = &a.error {
                     errors.push(e.clone());
                 }

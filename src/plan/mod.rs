@@ -455,18 +455,23 @@ impl AssetCounts {
                 .iter()
                 .find(|a| a.version == crate::model::Version::Master)
                 .unwrap_or(&versions[0]);
-            match a.action {
-                Action::Create => c.create += 1,
-                Action::Overwrite => c.overwrite += 1,
-                Action::Unchanged => c.unchanged += 1,
-                Action::Skip => c.skip += 1,
-                Action::Fail => c.fail += 1,
-            }
-            if !a.renames.is_empty() && a.action != Action::Fail {
-                c.renamed += 1;
-            }
+            c.add(a);
         }
         Some(c)
+    }
+
+    /// Counts `a` under its action (and as renamed, when a rename stands).
+    pub fn add(&mut self, a: &AssetPlan) {
+        match a.action {
+            Action::Create => self.create += 1,
+            Action::Overwrite => self.overwrite += 1,
+            Action::Unchanged => self.unchanged += 1,
+            Action::Skip => self.skip += 1,
+            Action::Fail => self.fail += 1,
+        }
+        if !a.renames.is_empty() && a.action != Action::Fail {
+            self.renamed += 1;
+        }
     }
 }
 
