@@ -169,12 +169,22 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
                 None => out.push_str("transform: the asset is dropped\n"),
                 Some(after) => {
                     after_meta = Some(after.meta().clone());
+                    // Payload files (a flow.json) with their changed lines, masked below
+                    // like every other line.
+                    let files = crate::plan::changes::files(
+                        &original,
+                        &after,
+                        crate::plan::changes::Lines::Shown,
+                    );
                     let after = shown(&after, &original);
-                    if after == before {
+                    if after == before && files.is_empty() {
                         out.push_str("transform: no change\n");
                     } else {
                         out.push_str("transform:\n");
-                        out.push_str(&crate::diff::lines(&before, &after, 2));
+                        if after != before {
+                            out.push_str(&crate::diff::lines(&before, &after, 2));
+                        }
+                        super::render::file_changes(&mut out, files.iter(), "  ");
                     }
                 }
             }

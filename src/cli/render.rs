@@ -161,35 +161,11 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
         };
         let _ = writeln!(out, "          {} {place}: {}", c.op.sign(), change_text(c));
     }
-    for f in a.files.iter().take(DIFF_LINES.saturating_sub(a.diff.len())) {
-        let side = |i: &Option<crate::plan::FileInfo>| {
-            i.as_ref()
-                .map(|i| format!("sha256 {} ({} B)", i.sha256.short(), i.size))
-                .unwrap_or_else(|| "(unreadable)".into())
-        };
-        let what = match f.op {
-            crate::diff::Op::Added => side(&f.new),
-            crate::diff::Op::Removed => side(&f.old),
-            crate::diff::Op::Changed => format!("{} → {}", side(&f.old), side(&f.new)),
-        };
-        let _ = writeln!(out, "          {} file {}: {what}", f.op.sign(), f.path);
-        if f.op == crate::diff::Op::Changed && f.lines.is_empty() {
-            let _ = writeln!(
-                out,
-                "              (no lines shown: not text, over 64 KiB or 4000 lines on a side, or it names a credential)"
-            );
-        }
-        for l in f.lines.iter().take(FILE_LINES) {
-            let _ = writeln!(out, "              {l}");
-        }
-        if f.lines.len() > FILE_LINES {
-            let _ = writeln!(
-                out,
-                "              … {} more lines",
-                f.lines.len() - FILE_LINES
-            );
-        }
-    }
+    file_changes(
+        out,
+        a.files.iter().take(DIFF_LINES.saturating_sub(a.diff.len())),
+        "          ",
+    );
     let shown = DIFF_LINES.min(a.diff.len() + a.files.len());
     let cut = a.diff.len() + a.files.len() - shown;
     if cut > 0 {
@@ -513,4 +489,42 @@ pub fn report(report: &Report, base: &Path) -> String {
     }
     summary_line(&mut out, &report.summary);
     out
+}
+
+/// Changed payload files, one line each (digest and size), with the changed lines of small
+/// text files; every line starts with `indent`.
+pub(super) fn file_changes<'a>(
+    out: &mut String,
+    files: impl Iterator<Item = &'a crate::plan::FileChange>,
+    indent: &str,
+) {
+    for f in files {
+        let side = |i: &Option<crate::plan::FileInfo>| {
+            i.as_ref()
+                .map(|i| format!("sha256 {} ({} B)", i.sha256.short(), i.size))
+                .unwrap_or_else(|| "(unreadable)".into())
+        };
+        let what = match f.op {
+            crate::diff::Op::Added => side(&f.new),
+            crate::diff::Op::Removed => side(&f.old),
+            crate::diff::Op::Changed => format!("{} → {}", side(&f.old), side(&f.new)),
+        };
+        let _ = writeln!(out, "{indent}{} file {}: {what}", f.op.sign(), f.path);
+        if f.op == crate::diff::Op::Changed && f.lines.is_empty() {
+            let _ = writeln!(
+                out,
+                "{indent}    (no lines shown: not text, over 64 KiB or 4000 lines on a side, or it names a credential)"
+            );
+        }
+        for l in f.lines.iter().take(FILE_LINES) {
+            let _ = writeln!(out, "{indent}    {l}");
+        }
+        if f.lines.len() > FILE_LINES {
+            let _ = writeln!(
+                out,
+                "{indent}    … {} more lines",
+                f.lines.len() - FILE_LINES
+            );
+        }
+    }
 }
