@@ -332,3 +332,18 @@ fn plain_names_are_one_component() {
         assert!(!is_plain_name(bad), "{bad}");
     }
 }
+
+/// A lock taken on a lock file its holder removed meanwhile does not count: the handle must be
+/// the file still at the name (the same file, not one put there since, nor none).
+#[cfg(unix)]
+#[test]
+fn a_lock_counts_only_on_the_file_still_at_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(LOCK_NAME);
+    let file = open_no_follow(&path, true).unwrap();
+    assert!(same_file(&file, &path));
+    fs::remove_file(&path).unwrap();
+    assert!(!same_file(&file, &path), "removed");
+    write(&path, "another run's lock");
+    assert!(!same_file(&file, &path), "replaced");
+}
