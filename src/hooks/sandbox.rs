@@ -398,11 +398,6 @@ impl Prelude {
         self.readonly.call((t, name))
     }
 
-    /// The table a read-only proxy shows, when `t` is one.
-    pub fn shown(&self, t: &Table) -> Option<Table> {
-        self.shown.raw_get::<Option<Table>>(t).ok().flatten()
-    }
-
     /// Read-only proxy → the table it shows, for readers that see through proxies.
     pub fn shown_table(&self) -> Table {
         self.shown.clone()

@@ -435,3 +435,18 @@ fn table_sort_keeps_equal_elements_in_their_order() {
     assert_eq!(out.meta()["ids"], want.join(","));
     assert_eq!(out.meta()["words"], "a,a,b,c");
 }
+
+/// The state scripts run in is made with the safe libraries only: no `io`, `os`, `package`,
+/// `debug` or `coroutine` exists in it even before the sandbox's environments hide the rest.
+#[test]
+fn a_new_state_has_only_the_safe_libraries() {
+    let lua = crate::hooks::sandbox::new_state().unwrap();
+    for name in ["io", "os", "package", "debug", "coroutine", "require"] {
+        let v: mlua::Value = lua.globals().get(name).unwrap();
+        assert!(v.is_nil(), "{name} is reachable");
+    }
+    for name in ["string", "table", "math", "utf8"] {
+        let v: mlua::Value = lua.globals().get(name).unwrap();
+        assert!(v.is_table(), "{name} is missing");
+    }
+}
