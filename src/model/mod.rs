@@ -197,6 +197,16 @@ impl Asset {
         }
     }
 
+    /// The labels as a JSON object, for the diff engine.
+    pub fn labels_json(&self) -> Value {
+        Value::Object(
+            self.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
+    }
+
     /// The JSON document.
     pub fn meta(&self) -> &Value {
         &self.meta

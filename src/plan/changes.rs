@@ -53,7 +53,7 @@ pub fn attach(
                         c.by = Some(credit(it, &c.pointer));
                     }
                     it.diff = changes;
-                    let mut labels = diff::json(&labels_json(old), &labels_json(&it.asset));
+                    let mut labels = diff::json(&old.labels_json(), &it.asset.labels_json());
                     for c in &mut labels {
                         c.by = Some(label_credit(it, &c.pointer));
                     }
@@ -98,16 +98,6 @@ fn credit(it: &Item, pointer: &str) -> String {
         return "rename (reference)".into();
     }
     "source".into()
-}
-
-/// An asset's labels as a JSON object, for [`diff::json`].
-pub fn labels_json(a: &Asset) -> Value {
-    Value::Object(
-        a.labels
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
 }
 
 /// The hook that last changed the label at `pointer`, else the source.
@@ -161,19 +151,6 @@ pub fn found_credentials(it: &Item, target: [Option<&Asset>; 2]) -> crate::secre
         }
     }
     crate::secrets::Secrets::of_found(values)
-}
-
-/// How an override's value is shown in the plan's list of steps: the mask when the spec marks
-/// it secret or it lands on a credential's place in `doc` (a `password` field, a credential
-/// pair's value), else the value with the credentials inside it masked. A value shown as the
-/// mask also masks the diffs at its place ([`secret_override`]).
-pub fn override_shown(value: &Value, secret: bool, pointer: &str, doc: &Value) -> Value {
-    if secret || credentials::is_secret_place(pointer, [Some(doc), None]) {
-        return Value::String(crate::secrets::MASK.into());
-    }
-    let mut shown = value.clone();
-    credentials::mask_inside(&mut shown);
-    shown
 }
 
 /// Secret places recorded by an earlier promotion, by (kind, name).

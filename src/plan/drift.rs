@@ -8,11 +8,36 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::FileChange;
-use super::changes::{Lines, files, labels_json, mask_places};
+use super::changes::{Lines, files, mask_places};
 use super::platform::Platform;
 use crate::diff::{self, Change, Op};
 use crate::model::{Asset, AssetKey, Version};
 use crate::package::Package;
+
+/// The secret places a package's promotion record lists, as (kind, name, pointer). A record
+/// is input like any other: one listing places that hold no secret only hides more.
+pub fn recorded_secret_places(
+    manifest: Option<&crate::archive::manifest::Manifest>,
+) -> Vec<(String, String, String)> {
+    let Some(places) = manifest
+        .and_then(|m| m.promotion.as_ref())
+        .and_then(|r| r.get("secret_places"))
+        .and_then(serde_json::Value::as_array)
+    else {
+        return Vec::new();
+    };
+    places
+        .iter()
+        .filter_map(|p| {
+            let field = |k: &str| {
+                p.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            };
+            Some((field("kind")?, field("name")?, field("pointer")?))
+        })
+        .collect()
+}
 
 /// Format of `hoist diff --json`.
 pub const DRIFT_FORMAT: u32 = 1;
@@ -73,7 +98,7 @@ pub fn drift(
     // says where they are.
     let secret_places: Vec<(String, String, String)> = [a, b]
         .iter()
-        .flat_map(|p| super::provenance::recorded_secret_places(p.manifest.as_ref()))
+        .flat_map(|p| recorded_secret_places(p.manifest.as_ref()))
         .collect();
     let recorded = |key: &AssetKey, pointer: &str| {
         secret_places
@@ -104,7 +129,7 @@ pub fn drift(
                     platform.hides(&key.kind, p) || recorded(key, p)
                 });
                 let files = files(x, y, lines);
-                let mut labels = diff::json(&labels_json(x), &labels_json(y));
+                let mut labels = diff::json(&x.labels_json(), &y.labels_json());
                 mask_places(&mut labels, [None, None], |_| false);
                 if !changes.is_empty() || !files.is_empty() || !labels.is_empty() {
                     out.push(entry(Op::Changed, changes, files, labels));

@@ -58,27 +58,6 @@ fn secret_places(p: &PackagePlan) -> Vec<Value> {
         .collect()
 }
 
-/// The secret places a package's promotion record lists, as (kind, name, pointer). A record
-/// is input like any other: one listing places that hold no secret only hides more.
-pub fn recorded_secret_places(
-    manifest: Option<&crate::archive::manifest::Manifest>,
-) -> Vec<(String, String, String)> {
-    let Some(places) = manifest
-        .and_then(|m| m.promotion.as_ref())
-        .and_then(|r| r.get("secret_places"))
-        .and_then(Value::as_array)
-    else {
-        return Vec::new();
-    };
-    places
-        .iter()
-        .filter_map(|p| {
-            let field = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
-            Some((field("kind")?, field("name")?, field("pointer")?))
-        })
-        .collect()
-}
-
 /// Gives every output of `planned` its promotion record.
 pub fn stamp(planned: &mut Planned) {
     let plan = &planned.plan;

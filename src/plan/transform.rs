@@ -469,7 +469,7 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
         }
         // The asset moves into the hook; what stays behind when it fails or is dropped only
         // needs its key.
-        let labels_before = super::changes::labels_json(&item.asset);
+        let labels_before = item.asset.labels_json();
         // The asset's credentials, to mask in the hook's error (the asset is gone by then).
         let mut credentials = Vec::new();
         crate::secrets::credentials::collect(item.asset.meta(), &mut credentials);
@@ -486,8 +486,7 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
                 }));
                 match out.value {
                     Some(a) => {
-                        let labels =
-                            crate::diff::json(&labels_before, &super::changes::labels_json(&a));
+                        let labels = crate::diff::json(&labels_before, &a.labels_json());
                         item.label_edits.extend(labels.into_iter().map(|c| Change {
                             by: Some(by.clone()),
                             ..c
@@ -566,7 +565,7 @@ fn apply_overrides(
                 || holds_secret(&value, run.secrets);
             item.overrides.push(OverrideStep {
                 pointer: s.pointer.clone(),
-                value: super::changes::override_shown(
+                value: crate::secrets::credentials::override_shown(
                     &value,
                     hidden,
                     &s.pointer,

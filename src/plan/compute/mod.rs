@@ -508,7 +508,7 @@ fn resolve_all(
     crate::plan::unchanged::mark_unchanged(items, &target_assets);
     // A merged state of an earlier promotion says where it holds the secrets that
     // promotion wrote.
-    let recorded = crate::plan::provenance::recorded_secret_places(
+    let recorded = crate::plan::drift::recorded_secret_places(
         loaded
             .target
             .as_ref()

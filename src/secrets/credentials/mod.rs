@@ -591,5 +591,18 @@ fn auth_tokens(text: &str, spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// How an override's value is shown in the plan's list of steps: the mask when the spec marks
+/// it secret or it lands on a credential's place in `doc` (a `password` field, a credential
+/// pair's value), else the value with the credentials inside it masked. A value shown as the
+/// mask also masks the diffs at its place.
+pub fn override_shown(value: &Value, secret: bool, pointer: &str, doc: &Value) -> Value {
+    if secret || is_secret_place(pointer, [Some(doc), None]) {
+        return Value::String(super::MASK.into());
+    }
+    let mut shown = value.clone();
+    mask_inside(&mut shown);
+    shown
+}
+
 #[cfg(test)]
 mod tests;

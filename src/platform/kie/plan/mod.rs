@@ -153,7 +153,7 @@ impl Items<'_> {
                         // is never shown; the plan is masked as a whole before anyone sees it.
                         overrides.push(OverrideStep {
                             pointer: set.pointer.clone(),
-                            value: crate::plan::changes::override_shown(
+                            value: crate::secrets::credentials::override_shown(
                                 &v,
                                 set.secret,
                                 &set.pointer,
