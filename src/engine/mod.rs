@@ -111,10 +111,8 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     let report_shown = format!(
         "{}/{REPORT_NAME}",
         plan.packages
-            .iter()
+            .first()
             .map(|p| p.output.as_str())
-            .chain(outputs.iter().map(|o| o.shown.as_str()))
-            .next()
             .map_or(String::from("."), |shown| {
                 shown
                     .rsplit_once('/')

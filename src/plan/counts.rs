@@ -57,24 +57,20 @@ pub struct AssetCounts {
 impl Summary {
     /// The counts of `packages`' assets, with `warnings` warnings.
     pub fn of(packages: &[PackagePlan], warnings: usize) -> Summary {
-        let mut summary = Summary {
-            warnings,
-            ..Summary::default()
-        };
+        let mut versions = AssetCounts::default();
         for a in packages.iter().flat_map(|p| &p.assets) {
-            match a.action {
-                Action::Create => summary.create += 1,
-                Action::Overwrite => summary.overwrite += 1,
-                Action::Unchanged => summary.unchanged += 1,
-                Action::Skip => summary.skip += 1,
-                Action::Fail => summary.fail += 1,
-            }
-            if !a.renames.is_empty() && a.action != Action::Fail {
-                summary.renamed += 1;
-            }
+            versions.add(a);
         }
-        summary.assets = AssetCounts::of(packages);
-        summary
+        Summary {
+            create: versions.create,
+            overwrite: versions.overwrite,
+            unchanged: versions.unchanged,
+            skip: versions.skip,
+            fail: versions.fail,
+            renamed: versions.renamed,
+            warnings,
+            assets: AssetCounts::of(packages),
+        }
     }
 }
 
