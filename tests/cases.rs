@@ -146,6 +146,7 @@ macro_rules! cases {
 }
 
 cases! {
+    enebular_privatenode_broken => "enebular-privatenode-broken",
     enebular_hook_test_files => "enebular-hook-test-files",
     kie_upload_yaml => "kie-upload-yaml",
     enebular_tags => "enebular-tags",

@@ -301,7 +301,7 @@ fn load_asset(
     asset.labels = labels;
     if key.kind == "privatenode" {
         let name = node_package_name(&source, &group.files)
-            .map_err(|m| ("enebular.privatenode_package", format!("{key}: {m}")))?;
+            .map_err(|m| ("enebular.privatenode_package", m))?;
         asset.facts.insert(PACKAGE_NAME, name);
     }
     for (rel, (name, size)) in group.files {
