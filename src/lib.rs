@@ -23,6 +23,7 @@ pub mod error;
 pub mod fsutil;
 pub mod fuzzing;
 pub mod hooks;
+pub mod jsontext;
 pub mod model;
 pub mod package;
 pub mod plan;

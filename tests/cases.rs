@@ -148,6 +148,7 @@ macro_rules! cases {
 cases! {
     enebular_privatenode_broken => "enebular-privatenode-broken",
     enebular_hook_test_files => "enebular-hook-test-files",
+    enebular_hook_json_edit => "enebular-hook-json-edit",
     kie_upload_yaml => "kie-upload-yaml",
     enebular_tags => "enebular-tags",
     enebular_titles => "enebular-titles",

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("yaml", 0),
     ("progress", 0),
     ("fsutil", 0),
+    ("jsontext", 0),
     ("secrets", 1),
     ("diff", 2),
     ("archive", 2),

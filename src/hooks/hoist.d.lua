@@ -52,8 +52,11 @@ function HoistTarget:has(kind, name) end
 ---@field null lightuserdata the JSON null; compare with ==
 local HoistJson = {}
 
+---JSON text of a value. A table `decode` returned is written over the text it came from:
+---every value that did not change keeps its bytes (key order, layout, number spelling), and
+---a table that did not change at all gives that text back. Any other value is compact JSON.
 ---@param value any
----@return string text compact JSON
+---@return string text
 function HoistJson.encode(value) end
 
 ---@param text string

@@ -371,6 +371,9 @@ pub struct Prelude {
     pub log: Function,
     /// `ctx.json.array`.
     pub array: Function,
+    /// A table `ctx.json.decode` returned → the text it was decoded from (weak keys), so
+    /// that `ctx.json.encode` of it keeps that text where values did not change.
+    pub decoded: Table,
 }
 
 impl Prelude {
@@ -474,5 +477,12 @@ pub fn prelude(
         shown: t.raw_get("shown")?,
         log: t.raw_get("log")?,
         array: t.raw_get("array")?,
+        decoded: {
+            let decoded = lua.create_table()?;
+            let weak = lua.create_table()?;
+            weak.raw_set("__mode", "k")?;
+            decoded.set_metatable(Some(weak))?;
+            decoded
+        },
     })
 }

@@ -48,17 +48,55 @@ impl HookHost {
             lua.create_function(move |lua, v: LuaValue| {
                 let shown = p.shown_table();
                 let mut meter = Meter::new(limit, Some(&shown));
+                if let LuaValue::Table(t) = &v
+                    && let Some(text) = p.decoded.raw_get::<Option<LuaString>>(t)?
+                {
+                    return encode_over(lua, &v, &text, &mut meter);
+                }
                 let value = convert::from_lua(lua, &v, None, &mut meter)?;
                 Ok(serde_json::to_string(&value).expect("JSON values serialise"))
             })?,
         )?;
+        let p = Rc::clone(prelude);
         json.raw_set(
             "decode",
-            lua.create_function(|lua, text: LuaString| convert::decode(lua, &text.as_bytes()))?,
+            lua.create_function(move |lua, text: LuaString| {
+                let v = convert::decode(lua, &text.as_bytes())?;
+                if let LuaValue::Table(t) = &v {
+                    p.decoded.raw_set(t, text)?;
+                }
+                Ok(v)
+            })?,
         )?;
         json.raw_set("null", LuaValue::NULL)?;
         json.raw_set("array", prelude.array.clone())?;
         ctx.raw_set("json", json)?;
         prelude.readonly(ctx, "ctx")
     }
+}
+
+/// `v`, a table `ctx.json.decode` made from `text`, encoded over that text: the bytes of every
+/// value that did not change stay as they were (key order, layout, number spelling; see
+/// [`crate::jsontext`]). Text that cannot be kept is written compact, as any other value.
+fn encode_over(
+    lua: &Lua,
+    v: &LuaValue,
+    text: &LuaString,
+    meter: &mut Meter,
+) -> mlua::Result<String> {
+    let bytes = text.as_bytes();
+    // The old value is built outside Lua: it counts like the value built from the table.
+    meter.charge(bytes.len())?;
+    let old: Option<(&str, serde_json::Value)> = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| Some((s, serde_json::from_str(s).ok()?)));
+    let Some((source, old)) = old else {
+        let value = convert::from_lua(lua, v, None, meter)?;
+        return Ok(serde_json::to_string(&value).expect("JSON values serialise"));
+    };
+    let Some(new) = convert::changes(lua, v, &old, meter)? else {
+        return Ok(source.to_string());
+    };
+    Ok(crate::jsontext::rewrite(source, &old, &new)
+        .unwrap_or_else(|| serde_json::to_string(&new).expect("JSON values serialise")))
 }

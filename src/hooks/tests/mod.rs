@@ -355,6 +355,29 @@ fn ctx_helpers_are_repeatable() {
 }
 
 #[test]
+fn encode_keeps_the_text_a_table_was_decoded_from() {
+    let (_d, h) = host(&[(
+        "scripts/json.lua",
+        r#"return { rename = function(a, ctx)
+            local text = '{ "b" : 1.50,\r\n  "a": [1, 2] }'
+            local same = ctx.json.encode(ctx.json.decode(text))
+            assert(same == text, same)
+            local t = ctx.json.decode(text)
+            t.a[3] = 3
+            t.c = "new"
+            local edited = ctx.json.encode(t)
+            assert(edited == '{ "b" : 1.50,\r\n  "a": [1, 2, 3],\r\n  "c": "new" }', edited)
+            -- A part of a decoded table, or a table the script built, is compact.
+            assert(ctx.json.encode(t.a) == "[1,2,3]")
+            assert(ctx.json.encode({x = 1.50}) == '{"x":1.5}')
+            return "ok"
+        end }"#,
+    )]);
+    let out = h.rename("scripts/json.lua", &api(json!({}))).unwrap();
+    assert_eq!(out.value.as_deref(), Some("ok"));
+}
+
+#[test]
 fn secrets_are_masked_in_logs_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("s")).unwrap();
