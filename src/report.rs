@@ -53,6 +53,10 @@ pub struct Report {
     pub kie: Vec<crate::plan::KieUpload>,
     /// Why nothing was written, when aborted.
     pub abort: Option<Note>,
+    /// What the operator does on the platform once the written packages are imported, asset
+    /// by asset (enebular: register the private nodes flows use, then save those flows again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_import: Vec<Note>,
     /// Files written, in order.
     pub written: Vec<String>,
     /// Outputs the plan names that were not written.
@@ -65,13 +69,18 @@ impl Report {
     /// The report of `plan` once `written` are in place.
     pub fn new(plan: &Plan, outcome: &'static str, written: Vec<String>) -> Report {
         let mut errors = Vec::new();
+        let mut after_import = Vec::new();
         let mut packages = Vec::new();
         for p in &plan.packages {
             let mut kinds: BTreeMap<String, Counts> = BTreeMap::new();
+            let out = written.contains(&p.output);
             for a in &p.assets {
                 kinds.entry(a.kind.clone()).or_default().add(a);
                 if let Some(e) = &a.error {
                     errors.push(e.clone());
+                }
+                if out {
+                    after_import.extend(a.after_import.iter().cloned());
                 }
             }
             packages.push(PackageReport {
@@ -104,6 +113,7 @@ impl Report {
             logs: plan.logs.clone(),
             kie: plan.kie.clone(),
             abort: plan.abort.clone(),
+            after_import,
             written,
             not_written,
             summary: plan.summary,

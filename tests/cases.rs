@@ -149,6 +149,8 @@ cases! {
     enebular_privatenode_broken => "enebular-privatenode-broken",
     enebular_hook_test_files => "enebular-hook-test-files",
     enebular_hook_json_edit => "enebular-hook-json-edit",
+    enebular_flow_uses_node => "enebular-flow-uses-node",
+    enebular_flow_node_unselected => "enebular-flow-node-unselected",
     kie_upload_yaml => "kie-upload-yaml",
     enebular_tags => "enebular-tags",
     enebular_titles => "enebular-titles",

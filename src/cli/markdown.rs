@@ -279,6 +279,7 @@ mod tests {
                 diff: Vec::new(),
                 files: Vec::new(),
                 label_diff: Vec::new(),
+                after_import: Vec::new(),
             });
         }
         let max = super::COMMENT_MAX;

@@ -101,6 +101,9 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
             let _ = writeln!(out, "          hint: {h}");
         }
     }
+    for n in &a.after_import {
+        let _ = writeln!(out, "        after import: {}", n.message);
+    }
 }
 
 /// Changes shown per asset; the rest are counted (the plan's JSON holds them all).
@@ -366,7 +369,6 @@ fn who(n: &Note, at: &dyn Fn(&str) -> String) -> String {
         .collect()
 }
 
-/// Renders the report of an apply for people; paths are shown from the working folder, given
 /// Counts per source package and asset kind, as a table.
 fn counts_table(packages: &[crate::report::PackageReport], at: &dyn Fn(&str) -> String) -> String {
     let mut out = String::new();
@@ -413,6 +415,7 @@ fn counts_table(packages: &[crate::report::PackageReport], at: &dyn Fn(&str) -> 
     out
 }
 
+/// Renders the report of an apply for people; paths are shown from the working folder, given
 /// the spec's folder `base`.
 pub fn report(report: &Report, base: &Path) -> String {
     let mut shown = report.clone();
@@ -422,6 +425,7 @@ pub fn report(report: &Report, base: &Path) -> String {
         .chain(&mut shown.warnings)
         .chain(&mut shown.logs)
         .chain(&mut shown.abort)
+        .chain(&mut shown.after_import)
     {
         n.each_text(&mut one_line);
     }
@@ -473,6 +477,15 @@ pub fn report(report: &Report, base: &Path) -> String {
     }
     if let Some(a) = &report.abort {
         let _ = writeln!(out, "\naborted: [{}] {}{}", a.code, who(a, &at), a.message);
+    }
+    // The operator's to-do list: every step, none cut.
+    if !report.after_import.is_empty() {
+        let n = report.after_import.len();
+        let steps = if n == 1 { "step" } else { "steps" };
+        let _ = writeln!(out, "\nafter import ({n} {steps} on the platform):");
+        for n in &report.after_import {
+            let _ = writeln!(out, "  [ ] {}{}", who(n, &at), n.message);
+        }
     }
     let _ = writeln!(out, "\nwritten:");
     if report.written.is_empty() {

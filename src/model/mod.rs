@@ -181,6 +181,12 @@ pub struct Asset {
     /// What a platform read from the asset's files to judge it by (enebular: a private
     /// node's package name); never written.
     pub facts: BTreeMap<&'static str, String>,
+    /// References a platform found in payload files rather than in the document (an
+    /// enebular flow's private nodes, found by node type in `flow.json`), each `pointer` a
+    /// file and a JSON pointer into it (`flow.json#/3/type`). Selection follows them like the
+    /// document's (`with_dependencies`, the unresolved-reference warning); nothing rewrites
+    /// them, as they hold no asset name.
+    pub links: Vec<Reference>,
 }
 
 impl Asset {
@@ -194,6 +200,7 @@ impl Asset {
             origin,
             files: BTreeMap::new(),
             facts: BTreeMap::new(),
+            links: Vec::new(),
         }
     }
 
@@ -242,9 +249,17 @@ impl Asset {
             + self.files.values().map(Payload::size).sum::<u64>()
     }
 
-    /// Every reference this asset makes to another asset, in declaration then document order.
+    /// Every reference this asset's document makes to another asset, in declaration then
+    /// document order.
     pub fn references(&self) -> Result<Vec<Reference>, String> {
         references_of(&self.key.kind, &self.meta)
+    }
+
+    /// [`Asset::references`], then the [`Asset::links`] found in payload files.
+    pub fn all_references(&self) -> Result<Vec<Reference>, String> {
+        let mut out = self.references()?;
+        out.extend(self.links.iter().cloned());
+        Ok(out)
     }
 }
 

@@ -217,6 +217,11 @@ pub struct AssetPlan {
     /// the target asset's (an overwrite), or what transform hooks changed (a create).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub label_diff: Vec<crate::diff::Change>,
+    /// What the operator does on the platform after importing it, where the platform needs
+    /// a step an import cannot carry (enebular: register the private node a flow uses, then
+    /// save the flow again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_import: Vec<Note>,
 }
 
 /// A payload file that differs from the target's: its digests and sizes, and for small text
@@ -430,6 +435,9 @@ impl AssetPlan {
             for l in &mut c.lines {
                 f(l);
             }
+        }
+        for n in &mut self.after_import {
+            n.each_text(f);
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct Item {
     pub diff: Vec<Change>,
     /// Payload files that differ from the target's.
     pub files: Vec<FileChange>,
+    /// Steps on the platform after the import (see [`crate::plan::AssetPlan::after_import`]).
+    pub after_import: Vec<Note>,
 }
 
 impl Item {
@@ -378,6 +380,7 @@ pub(super) fn transform(
                 label_diff: Vec::new(),
                 diff: Vec::new(),
                 files: Vec::new(),
+                after_import: Vec::new(),
             };
             if let Some(note) = selection.failures.get(&i) {
                 item.fail(note.clone());

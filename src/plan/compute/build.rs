@@ -284,6 +284,7 @@ pub(super) fn failed_on_reading(
                 diff: Vec::new(),
                 files: Vec::new(),
                 label_diff: Vec::new(),
+                after_import: Vec::new(),
             });
         } else {
             warnings.push(

@@ -119,6 +119,7 @@ fn asset_plan(it: &Item) -> AssetPlan {
         diff: it.diff.clone(),
         files: it.files.clone(),
         label_diff: it.label_diff.clone(),
+        after_import: it.after_import.clone(),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::archive::error::PackageError;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
-use crate::model::{Asset, AssetKey, EntryRef, Payload, Version};
+use crate::model::{Asset, AssetKey, EntryRef, Payload, Reference, Version};
 use crate::package::payload_entry;
 use crate::package::{AssetFailure, Layout, LayoutIo, Package};
 
@@ -173,6 +173,7 @@ pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, 
             && !failed.contains(&format!("{}/{}", a.key.kind, a.key.name))
     });
     name_by_title(&mut pkg.assets, &mut failures);
+    link_private_nodes(&mut pkg.assets);
     failures.sort();
     failures.dedup();
     pkg.failures = failures;
@@ -270,6 +271,75 @@ fn name_by_title(assets: &mut Vec<Asset>, failures: &mut Vec<AssetFailure>) {
     );
 }
 
+/// The file of a flow asset that holds its Node-RED flow.
+pub const FLOW_FILE: &str = "flow.json";
+
+/// Links every flow to the private nodes of the package whose node types it uses. A flow
+/// that uses a private node imports, but deploys only once the node is registered in the
+/// project and the flow is saved again in the Web Flow Editor
+/// (platform-docs/enebular-asset-import-export.ja.txt, 前提: プライベートノードを含むフロー
+/// …利用されているプライベートノードをユーザーがプロジェクトに登録し、Web Flow Editorで
+/// Flowを保存し直す必要があります). A flow names a node by its `type` (Node-RED's flow
+/// format: an array of node objects, or `{"flows": [...]}`); which types a private node gives
+/// is read from its package (see [`super::tgz::NodePackage::types`]). A `flow.json` that
+/// cannot be read as a flow links nothing: it is carried as it is, as before.
+fn link_private_nodes(assets: &mut [Asset]) {
+    let mut by_type: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for a in assets.iter().filter(|a| a.key.kind == "privatenode") {
+        let types: Vec<String> = a
+            .facts
+            .get(NODE_TYPES)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        for t in types {
+            by_type.entry(t).or_default().insert(a.key.name.clone());
+        }
+    }
+    if by_type.is_empty() {
+        return;
+    }
+    for a in assets.iter_mut().filter(|a| a.key.kind == "flow") {
+        let Some(Payload::Entry(entry)) = a.files.get(FLOW_FILE) else {
+            continue;
+        };
+        let Some(found) = entry.source.find(&entry.name) else {
+            continue;
+        };
+        let Ok(bytes) = entry.source.read(found) else {
+            continue;
+        };
+        let Ok(flow) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let (nodes, base) = match &flow {
+            Value::Array(n) => (n, String::new()),
+            Value::Object(o) => match o.get("flows") {
+                Some(Value::Array(n)) => (n, "/flows".to_string()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let mut linked: BTreeSet<&str> = BTreeSet::new();
+        let mut links = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            let Some(t) = node.get("type").and_then(Value::as_str) else {
+                continue;
+            };
+            for name in by_type.get(t).into_iter().flatten() {
+                if linked.insert(name) {
+                    links.push(Reference {
+                        pointer: format!("{FLOW_FILE}#{base}/{i}/type"),
+                        kind: "privatenode".into(),
+                        name: name.clone(),
+                        owner: false,
+                    });
+                }
+            }
+        }
+        a.links = links;
+    }
+}
+
 fn load_asset(
     pkg: &mut Package,
     key: &AssetKey,
@@ -300,9 +370,13 @@ fn load_asset(
     let mut asset = Asset::new(key.clone(), meta, Some(origin));
     asset.labels = labels;
     if key.kind == "privatenode" {
-        let name = node_package_name(&source, &group.files)
-            .map_err(|m| ("enebular.privatenode_package", m))?;
-        asset.facts.insert(PACKAGE_NAME, name);
+        let node =
+            node_package(&source, &group.files).map_err(|m| ("enebular.privatenode_package", m))?;
+        asset.facts.insert(PACKAGE_NAME, node.name);
+        asset.facts.insert(
+            NODE_TYPES,
+            serde_json::to_string(&node.types).expect("strings serialise"),
+        );
     }
     for (rel, (name, size)) in group.files {
         asset.files.insert(
@@ -320,11 +394,14 @@ fn load_asset(
 /// The fact under which a private node's package name is kept.
 pub const PACKAGE_NAME: &str = "package_name";
 
-/// The package name of a private node: its one `.tgz` file's `package/package.json` `name`.
-fn node_package_name(
+/// The fact under which a private node's node types are kept (a JSON array of strings).
+pub const NODE_TYPES: &str = "node_types";
+
+/// A private node's package: its one `.tgz` file's `package/package.json` and node types.
+fn node_package(
     source: &Source,
     files: &BTreeMap<String, (String, u64)>,
-) -> Result<String, String> {
+) -> Result<super::tgz::NodePackage, String> {
     let tgz: Vec<&String> = files
         .iter()
         .filter(|(rel, _)| rel.ends_with(".tgz"))
@@ -338,7 +415,7 @@ fn node_package_name(
     };
     let entry = source.find(name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| e.to_string())?;
-    super::tgz::package_name(&bytes, source.limits().max_total_size)
+    super::tgz::read_package(&bytes, source.limits().max_total_size)
         .map_err(|m| format!("{name}: {m}"))
 }
 

@@ -111,6 +111,7 @@ impl Platform for Enebular {
         rules::refuse_label_edits(items);
         resolve::require_master(items);
         resolve::flag_hash_changes(spec, items, shown, warnings);
+        rules::after_import(items, shown);
     }
 
     fn check_spec(&self, spec: &Spec) -> Vec<crate::spec::Diagnostic> {

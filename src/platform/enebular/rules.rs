@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::Version;
 use crate::plan::platform::{TargetAssets, TargetChecks};
 
 use crate::plan::transform::Item;
@@ -163,5 +164,63 @@ pub fn refuse_overwrite(items: &mut [Item]) {
             )
             .hint("answer rename, skip or fail from the conflict hook"),
         );
+    }
+}
+
+/// The steps the platform needs after importing a flow that uses a private node (see
+/// `layout::link_private_nodes`, which finds the use, and the platform's rule it cites):
+/// register the node in the project, then save the flow again in the Web Flow Editor. One
+/// step per flow written (its master) and private node it uses.
+pub fn after_import(items: &mut [Item], shown: &str) {
+    // Private nodes of this promotion, by source name: (name in the target, package).
+    let mut nodes: BTreeMap<String, (Option<String>, String)> = BTreeMap::new();
+    for it in items.iter().filter(|it| it.asset.key.kind == "privatenode") {
+        let written = !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite));
+        let package = it
+            .asset
+            .facts
+            .get(super::layout::PACKAGE_NAME)
+            .cloned()
+            .unwrap_or_default();
+        let entry = nodes
+            .entry(it.source_key.name.clone())
+            .or_insert((None, package));
+        if written && it.asset.key.version == Version::Master {
+            entry.0 = Some(it.asset.key.name.clone());
+        }
+    }
+    for it in items.iter_mut() {
+        if it.asset.key.kind != "flow"
+            || it.asset.key.version != Version::Master
+            || it.failed()
+            || !matches!(it.action, Some(Action::Create | Action::Overwrite))
+        {
+            continue;
+        }
+        let flow = it.asset.key.name.clone();
+        for link in &it.asset.links {
+            let (name, how) = match nodes.get(&link.name) {
+                Some((Some(name), package)) => (
+                    name,
+                    format!("package {package}, imported by this promotion"),
+                ),
+                Some((None, package)) => (
+                    &link.name,
+                    format!("package {package}, not imported by this promotion"),
+                ),
+                None => (&link.name, "this promotion does not import it".to_string()),
+            };
+            it.after_import.push(
+                Note::new(
+                    "enebular.register_private_node",
+                    format!(
+                        "register private node {name:?} in the project ({how}), then open flow {flow:?} in the Web Flow Editor and save it again: it uses the node ({}) and cannot be deployed before both",
+                        link.pointer
+                    ),
+                )
+                .asset(&it.source_key)
+                .package(shown),
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! プライベートノードがImport先に存在する場合はエラー), so the name is what a clash is
 //! judged by, not the asset's title.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 /// Largest `package.json` read.
@@ -14,56 +15,159 @@ const MAX_MANIFEST: u64 = 1 << 20;
 /// A tar block.
 const BLOCK: usize = 512;
 
-/// The `name` in the package's `package/package.json`, reading at most `limit` inflated
-/// bytes.
-pub fn package_name(bytes: &[u8], limit: u64) -> Result<String, String> {
+/// What hoist reads from a private node's package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePackage {
+    /// `name` in `package/package.json`.
+    pub name: String,
+    /// The node types the package gives the editor, in the order its `node-red.nodes` lists
+    /// the node files: Node-RED's registry takes a node file's types from the `<script>`
+    /// tags of the HTML file beside it (the `.js` path with `.html`), one type per
+    /// `data-template-name` attribute. That is how a flow names a node: by its `type`.
+    pub types: Vec<String>,
+}
+
+/// Largest HTML file whose node types are read; a larger one gives none.
+const MAX_HTML: u64 = 4 << 20;
+
+/// The package's name and node types, reading at most `limit` inflated bytes.
+pub fn read_package(bytes: &[u8], limit: u64) -> Result<NodePackage, String> {
     let mut tar = flate2::read::GzDecoder::new(bytes).take(limit);
     let mut header = [0u8; BLOCK];
+    let mut manifest: Option<serde_json::Value> = None;
+    // The types each HTML file declares, by its path below the package's top folder.
+    let mut html: BTreeMap<String, Vec<String>> = BTreeMap::new();
     loop {
         if let Err(e) = tar.read_exact(&mut header) {
-            return Err(if tar.limit() == 0 {
-                format!("it inflates past {limit} bytes before package/package.json")
-            } else {
-                format!("not a gzipped tar holding package/package.json ({e})")
-            });
+            if tar.limit() == 0 {
+                return Err(format!("it inflates past {limit} bytes"));
+            }
+            if manifest.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof {
+                // No end-of-archive blocks: what was read is all there is.
+                break;
+            }
+            return Err(format!(
+                "not a gzipped tar holding package/package.json ({e})"
+            ));
         }
         if header.iter().all(|&b| b == 0) {
-            return Err("the archive holds no package/package.json".into());
+            break;
         }
         let size = octal(&header[124..136]).ok_or("a tar header has no valid size")?;
         let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
         let kind = header[156];
         let path = entry_path(&header);
-        if matches!(kind, b'0' | 0) && is_manifest(&path) {
-            if size > MAX_MANIFEST {
-                return Err(format!(
-                    "package/package.json is larger than {MAX_MANIFEST} bytes"
-                ));
-            }
-            let mut manifest = Vec::with_capacity(size as usize);
-            (&mut tar)
-                .take(size)
-                .read_to_end(&mut manifest)
-                .map_err(|e| format!("package/package.json cannot be read ({e})"))?;
-            let doc: serde_json::Value = serde_json::from_slice(&manifest)
-                .map_err(|e| format!("package/package.json is not JSON ({e})"))?;
-            return doc
-                .get("name")
-                .and_then(serde_json::Value::as_str)
-                .filter(|n| !n.trim().is_empty())
-                .map(str::to_string)
-                .ok_or_else(|| "package/package.json has no name".into());
+        let regular = matches!(kind, b'0' | 0);
+        let inner = below_top(&path);
+        let wanted = match inner {
+            Some("package.json") if regular && manifest.is_none() => Some(MAX_MANIFEST),
+            Some(p) if regular && p.ends_with(".html") && size <= MAX_HTML => Some(MAX_HTML),
+            _ => None,
+        };
+        let Some(max) = wanted else {
+            skip(&mut tar, padded)?;
+            continue;
+        };
+        if size > max {
+            return Err(format!("{path} is larger than {max} bytes"));
         }
-        std::io::copy(&mut (&mut tar).take(padded), &mut std::io::sink())
-            .map_err(|e| format!("not a gzipped tar ({e})"))?;
+        let mut body = Vec::with_capacity(size as usize);
+        (&mut tar)
+            .take(size)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("{path} cannot be read ({e})"))?;
+        skip(&mut tar, padded - size)?;
+        let inner = inner.expect("wanted only below the top folder");
+        if inner == "package.json" {
+            let doc: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| format!("package/package.json is not JSON ({e})"))?;
+            manifest = Some(doc);
+        } else {
+            html.insert(
+                inner.to_string(),
+                template_names(&String::from_utf8_lossy(&body)),
+            );
+        }
     }
+    let Some(manifest) = manifest else {
+        return Err("the archive holds no package/package.json".into());
+    };
+    let name = manifest
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_string)
+        .ok_or("package/package.json has no name")?;
+    let mut types: Vec<String> = Vec::new();
+    let files = manifest
+        .pointer("/node-red/nodes")
+        .and_then(serde_json::Value::as_object);
+    for file in files.into_iter().flat_map(|f| f.values()) {
+        let Some(js) = file.as_str() else { continue };
+        let js = js.strip_prefix("./").unwrap_or(js);
+        let page = format!("{}.html", js.strip_suffix(".js").unwrap_or(js));
+        for t in html.get(&page).into_iter().flatten() {
+            if !types.contains(t) {
+                types.push(t.clone());
+            }
+        }
+    }
+    Ok(NodePackage { name, types })
 }
 
-/// Whether a tar path is the package's manifest: `package.json` in the one folder at the
-/// top (`package/` as `npm pack` writes it), `./` allowed in front.
-fn is_manifest(path: &str) -> bool {
+/// The `name` in the package's `package/package.json`, reading at most `limit` inflated
+/// bytes.
+pub fn package_name(bytes: &[u8], limit: u64) -> Result<String, String> {
+    read_package(bytes, limit).map(|p| p.name)
+}
+
+fn skip(tar: &mut impl Read, n: u64) -> Result<(), String> {
+    std::io::copy(&mut tar.take(n), &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| format!("not a gzipped tar ({e})"))
+}
+
+/// The values of `data-template-name` attributes in `<script` tags, as Node-RED's registry
+/// reads a node file's HTML: the attribute anywhere in the tag, in single or double quotes,
+/// any case.
+fn template_names(html: &str) -> Vec<String> {
+    const ATTR: &str = "data-template-name";
+    let lower = html.to_ascii_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<script") {
+        let tag_start = from + at;
+        let tag_end = lower[tag_start..]
+            .find('>')
+            .map_or(lower.len(), |e| tag_start + e);
+        let tag = &lower[tag_start..tag_end];
+        if let Some(a) = tag.find(ATTR) {
+            let rest = &html[tag_start + a + ATTR.len()..tag_end];
+            let rest = rest.trim_start();
+            if let Some(rest) = rest.strip_prefix('=') {
+                let rest = rest.trim_start();
+                if rest.starts_with(['"', '\'']) {
+                    let value = &rest[1..];
+                    if let Some(close) = value.find(['"', '\'']) {
+                        let t = value[..close].to_string();
+                        if !t.is_empty() && !out.contains(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        from = tag_end.max(tag_start + 1);
+    }
+    out
+}
+
+/// A tar path below the archive's one top folder (`package/` as `npm pack` writes it, `./`
+/// allowed in front): `package/nodes/plc.html` → `nodes/plc.html`.
+fn below_top(path: &str) -> Option<&str> {
     let path = path.strip_prefix("./").unwrap_or(path);
-    matches!(path.split('/').collect::<Vec<_>>()[..], [dir, "package.json"] if !dir.is_empty())
+    let (top, rest) = path.split_once('/')?;
+    (!top.is_empty() && !rest.is_empty()).then_some(rest)
 }
 
 /// A ustar header's path: its `prefix` and `name` fields.
@@ -153,6 +257,36 @@ mod tests {
             package_name(&nameless, 1 << 20)
                 .unwrap_err()
                 .contains("no name")
+        );
+    }
+
+    #[test]
+    fn node_types_come_from_the_html_beside_each_node_file() {
+        let bytes = tgz(&[
+            (
+                "package/nodes/plc.html",
+                br#"<script type="text/javascript">RED.nodes.registerType('plc in', {});</script>
+<script type="text/html" data-template-name="plc in"><input id="node-input-name"></script>
+<SCRIPT TYPE='text/html' Data-Template-Name = 'plc out'></SCRIPT>
+<script type="text/html" data-help-name="plc in"><p>help</p></script>"#,
+            ),
+            (
+                "package/other.html",
+                br#"<script data-template-name="not a node file"></script>"#,
+            ),
+            (
+                "package/package.json",
+                br#"{"name": "node-red-contrib-plc",
+                    "node-red": {"nodes": {"plc": "./nodes/plc.js", "gone": "nodes/gone.js"}}}"#,
+            ),
+        ]);
+        let pkg = read_package(&bytes, 1 << 20).unwrap();
+        assert_eq!(pkg.name, "node-red-contrib-plc");
+        assert_eq!(pkg.types, ["plc in", "plc out"]);
+        let plain = tgz(&[("package/package.json", br#"{"name": "lib-only"}"#)]);
+        assert_eq!(
+            read_package(&plain, 1 << 20).unwrap().types,
+            Vec::<String>::new()
         );
     }
 

@@ -287,6 +287,7 @@ impl Items<'_> {
             diff: Vec::new(),
             files: Vec::new(),
             label_diff: Vec::new(),
+            after_import: Vec::new(),
         };
         let sent = plan.error.is_none().then_some(kv);
         (plan, sent)
