@@ -43,7 +43,7 @@ pub fn package(bytes: &[u8]) {
         let _ = pkg.source.read(entry);
     }
     for asset in &pkg.assets {
-        let _ = asset.references();
+        let _ = asset.references(crate::model::kinds::Kinds::builtin());
     }
     if let Ok(entries) = pkg.entries_for(&pkg.assets) {
         let mode = if pkg.io.embeds_manifest() {

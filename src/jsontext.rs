@@ -180,7 +180,8 @@ struct Style {
 
 impl Style {
     fn of(text: &str) -> Style {
-        let Some(nl) = text.find('\n') else {
+        // A line break at the very end (a file's last line) does not make the text pretty.
+        let Some(nl) = text.trim_end().find('\n') else {
             return Style {
                 newline: None,
                 indent: String::new(),

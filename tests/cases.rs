@@ -198,6 +198,7 @@ cases! {
     conflict_abort => "conflict-abort",
     conflict_policies => "conflict-policies",
     dangling_reference => "dangling-reference",
+    declared_kind => "declared-kind",
     dry_run => "dry-run",
     enebular_hash_changed => "enebular-hash-changed",
     enebular_needs_master => "enebular-needs-master",

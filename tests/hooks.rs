@@ -538,7 +538,7 @@ fn a_hooks_budgets_do_not_depend_on_what_ran_before_it_on_the_worker() {
             let outcome: Vec<&str> = run
                 .stdout
                 .lines()
-                .filter(|l| l.contains("shop-d"))
+                .filter(|l| l.contains("shop-d") && l.trim_start().starts_with(['+', '!']))
                 .collect();
             let action = |l: &str| l.rsplit('(').next().unwrap_or_default().to_string();
             assert_eq!(outcome.len(), 2, "{}", run.stdout);

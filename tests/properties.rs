@@ -238,7 +238,7 @@ proptest! {
         let originals: BTreeMap<String, serde_json::Value> = planned_originals(dir.path());
         for a in merged.assets.iter().filter(|a| uid(a).starts_with("src:")) {
             let original = &originals[&format!("{}/{}", a.key.kind, &uid(a)[4..])];
-            for r in a.references().unwrap() {
+            for r in a.references(hoist::model::kinds::Kinds::builtin()).unwrap() {
                 let meant = original.pointer(&r.pointer).and_then(|v| v.as_str()).unwrap().to_string();
                 let own = format!("src:{meant}");
                 let want = if uids.contains(&(r.kind.clone(), own.clone())) { own } else { format!("tgt:{meant}") };

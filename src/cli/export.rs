@@ -1,6 +1,7 @@
 //! `hoist export`: the export side of a ROMA-style instance. Takes chosen apps and tasks (or
 //! all of them) from an instance package, with what they need, and writes a new package.
 
+use crate::model::kinds::Kinds;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::ExitCode;
@@ -72,7 +73,7 @@ fn closure(
 ) -> Vec<usize> {
     let refs: Vec<Vec<Reference>> = assets
         .iter()
-        .map(|a| a.references().unwrap_or_default())
+        .map(|a| a.references(Kinds::builtin()).unwrap_or_default())
         .collect();
     let mut by_name: ByName<'_> = BTreeMap::new();
     for (i, a) in assets.iter().enumerate() {
@@ -101,7 +102,7 @@ fn unresolved(picked: &[Asset]) -> BTreeSet<String> {
         .map(|a| (a.key.kind.as_str(), a.key.name.as_str()))
         .collect();
     for a in picked {
-        for r in a.references().unwrap_or_default() {
+        for r in a.references(Kinds::builtin()).unwrap_or_default() {
             if !present.contains(&(r.kind.as_str(), r.name.as_str())) {
                 missing.insert(format!(
                     "{}: {} names {}/{}",

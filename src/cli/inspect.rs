@@ -52,7 +52,7 @@ pub fn run(
     let mut failures = pkg.failures.clone();
     let mut rows = Vec::new();
     for a in &pkg.assets {
-        let references = match a.all_references() {
+        let references = match a.all_references(crate::model::kinds::Kinds::builtin()) {
             Ok(r) => r,
             Err(m) => {
                 failures.push(AssetFailure::new(

@@ -44,8 +44,8 @@ fn added_members_follow_the_last_one_in_its_layout() {
         out,
         "{\n  \"b\": 1,\n  \"a\": 2,\n  \"c\": {\n    \"x\": [\n      1\n    ]\n  },\n  \"0\": true\n}"
     );
-    let compact = edited(r#"{"b":1}"#, |v| v["a"] = json!({"x": 1}));
-    assert_eq!(compact, r#"{"b":1,"a":{"x":1}}"#);
+    let compact = edited("{\"b\":1}\n", |v| v["a"] = json!({"x": 1}));
+    assert_eq!(compact, "{\"b\":1,\"a\":{\"x\":1}}\n");
 }
 
 #[test]

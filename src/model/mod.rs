@@ -251,13 +251,13 @@ impl Asset {
 
     /// Every reference this asset's document makes to another asset, in declaration then
     /// document order.
-    pub fn references(&self) -> Result<Vec<Reference>, String> {
-        references_of(&self.key.kind, &self.meta)
+    pub fn references(&self, kinds: &kinds::Kinds) -> Result<Vec<Reference>, String> {
+        references_of(kinds, &self.key.kind, &self.meta)
     }
 
     /// [`Asset::references`], then the [`Asset::links`] found in payload files.
-    pub fn all_references(&self) -> Result<Vec<Reference>, String> {
-        let mut out = self.references()?;
+    pub fn all_references(&self, kinds: &kinds::Kinds) -> Result<Vec<Reference>, String> {
+        let mut out = self.references(kinds)?;
         out.extend(self.links.iter().cloned());
         Ok(out)
     }
@@ -279,13 +279,17 @@ pub struct Reference {
 
 /// The references a document of `kind` makes. A missing or null field is no reference;
 /// a field of another type is an error naming the field.
-pub fn references_of(kind: &str, meta: &Value) -> Result<Vec<Reference>, String> {
-    let Some(rules) = kinds::rules(kind) else {
+pub fn references_of(
+    kinds: &kinds::Kinds,
+    kind: &str,
+    meta: &Value,
+) -> Result<Vec<Reference>, String> {
+    let Some(rules) = kinds.get(kind) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    for decl in rules.refs {
-        for ptr in pointer::expand(meta, decl.pointer) {
+    for decl in rules.refs.iter() {
+        for ptr in pointer::expand(meta, &decl.pointer) {
             match pointer::get(meta, &ptr) {
                 Some(Value::String(name)) if !name.is_empty() => out.push(Reference {
                     pointer: ptr,
@@ -318,18 +322,19 @@ pub fn references_of(kind: &str, meta: &Value) -> Result<Vec<Reference>, String>
 /// string) is passed as `None`, so a caller can fall back to [`references_of`] for the error.
 /// Copies nothing: the fast path of checks over many documents.
 pub fn any_reference(
+    kinds: &kinds::Kinds,
     kind: &str,
     meta: &Value,
-    mut f: impl FnMut(&'static str, Option<&str>) -> bool,
+    mut f: impl FnMut(&str, Option<&str>) -> bool,
 ) -> bool {
-    let Some(rules) = kinds::rules(kind) else {
+    let Some(rules) = kinds.get(kind) else {
         return false;
     };
     rules.refs.iter().any(|decl| {
-        pointer::any_at(meta, decl.pointer, &mut |v| match v {
+        pointer::any_at(meta, &decl.pointer, &mut |v| match v {
             Value::Null => false,
-            Value::String(name) if !name.is_empty() => f(decl.target, Some(name)),
-            _ => f(decl.target, None),
+            Value::String(name) if !name.is_empty() => f(&decl.target, Some(name)),
+            _ => f(&decl.target, None),
         })
     })
 }
@@ -377,7 +382,7 @@ mod tests {
     #[test]
     fn references_follow_declarations() {
         let meta = json!({"name": "x", "group": "g", "authorizer": null, "backend": "b"});
-        let refs = references_of("api", &meta).unwrap();
+        let refs = references_of(kinds::Kinds::builtin(), "api", &meta).unwrap();
         let got: Vec<_> = refs
             .iter()
             .map(|r| (r.pointer.as_str(), r.kind.as_str(), r.name.as_str()))
@@ -387,14 +392,18 @@ mod tests {
             vec![("/group", "api_group", "g"), ("/backend", "backend", "b")]
         );
         assert!(
-            references_of("api", &json!({"group": 3}))
+            references_of(kinds::Kinds::builtin(), "api", &json!({"group": 3}))
                 .unwrap_err()
                 .contains("/group")
         );
         assert!(
-            references_of("unknown_kind", &json!({"group": 3}))
-                .unwrap()
-                .is_empty()
+            references_of(
+                kinds::Kinds::builtin(),
+                "unknown_kind",
+                &json!({"group": 3})
+            )
+            .unwrap()
+            .is_empty()
         );
     }
 

@@ -4,6 +4,7 @@
 //! reaches it. `hoist apply` executes a plan; `hoist apply PLAN.json` first recomputes it
 //! and refuses if any input's digest changed.
 
+pub mod after_import;
 pub mod changes;
 mod compute;
 mod counts;

@@ -132,6 +132,10 @@ pub trait Platform: LayoutIo {
     ) {
     }
 
+    /// Steps on the platform after importing what the plan writes ([`Item::after_import`]),
+    /// once every item's action is final (enebular: register a private node a flow uses).
+    fn after_import(&self, _items: &mut [Item], _shown: &str) {}
+
     /// Checks against the target across packages, made once per run.
     fn target_checks<'a>(&self, _ctx: &Ctx<'a>) -> Option<Box<dyn TargetChecks + 'a>> {
         None

@@ -226,7 +226,7 @@ fn rename_group(
             to: new.clone(),
             by: by.clone(),
         });
-        sync_name_field(&mut it.asset, name, &new);
+        sync_name_field(&spec.kinds, &mut it.asset, name, &new);
         it.asset.key.name = new.clone();
         it.action = Some(Action::Create);
     }
@@ -252,6 +252,7 @@ fn groups_of(items: &[Item]) -> BTreeMap<(String, String), Vec<usize>> {
 /// package (in [`resolve_package`]), then the target checks, every reference must resolve,
 /// and what the package writes joins what exists.
 fn finish_package(
+    kinds: &crate::model::kinds::Kinds,
     items: &mut [Item],
     shown: &str,
     existing: &mut Names,
@@ -260,7 +261,7 @@ fn finish_package(
     if let Some(checks) = checks {
         checks.package(items);
     }
-    check_references(items, existing);
+    check_references(kinds, items, existing);
     for it in items
         .iter()
         .filter(|it| matches!(it.action, Some(Action::Create | Action::Overwrite)))
@@ -386,12 +387,12 @@ fn resolve_package(
     }
     if !moved.is_empty() {
         for it in items.iter_mut().filter(|it| !it.failed()) {
-            let more = rewrite_refs(&mut it.asset, &moved);
+            let more = rewrite_refs(&spec.kinds, &mut it.asset, &moved);
             it.references.extend(more);
         }
     }
     w.platform.after_resolve(spec, items, w.shown, warnings);
-    finish_package(items, w.shown, existing, checks);
+    finish_package(&spec.kinds, items, w.shown, existing, checks);
     abort
 }
 
@@ -399,7 +400,7 @@ fn resolve_package(
 /// reference must name an asset written here, or one the target (or an earlier package)
 /// holds. References already unresolved before any transform were warned about at
 /// selection and stay warnings.
-fn check_references(items: &mut [Item], existing: &Names) {
+fn check_references(kinds: &crate::model::kinds::Kinds, items: &mut [Item], existing: &Names) {
     loop {
         let mut outputs = Names::default();
         let mut failed = Names::default();
@@ -419,14 +420,22 @@ fn check_references(items: &mut [Item], existing: &Names) {
                 continue;
             }
             // Most documents resolve every reference: check that without copying anything.
-            let unresolved =
-                crate::model::any_reference(&it.asset.key.kind, it.asset.meta(), |kind, name| {
-                    name.is_none_or(|n| !(outputs.has(kind, n) || existing.has(kind, n)))
-                });
+            let unresolved = crate::model::any_reference(
+                kinds,
+                &it.asset.key.kind,
+                it.asset.meta(),
+                |kind, name| {
+                    name.is_none_or(|n| {
+                        !(outputs.has(kind, n)
+                            || existing.has(kind, n)
+                            || kinds.always_there(kind, n))
+                    })
+                },
+            );
             if !unresolved {
                 continue;
             }
-            let refs = match it.asset.references() {
+            let refs = match it.asset.references(kinds) {
                 Ok(r) => r,
                 Err(m) => {
                     it.fail(Note::new("asset.bad_reference", m));
@@ -435,7 +444,10 @@ fn check_references(items: &mut [Item], existing: &Names) {
                 }
             };
             for r in refs {
-                if outputs.has(&r.kind, &r.name) || existing.has(&r.kind, &r.name) {
+                if outputs.has(&r.kind, &r.name)
+                    || existing.has(&r.kind, &r.name)
+                    || kinds.always_there(&r.kind, &r.name)
+                {
                     continue;
                 }
                 // Unresolved already at selection (and warned about then), with the same

@@ -101,7 +101,7 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
     }
     let refs: Vec<Vec<Reference>> = assets
         .iter()
-        .map(|a| a.all_references().unwrap_or_default())
+        .map(|a| a.all_references(&spec.kinds).unwrap_or_default())
         .collect();
     let closure = reachable(assets, &refs, &by_name, seeds, true, |j| {
         !excluded.contains(&j)

@@ -13,7 +13,8 @@ use super::select::Selection;
 use super::{Action, Note, OverrideStep, RefRewrite, RenameStep};
 use crate::archive::names;
 use crate::hooks::HookHost;
-use crate::model::{Asset, AssetKey, Version, kinds, pointer};
+use crate::model::kinds::Kinds;
+use crate::model::{Asset, AssetKey, Version, pointer};
 use crate::spec::{Diagnostic, Environment, RenameOp, SetOp, Setting, Spec};
 
 /// One selected asset on its way through the pipeline.
@@ -179,15 +180,15 @@ fn moved_to<'a>(moves: &'a Moves, kind: &str, name: &str) -> Option<&'a String> 
 }
 
 /// Points every reference of `asset` that names a renamed asset at its new name.
-pub(super) fn rewrite_refs(asset: &mut Asset, renamed: &Moves) -> Vec<RefRewrite> {
+pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) -> Vec<RefRewrite> {
     // Most documents name nothing that moved: find that out without copying anything.
-    let hit = crate::model::any_reference(&asset.key.kind, asset.meta(), |kind, name| {
+    let hit = crate::model::any_reference(kinds, &asset.key.kind, asset.meta(), |kind, name| {
         name.is_some_and(|n| moved_to(renamed, kind, n).is_some())
     });
     if !hit {
         return Vec::new();
     }
-    let Ok(refs) = asset.references() else {
+    let Ok(refs) = asset.references(kinds) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -245,10 +246,14 @@ fn promoted_name(
 }
 
 /// Keeps the document's own name field in step with a rename.
-pub(super) fn sync_name_field(asset: &mut Asset, old: &str, new: &str) {
-    let Some(field) = kinds::rules(&asset.key.kind).and_then(|r| r.name_field) else {
+pub(super) fn sync_name_field(kinds: &Kinds, asset: &mut Asset, old: &str, new: &str) {
+    let Some(field) = kinds
+        .get(&asset.key.kind)
+        .and_then(|r| r.name_field.clone())
+    else {
         return;
     };
+    let field = field.as_ref();
     if pointer::get(asset.meta(), field).and_then(Value::as_str) == Some(old)
         && let Some(slot) = pointer::get_mut(asset.meta_mut(), field)
     {
@@ -416,9 +421,9 @@ pub(super) fn transform(
                     }
                     item.renames = steps.clone();
                     strip(spec, &mut item, shown, &mut notes);
-                    item.references = rewrite_refs(&mut item.asset, &renamed);
+                    item.references = rewrite_refs(&spec.kinds, &mut item.asset, &renamed);
                     if new != &key.1 {
-                        sync_name_field(&mut item.asset, &key.1, new);
+                        sync_name_field(&spec.kinds, &mut item.asset, &key.1, new);
                         item.asset.key.name = new.clone();
                     }
                     if let Some(env) = env {

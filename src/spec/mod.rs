@@ -43,8 +43,8 @@ pub struct Spec {
     pub target: Option<(String, Span)>,
     /// Output settings.
     pub output: Output,
-    /// Every kind the spec may name.
-    pub kinds: BTreeSet<String>,
+    /// Every kind the spec may name, with its rules: the platforms' kinds and the spec's.
+    pub kinds: crate::model::kinds::Kinds,
     /// Selection rules; `None` takes everything.
     pub select: Option<Vec<Selector>>,
     /// Exclusion rules.

@@ -33,8 +33,9 @@ pub struct RawSpec {
     pub target: Option<Spanned<String>>,
     /// Where outputs are written.
     pub output: Option<RawOutput>,
-    /// Kinds this spec names beyond the ones hoist knows (see `hoist schema` for the list).
-    pub kinds: Option<Vec<Spanned<String>>>,
+    /// Kinds this spec names beyond the ones hoist knows (see `hoist schema` for the list):
+    /// a name, or a table that declares the kind's name field and references.
+    pub kinds: Option<Vec<Spanned<RawKind>>>,
     /// Which assets to take. An asset is taken if any rule matches. Without `select`, every
     /// asset is taken.
     pub select: Option<Vec<Spanned<RawSelector>>>,
@@ -252,6 +253,84 @@ pub struct RawPolicyTable {
     pub separator: Option<Spanned<String>>,
     /// Lua script whose `on_conflict(asset, existing, ctx)` returns the policy.
     pub hook: Option<Spanned<String>>,
+}
+
+/// A kind the spec declares: its name alone, or its rules.
+#[derive(Debug)]
+pub enum RawKind {
+    /// A name: assets of the kind are carried as they are.
+    Name(String),
+    /// A kind with rules.
+    Table(Box<RawKindTable>),
+}
+
+/// The rules of a declared kind, as a built-in kind has them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "KindTable")]
+#[serde(deny_unknown_fields)]
+pub struct RawKindTable {
+    /// The kind's name: lowercase letters, digits and `_`, starting with a letter.
+    pub name: Spanned<String>,
+    /// What the kind is, for messages.
+    pub about: Option<Spanned<String>>,
+    /// JSON pointer of the field that repeats the asset's name (kept in step on rename), e.g.
+    /// `/name`.
+    pub name_field: Option<Spanned<String>>,
+    /// Fields that name other assets: renames follow them, `with_dependencies` takes what
+    /// they name, and every one must name an asset of the output or the target.
+    pub references: Option<Vec<Spanned<RawKindRef>>>,
+}
+
+/// A reference field of a declared kind.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "KindReference")]
+#[serde(deny_unknown_fields)]
+pub struct RawKindRef {
+    /// JSON pointer of the field; `*` stands for every element of an array
+    /// (`/channels/*/name`).
+    pub pointer: Spanned<String>,
+    /// The kind of the asset the field names.
+    pub kind: Spanned<String>,
+    /// Whether the named asset owns this one (taking the owner with its dependencies takes
+    /// this asset too).
+    pub owner: Option<Spanned<bool>>,
+}
+
+impl<'de> Deserialize<'de> for RawKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawKind;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a kind name or a table like {name: vpc_link, references: […]}")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawKind, E> {
+                Ok(RawKind::Name(v.to_string()))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawKind, A::Error> {
+                RawKindTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| RawKind::Table(Box::new(t)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Kind".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let table = generator.subschema_for::<RawKindTable>();
+        schemars::json_schema!({
+            "description": "A kind the spec names: its name, or a table with its rules.",
+            "anyOf": [{ "type": "string" }, table]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RawPolicy {

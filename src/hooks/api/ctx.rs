@@ -85,8 +85,13 @@ fn encode_over(
     meter: &mut Meter,
 ) -> mlua::Result<String> {
     let bytes = text.as_bytes();
-    // The old value is built outside Lua: it counts like the value built from the table.
-    meter.charge(bytes.len())?;
+    // The old value is built outside Lua: it counts like the value built from the table, its
+    // text and a share per value (every value but the first follows a `,` `:` `[` or `{`).
+    let values = bytes
+        .iter()
+        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
+        .count();
+    meter.charge(bytes.len().saturating_add(values.saturating_mul(32)))?;
     let old: Option<(&str, serde_json::Value)> = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|s| Some((s, serde_json::from_str(s).ok()?)));

@@ -507,6 +507,11 @@ fn resolve_all(
     let (abort, roma_warnings) = resolve(&ctx, &mut work, existing);
     warnings.extend(roma_warnings);
     crate::plan::unchanged::mark_unchanged(items, &target_assets);
+    // Every action is final now: what the operator does after import follows from them.
+    for ((items, platform), s) in items.iter_mut().zip(platforms).zip(&loaded.sources) {
+        crate::plan::after_import::instance_data(&spec.kinds, items, &s.shown);
+        platform.after_import(items, &s.shown);
+    }
     // A merged state of an earlier promotion says where it holds the secrets that
     // promotion wrote.
     let recorded = crate::plan::drift::recorded_secret_places(

@@ -111,6 +111,9 @@ impl Platform for Enebular {
         rules::refuse_label_edits(items);
         resolve::require_master(items);
         resolve::flag_hash_changes(spec, items, shown, warnings);
+    }
+
+    fn after_import(&self, items: &mut [Item], shown: &str) {
         rules::after_import(items, shown);
     }
 

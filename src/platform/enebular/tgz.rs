@@ -7,7 +7,7 @@
 //! プライベートノードがImport先に存在する場合はエラー), so the name is what a clash is
 //! judged by, not the asset's title.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 /// Largest `package.json` read.
@@ -29,6 +29,8 @@ pub struct NodePackage {
 
 /// Largest HTML file whose node types are read; a larger one gives none.
 const MAX_HTML: u64 = 4 << 20;
+/// Most node types read from one HTML file, and from one package.
+const MAX_TYPES: usize = 4096;
 
 /// The package's name and node types, reading at most `limit` inflated bytes.
 pub fn read_package(bytes: &[u8], limit: u64) -> Result<NodePackage, String> {
@@ -60,7 +62,8 @@ pub fn read_package(bytes: &[u8], limit: u64) -> Result<NodePackage, String> {
         let regular = matches!(kind, b'0' | 0);
         let inner = below_top(&path);
         let wanted = match inner {
-            Some("package.json") if regular && manifest.is_none() => Some(MAX_MANIFEST),
+            // npm unpacks entries in order, so a later manifest replaces an earlier one.
+            Some("package.json") if regular => Some(MAX_MANIFEST),
             Some(p) if regular && p.ends_with(".html") && size <= MAX_HTML => Some(MAX_HTML),
             _ => None,
         };
@@ -99,15 +102,19 @@ pub fn read_package(bytes: &[u8], limit: u64) -> Result<NodePackage, String> {
         .map(str::to_string)
         .ok_or("package/package.json has no name")?;
     let mut types: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let files = manifest
         .pointer("/node-red/nodes")
         .and_then(serde_json::Value::as_object);
     for file in files.into_iter().flat_map(|f| f.values()) {
-        let Some(js) = file.as_str() else { continue };
-        let js = js.strip_prefix("./").unwrap_or(js);
-        let page = format!("{}.html", js.strip_suffix(".js").unwrap_or(js));
+        let Some(page) = file.as_str().and_then(template_path) else {
+            continue;
+        };
         for t in html.get(&page).into_iter().flatten() {
-            if !types.contains(t) {
+            if types.len() >= MAX_TYPES {
+                break;
+            }
+            if seen.insert(t) {
                 types.push(t.clone());
             }
         }
@@ -127,37 +134,70 @@ fn skip(tar: &mut impl Read, n: u64) -> Result<(), String> {
         .map_err(|e| format!("not a gzipped tar ({e})"))
 }
 
-/// The values of `data-template-name` attributes in `<script` tags, as Node-RED's registry
-/// reads a node file's HTML: the attribute anywhere in the tag, in single or double quotes,
-/// any case.
+/// The HTML file Node-RED reads a node file's types from: the node file's path joined to the
+/// package folder (`.` and `..` steps resolved, empty ones dropped) with a final `.js`
+/// replaced by `.html`. `None` for a path that leaves the package.
+fn template_path(js: &str) -> Option<String> {
+    let mut steps: Vec<&str> = Vec::new();
+    for step in js.split('/') {
+        match step {
+            "" | "." => {}
+            ".." => {
+                steps.pop()?;
+            }
+            s => steps.push(s),
+        }
+    }
+    let path = steps.join("/");
+    Some(match path.strip_suffix(".js") {
+        Some(stem) => format!("{stem}.html"),
+        None => path,
+    })
+}
+
+/// The values of `data-template-name` attributes in `<script ` tags, as Node-RED's registry
+/// reads a node file's HTML (`<script (?:[^>]*)data-template-name\s*=\s*['"]([^'"]*)['"]`,
+/// any case): a space after `<script`, and in a tag that holds the attribute twice the last
+/// one. At most [`MAX_TYPES`], each once, in the order they come.
 fn template_names(html: &str) -> Vec<String> {
     const ATTR: &str = "data-template-name";
     let lower = html.to_ascii_lowercase();
     let mut out: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut from = 0;
-    while let Some(at) = lower[from..].find("<script") {
+    while let Some(at) = lower[from..].find("<script ") {
         let tag_start = from + at;
         let tag_end = lower[tag_start..]
             .find('>')
             .map_or(lower.len(), |e| tag_start + e);
+        from = tag_end.max(tag_start + 1);
         let tag = &lower[tag_start..tag_end];
-        if let Some(a) = tag.find(ATTR) {
-            let rest = &html[tag_start + a + ATTR.len()..tag_end];
+        // The last occurrence followed by `=` and a quoted value, as a greedy match takes it.
+        let mut value = None;
+        let mut search = tag.len();
+        while let Some(a) = tag[..search].rfind(ATTR) {
+            search = a;
+            let rest = html[tag_start + a + ATTR.len()..tag_end].trim_start();
+            let Some(rest) = rest.strip_prefix('=') else {
+                continue;
+            };
             let rest = rest.trim_start();
-            if let Some(rest) = rest.strip_prefix('=') {
-                let rest = rest.trim_start();
-                if rest.starts_with(['"', '\'']) {
-                    let value = &rest[1..];
-                    if let Some(close) = value.find(['"', '\'']) {
-                        let t = value[..close].to_string();
-                        if !t.is_empty() && !out.contains(&t) {
-                            out.push(t);
-                        }
-                    }
+            if rest.starts_with(['"', '\'']) {
+                let body = &rest[1..];
+                if let Some(close) = body.find(['"', '\'']) {
+                    value = Some(&body[..close]);
+                    break;
                 }
             }
         }
-        from = tag_end.max(tag_start + 1);
+        if let Some(t) = value.filter(|t| !t.is_empty())
+            && seen.insert(t.to_string())
+        {
+            out.push(t.to_string());
+            if out.len() >= MAX_TYPES {
+                break;
+            }
+        }
     }
     out
 }
@@ -285,9 +325,39 @@ mod tests {
         assert_eq!(pkg.types, ["plc in", "plc out"]);
         let plain = tgz(&[("package/package.json", br#"{"name": "lib-only"}"#)]);
         assert_eq!(
+            template_names(
+                "<scripts data-template-name=\"no\"></scripts>\
+                 <script data-template-name='a' data-template-name=\"b\"></script>\
+                 <script data-template-name=\"b\"></script><script\ndata-template-name=\"c\">"
+            ),
+            ["b"],
+            "as Node-RED's pattern reads them"
+        );
+        assert_eq!(
+            template_path("./nodes//x/../plc.js").as_deref(),
+            Some("nodes/plc.html")
+        );
+        assert_eq!(template_path("nodes/plc").as_deref(), Some("nodes/plc"));
+        assert_eq!(template_path("../outside.js"), None);
+        assert_eq!(
             read_package(&plain, 1 << 20).unwrap().types,
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn many_types_are_read_in_linear_time_and_capped() {
+        let html: String = (0..200_000)
+            .map(|i| {
+                format!(
+                    "<script data-template-name=\"t{}\"></script>\n",
+                    i % 150_000
+                )
+            })
+            .collect();
+        let types = template_names(&html);
+        assert_eq!(types.len(), MAX_TYPES);
+        assert_eq!(types[1], "t1");
     }
 
     #[test]

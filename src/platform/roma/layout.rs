@@ -262,7 +262,7 @@ pub fn check_meta(key: &AssetKey, meta: &Value) -> Result<(), String> {
             crate::model::json_type(meta)
         ));
     }
-    if let Some(field) = kinds::rules(&key.kind).and_then(|r| r.name_field)
+    if let Some(field) = kinds::rules(&key.kind).and_then(|r| r.name_field.as_deref())
         && let Some(Value::String(name)) = pointer::get(meta, field)
         && name != &key.name
     {
@@ -271,7 +271,7 @@ pub fn check_meta(key: &AssetKey, meta: &Value) -> Result<(), String> {
             key.name
         ));
     }
-    crate::model::references_of(&key.kind, meta).map(|_| ())
+    crate::model::references_of(kinds::Kinds::builtin(), &key.kind, meta).map(|_| ())
 }
 
 /// The folder of an asset inside the package.

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::V;
-use crate::model::kinds;
 use crate::spec::raw::{self};
 use crate::spec::template::ValueTemplate;
 use crate::spec::{Environment, Override, Selector, SetOp, Setting, Versions};
@@ -73,12 +72,14 @@ impl V {
         }
         let kinds: Vec<String> = match selector_kinds {
             Some(k) => k.iter().cloned().collect(),
-            None => kinds::known_names().map(str::to_string).collect(),
+            None => self.registry.names().map(str::to_string).collect(),
         };
         for kind in &kinds {
-            if let Some(id) = kinds::identity_pointers(kind)
+            if let Some(id) = self
+                .registry
+                .identity_pointers(kind)
                 .into_iter()
-                .find(|id| kinds::pointers_overlap(&pointer.value, id))
+                .find(|id| crate::model::kinds::pointers_overlap(&pointer.value, id))
             {
                 self.error_help(
                     pointer.span,

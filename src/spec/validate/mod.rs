@@ -2,6 +2,7 @@
 
 mod conflicts;
 mod environments;
+mod kind_decls;
 mod platforms;
 mod renames;
 mod sections;
@@ -27,6 +28,8 @@ const DEFAULT_ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 struct V {
     diags: Vec<Diagnostic>,
     kinds: BTreeSet<String>,
+    /// Every kind's rules: the platforms' and the spec's.
+    registry: kinds::Kinds,
     /// What the spec's regular expressions may still take once compiled.
     regexes: super::pattern::RegexBudget,
 }
@@ -57,7 +60,11 @@ pub(super) fn validate(
 ) -> (Spec, Vec<Diagnostic>) {
     let mut v = V {
         diags: Vec::new(),
-        kinds: kinds::known_names().map(str::to_string).collect(),
+        kinds: kinds::Kinds::builtin()
+            .names()
+            .map(str::to_string)
+            .collect(),
+        registry: kinds::Kinds::builtin().clone(),
         regexes: super::pattern::RegexBudget::default(),
     };
     let (name, seed, sources) = v.header(&raw, root, path);
@@ -110,7 +117,7 @@ pub(super) fn validate(
         sources,
         target: raw.target.map(|t| (t.value, t.span)),
         output,
-        kinds: v.kinds.clone(),
+        kinds: v.registry.clone(),
         select,
         exclude,
         renames,

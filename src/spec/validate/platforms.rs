@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use super::{ROMA_UNPORTABLE, V};
-use crate::model::kinds;
 use crate::spec::raw::{self};
 use crate::spec::{Selector, Versions};
 use crate::yaml::de::{Spanned, did_you_mean};
@@ -186,7 +185,7 @@ impl V {
                 },
             };
             for k in p.value.kind.iter().flat_map(|k| &k.0) {
-                if !kinds::rules(&k.value).is_some_and(|r| r.versioned)
+                if !self.registry.get(&k.value).is_some_and(|r| r.versioned)
                     && self.kinds.contains(&k.value)
                 {
                     self.error_help(

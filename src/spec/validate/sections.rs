@@ -5,7 +5,6 @@ use std::path::Path;
 
 use super::V;
 use crate::archive::write::Format;
-use crate::model::kinds;
 use crate::spec::raw::{self, RawSpec};
 use crate::spec::{Diagnostic, HookRef, LuaBudget, OnError, Output};
 use crate::yaml::de::{Spanned, did_you_mean};
@@ -48,17 +47,7 @@ impl V {
             }
             _ => {}
         }
-        for k in raw.kinds.iter().flatten() {
-            if kinds::is_valid_kind(&k.value) {
-                self.kinds.insert(k.value.clone());
-            } else {
-                self.error(
-                    k.span,
-                    "spec.bad_name",
-                    "kind names use lowercase letters, digits and '_', starting with a letter",
-                );
-            }
-        }
+        self.declared_kinds(raw.kinds.as_ref());
         let name = raw
             .name
             .as_ref()
