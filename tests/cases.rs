@@ -199,6 +199,7 @@ cases! {
     conflict_policies => "conflict-policies",
     dangling_reference => "dangling-reference",
     declared_kind => "declared-kind",
+    declared_kind_errors => "declared-kind-errors",
     dry_run => "dry-run",
     enebular_hash_changed => "enebular-hash-changed",
     enebular_needs_master => "enebular-needs-master",

@@ -212,6 +212,39 @@ impl Kinds {
     }
 }
 
+/// The built-in kinds as a Markdown table (docs/spec.md holds it; a test keeps them equal):
+/// platform, kind, what it is, its name field, its references (`→ owner` for an owner) and
+/// the step after import.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| platform | kind | what it is | name field | references | after import (when created) |\n|---|---|---|---|---|---|\n",
+    );
+    let mut all: Vec<&KindRules> = Kinds::builtin().all().collect();
+    all.sort_by(|a, b| (a.platform, &a.name).cmp(&(b.platform, &b.name)));
+    for k in all {
+        let refs: Vec<String> = k
+            .refs
+            .iter()
+            .map(|r| {
+                let owner = if r.owner { " (owner)" } else { "" };
+                format!("`{}` → {}{owner}", r.pointer, r.target)
+            })
+            .collect();
+        let cell = |s: &str| s.replace('|', "\\|");
+        out.push_str(&format!(
+            "| {} | `{}`{} | {} | {} | {} | {} |\n",
+            k.platform,
+            k.name,
+            if k.versioned { " (versioned)" } else { "" },
+            cell(&k.about),
+            k.name_field.as_deref().map_or("—".to_string(), |f| format!("`{f}`")),
+            if refs.is_empty() { "—".to_string() } else { cell(&refs.join(", ")) },
+            k.after_import.map_or("—".to_string(), |s| cell(&s.replace("{name}", "NAME"))),
+        ));
+    }
+    out
+}
+
 /// The rules of `kind` among the built-in kinds.
 pub fn rules(kind: &str) -> Option<&'static KindRules> {
     Kinds::builtin().get(kind)
