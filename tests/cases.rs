@@ -253,6 +253,7 @@ cases! {
     roma_overwrite => "roma-overwrite",
     roma_task_prefix => "roma-task-prefix",
     roma_unportable => "roma-unportable",
+    roma_vpc_channel_rename => "roma-vpc-channel-rename",
     select_kinds_names_labels => "select-kinds-names-labels",
     spec_three_mistakes => "spec-three-mistakes",
     strip => "strip",

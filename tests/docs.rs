@@ -10,9 +10,13 @@ const END: &str = "<!-- kinds:end -->";
 fn the_kind_table_in_the_spec_docs_is_the_kind_tables() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/spec.md");
     let text = fs::read_to_string(path).unwrap();
-    let start = text.find(BEGIN).expect("docs/spec.md has the kinds:begin marker");
+    let start = text
+        .find(BEGIN)
+        .expect("docs/spec.md has the kinds:begin marker");
     let body = start + text[start..].find('\n').unwrap() + 1;
-    let end = text.find(END).expect("docs/spec.md has the kinds:end marker");
+    let end = text
+        .find(END)
+        .expect("docs/spec.md has the kinds:end marker");
     let table = hoist::model::kinds::markdown_table();
     if std::env::var_os("HOIST_BLESS").is_some() {
         let new = format!("{}{table}{}", &text[..body], &text[end..]);

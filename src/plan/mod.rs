@@ -18,6 +18,7 @@ pub mod saved;
 pub mod select;
 pub mod transform;
 pub mod unchanged;
+pub mod unfollowed;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -117,6 +117,7 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
         for r in &refs[i] {
             if in_selection.contains(&(r.kind.as_str(), r.name.as_str()))
                 || target.has(&r.kind, &r.name)
+                || spec.kinds.always_there(&r.kind, &r.name)
             {
                 continue;
             }

@@ -237,9 +237,16 @@ pub fn markdown_table() -> String {
             k.name,
             if k.versioned { " (versioned)" } else { "" },
             cell(&k.about),
-            k.name_field.as_deref().map_or("—".to_string(), |f| format!("`{f}`")),
-            if refs.is_empty() { "—".to_string() } else { cell(&refs.join(", ")) },
-            k.after_import.map_or("—".to_string(), |s| cell(&s.replace("{name}", "NAME"))),
+            k.name_field
+                .as_deref()
+                .map_or("—".to_string(), |f| format!("`{f}`")),
+            if refs.is_empty() {
+                "—".to_string()
+            } else {
+                cell(&refs.join(", "))
+            },
+            k.after_import
+                .map_or("—".to_string(), |s| cell(&s.replace("{name}", "NAME"))),
         ));
     }
     out

@@ -260,6 +260,8 @@ fn plan_loaded(
         &mut existing,
         &mut warnings,
     );
+    let shown: Vec<&str> = loaded.sources.iter().map(|s| s.shown.as_str()).collect();
+    crate::plan::unfollowed::warn(&spec.kinds, &items, &shown, &mut warnings);
     let hook_digests = hooks.map(HookHost::digests).unwrap_or_default();
     let resolved = Resolved {
         items,
