@@ -231,6 +231,8 @@ cases! {
     multi_package_glob => "multi-package-glob",
     on_error_abort => "on-error-abort",
     override_missing_path => "override-missing-path",
+    override_select => "override-select",
+    override_select_unmatched => "override-select-unmatched",
     override_unmatched => "override-unmatched",
     overrides => "overrides",
     plan_exit_code => "plan-exit-code",

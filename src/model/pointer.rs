@@ -133,6 +133,67 @@ fn any_walk(value: &Value, toks: &[Cow<'_, str>], f: &mut dyn FnMut(&Value) -> b
     }
 }
 
+/// An element selector step of an override's pointer, `[FIELD=VALUE]`: it picks, in an
+/// array, the one element that is an object whose `FIELD` is `VALUE` (a string, or a number
+/// or boolean written as JSON). `None` for any other step.
+pub fn selector(token: &str) -> Option<(&str, &str)> {
+    token
+        .strip_prefix('[')?
+        .strip_suffix(']')?
+        .split_once('=')
+        .filter(|(field, _)| !field.is_empty())
+}
+
+/// `pattern` with each element selector step replaced by the index of the element it picks
+/// in `doc`: the concrete pointer an override writes. A selector that picks no element, or
+/// several, or stands where `doc` has no array, is an error naming the place.
+pub fn select(doc: &Value, pattern: &str) -> Result<String, String> {
+    let toks = tokens(pattern)?;
+    let mut out = String::new();
+    let mut cur = Some(doc);
+    for t in &toks {
+        let here = if out.is_empty() {
+            "the document".to_string()
+        } else {
+            out.clone()
+        };
+        let Some((field, wanted)) = selector(t) else {
+            out.push('/');
+            out.push_str(&escape(t));
+            cur = cur.and_then(|c| step(c, t));
+            continue;
+        };
+        let Some(Value::Array(items)) = cur else {
+            return Err(format!(
+                "{here} is not an array, so [{field}={wanted}] selects nothing in it"
+            ));
+        };
+        let matches = |item: &Value| match item.get(field) {
+            Some(Value::String(s)) => s == wanted,
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string() == wanted,
+            _ => false,
+        };
+        let hits: Vec<usize> = (0..items.len()).filter(|&i| matches(&items[i])).collect();
+        match hits[..] {
+            [i] => {
+                out.push('/');
+                out.push_str(&i.to_string());
+                cur = items.get(i);
+            }
+            [] => {
+                return Err(format!("no element of {here} has {field} = {wanted:?}"));
+            }
+            _ => {
+                return Err(format!(
+                    "{} elements of {here} have {field} = {wanted:?}; a selector picks exactly one",
+                    hits.len()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A document holding only `value`, at `pointer` (objects made on the way; a pointer that is
 /// not well-formed gives the value itself).
 pub fn document_with(pointer: &str, value: Value) -> Value {
@@ -241,6 +302,36 @@ fn walk(value: &Value, toks: &[String], here: String, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selectors_pick_one_element_by_a_field() {
+        let doc = serde_json::json!({
+            "req_params": [
+                {"name": "region", "location": "QUERY"},
+                {"name": "zone", "location": "HEADER", "port": 8080},
+                {"name": "dup"}, {"name": "dup"}
+            ],
+            "flat": {"name": "region"}
+        });
+        assert_eq!(
+            select(&doc, "/req_params/[name=zone]/location").unwrap(),
+            "/req_params/1/location"
+        );
+        assert_eq!(
+            select(&doc, "/req_params/[port=8080]").unwrap(),
+            "/req_params/1"
+        );
+        assert_eq!(select(&doc, "/flat/name").unwrap(), "/flat/name");
+        let none = select(&doc, "/req_params/[name=city]/location").unwrap_err();
+        assert_eq!(none, r#"no element of /req_params has name = "city""#);
+        let two = select(&doc, "/req_params/[name=dup]").unwrap_err();
+        assert!(two.starts_with("2 elements of /req_params"), "{two}");
+        let flat = select(&doc, "/flat/[name=region]").unwrap_err();
+        assert!(flat.contains("not an array"), "{flat}");
+        assert_eq!(selector("[a=b=c]"), Some(("a", "b=c")));
+        assert_eq!(selector("[=x]"), None);
+        assert_eq!(selector("name"), None);
+    }
     use serde_json::json;
 
     #[test]

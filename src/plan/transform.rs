@@ -553,10 +553,13 @@ fn apply_overrides(
         matched.insert(i);
         for s in &o.set {
             let at = span_text(spec, s.span);
-            if let Err(note) = check_setting(item.asset.meta(), s, &at) {
-                item.fail(note);
-                continue;
-            }
+            let ptr = match check_setting(item.asset.meta(), s, &at) {
+                Ok(p) => p,
+                Err(note) => {
+                    item.fail(note);
+                    continue;
+                }
+            };
             let value = match s.value.render(vars, env_lookup) {
                 Ok(v) => v,
                 Err(m) => {
@@ -569,14 +572,14 @@ fn apply_overrides(
             // type. Any other value is shown with the credentials inside it masked; the plan
             // is then masked as a whole with the run's secrets before anyone sees it.
             let hidden = s.secret
-                || run.platform.hides(&key.kind, &s.pointer)
+                || run.platform.hides(&key.kind, &ptr)
                 || holds_secret(&value, run.secrets);
             item.overrides.push(OverrideStep {
-                pointer: s.pointer.clone(),
+                pointer: ptr.clone(),
                 value: crate::secrets::credentials::override_shown(
                     &value,
                     hidden,
-                    &s.pointer,
+                    &ptr,
                     item.asset.meta(),
                 ),
                 at,
@@ -584,25 +587,33 @@ fn apply_overrides(
             });
             match s.op {
                 SetOp::Set => {
-                    if pointer::get(item.asset.meta(), &s.pointer) != Some(&value)
-                        && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &s.pointer)
+                    if pointer::get(item.asset.meta(), &ptr) != Some(&value)
+                        && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &ptr)
                     {
                         *slot = value;
                     }
                 }
                 SetOp::Add => {
                     // Checked above: the parent is an object without this member.
-                    let _ = pointer::add(item.asset.meta_mut(), &s.pointer, value);
+                    let _ = pointer::add(item.asset.meta_mut(), &ptr, value);
                 }
             }
         }
     }
 }
 
-/// Whether an override's field can be written in `doc`: `set` needs the field, `add` needs
-/// its parent object and no field yet. The failure names the field and the override.
-pub(crate) fn check_setting(doc: &Value, s: &Setting, at: &str) -> Result<(), Note> {
-    let exists = pointer::get(doc, &s.pointer).is_some();
+/// Where an override writes in `doc`: its pointer with each element selector
+/// (`[name=region]`) replaced by the index it picks. `set` needs the field, `add` needs its
+/// parent object and no field yet. The failure names the field and the override.
+pub(crate) fn check_setting(doc: &Value, s: &Setting, at: &str) -> Result<String, Note> {
+    let ptr = pointer::select(doc, &s.pointer).map_err(|m| {
+        Note::new(
+            "override.no_match",
+            format!("{m}, so {} selects nothing (override at {at})", s.pointer),
+        )
+        .hint("a selector [FIELD=VALUE] picks the one array element whose FIELD is VALUE; fix the value or narrow the override's selector")
+    })?;
+    let exists = pointer::get(doc, &ptr).is_some();
     match s.op {
         SetOp::Set if !exists => Err(Note::new(
             "override.missing_path",
@@ -615,20 +626,20 @@ pub(crate) fn check_setting(doc: &Value, s: &Setting, at: &str) -> Result<(), No
         )
         .hint("`add` only adds fields the asset lacks; use `set` to change one it has")),
         SetOp::Add => {
-            match pointer::get(doc, parent_of(&s.pointer)) {
-                Some(Value::Object(_)) => Ok(()),
+            match pointer::get(doc, parent_of(&ptr)) {
+                Some(Value::Object(_)) => Ok(ptr),
                 _ => Err(Note::new(
                     "override.missing_path",
                     format!(
                         "has no object {} to add {} to (override at {at})",
-                        parent_of(&s.pointer),
+                        parent_of(&ptr),
                         s.pointer
                     ),
                 )
                 .hint("`add` adds a member to an object the asset has; fix the pointer or narrow the override's selector")),
             }
         }
-        SetOp::Set => Ok(()),
+        SetOp::Set => Ok(ptr),
     }
 }
 

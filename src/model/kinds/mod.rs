@@ -258,13 +258,13 @@ pub fn rules(kind: &str) -> Option<&'static KindRules> {
 }
 
 /// Whether setting the value at pointer `a` can change the value at pointer `b` or the other
-/// way round: one is the other or lies inside it (`*` stands for any one step).
+/// way round: one is the other or lies inside it (`*` and an element selector `[F=V]` stand
+/// for any one step).
 pub fn pointers_overlap(a: &str, b: &str) -> bool {
     let steps = |p: &str| -> Vec<String> { p.split('/').skip(1).map(str::to_string).collect() };
     let (a, b) = (steps(a), steps(b));
-    a.iter()
-        .zip(&b)
-        .all(|(x, y)| x == y || x == "*" || y == "*")
+    let any = |s: &str| s == "*" || super::pointer::selector(s).is_some();
+    a.iter().zip(&b).all(|(x, y)| x == y || any(x) || any(y))
 }
 
 /// Whether `kind` is a well-formed kind name: lowercase ASCII letters, digits and `_`,
@@ -301,6 +301,7 @@ mod tests {
         assert!(pointers_overlap("/labels/env", "/labels"));
         assert!(pointers_overlap("/source", "/source/datasource"));
         assert!(pointers_overlap("/items/3/ref", "/items/*/ref"));
+        assert!(pointers_overlap("/items/[name=a]/ref", "/items/*/ref"));
         assert!(!pointers_overlap("/config/password", "/name"));
         assert!(!pointers_overlap("/source/host", "/source/datasource"));
     }

@@ -137,28 +137,25 @@ impl Items<'_> {
                     (Err(note), _) => {
                         error.get_or_insert(note);
                     }
-                    (Ok(()), Ok(v)) => {
+                    (Ok(ptr), Ok(v)) => {
                         match set.op {
                             SetOp::Set => {
-                                if let Some(slot) = pointer::get_mut(&mut doc, &set.pointer) {
+                                if let Some(slot) = pointer::get_mut(&mut doc, &ptr) {
                                     *slot = v.clone();
                                 }
                             }
                             // A label, or any field the item lacks (e.g. `value_type`).
                             SetOp::Add => {
-                                let _ = pointer::add(&mut doc, &set.pointer, v.clone());
+                                let _ = pointer::add(&mut doc, &ptr, v.clone());
                             }
                         }
                         // A value the override marks secret, or a credential item's value,
                         // is never shown; the plan is masked as a whole before anyone sees it.
                         overrides.push(OverrideStep {
-                            pointer: set.pointer.clone(),
                             value: crate::secrets::credentials::override_shown(
-                                &v,
-                                set.secret,
-                                &set.pointer,
-                                &doc,
+                                &v, set.secret, &ptr, &doc,
                             ),
+                            pointer: ptr,
                             at,
                             op: set.op,
                         });
