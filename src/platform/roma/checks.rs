@@ -14,8 +14,36 @@ use crate::plan::platform::TargetChecks;
 use crate::plan::transform::Item;
 use crate::plan::{Action, Note};
 
-/// Group, method (upper case) and path of an API.
-type ApiPath = (String, String, String);
+/// Group, method (upper case), path and match mode of an API.
+type ApiPath = (String, String, String, MatchMode);
+
+/// How an API's path matches a request (`match_mode`): `NORMAL`, the exact path, or `SWA`,
+/// every path that starts with it. An API is created with exact matching unless it says
+/// otherwise (roma-docs-contents-and-service-integration.txt, "Step 3: Create an API", Table
+/// 5: Matching, exact match or prefix match). An exact and a prefix API may share a path:
+/// the exact one answers that path and the prefix one the paths below it, so only APIs of
+/// the same mode clash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum MatchMode {
+    Exact,
+    Prefix,
+}
+
+impl MatchMode {
+    fn of(meta: &Value) -> MatchMode {
+        match text(meta, "/match_mode").as_deref() {
+            Some("SWA") => MatchMode::Prefix,
+            _ => MatchMode::Exact,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            MatchMode::Exact => "exact match",
+            MatchMode::Prefix => "prefix match",
+        }
+    }
+}
 
 /// A function of the target: its versions and aliases.
 #[derive(Default)]
@@ -55,6 +83,7 @@ fn api_path(a: &Asset) -> Option<ApiPath> {
         text(m, "/group")?,
         text(m, "/req_method")?.to_ascii_uppercase(),
         text(m, "/req_uri")?,
+        MatchMode::of(m),
     ))
 }
 
@@ -190,11 +219,14 @@ impl State {
                 Note::new(
                     "roma.api_path",
                     format!(
-                        "{} {} in group {} is already used by api {holder} in {place}",
-                        key.1, key.2, key.0
+                        "{} {} ({}) in group {} is already used by api {holder} in {place}",
+                        key.1,
+                        key.2,
+                        key.3.word(),
+                        key.0
                     ),
                 )
-                .hint("two APIs of one group may not share method and path: change req_uri or req_method, or exclude one"),
+                .hint("two APIs of one group may not share method, path and match mode: change req_uri, req_method or match_mode, or exclude one"),
             ),
             _ => {
                 self.path_of.insert(name.clone(), key.clone());
