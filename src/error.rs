@@ -69,7 +69,7 @@ pub enum Error {
     StalePlan(String),
     /// Another run holds the output folder's lock.
     #[error(
-        "{}: another hoist apply is writing to this folder{}; nothing was written, run again once it has finished",
+        "{}: another hoist run (apply or export) is writing to this folder{}; nothing was written, run again once it has finished",
         crate::fsutil::normalize(dir).display(),
         if holder.is_empty() { String::new() } else { format!(" ({holder})") }
     )]

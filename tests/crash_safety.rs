@@ -299,3 +299,41 @@ fn a_planted_journal_or_lock_moves_deletes_and_truncates_nothing() {
         assert_eq!(fs::read(&spec).unwrap(), text, "the spec is not truncated");
     }
 }
+
+#[test]
+fn export_takes_the_output_folders_lock_like_apply() {
+    let dir = tmp();
+    let dir = dir.path();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/packages/orders-dev");
+    fs::create_dir_all(dir.join("out")).unwrap();
+    let lock_path = dir.join("out/.hoist.lock");
+    let lock = fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let src = src.to_str().unwrap();
+    let run = hoist_in(
+        dir,
+        &["export", src, "-o", "out/orders.zip", "--app", "orders"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[output.locked]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !dir.join("out/orders.zip").exists(),
+        "nothing written while locked"
+    );
+    lock.unlock().unwrap();
+    drop(lock);
+    let run = hoist_in(
+        dir,
+        &["export", src, "-o", "out/orders.zip", "--app", "orders"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dir.join("out/orders.zip").is_file());
+    assert!(
+        !lock_path.exists(),
+        "the lock file goes when the export ends"
+    );
+}

@@ -50,8 +50,25 @@ fn chosen<'a>(
     if all {
         return Ok(have);
     }
+    // A task is chosen by name or by id, as the platform's export API takes `task_id`
+    // (roma-export-assets-in-batches-api.txt: tasks[].task_id).
+    let by_id: BTreeMap<&str, &str> = assets
+        .iter()
+        .filter(|a| a.key.kind == kind && kind == "task")
+        .filter_map(|a| {
+            let id = a.meta().get("id").or_else(|| a.meta().get("task_id"))?;
+            Some((id.as_str()?, a.key.name.as_str()))
+        })
+        .collect();
     let mut out = BTreeSet::new();
     for name in asked {
+        if let Some(named) = by_id
+            .get(name.as_str())
+            .filter(|_| !have.contains(name.as_str()))
+        {
+            out.insert(*named);
+            continue;
+        }
         if !have.contains(name.as_str()) {
             let hint = did_you_mean(name, have.iter().copied())
                 .map_or_else(String::new, |h| format!("; {h}"));
@@ -132,7 +149,9 @@ fn summary(
         "exported {} app(s) and {} task(s){} from {shown} into {}: {}\n",
         apps,
         tasks,
-        if choice.with_apis {
+        if choice.all {
+            ", every API group and API, and every other asset"
+        } else if choice.with_apis {
             " with their APIs"
         } else {
             ""
@@ -214,10 +233,32 @@ pub fn run(
             detail: "exists; pass --force to replace it".into(),
         }));
     }
-    let picked: Vec<Asset> = closure(&pkg.assets, &apps, &tasks, choice.with_apis)
-        .into_iter()
-        .map(|i| pkg.assets[i].clone())
-        .collect();
+    // One running export per output folder, and none while an apply writes there: the
+    // platform runs one export job at a time (roma-export-assets-in-batches-api.txt).
+    let folder = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file_name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::Usage(format!("{} names no file", output.display())))?;
+    let (_lock, _recovered) = crate::engine::outdir::OutDir::lock_for(
+        folder,
+        &BTreeSet::from([file_name]),
+        "hoist export",
+    )?;
+    // Export All takes every asset of the instance: apps with their API groups, APIs and
+    // all they own, tasks, and what none of them names (roma-importing-and-exporting-
+    // assets.txt, "Exporting Assets": Export All).
+    let picked: Vec<Asset> = if choice.all {
+        pkg.assets.clone()
+    } else {
+        closure(&pkg.assets, &apps, &tasks, choice.with_apis)
+            .into_iter()
+            .map(|i| pkg.assets[i].clone())
+            .collect()
+    };
     let missing = unresolved(&picked);
     let entries = pkg.entries_for(&picked)?;
     let format = if output

@@ -170,7 +170,9 @@ pub fn select(doc: &Value, pattern: &str) -> Result<String, String> {
         };
         let matches = |item: &Value| match item.get(field) {
             Some(Value::String(s)) => s == wanted,
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => serde_json::to_string(v).is_ok_and(|t| t == wanted),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+                serde_json::to_string(v).is_ok_and(|t| t == wanted)
+            }
             _ => false,
         };
         let hits: Vec<usize> = (0..items.len()).filter(|&i| matches(&items[i])).collect();

@@ -158,6 +158,15 @@ impl OutDir {
     /// a journal left behind may move staged files only onto them. Fails at once, without
     /// waiting, when another run holds the lock.
     pub fn lock(dir: &Path, writes: &BTreeSet<String>) -> Result<(OutDir, Recovered), Error> {
+        Self::lock_for(dir, writes, "hoist apply")
+    }
+
+    /// [`OutDir::lock`] for the command `who` (named in the message another run prints).
+    pub fn lock_for(
+        dir: &Path,
+        writes: &BTreeSet<String>,
+        who: &str,
+    ) -> Result<(OutDir, Recovered), Error> {
         let io_err = |action: &'static str| {
             let path = dir.to_path_buf();
             move |source| Error::Io {
@@ -222,7 +231,7 @@ impl OutDir {
         };
         // Who holds it, for the message another run prints. Not an output.
         let _ = file.set_len(0);
-        let _ = writeln!(file, "hoist apply, process {}", std::process::id());
+        let _ = writeln!(file, "{who}, process {}", std::process::id());
         let out = OutDir {
             dir: dir.to_path_buf(),
             _lock: file,
