@@ -37,6 +37,11 @@ fn outputs_are_identical_at_any_thread_count_and_across_runs() {
         ("enebular-promote", &[], &["enebular-dev.zip", "merged.zip"]),
         ("enebular-release", &[], &["enebular-dev.zip"]),
         ("kie-config", &["--env", "prod"], &["orders-config.json"]),
+        (
+            "integration-to-prod",
+            &["--env", "prod"],
+            &["integration-dev.zip"],
+        ),
     ];
     for (spec, env, expected) in specs {
         // Each run writes to the same folder name (the report records it), then is kept aside.
@@ -376,4 +381,27 @@ fn payloads_copied_unchanged_are_identified_by_their_stored_bytes() {
     // Applied afresh, the copy carries digests that match its content.
     hoist_in(ws.path(), &["apply", "copy.yaml"]).expect_code(0);
     hoist_in(ws.path(), &["verify", "out/orders.zip"]).expect_code(0);
+}
+
+#[test]
+fn the_examples_hold_every_roma_kind() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut held = std::collections::BTreeSet::new();
+    for dir in [
+        "packages/integration-dev/assets",
+        "targets/integration-prod/assets",
+    ] {
+        for e in fs::read_dir(root.join(dir)).unwrap() {
+            held.insert(e.unwrap().file_name().to_string_lossy().into_owned());
+        }
+    }
+    let missing: Vec<String> = hoist::model::kinds::roma::KINDS
+        .iter()
+        .map(|k| k.name.to_string())
+        .filter(|k| !held.contains(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "examples/packages/integration-dev (and its target) lack kinds {missing:?}"
+    );
 }
