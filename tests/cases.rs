@@ -250,6 +250,7 @@ cases! {
     roma_export_task => "roma-export-task",
     roma_export_task_id => "roma-export-task-id",
     roma_export_all => "roma-export-all",
+    roma_export_app => "roma-export-app",
     roma_export_unknown_app => "roma-export-unknown-app",
     roma_function_backend => "roma-function-backend",
     roma_mode_with_default => "roma-mode-with-default",

@@ -105,9 +105,18 @@ fn closure(
             (kind == "app" && apps.contains(name)) || (kind == "task" && tasks.contains(name))
         })
         .collect();
-    // With APIs, an app brings what it owns (groups, their APIs and variables); everything
-    // taken brings what it names (data sources, authorizers, backends, environments).
-    let taken = reachable(assets, &refs, &by_name, seeds, with_apis, |_| true);
+    // An app brings what it owns (backends, data sources, tasks, topics, products), and with
+    // APIs its API groups with their APIs, variables and domains; everything taken brings
+    // what it names (data sources, authorizers, backends, environments, VPC channels).
+    let api_side = |j: usize| {
+        matches!(
+            assets[j].key.kind.as_str(),
+            "api_group" | "api" | "env_variable" | "domain" | "api_version"
+        )
+    };
+    let taken = reachable(assets, &refs, &by_name, seeds, true, |j| {
+        with_apis || !api_side(j)
+    });
     taken.into_iter().collect()
 }
 
