@@ -200,6 +200,7 @@ cases! {
     dangling_reference => "dangling-reference",
     declared_kind => "declared-kind",
     declared_kind_errors => "declared-kind-errors",
+    declared_kind_export => "declared-kind-export",
     dry_run => "dry-run",
     enebular_hash_changed => "enebular-hash-changed",
     enebular_needs_master => "enebular-needs-master",

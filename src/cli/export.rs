@@ -27,6 +27,8 @@ pub struct Choice {
     pub all: bool,
     /// Every API of the chosen apps too.
     pub with_apis: bool,
+    /// A spec whose declared kinds the closure follows too.
+    pub kinds_from: Option<std::path::PathBuf>,
 }
 
 /// Names of `kind` the package holds.
@@ -83,6 +85,7 @@ fn chosen<'a>(
 
 /// The indices of the assets an export of `apps` and `tasks` takes, sorted.
 fn closure(
+    kinds: &Kinds,
     assets: &[Asset],
     apps: &BTreeSet<&str>,
     tasks: &BTreeSet<&str>,
@@ -90,7 +93,7 @@ fn closure(
 ) -> Vec<usize> {
     let refs: Vec<Vec<Reference>> = assets
         .iter()
-        .map(|a| a.references(Kinds::builtin()).unwrap_or_default())
+        .map(|a| a.references(kinds).unwrap_or_default())
         .collect();
     let mut by_name: ByName<'_> = BTreeMap::new();
     for (i, a) in assets.iter().enumerate() {
@@ -121,14 +124,14 @@ fn closure(
 }
 
 /// References of the picked assets to assets the export does not hold, as warnings.
-fn unresolved(picked: &[Asset]) -> BTreeSet<String> {
+fn unresolved(kinds: &Kinds, picked: &[Asset]) -> BTreeSet<String> {
     let mut missing = BTreeSet::new();
     let present: BTreeSet<(&str, &str)> = picked
         .iter()
         .map(|a| (a.key.kind.as_str(), a.key.name.as_str()))
         .collect();
     for a in picked {
-        for r in a.references(Kinds::builtin()).unwrap_or_default() {
+        for r in a.references(kinds).unwrap_or_default() {
             if !present.contains(&(r.kind.as_str(), r.name.as_str())) {
                 missing.insert(format!(
                     "{}: {} names {}/{}",
@@ -205,6 +208,10 @@ pub fn run(
         layout: None,
         hashing: crate::package::Hashing::Documents,
     };
+    let kinds = match &choice.kinds_from {
+        Some(spec) => crate::spec::Spec::load(spec)?.kinds,
+        None => Kinds::builtin().clone(),
+    };
     let pkg = Package::load(package, &opts)?;
     if pkg.layout != Layout::Hoist {
         return Err(Error::Usage(format!(
@@ -263,12 +270,12 @@ pub fn run(
     let picked: Vec<Asset> = if choice.all {
         pkg.assets.clone()
     } else {
-        closure(&pkg.assets, &apps, &tasks, choice.with_apis)
+        closure(&kinds, &pkg.assets, &apps, &tasks, choice.with_apis)
             .into_iter()
             .map(|i| pkg.assets[i].clone())
             .collect()
     };
-    let missing = unresolved(&picked);
+    let missing = unresolved(&kinds, &picked);
     let entries = pkg.entries_for(&picked)?;
     let format = if output
         .extension()

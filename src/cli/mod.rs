@@ -110,15 +110,20 @@ pub enum Command {
         /// An app to export (repeatable).
         #[arg(long = "app", value_name = "NAME")]
         apps: Vec<String>,
-        /// A data-integration task to export, with its data sources (repeatable).
+        /// A data-integration task to export, with its data sources, by name or id
+        /// (repeatable).
         #[arg(long = "task", value_name = "NAME")]
         tasks: Vec<String>,
-        /// Every app and task of the package.
+        /// Every asset of the package, as the platform's Export All.
         #[arg(long, conflicts_with_all = ["apps", "tasks"])]
         all: bool,
         /// With every API of the selected apps, and what those APIs use.
         #[arg(long)]
         with_apis: bool,
+        /// A spec whose `kinds:` declarations the export follows too (references and
+        /// owners of kinds hoist does not know).
+        #[arg(long, value_name = "SPEC")]
+        kinds_from: Option<PathBuf>,
         /// Replace OUT if it exists.
         #[arg(long)]
         force: bool,
@@ -410,6 +415,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             tasks,
             all,
             with_apis,
+            kinds_from,
             force,
         } => export::run(
             &package,
@@ -419,6 +425,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                 tasks,
                 all,
                 with_apis,
+                kinds_from,
             },
             force,
             &limits,
