@@ -339,11 +339,17 @@ mod tests {
         let a = instance();
         let apps: BTreeSet<&str> = ["one"].into();
         assert_eq!(
-            names(&a, &closure(&a, &apps, &BTreeSet::new(), false)),
+            names(
+                &a,
+                &closure(Kinds::builtin(), &a, &apps, &BTreeSet::new(), false)
+            ),
             ["app/one"]
         );
         assert_eq!(
-            names(&a, &closure(&a, &apps, &BTreeSet::new(), true)),
+            names(
+                &a,
+                &closure(Kinds::builtin(), &a, &apps, &BTreeSet::new(), true)
+            ),
             ["api/a1", "api_group/g1", "app/one", "backend/b1"]
         );
     }
@@ -353,7 +359,10 @@ mod tests {
         let a = instance();
         let tasks: BTreeSet<&str> = ["t1"].into();
         assert_eq!(
-            names(&a, &closure(&a, &BTreeSet::new(), &tasks, false)),
+            names(
+                &a,
+                &closure(Kinds::builtin(), &a, &BTreeSet::new(), &tasks, false)
+            ),
             ["data_source/d1", "task/t1"]
         );
     }
