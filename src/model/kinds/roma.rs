@@ -13,7 +13,15 @@
 //! import page): environments and their variables, app secrets, data-source connections,
 //! domain names and certificates. Those kinds carry a step for the after-import checklist.
 
-use super::{KindRules, kind, owned_by, r};
+use super::{KindRules, RefDecl, kind, owned_by, r};
+
+/// A data integration task's references, composite or not: its app, and the data sources
+/// it reads and writes.
+const TASK_REFS: &[RefDecl] = refs![
+    owned_by("/app", "app"),
+    r("/source/datasource", "data_source"),
+    r("/target/datasource", "data_source"),
+];
 
 /// Every ROMA kind, sorted by name.
 pub const KINDS: &[KindRules] = &[
@@ -94,11 +102,7 @@ pub const KINDS: &[KindRules] = &[
         "roma",
         "composite_task",
         "a composite data integration task, owned by an app",
-        refs![
-            owned_by("/app", "app"),
-            r("/source/datasource", "data_source"),
-            r("/target/datasource", "data_source"),
-        ],
+        TASK_REFS,
         Some("/name"),
     ),
     kind(
@@ -189,11 +193,7 @@ pub const KINDS: &[KindRules] = &[
         "roma",
         "task",
         "a data integration task, owned by an app",
-        refs![
-            owned_by("/app", "app"),
-            r("/source/datasource", "data_source"),
-            r("/target/datasource", "data_source"),
-        ],
+        TASK_REFS,
         Some("/name"),
     ),
     kind(

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use super::V;
 use crate::model::kinds::{KindRules, Kinds, RefDecl, is_valid_kind};
 use crate::spec::raw::{RawKind, RawKindTable};
-use crate::yaml::de::{Spanned, did_you_mean};
+use crate::yaml::de::Spanned;
 
 impl V {
     /// Reads `kinds:`; the registry then holds every declared kind with its rules.
@@ -91,21 +91,12 @@ impl V {
             let Some(pointer) = self.pointer(&r.value.pointer) else {
                 continue;
             };
-            let target = &r.value.kind;
-            if !self.kinds.contains(&target.value) {
-                let help = did_you_mean(&target.value, self.kinds.iter().map(String::as_str))
-                    .or_else(|| Some("declare that kind under `kinds:` too".into()));
-                self.error_help(
-                    target.span,
-                    "spec.unknown_kind",
-                    format!("unknown kind `{}`", target.value),
-                    help,
-                );
+            let Some(target) = self.kind(&r.value.kind) else {
                 continue;
-            }
+            };
             refs.push(RefDecl {
                 pointer: Cow::Owned(pointer),
-                target: Cow::Owned(target.value.clone()),
+                target: Cow::Owned(target),
                 owner: r.value.owner.as_ref().is_some_and(|o| o.value),
             });
         }
