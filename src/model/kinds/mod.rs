@@ -55,6 +55,9 @@ pub struct KindRules {
     /// because the import does not carry it (instance data); `{name}` stands for the
     /// asset's name in the target.
     pub after_import: Option<&'static str>,
+    /// Fields the platform's import does not carry over (JSON pointers): with the
+    /// platform's import rules on, they are stripped, a warning each.
+    pub unportable: &'static [&'static str],
 }
 
 /// A reference field (for the tables).
@@ -94,6 +97,7 @@ pub const fn kind(
         versioned: false,
         platform,
         after_import: None,
+        unportable: &[],
     }
 }
 
@@ -107,6 +111,12 @@ impl KindRules {
     /// The same rules, with a step after import (`{name}`: the asset's name).
     pub const fn after_import(mut self, step: &'static str) -> Self {
         self.after_import = Some(step);
+        self
+    }
+
+    /// The same rules, with fields the import does not carry over.
+    pub const fn unportable(mut self, fields: &'static [&'static str]) -> Self {
+        self.unportable = fields;
         self
     }
 
@@ -217,7 +227,7 @@ impl Kinds {
 /// the step after import.
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| platform | kind | what it is | name field | references | after import (when created) |\n|---|---|---|---|---|---|\n",
+        "| platform | kind | what it is | name field | references | not carried by the import | after import (when created) |\n|---|---|---|---|---|---|---|\n",
     );
     let mut all: Vec<&KindRules> = Kinds::builtin().all().collect();
     all.sort_by(|a, b| (a.platform, &a.name).cmp(&(b.platform, &b.name)));
@@ -232,7 +242,7 @@ pub fn markdown_table() -> String {
             .collect();
         let cell = |s: &str| s.replace('|', "\\|");
         out.push_str(&format!(
-            "| {} | `{}`{} | {} | {} | {} | {} |\n",
+            "| {} | `{}`{} | {} | {} | {} | {} | {} |\n",
             k.platform,
             k.name,
             if k.versioned { " (versioned)" } else { "" },
@@ -244,6 +254,15 @@ pub fn markdown_table() -> String {
                 "—".to_string()
             } else {
                 cell(&refs.join(", "))
+            },
+            if k.unportable.is_empty() {
+                "—".to_string()
+            } else {
+                k.unportable
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             k.after_import
                 .map_or("—".to_string(), |s| cell(&s.replace("{name}", "NAME"))),

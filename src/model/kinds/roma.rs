@@ -38,7 +38,10 @@ pub const KINDS: &[KindRules] = &[
             r("/plugins/*", "plugin"),
         ],
         Some("/name"),
-    ),
+    )
+    // Request throttling policies, access control policies and signature keys of APIs
+    // cannot be imported or exported (Prerequisites of the import page).
+    .unportable(&["/throttling", "/acl", "/signature_keys"]),
     kind(
         "roma",
         "api_group",

@@ -71,6 +71,7 @@ impl V {
                     versioned: false,
                     platform: "spec",
                     after_import: None,
+                    unportable: &[],
                 });
             }
         }
@@ -112,6 +113,7 @@ impl V {
             versioned: false,
             platform: "spec",
             after_import: None,
+            unportable: &[],
         }
     }
 }

@@ -19,9 +19,6 @@ use crate::model::kinds;
 use crate::yaml::{Node, Span};
 
 const POLICIES: &[&str] = &["skip", "overwrite", "fail", "abort", "rename"];
-/// API fields a ROMA instance does not import: throttling policies, access control and
-/// signature keys.
-const ROMA_UNPORTABLE: &[&str] = &["/throttling", "/acl", "/signature_keys"];
 
 const DEFAULT_ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 

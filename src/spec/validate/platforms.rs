@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ROMA_UNPORTABLE, V};
+use super::V;
 use crate::spec::raw::{self};
 use crate::spec::{Selector, Versions};
 use crate::yaml::de::{Spanned, did_you_mean};
@@ -146,11 +146,17 @@ impl V {
                     Some("set `mode: overwrite`, or remove override_data_sources".into()),
                 );
             }
-            // The instance does not carry these over: they are removed, with a warning each.
-            let api = strip.entry("api".to_string()).or_default();
-            for p in ROMA_UNPORTABLE {
-                if !api.iter().any(|x| x == p) {
-                    api.push((*p).to_string());
+            // The instance does not carry these over (the kind tables say which): they are
+            // removed, with a warning each.
+            for k in crate::model::kinds::roma::KINDS {
+                if k.unportable.is_empty() {
+                    continue;
+                }
+                let fields = strip.entry(k.name.to_string()).or_default();
+                for p in k.unportable {
+                    if !fields.iter().any(|x| x == p) {
+                        fields.push((*p).to_string());
+                    }
                 }
             }
             crate::spec::Roma {
