@@ -4,8 +4,10 @@
 //! too little about), so it leaves the value and warns with both places; declaring the
 //! field as a reference (`kinds:`) makes renames follow it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::transform::Item;
@@ -31,76 +33,146 @@ pub fn warn(kinds: &Kinds, items: &[Vec<Item>], shown: &[&str], warnings: &mut V
     if moved.is_empty() {
         return;
     }
+    // Most strings are no old name: a set with a cheap hash turns them away. Membership
+    // only, never iterated, so no hash order reaches an output.
+    let old_names: HashSet<&str, BuildHasherDefault<Quick>> = moved.keys().copied().collect();
     for (package, shown) in items.iter().zip(shown) {
-        for it in package.iter().filter(|it| written(it)) {
-            let covered: BTreeSet<String> = it
-                .asset
-                .references(kinds)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.pointer)
-                .collect();
-            let own_name = kinds
-                .get(&it.asset.key.kind)
-                .and_then(|k| k.name_field.as_deref().map(str::to_string));
-            let mut found = Vec::new();
-            strings(it.asset.meta(), &mut String::new(), &mut |at, text| {
-                if let Some(targets) = moved.get(text)
-                    && !covered.contains(at)
-                    && own_name.as_deref() != Some(at)
-                {
-                    found.push((at.to_string(), text.to_string(), targets.clone()));
+        // Most documents hold no old name: each is scanned without building anything, in
+        // parallel, and the notes are put back in item order.
+        let found: Vec<Vec<Note>> = package
+            .par_iter()
+            .map(|it| {
+                if !written(it) {
+                    return Vec::new();
                 }
-            });
-            for (at, old, targets) in found {
-                for (kind, new) in targets {
-                    if (kind, new) == (it.asset.key.kind.as_str(), it.asset.key.name.as_str()) {
-                        continue;
+                let mut hits: Vec<(String, &str)> = Vec::new();
+                strings(it.asset.meta(), &mut Vec::new(), &mut |at, text| {
+                    if old_names.contains(text)
+                        && let Some((old, _)) = moved.get_key_value(text)
+                    {
+                        hits.push((pointer_of(at), old));
                     }
-                    warnings.push(
-                        Note::new(
-                            "ref.unfollowed",
-                            format!(
-                                "{at} holds {old:?}, the old name of {kind}/{new} (renamed from {old}); no reference declaration covers {at}, so it still says {old:?}"
-                            ),
-                        )
-                        .asset(&it.source_key)
-                        .package(*shown)
-                        .hint(if kinds.get(&it.asset.key.kind).is_some_and(|k| k.platform != "spec") {
-                            format!("if {at} names the {kind}, set it with an override or a hook")
-                        } else {
-                            format!(
-                                "if {at} names the {kind}, declare it as a reference of {} under kinds:, or set it with an override",
-                                it.asset.key.kind
-                            )
-                        }),
-                    );
+                });
+                if hits.is_empty() {
+                    return Vec::new();
                 }
-            }
-        }
+                notes_for(kinds, it, hits, &moved, shown)
+            })
+            .collect();
+        warnings.extend(found.into_iter().flatten());
     }
 }
 
-/// Calls `f(pointer, text)` for every string value in `v`.
-fn strings(v: &Value, at: &mut String, f: &mut dyn FnMut(&str, &str)) {
+/// The notes of one document's fields that hold old names (`hits`: pointer, old name).
+fn notes_for(
+    kinds: &Kinds,
+    it: &Item,
+    hits: Vec<(String, &str)>,
+    moved: &BTreeMap<&str, BTreeSet<(&str, &str)>>,
+    shown: &str,
+) -> Vec<Note> {
+    let covered: BTreeSet<String> = it
+        .asset
+        .references(kinds)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.pointer)
+        .collect();
+    let own_name = kinds
+        .get(&it.asset.key.kind)
+        .and_then(|k| k.name_field.as_deref().map(str::to_string));
+    let built_in = kinds
+        .get(&it.asset.key.kind)
+        .is_some_and(|k| k.platform != "spec");
+    let mut out = Vec::new();
+    for (at, old) in hits {
+        if covered.contains(&at) || own_name.as_deref() == Some(at.as_str()) {
+            continue;
+        }
+        for (kind, new) in &moved[old] {
+            if (*kind, *new) == (it.asset.key.kind.as_str(), it.asset.key.name.as_str()) {
+                continue;
+            }
+            out.push(
+                Note::new(
+                    "ref.unfollowed",
+                    format!(
+                        "{at} holds {old:?}, the old name of {kind}/{new} (renamed from {old}); no reference declaration covers {at}, so it still says {old:?}"
+                    ),
+                )
+                .asset(&it.source_key)
+                .package(shown)
+                .hint(if built_in {
+                    format!("if {at} names the {kind}, set it with an override or a hook")
+                } else {
+                    format!(
+                        "if {at} names the {kind}, declare it as a reference of {} under kinds:, or set it with an override",
+                        it.asset.key.kind
+                    )
+                }),
+            );
+        }
+    }
+    out
+}
+
+/// A fast, non-cryptographic hash for the set of old names (a multiply-rotate over 8-byte
+/// words): what it hashes comes from the run's own names, and a collision costs only a
+/// comparison.
+#[derive(Default)]
+struct Quick(u64);
+
+impl Hasher for Quick {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One step of the way to a value: a member's key or an element's index.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn pointer_of(steps: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for s in steps {
+        out.push('/');
+        match s {
+            Step::Key(k) => out.push_str(&pointer::escape(k)),
+            Step::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+/// Calls `f(steps, text)` for every string value in `v`, `steps` the way to it.
+fn strings<'a>(v: &'a Value, at: &mut Vec<Step<'a>>, f: &mut dyn FnMut(&[Step<'a>], &'a str)) {
     match v {
         Value::String(s) => f(at, s),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&i.to_string());
+                at.push(Step::Index(i));
                 strings(item, at, f);
-                at.truncate(len);
+                at.pop();
             }
         }
         Value::Object(map) => {
             for (k, item) in map {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&pointer::escape(k));
+                at.push(Step::Key(k));
                 strings(item, at, f);
-                at.truncate(len);
+                at.pop();
             }
         }
         _ => {}
