@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 // Many small documents are parsed, edited and written from several threads at once; mimalloc
 // keeps per-thread heaps and costs a fraction of the system allocator here.
@@ -10,7 +11,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = hoist::Cli::parse();
+    let cli = match hoist::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let json = cli.wants_json();
     match hoist::run(cli) {
         Ok(code) => code,
@@ -24,4 +28,28 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A command line clap refuses: a usage error with its code, like every other error
+/// (`error[usage]: …`, exit 2; JSON on stdout when `--json` was asked for). Help and the
+/// version are printed as clap prints them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+    }
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
+    let err = hoist::Error::Usage(text.to_string());
+    if std::env::args().any(|a| a == "--json" || a == "--format=json") {
+        print!("{}", hoist::cli::error_json(&err));
+    } else {
+        eprintln!("{}", hoist::cli::for_stderr(&err.render()));
+    }
+    ExitCode::from(err.exit_code())
 }

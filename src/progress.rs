@@ -19,13 +19,22 @@ pub struct Progress {
 }
 
 const QUIET_FOR: Duration = Duration::from_millis(400);
+
+/// Set by `-q`: no progress line at all.
+static SILENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// No progress line is drawn from now on (`-q`).
+pub fn silence() {
+    SILENT.store(true, Ordering::Relaxed);
+}
 const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 impl Progress {
     /// A stage of `total` steps.
     pub fn new(label: &'static str, total: usize) -> Self {
-        let enabled =
-            std::io::stderr().is_terminal() && std::env::var_os("HOIST_NO_PROGRESS").is_none();
+        let enabled = std::io::stderr().is_terminal()
+            && std::env::var_os("HOIST_NO_PROGRESS").is_none()
+            && !SILENT.load(Ordering::Relaxed);
         Progress {
             label,
             total,

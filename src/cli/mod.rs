@@ -2,6 +2,7 @@
 
 mod drift;
 mod export;
+pub mod help;
 mod hook;
 mod init;
 mod inspect;
@@ -22,7 +23,12 @@ use crate::package::{Layout, Limits};
 
 /// Promote exported integration assets between environments, deterministically.
 #[derive(Debug, Parser)]
-#[command(name = "hoist", version, about, max_term_width = 100)]
+#[command(
+    name = "hoist",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("HOIST_COMMIT"), ")"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -47,6 +53,14 @@ pub struct Global {
     /// Highest inflate ratio accepted for an entry over 1 MiB.
     #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_ratio)]
     pub max_ratio: u64,
+    /// Print less: `plan` and `apply` print their errors and the summary line only, and no
+    /// progress line is drawn.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: `plan` shows every change of every asset and every changed line of a
+    /// payload file, `apply` every warning and hook log line.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 impl Global {
@@ -105,7 +119,7 @@ pub enum Command {
         /// The instance package (hoist layout).
         package: PathBuf,
         /// The package to write: a `.zip` file, else a directory.
-        #[arg(short, long, value_name = "OUT")]
+        #[arg(short, long, visible_alias = "out", value_name = "OUT")]
         output: PathBuf,
         /// An app to export (repeatable).
         #[arg(long = "app", value_name = "NAME")]
@@ -133,7 +147,7 @@ pub enum Command {
         /// The directory.
         dir: PathBuf,
         /// The ZIP file to write.
-        #[arg(short, long, value_name = "ZIP")]
+        #[arg(short, long, visible_alias = "out", value_name = "ZIP")]
         output: PathBuf,
         /// The layout, when it should not be detected.
         #[arg(long, value_name = "LAYOUT")]
@@ -160,7 +174,7 @@ pub enum Command {
         #[arg(long)]
         summary: bool,
         /// Save the plan, for `hoist apply PLAN.json`.
-        #[arg(short, long, value_name = "PLAN.json")]
+        #[arg(short, long, visible_alias = "out", value_name = "PLAN.json")]
         output: Option<PathBuf>,
         /// Exit 3 when the plan creates or overwrites anything (0 when it changes nothing).
         #[arg(long)]
@@ -180,7 +194,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Write outputs here instead of the spec's output folder.
-        #[arg(long, value_name = "DIR")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            visible_alias = "out",
+            value_name = "DIR"
+        )]
         out: Option<PathBuf>,
     },
     /// Write a commented starter spec.
@@ -201,12 +220,29 @@ pub enum Command {
     /// Write and try Lua hook scripts.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Explain an error or warning code: what it means, a typical cause, the fix.
+    Explain {
+        /// The code, as printed in `error[CODE]` or `[CODE]` (e.g. `spec.unknown_kind`).
+        code: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one per command into a folder.
+    Man {
+        /// Write `hoist.1` and `hoist-COMMAND.1` for every command into this folder.
+        #[arg(short, long, visible_alias = "out", value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
     /// Extract a ZIP safely into a directory.
     Unpack {
         /// The ZIP file.
         zip: PathBuf,
         /// The directory to create.
-        #[arg(short, long, value_name = "DIR")]
+        #[arg(short, long, visible_alias = "out", value_name = "DIR")]
         output: PathBuf,
         /// Replace the directory if it is not empty.
         #[arg(long)]
@@ -243,7 +279,13 @@ pub enum HookCommand {
     /// Write hoist.d.lua, the LuaLS annotations of the hook API, for editors.
     Types {
         /// The folder to write it to.
-        #[arg(short, long, value_name = "DIR", default_value = ".")]
+        #[arg(
+            short,
+            long,
+            visible_alias = "out",
+            value_name = "DIR",
+            default_value = "."
+        )]
         output: PathBuf,
     },
 }
@@ -394,6 +436,16 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 
 fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let limits = cli.global.limits();
+    render::set_detail(if cli.global.quiet {
+        render::Detail::Quiet
+    } else if cli.global.verbose {
+        render::Detail::Verbose
+    } else {
+        render::Detail::Normal
+    });
+    if cli.global.quiet {
+        crate::progress::silence();
+    }
     match cli.command {
         Command::Inspect {
             package,
@@ -466,6 +518,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             out,
         } => plan::apply(&input, env, dry_run, json, out, &limits),
         Command::Init { path, force } => init::init(&path, force),
+        Command::Explain { code } => help::explain(&code),
+        Command::Completions { shell } => help::completions(shell),
+        Command::Man { output } => help::man(output.as_deref()),
         Command::Schema { what } => init::schema(what),
         Command::Hook(HookCommand::Test {
             script,

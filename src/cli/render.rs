@@ -110,6 +110,49 @@ fn asset_lines(out: &mut String, a: &AssetPlan) {
 const DIFF_LINES: usize = 12;
 /// Lines of a text payload's diff shown per file.
 const FILE_LINES: usize = 20;
+/// Warnings and hook log lines a report shows; the rest are counted.
+const REPORT_LINES: usize = 20;
+
+/// How much human output shows (`-q`, `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Errors and the summary line.
+    Quiet,
+    /// The default: everything, long lists cut with a count.
+    Normal,
+    /// Nothing cut.
+    Verbose,
+}
+
+/// The detail this process shows; set once, from the command line, before anything is drawn.
+static DETAIL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets the detail human output shows.
+pub fn set_detail(d: Detail) {
+    let n = match d {
+        Detail::Quiet => 0,
+        Detail::Normal => 1,
+        Detail::Verbose => 2,
+    };
+    DETAIL.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn detail() -> Detail {
+    match DETAIL.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Detail::Quiet,
+        2 => Detail::Verbose,
+        _ => Detail::Normal,
+    }
+}
+
+/// At most `n` of a list, or all of it with `-v`.
+fn cap(n: usize) -> usize {
+    if detail() == Detail::Verbose {
+        usize::MAX
+    } else {
+        n
+    }
+}
 /// Characters of a value shown in a diff line.
 const VALUE_CHARS: usize = 60;
 
@@ -156,7 +199,8 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
             change_text(c)
         );
     }
-    for c in a.diff.iter().take(DIFF_LINES) {
+    let max = cap(DIFF_LINES);
+    for c in a.diff.iter().take(max) {
         let place = if c.pointer.is_empty() {
             "(document)"
         } else {
@@ -166,10 +210,10 @@ fn diff_lines(out: &mut String, a: &AssetPlan) {
     }
     file_changes(
         out,
-        a.files.iter().take(DIFF_LINES.saturating_sub(a.diff.len())),
+        a.files.iter().take(max.saturating_sub(a.diff.len())),
         "          ",
     );
-    let shown = DIFF_LINES.min(a.diff.len() + a.files.len());
+    let shown = max.min(a.diff.len() + a.files.len());
     let cut = a.diff.len() + a.files.len() - shown;
     if cut > 0 {
         let _ = writeln!(
@@ -334,6 +378,27 @@ pub fn plan(plan: &Plan, base: &Path) -> String {
     let plan = &shown;
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = plan_title(plan);
+    if detail() == Detail::Quiet {
+        // Errors and the summary only.
+        let errors: Vec<&Note> = plan
+            .packages
+            .iter()
+            .flat_map(|p| &p.assets)
+            .filter_map(|a| a.error.as_ref())
+            .collect();
+        if !errors.is_empty() {
+            let _ = writeln!(out, "\nerrors ({}):", errors.len());
+            for e in errors {
+                note_line(&mut out, "  ", e, &at);
+            }
+        }
+        if let Some(a) = &plan.abort {
+            let _ = writeln!(out, "\nABORT: nothing will be written");
+            note_line(&mut out, "  ", a, &at);
+        }
+        summary_line(&mut out, &plan.summary);
+        return out;
+    }
     for p in &plan.packages {
         let _ = writeln!(out, "\n{} → {}", at(&p.source), at(&p.output));
         package_body(&mut out, p);
@@ -439,6 +504,16 @@ pub fn report(report: &Report, base: &Path) -> String {
         .map(|e| format!(" (env {e})"))
         .unwrap_or_default();
     let _ = writeln!(out, "apply {}{env}: {}\n", report.name, report.outcome);
+    if detail() == Detail::Quiet {
+        for e in &report.errors {
+            let _ = writeln!(out, "  [{}] {}{}", e.code, who(e, &at), e.message);
+        }
+        if let Some(a) = &report.abort {
+            let _ = writeln!(out, "\naborted: [{}] {}{}", a.code, who(a, &at), a.message);
+        }
+        summary_line(&mut out, &report.summary);
+        return out;
+    }
     out.push_str(&counts_table(&report.packages, &at));
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\nerrors ({}):", report.errors.len());
@@ -451,27 +526,29 @@ pub fn report(report: &Report, base: &Path) -> String {
     }
     if !report.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings ({}):", report.warnings.len());
-        for w in report.warnings.iter().take(20) {
+        let max = cap(REPORT_LINES);
+        for w in report.warnings.iter().take(max) {
             let _ = writeln!(out, "  [{}] {}{}", w.code, who(w, &at), w.message);
         }
-        if report.warnings.len() > 20 {
+        if report.warnings.len() > max {
             let _ = writeln!(
                 out,
                 "  … and {} more in report.json",
-                report.warnings.len() - 20
+                report.warnings.len() - max
             );
         }
     }
     if !report.logs.is_empty() {
         let _ = writeln!(out, "\nhook logs ({}):", report.logs.len());
-        for l in report.logs.iter().take(20) {
+        let max = cap(REPORT_LINES);
+        for l in report.logs.iter().take(max) {
             let _ = writeln!(out, "  {}{}", who(l, &at), l.message);
         }
-        if report.logs.len() > 20 {
+        if report.logs.len() > max {
             let _ = writeln!(
                 out,
                 "  … and {} more in report.json",
-                report.logs.len() - 20
+                report.logs.len() - max
             );
         }
     }
@@ -529,15 +606,12 @@ pub(super) fn file_changes<'a>(
                 "{indent}    (no lines shown: not text, over 64 KiB or 4000 lines on a side, or it names a credential)"
             );
         }
-        for l in f.lines.iter().take(FILE_LINES) {
+        let max = cap(FILE_LINES);
+        for l in f.lines.iter().take(max) {
             let _ = writeln!(out, "{indent}    {l}");
         }
-        if f.lines.len() > FILE_LINES {
-            let _ = writeln!(
-                out,
-                "{indent}    … {} more lines",
-                f.lines.len() - FILE_LINES
-            );
+        if f.lines.len() > max {
+            let _ = writeln!(out, "{indent}    … {} more lines", f.lines.len() - max);
         }
     }
 }

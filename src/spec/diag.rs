@@ -1,8 +1,10 @@
 //! Spec errors shown at their line and column, with the line underneath.
 
 use std::fmt;
+
 use std::path::PathBuf;
 use std::sync::Arc;
+use unicode_width::UnicodeWidthStr;
 
 use crate::yaml::Span;
 
@@ -87,9 +89,17 @@ impl fmt::Display for SpecErrors {
                 let text = text.replace('\t', " ");
                 writeln!(f, "{pad} |")?;
                 writeln!(f, "{line} | {text}")?;
-                let width = text.chars().count();
-                let len = span.len.clamp(1, width.saturating_sub(col - 1).max(1));
-                let marks = format!("{}{}", " ".repeat(col.saturating_sub(1)), "^".repeat(len));
+                let chars = text.chars().count();
+                let len = span.len.clamp(1, chars.saturating_sub(col - 1).max(1));
+                // Columns are characters; a wide character (CJK) takes two cells on a
+                // terminal, so the carets go by display width.
+                let before: String = text.chars().take(col.saturating_sub(1)).collect();
+                let under: String = text.chars().skip(col.saturating_sub(1)).take(len).collect();
+                let marks = format!(
+                    "{}{}",
+                    " ".repeat(before.width()),
+                    "^".repeat(under.width().max(1))
+                );
                 match &d.help {
                     Some(h) => writeln!(f, "{pad} | {marks} {h}")?,
                     None => writeln!(f, "{pad} | {marks}")?,
@@ -111,6 +121,30 @@ impl fmt::Display for SpecErrors {
 mod tests {
     use super::*;
     use crate::yaml::Pos;
+
+    #[test]
+    fn carets_line_up_under_wide_characters() {
+        let e = SpecErrors {
+            path: "s.yaml".into(),
+            text: "name: 受注
+kinds: [注文]
+"
+            .into(),
+            diagnostics: vec![Diagnostic::new(
+                "spec.bad_name",
+                Some(Span {
+                    start: Pos { line: 2, col: 9 },
+                    len: 2,
+                }),
+                "bad",
+            )],
+        };
+        let text = e.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], "2 | kinds: [注文]");
+        // `kinds: [` is 8 cells; 注文 is 4.
+        assert_eq!(lines[3], "  |         ^^^^");
+    }
 
     #[test]
     fn renders_the_line_and_a_caret() {
