@@ -84,7 +84,7 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// The layout, when it should not be detected.
+        /// The layout (hoist, enebular, kie or apig), when it should not be detected.
         #[arg(long, value_name = "LAYOUT")]
         layout: Option<Layout>,
     },
@@ -104,7 +104,8 @@ pub enum Command {
         a: PathBuf,
         /// The package compared (e.g. a fresh export).
         b: PathBuf,
-        /// Read both as this layout (default: found from the first).
+        /// Read both as this layout (hoist, enebular, kie or apig; default: found from the
+        /// first).
         #[arg(long, value_name = "LAYOUT")]
         layout: Option<Layout>,
         /// Print JSON instead of text.
@@ -149,7 +150,7 @@ pub enum Command {
         /// The ZIP file to write.
         #[arg(short, long, visible_alias = "out", value_name = "ZIP")]
         output: PathBuf,
-        /// The layout, when it should not be detected.
+        /// The layout (hoist, enebular, kie or apig), when it should not be detected.
         #[arg(long, value_name = "LAYOUT")]
         layout: Option<Layout>,
         /// Accept edits made since the directory's hoist.json was written, and rehash.
