@@ -59,8 +59,11 @@ pub struct Report {
     pub after_import: Vec<Note>,
     /// Files written, in order.
     pub written: Vec<String>,
-    /// Outputs the plan names that were not written.
+    /// Outputs the plan names that were not written (of this part's, when sharded).
     pub not_written: Vec<String>,
+    /// The part of a sharded apply this report is of (`I/N`, `--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Counts over everything.
     pub summary: Summary,
 }
@@ -116,6 +119,7 @@ impl Report {
             after_import,
             written,
             not_written,
+            shard: None,
             summary: plan.summary,
         }
     }

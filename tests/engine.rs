@@ -405,3 +405,77 @@ fn the_examples_hold_every_roma_kind() {
         "examples/packages/integration-dev (and its target) lack kinds {missing:?}"
     );
 }
+
+#[test]
+fn shards_together_write_what_one_apply_writes() {
+    let ws = workspace();
+    let dir = ws.path();
+    // Two sources and the merged state: three outputs over the parts.
+    let spec = "specs/all-teams.yaml";
+    hoist_in(dir, &["plan", spec, "--env", "prod", "-o", "plan.json"]).expect_code(0);
+    let whole = |jobs: &str, out: &str| {
+        hoist_in(
+            dir,
+            &["--jobs", jobs, "apply", spec, "--env", "prod", "-o", out],
+        )
+        .expect_code(0);
+        let mut t = outputs(&dir.join(out));
+        t.remove("report.json");
+        t
+    };
+    let one = whole("1", "whole");
+    assert!(one.len() >= 2, "{:?}", one.keys());
+    for (jobs, n) in [("1", 2), ("2", 2), ("2", 3), ("1", 5)] {
+        let mut together = BTreeMap::new();
+        for i in 1..=n {
+            let out = format!("part-{jobs}-{i}-of-{n}");
+            let shard = format!("{i}/{n}");
+            let run = hoist_in(
+                dir,
+                &[
+                    "--jobs", jobs, "apply", spec, "--env", "prod", "-o", &out, "--shard", &shard,
+                ],
+            )
+            .expect_code(0);
+            let mut part = outputs(&dir.join(&out));
+            let report_name = format!("report-shard-{i}-of-{n}.json");
+            let report: serde_json::Value =
+                serde_json::from_slice(&part.remove(&report_name).expect("the part's report"))
+                    .unwrap();
+            assert_eq!(report["shard"], shard.as_str(), "{}", run.stdout);
+            for (name, bytes) in part {
+                assert!(
+                    together.insert(name.clone(), bytes).is_none(),
+                    "{name} in two parts"
+                );
+            }
+        }
+        assert_eq!(
+            together, one,
+            "--jobs {jobs}, {n} parts: the parts differ from one apply"
+        );
+    }
+    // A saved plan shards the same way; here both parts write into the folder it names.
+    hoist_in(dir, &["apply", "plan.json", "--shard", "2/2"]).expect_code(0);
+    hoist_in(dir, &["apply", "plan.json", "--shard", "1/2"]).expect_code(0);
+    let report: serde_json::Value = serde_json::from_slice(
+        &fs::read(dir.join("out/all-teams/report-shard-1-of-2.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        report["not_written"],
+        serde_json::json!([]),
+        "a part lists only its own outputs"
+    );
+    let mut saved = outputs(&dir.join("out/all-teams"));
+    saved.retain(|name, _| !name.starts_with("report-shard-"));
+    assert_eq!(saved, one, "a saved plan's parts differ from one apply");
+    for bad in ["0/2", "3/2", "1/0", "one", "1/2/3"] {
+        let run = hoist_in(dir, &["apply", "plan.json", "--shard", bad]).expect_code(2);
+        assert!(
+            run.stderr.starts_with("error[usage]"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+}

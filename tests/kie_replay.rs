@@ -177,7 +177,7 @@ fn apply(root: &Path) {
         ..hoist::platform::plan_options()
     };
     let planned = compute(&spec, &opts, &|_| None).unwrap();
-    hoist::engine::apply(&planned, false).unwrap();
+    hoist::engine::apply(&planned, false, None).unwrap();
 }
 
 proptest! {

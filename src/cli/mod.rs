@@ -202,6 +202,10 @@ pub enum Command {
             value_name = "DIR"
         )]
         out: Option<PathBuf>,
+        /// Write only part I of N of the outputs (planning stays whole), e.g. on one runner
+        /// of a CI matrix; the parts together are one apply's outputs.
+        #[arg(long, value_name = "I/N", value_parser = crate::engine::Shard::parse)]
+        shard: Option<crate::engine::Shard>,
     },
     /// Write a commented starter spec.
     Init {
@@ -517,7 +521,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             dry_run,
             json,
             out,
-        } => plan::apply(&input, env, dry_run, json, out, &limits),
+            shard,
+        } => plan::apply(&input, env, dry_run, json, out, shard, &limits),
         Command::Init { path, force } => init::init(&path, force),
         Command::Explain { code } => help::explain(&code),
         Command::Completions { shell } => help::completions(shell),

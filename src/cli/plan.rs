@@ -103,6 +103,7 @@ pub fn apply(
     dry_run: bool,
     as_json: bool,
     out_dir: Option<PathBuf>,
+    shard: Option<crate::engine::Shard>,
     limits: &Limits,
 ) -> Result<ExitCode, Error> {
     let (planned, base) = match crate::plan::saved::read_saved_plan(input)? {
@@ -125,7 +126,7 @@ pub fn apply(
             crate::fsutil::parent_of(input).to_path_buf(),
         ),
     };
-    let report = match crate::engine::apply(&planned, dry_run) {
+    let report = match crate::engine::apply(&planned, dry_run, shard) {
         Ok(r) => r,
         Err(Error::PartlyWritten { cause, written }) => {
             let report = Report::new(&planned.plan, "partly written", written);

@@ -15,6 +15,48 @@ use outdir::{Move, OutDir};
 
 pub use crate::plan::REPORT_NAME;
 
+/// One part of a sharded apply (`--shard I/N`): planning stays whole (every name is decided
+/// across all packages), and the part writes the outputs whose place in the plan's list —
+/// the delta packages in order, then the merged state — is `I - 1` modulo `N`, and its own
+/// report. The parts' outputs together are the outputs of one apply, byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, from 1.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+}
+
+impl Shard {
+    /// `I/N` with `1 <= I <= N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("{text:?} is not a shard like 2/4 (part 2 of 4, counting from 1)");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the part writes the output at `position` of the plan's list.
+    pub fn takes(&self, position: usize) -> bool {
+        position % self.count == self.index - 1
+    }
+
+    /// The report this part writes: `report.json` for a whole apply, else
+    /// `report-shard-I-of-N.json`, so that the parts' folders can be put together.
+    pub fn report_name(shard: Option<Shard>) -> String {
+        match shard {
+            Some(s) if s.count > 1 => format!("report-shard-{}-of-{}.json", s.index, s.count),
+            _ => REPORT_NAME.to_string(),
+        }
+    }
+}
+
 fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged, PackageError> {
     if let Some(bytes) = &out.file {
         return crate::archive::write::stage_file(
@@ -50,8 +92,9 @@ fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged
 
 /// Writes what `planned` describes. With `dry_run`, walks the same path (compression
 /// included) and writes nothing.
-pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
+pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<Report, Error> {
     let plan = &planned.plan;
+    let report_name = Shard::report_name(shard);
     if plan.abort.is_some() {
         return Ok(Report::new(plan, "aborted", Vec::new()));
     }
@@ -66,8 +109,11 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         .outputs
         .iter()
         .chain(planned.merged.as_ref())
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| s.takes(*i)))
+        .map(|(_, o)| o)
         .collect();
-    refuse_writing_into_inputs(planned, &outputs)?;
+    refuse_writing_into_inputs(planned, &outputs, &report_name)?;
     // One run at a time per output folder; what an interrupted run left is dealt with first.
     let lock = if dry_run {
         None
@@ -76,8 +122,17 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
             .iter()
             .flat_map(|o| o.final_paths())
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .chain([REPORT_NAME.to_string()])
+            .chain([report_name.clone()])
             .collect();
+        if outputs
+            .iter()
+            .flat_map(|o| o.final_paths())
+            .any(|p| p.file_name().is_some_and(|n| n == report_name.as_str()))
+        {
+            return Err(Error::Usage(format!(
+                "an output of this plan is named {report_name}, which this run's report needs"
+            )));
+        }
         let (lock, recovered) = OutDir::lock(&planned.out_dir, &writes)?;
         if recovered.finished > 0 {
             note!(
@@ -104,12 +159,16 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
         ready.push(s.map_err(|e| Error::NothingWritten(Box::new(Error::Package(e))))?);
     }
     let Some(lock) = lock else {
-        return Ok(Report::new(plan, "dry-run", Vec::new()));
+        return Ok(for_shard(
+            Report::new(plan, "dry-run", Vec::new()),
+            shard,
+            &outputs,
+        ));
     };
     // Beside the outputs the plan names, written or not (a package whose assets all failed
     // is not).
     let report_shown = format!(
-        "{}/{REPORT_NAME}",
+        "{}/{report_name}",
         plan.packages
             .first()
             .map(|p| p.output.as_str())
@@ -121,10 +180,10 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
     );
     let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
     with_report.push(report_shown);
-    let report = Report::new(plan, "written", with_report);
+    let report = for_shard(Report::new(plan, "written", with_report), shard, &outputs);
     let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
     json.push(b'\n');
-    let report_path = planned.out_dir.join(REPORT_NAME);
+    let report_path = planned.out_dir.join(&report_name);
     // On disk before the journal names it.
     let staged_report = fsutil::stage_bytes(&report_path, &json).map_err(|source| {
         Error::NothingWritten(Box::new(Error::Io {
@@ -168,7 +227,11 @@ pub fn apply(planned: &Planned, dry_run: bool) -> Result<Report, Error> {
 /// Inputs are read-only to hoist: an output folder inside one (or holding the spec, a hook
 /// script or a saved plan), or an output with the same path as one (or a folder output holding
 /// one), is refused before anything is written.
-fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> Result<(), Error> {
+fn refuse_writing_into_inputs(
+    planned: &Planned,
+    outputs: &[&PackageOutput],
+    report_name: &str,
+) -> Result<(), Error> {
     if let Some(link) = fsutil::link_below(&planned.out_base, &planned.out_dir) {
         return Err(Error::Untrusted {
             path: link,
@@ -179,7 +242,7 @@ fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> 
         });
     }
     fsutil::keep_folder_apart(&planned.protected, &planned.out_dir).map_err(Error::Usage)?;
-    let report = planned.out_dir.join(REPORT_NAME);
+    let report = planned.out_dir.join(report_name);
     let paths: Vec<std::path::PathBuf> = outputs
         .iter()
         .flat_map(|o| o.final_paths())
@@ -187,4 +250,15 @@ fn refuse_writing_into_inputs(planned: &Planned, outputs: &[&PackageOutput]) -> 
         .collect();
     let paths: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
     fsutil::keep_apart(&planned.protected, &paths).map_err(Error::Usage)
+}
+
+/// A part's report: which part it is, and among the outputs not written only its own.
+fn for_shard(mut report: Report, shard: Option<Shard>, outputs: &[&PackageOutput]) -> Report {
+    if let Some(s) = shard.filter(|s| s.count > 1) {
+        report.shard = Some(format!("{}/{}", s.index, s.count));
+        report
+            .not_written
+            .retain(|o| outputs.iter().any(|out| &out.shown == o));
+    }
+    report
 }
