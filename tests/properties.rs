@@ -226,7 +226,7 @@ proptest! {
         }
         let again = compute(&spec, &hoist::platform::plan_options(), &|_| None).unwrap();
         prop_assert_eq!(&again.plan, &planned.plan);
-        hoist::engine::apply(&planned, false).unwrap();
+        hoist::engine::apply(&planned, false, None).unwrap();
         let merged = Package::load(&dir.path().join("out/merged"), &hoist::platform::load_options(Default::default())).unwrap();
         prop_assert!(merged.failures.is_empty(), "{:?}", merged.failures);
         // Every reference must land on the asset it meant: the package's own copy when that was
@@ -268,7 +268,7 @@ fn apply_with(threads: usize, root: &Path, out: &str) -> BTreeMap<String, Vec<u8
             ..hoist::platform::plan_options()
         };
         let planned = compute(&spec, &opts, &|_| None).unwrap();
-        hoist::engine::apply(&planned, false).unwrap();
+        hoist::engine::apply(&planned, false, None).unwrap();
     });
     let mut files = common::tree(&root.join(out));
     files.remove("report.json");
