@@ -8,7 +8,13 @@ p001-be-7 -> p001-backend-7, give authorizers that the target already has a suff
 characters derived from the seed, rewrite every reference to a renamed asset, strip
 /throttling from APIs, set the backend address and the data source password, then write
 the package (deflate, default level) with a hoist.json listing the sha256 of every entry,
-and a report. It is written plainly, as such scripts are; no attempt at parallelism.
+and a report. It is written plainly, as such scripts are. JSON is read and written with
+the standard library's `json` module (its C encoder and decoder).
+
+    python3 benches/alt_promote.py CORPUS_DIR OUT_DIR --processes 2
+
+does the same with a `multiprocessing` pool over the packages (each package in a worker
+process, the report in package order): the parallel version a user would reach for next.
 """
 
 import hashlib
@@ -112,13 +118,22 @@ def promote(pkg, out_dir, taken, password):
 
 def main():
     corpus, out_dir = sys.argv[1], sys.argv[2]
+    processes = 1
+    if len(sys.argv) == 5 and sys.argv[3] == "--processes":
+        processes = int(sys.argv[4])
     os.makedirs(out_dir, exist_ok=True)
     taken = read_target(os.path.join(corpus, "target.zip"))
     password = os.environ.get("BENCH_DB_PASSWORD", "unset")
     pkgs = sorted(os.path.join(corpus, "packages", f) for f in os.listdir(os.path.join(corpus, "packages")))
+    jobs = [(pkg, out_dir, taken, password) for pkg in pkgs]
+    if processes > 1:
+        import multiprocessing
+        with multiprocessing.Pool(processes) as pool:
+            done = pool.starmap(promote, jobs)
+    else:
+        done = [promote(*job) for job in jobs]
     report = []
-    for pkg in pkgs:
-        n, r = promote(pkg, out_dir, taken, password)
+    for pkg, (n, r) in zip(pkgs, done):
         report.append({"package": os.path.basename(pkg), "assets": n, "renamed": r})
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=2)

@@ -17,7 +17,7 @@ GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 
 
 def run_once(argv, cwd=None, env=None):
-    """One run: (seconds, peak RSS in bytes). Fails loudly if the command fails.
+    """One run: (seconds, peak RSS in bytes, CPU seconds). Fails loudly if the command fails.
 
     Peak RSS comes from GNU time (`%M`), which execs the command from a small process; a
     child forked from Python would carry Python's own memory into its high-water mark.
@@ -25,7 +25,7 @@ def run_once(argv, cwd=None, env=None):
     with tempfile.NamedTemporaryFile() as rss, tempfile.TemporaryFile() as err:
         full = list(argv)
         if GNU_TIME:
-            full = [GNU_TIME, "-f", "%M", "-o", rss.name] + full
+            full = [GNU_TIME, "-f", "%M %U %S", "-o", rss.name] + full
         start = time.perf_counter()
         proc = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         elapsed = time.perf_counter() - start
@@ -33,25 +33,32 @@ def run_once(argv, cwd=None, env=None):
             err.seek(0)
             sys.exit(f"command failed ({proc.returncode}): {' '.join(argv)}\n{err.read().decode(errors='replace')}")
         if GNU_TIME:
-            peak = int(open(rss.name).read().split()[-1]) * 1024
+            # The last line: "%M %U %S" (a line before it may be a note of time's).
+            fields = open(rss.name).read().split()[-3:]
+            peak = int(fields[0]) * 1024
+            cpu = float(fields[1]) + float(fields[2])
         else:
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return elapsed, peak
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            peak = usage.ru_maxrss * 1024
+            cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, peak, cpu
 
 
 def measure(label, argv, runs=5, cwd=None, env=None, shell=False):
     """Median seconds and the largest peak RSS over `runs` runs."""
     if shell:
         argv = ["bash", "-c", argv]
-    times, peaks = [], []
+    times, peaks, cpus = [], [], []
     for _ in range(runs):
         # Start each run with nothing left to write back from the one before (a command that
         # wrote gigabytes would otherwise slow the next one's reads and fsyncs).
         os.sync()
-        t, rss = run_once(argv, cwd=cwd, env=env)
+        t, rss, cpu = run_once(argv, cwd=cwd, env=env)
         times.append(t)
         peaks.append(rss)
-    return {"label": label, "median_s": statistics.median(times), "min_s": min(times), "peak_rss": max(peaks), "runs": runs}
+        cpus.append(cpu)
+    return {"label": label, "median_s": statistics.median(times), "min_s": min(times),
+            "peak_rss": max(peaks), "cpu_s": statistics.median(cpus), "runs": runs}
 
 
 def mib(n):
