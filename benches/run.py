@@ -23,6 +23,7 @@ peak resident memory (GNU time when present).
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -70,6 +71,19 @@ def row(r, extra=""):
     return f"| `{r['label']}` | {r['median_s']:.3f} s | {r['min_s']:.3f} s | {mib(r['peak_rss'])} |{extra}"
 
 
+def floor_binary():
+    """The floor program (benches/floor.rs), built in release mode: its path."""
+    built = subprocess.run(
+        ["cargo", "bench", "--bench", "floor", "--locked", "--no-run", "--message-format=json"],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    for line in built.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "floor" \
+                and msg.get("executable"):
+            return msg["executable"]
+    raise SystemExit("the floor program did not build")
+
+
 def section_many(a, out):
     p, n = (2, 20) if a.smoke else (200, 500)
     c = corpus("many", f"{p}x{n}", "--packages", str(p), "--assets", str(n))
@@ -86,7 +100,10 @@ def section_many(a, out):
                         [sys.executable, alt, c, os.path.join(c, "out-python")], a.slow_runs))
     rows.append(measure("python3 benches/alt_promote.py --processes 2",
                         [sys.executable, alt, c, os.path.join(c, "out-python-2"), "--processes", "2"], a.slow_runs))
-    j1, j2, _, py, py2 = rows
+    floor = floor_binary()
+    rows.append(measure("floor: inflate all, deflate the documents (2 threads)", [floor, c], a.runs))
+    rows.append(measure("floor --full: and CRC-32, SHA-256, write", [floor, c, "--full"], a.runs))
+    j1, j2, _, py, py2, fl, fl_full = rows
     out.append(f"### (a) {p} packages x {n} small JSON assets = {assets:,} assets\n")
     out.append("| command | median | min | CPU s | peak RSS | assets/s | time / hoist --jobs 2 |")
     out.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -99,6 +116,9 @@ def section_many(a, out):
                f"against {mib(py['peak_rss'])}.")
     out.append(f"- against the two-process script (a pool over packages): **{py2['median_s'] / j2['median_s']:.1f}x** "
                f"by wall clock. Both scripts use the standard library's `json` (C encoder).")
+    out.append(f"- hoist --jobs 2 CPU against the floor's: **{j2['cpu_s'] / max(fl['cpu_s'], 0.01):.1f}x** "
+               f"({j2['cpu_s'] / max(fl_full['cpu_s'], 0.01):.1f}x against the floor with CRC, SHA-256 and writing); "
+               f"the floor is benches/floor.rs, one inflater and one deflater reused per thread.")
     out.append(f"- --jobs 2 against --jobs 1: **{j1['median_s'] / j2['median_s']:.2f}x**.\n")
     return {"python_ratio": py["median_s"] / j2["median_s"], "scaling": j1["median_s"] / j2["median_s"]}
 
