@@ -1,7 +1,9 @@
 # hoist in a container: a static binary (musl) on an empty image.
 #
 #   docker build --build-arg HOIST_COMMIT="$(git rev-parse --short=12 HEAD)" -t hoist .
-#   docker run --rm -v "$PWD:/work" hoist plan specs/orders-to-prod.yaml --env prod
+#   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD:/work" hoist apply specs/orders-to-prod.yaml --env prod
+#
+# (`--user` lets it write into the mounted folder as you; without it hoist runs as nobody.)
 #
 # The build stage compiles with the versions Cargo.lock pins (Lua is vendored and built from
 # source, so a C compiler is all it needs besides Rust); the runtime image holds only the

@@ -46,7 +46,14 @@ fn usage_error(e: clap::Error) -> ExitCode {
     let text = e.render().to_string();
     let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
     let err = hoist::Error::Usage(text.to_string());
-    if std::env::args().any(|a| a == "--json" || a == "--format=json") {
+    // Read raw: an argument need not be UTF-8 (a file name), and this must not fail.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = args.iter().enumerate().any(|(i, a)| {
+        a == "--json"
+            || a == "--format=json"
+            || (a == "--format" && args.get(i + 1).is_some_and(|n| n == "json"))
+    });
+    if json {
         print!("{}", hoist::cli::error_json(&err));
     } else {
         eprintln!("{}", hoist::cli::for_stderr(&err.render()));

@@ -234,6 +234,7 @@ cases! {
     override_missing_path => "override-missing-path",
     override_select => "override-select",
     override_select_unmatched => "override-select-unmatched",
+    output_name_shard_report => "output-name-shard-report",
     override_unmatched => "override-unmatched",
     overrides => "overrides",
     plan_exit_code => "plan-exit-code",

@@ -127,8 +127,14 @@ fn explain_prints_every_entry_and_suggests_for_a_typo() {
         );
         assert!(run.stdout.contains("Fix:"), "{code}: {}", run.stdout);
     }
-    let run = hoist(&["explain", "error[spec.unknown_kind]"]).expect_code(0);
-    assert!(run.stdout.starts_with("spec.unknown_kind\n"));
+    for printed in [
+        "error[spec.unknown_kind]",
+        "[spec.unknown_kind]",
+        "warning[spec.unknown_kind]",
+    ] {
+        let run = hoist(&["explain", printed]).expect_code(0);
+        assert!(run.stdout.starts_with("spec.unknown_kind\n"), "{printed}");
+    }
     let run = hoist(&["explain", "spec.unknwn_kind"]).expect_code(2);
     assert!(
         run.stderr.starts_with("error[usage]: no code"),
@@ -147,9 +153,31 @@ fn a_command_line_clap_refuses_is_a_usage_error_with_its_code() {
         "{}",
         run.stderr
     );
-    let run = hoist(&["plan", "--no-such-flag", "--json"]).expect_code(2);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["errors"][0]["code"], "usage");
+    for json in [&["--json"][..], &["--format", "json"], &["--format=json"]] {
+        let mut args = vec!["plan", "--no-such-flag"];
+        args.extend_from_slice(json);
+        let run = hoist(&args).expect_code(2);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(v["errors"][0]["code"], "usage", "{json:?}");
+    }
+    // An argument that is not UTF-8 (a file name) is no reason to crash.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"\xff.yaml");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .arg("apply")
+            .arg(odd)
+            .arg("--bogus")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

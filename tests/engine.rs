@@ -456,8 +456,10 @@ fn shards_together_write_what_one_apply_writes() {
         );
     }
     // A saved plan shards the same way; here both parts write into the folder it names.
-    hoist_in(dir, &["apply", "plan.json", "--shard", "2/2"]).expect_code(0);
+    // Part 1 writes the merged state first; part 2's replan must not see it as drift.
     hoist_in(dir, &["apply", "plan.json", "--shard", "1/2"]).expect_code(0);
+    let second = hoist_in(dir, &["apply", "plan.json", "--shard", "2/2"]).expect_code(0);
+    assert!(!second.stdout.contains("target.drift"), "{}", second.stdout);
     let report: serde_json::Value = serde_json::from_slice(
         &fs::read(dir.join("out/all-teams/report-shard-1-of-2.json")).unwrap(),
     )
@@ -478,4 +480,39 @@ fn shards_together_write_what_one_apply_writes() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_package_no_part_writes_is_listed_by_the_first_part() {
+    let dir = common::tmp();
+    let case = repo_path("tests/cases/enebular-promote-missing");
+    common::copy_tree(&case.join("in"), &dir.path().join("in"));
+    fs::copy(case.join("spec.yaml"), dir.path().join("spec.yaml")).unwrap();
+    let report = |i: usize| -> serde_json::Value {
+        let out = format!("p{i}");
+        let shard = format!("{i}/2");
+        hoist_in(
+            dir.path(),
+            &["apply", "spec.yaml", "-o", &out, "--shard", &shard],
+        );
+        let text = fs::read(
+            dir.path()
+                .join(&out)
+                .join(format!("report-shard-{i}-of-2.json")),
+        )
+        .unwrap();
+        serde_json::from_slice(&text).unwrap()
+    };
+    let (one, two) = (report(1), report(2));
+    let failed = one["not_written"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{one}");
+    assert!(
+        failed[0].as_str().unwrap().ends_with("factory.zip"),
+        "{one}"
+    );
+    assert_eq!(two["not_written"], serde_json::json!([]), "{two}");
+}
+
+fn repo_path(rel: &str) -> std::path::PathBuf {
+    common::repo().join(rel)
 }

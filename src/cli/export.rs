@@ -233,13 +233,18 @@ pub fn run(
     let tasks = chosen(&pkg.assets, "task", &choice.tasks, choice.all, &shown)?;
     let count = apps.len() + tasks.len();
     if count > MAX_PER_JOB {
+        let how = if choice.all {
+            "export it in parts, naming apps and tasks with --app and --task instead of --all"
+        } else {
+            "split it with --app and --task"
+        };
         return Err(Error::Usage(format!(
-            "this export takes {} apps and {} tasks ({count}); one export job takes at most {MAX_PER_JOB}: split it with --app and --task",
+            "this export takes {} apps and {} tasks ({count}); one export job takes at most {MAX_PER_JOB}: {how}",
             apps.len(),
             tasks.len()
         )));
     }
-    if count == 0 {
+    if pkg.assets.is_empty() || (count == 0 && !choice.all) {
         return Err(Error::Usage(format!("{shown} holds no apps or tasks")));
     }
     let existing = std::fs::symlink_metadata(output).is_ok();

@@ -32,9 +32,11 @@ pub fn entry(code: &str) -> Option<&'static str> {
 
 /// `hoist explain CODE`.
 pub fn explain(code: &str) -> Result<ExitCode, Error> {
+    // As printed: `CODE`, `[CODE]`, `error[CODE]`, `warning[CODE]`.
+    let code = code.trim();
     let wanted = code
-        .trim()
-        .trim_start_matches("error[")
+        .rsplit_once('[')
+        .map_or(code, |(_, rest)| rest)
         .trim_end_matches(']');
     let Some(text) = entry(wanted) else {
         let hint = crate::yaml::de::did_you_mean(wanted, explained_codes())

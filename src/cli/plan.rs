@@ -129,7 +129,11 @@ pub fn apply(
     let report = match crate::engine::apply(&planned, dry_run, shard) {
         Ok(r) => r,
         Err(Error::PartlyWritten { cause, written }) => {
-            let report = Report::new(&planned.plan, "partly written", written);
+            let report = crate::engine::for_shard(
+                Report::new(&planned.plan, "partly written", written),
+                shard,
+                &planned,
+            );
             super::print_as(
                 &if as_json {
                     json(&report)

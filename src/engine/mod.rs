@@ -162,7 +162,7 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
         return Ok(for_shard(
             Report::new(plan, "dry-run", Vec::new()),
             shard,
-            &outputs,
+            planned,
         ));
     };
     // Beside the outputs the plan names, written or not (a package whose assets all failed
@@ -180,7 +180,7 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
     );
     let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
     with_report.push(report_shown);
-    let report = for_shard(Report::new(plan, "written", with_report), shard, &outputs);
+    let report = for_shard(Report::new(plan, "written", with_report), shard, planned);
     let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
     json.push(b'\n');
     let report_path = planned.out_dir.join(&report_name);
@@ -252,13 +252,22 @@ fn refuse_writing_into_inputs(
     fsutil::keep_apart(&planned.protected, &paths).map_err(Error::Usage)
 }
 
-/// A part's report: which part it is, and among the outputs not written only its own.
-fn for_shard(mut report: Report, shard: Option<Shard>, outputs: &[&PackageOutput]) -> Report {
-    if let Some(s) = shard.filter(|s| s.count > 1) {
-        report.shard = Some(format!("{}/{}", s.index, s.count));
-        report
-            .not_written
-            .retain(|o| outputs.iter().any(|out| &out.shown == o));
-    }
+/// A part's report: which part it is, and among the outputs not written its own, and (in
+/// part 1) the packages no part writes because every asset of theirs failed.
+pub fn for_shard(mut report: Report, shard: Option<Shard>, planned: &Planned) -> Report {
+    let Some(s) = shard.filter(|s| s.count > 1) else {
+        return report;
+    };
+    report.shard = Some(format!("{}/{}", s.index, s.count));
+    let all: Vec<&PackageOutput> = planned
+        .outputs
+        .iter()
+        .chain(planned.merged.as_ref())
+        .collect();
+    let part_of = |shown: &str| all.iter().position(|o| o.shown == shown);
+    report.not_written.retain(|o| match part_of(o) {
+        Some(position) => s.takes(position),
+        None => s.index == 1,
+    });
     report
 }

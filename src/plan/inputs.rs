@@ -292,6 +292,27 @@ pub fn check_output_names(
             }
             // Names equal but for case or Unicode composition are one file on some disks.
             let key = crate::text::normalized(&name.to_lowercase()).into_owned();
+            // The reports of a sharded apply (`report-shard-I-of-N.json`) share the folder
+            // with every part's outputs, whichever parts a run writes.
+            let shard_report = key
+                .strip_prefix("report-shard-")
+                .and_then(|k| k.strip_suffix(".json"))
+                .and_then(|k| k.split_once("-of-"))
+                .is_some_and(|(i, n)| {
+                    [i, n]
+                        .iter()
+                        .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                });
+            if shard_report {
+                diags.push(Diagnostic::new(
+                    "spec.output",
+                    span,
+                    format!(
+                        "{owner} would be written as `{shown}`, a name kept for the reports of a sharded apply; rename the source"
+                    ),
+                ));
+                continue;
+            }
             if let Some((other, other_name)) = taken.get(&key) {
                 let how = if *other_name == name {
                     format!("both be written as {shown}")

@@ -168,10 +168,21 @@ pub fn drift_since_last(
     merged: &PackageOutput,
     loaded: &Loaded,
     opts: &PlanOptions,
+    target_digests: Option<&super::TargetDigests>,
 ) -> Option<Note> {
     let target = loaded.target.as_ref()?;
     let (last, record) = loaded.last_merged.as_ref()?;
     if merged.path.file_name()? != std::ffi::OsStr::new(&last.shown) {
+        return None;
+    }
+    // The same snapshot the last promotion planned against: it was taken before that
+    // promotion was imported, so the two differ by that promotion, not by drift (a rerun, or
+    // another part of a sharded apply).
+    let same_snapshot = target_digests.is_some_and(|t| {
+        record.pointer("/target/sha256")
+            == serde_json::to_value(digest_of(&t.entries)).ok().as_ref()
+    });
+    if same_snapshot {
         return None;
     }
     let platform = super::platform::platform_of(opts.platforms, target.package.layout).ok()?;

@@ -5,7 +5,6 @@
 //! field as a reference (`kinds:`) makes renames follow it.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -33,9 +32,10 @@ pub fn warn(kinds: &Kinds, items: &[Vec<Item>], shown: &[&str], warnings: &mut V
     if moved.is_empty() {
         return;
     }
-    // Most strings are no old name: a set with a cheap hash turns them away. Membership
-    // only, never iterated, so no hash order reaches an output.
-    let old_names: HashSet<&str, BuildHasherDefault<Quick>> = moved.keys().copied().collect();
+    // Most strings are no old name: a hash set turns them away. Membership only, never
+    // iterated, so no hash order reaches an output; its hash is seeded per run, so names a
+    // package chose cannot be made to collide.
+    let old_names: HashSet<&str> = moved.keys().copied().collect();
     for (package, shown) in items.iter().zip(shown) {
         // Most documents hold no old name: each is scanned without building anything, in
         // parallel, and the notes are put back in item order.
@@ -114,29 +114,6 @@ fn notes_for(
         }
     }
     out
-}
-
-/// A fast, non-cryptographic hash for the set of old names (a multiply-rotate over 8-byte
-/// words): what it hashes comes from the run's own names, and a collision costs only a
-/// comparison.
-#[derive(Default)]
-struct Quick(u64);
-
-impl Hasher for Quick {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let word = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// One step of the way to a value: a member's key or an element's index.

@@ -190,13 +190,18 @@ pub(super) fn build(
         None
     };
     inputs::check_output_names(spec, &packages, &outputs, merged.as_ref())?;
+    let inputs_digests = input_digests(loaded, hook_digests);
     if let Some(m) = &merged {
-        warnings.extend(crate::plan::provenance::drift_since_last(m, loaded, opts));
+        warnings.extend(crate::plan::provenance::drift_since_last(
+            m,
+            loaded,
+            opts,
+            inputs_digests.target.as_ref(),
+        ));
     }
     warnings.sort();
     warnings.dedup();
     let summary = Summary::of(&packages, warnings.len());
-    let inputs_digests = input_digests(loaded, hook_digests);
     let protected = inputs::protected(spec, loaded);
     let mut spec_info = SpecInfo::of(spec, opts);
     spec_info.env_vars = env_vars;
