@@ -53,8 +53,6 @@ pub struct Compressed {
     pub crc32: u32,
     /// Inflated size.
     pub size: u64,
-    /// SHA-256 of the inflated bytes.
-    pub digest: Digest,
 }
 
 thread_local! {
@@ -92,7 +90,6 @@ pub fn compress(plain: &[u8]) -> Compressed {
         data,
         crc32: crc32fast::hash(plain),
         size: plain.len() as u64,
-        digest: Digest::of(plain),
     }
 }
 

@@ -380,7 +380,10 @@ enum Prepared {
     Stream,
 }
 
-fn prepare(e: &OutEntry, to_zip: bool) -> Result<Prepared, PackageError> {
+/// How an entry is written. Bytes hoist made were hashed once, for the manifest; a copied
+/// entry read into memory is hashed as it is read, to check it is still what the manifest
+/// records.
+fn prepare(dest: &Path, e: &OutEntry, to_zip: bool) -> Result<Prepared, PackageError> {
     match &e.content {
         Content::Bytes(b) if (b.len() as u64) <= IN_MEMORY_MAX => Ok(Prepared::Mem(compress(b))),
         Content::Bytes(_) => Ok(Prepared::Stream),
@@ -389,7 +392,9 @@ fn prepare(e: &OutEntry, to_zip: bool) -> Result<Prepared, PackageError> {
             if to_zip && source.is_zip() {
                 Ok(Prepared::Raw)
             } else if entry.size <= IN_MEMORY_MAX {
-                Ok(Prepared::Mem(compress(&source.read(entry)?)))
+                let bytes = source.read(entry)?;
+                check_digest(dest, e, Digest::of(&bytes))?;
+                Ok(Prepared::Mem(compress(&bytes)))
             } else {
                 Ok(Prepared::Stream)
             }
@@ -426,7 +431,7 @@ fn write_zip_to<W: Write + Seek>(
     for batch in batches(entries) {
         let prepared: Vec<Prepared> = batch
             .par_iter()
-            .map(|e| prepare(e, true))
+            .map(|e| prepare(dest, e, true))
             .collect::<Result<_, _>>()?;
         for (e, p) in batch.iter().zip(prepared) {
             match p {
