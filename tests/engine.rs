@@ -485,7 +485,7 @@ fn shards_together_write_what_one_apply_writes() {
 #[test]
 fn a_package_no_part_writes_is_listed_by_the_first_part() {
     let dir = common::tmp();
-    let case = repo_path("tests/cases/enebular-promote-missing");
+    let case = common::repo().join("tests/cases/enebular-promote-missing");
     common::copy_tree(&case.join("in"), &dir.path().join("in"));
     fs::copy(case.join("spec.yaml"), dir.path().join("spec.yaml")).unwrap();
     let report = |i: usize| -> serde_json::Value {
@@ -511,8 +511,4 @@ fn a_package_no_part_writes_is_listed_by_the_first_part() {
         "{one}"
     );
     assert_eq!(two["not_written"], serde_json::json!([]), "{two}");
-}
-
-fn repo_path(rel: &str) -> std::path::PathBuf {
-    common::repo().join(rel)
 }

@@ -124,15 +124,6 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .chain([report_name.clone()])
             .collect();
-        if outputs
-            .iter()
-            .flat_map(|o| o.final_paths())
-            .any(|p| p.file_name().is_some_and(|n| n == report_name.as_str()))
-        {
-            return Err(Error::Usage(format!(
-                "an output of this plan is named {report_name}, which this run's report needs"
-            )));
-        }
         let (lock, recovered) = OutDir::lock(&planned.out_dir, &writes)?;
         if recovered.finished > 0 {
             note!(

@@ -122,12 +122,6 @@ pub fn read_package(bytes: &[u8], limit: u64) -> Result<NodePackage, String> {
     Ok(NodePackage { name, types })
 }
 
-/// The `name` in the package's `package/package.json`, reading at most `limit` inflated
-/// bytes.
-pub fn package_name(bytes: &[u8], limit: u64) -> Result<String, String> {
-    read_package(bytes, limit).map(|p| p.name)
-}
-
 fn skip(tar: &mut impl Read, n: u64) -> Result<(), String> {
     std::io::copy(&mut tar.take(n), &mut std::io::sink())
         .map(|_| ())
@@ -243,6 +237,10 @@ fn octal(field: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    fn package_name(bytes: &[u8], limit: u64) -> Result<String, String> {
+        read_package(bytes, limit).map(|p| p.name)
+    }
 
     fn header(path: &str, size: usize) -> Vec<u8> {
         let mut h = vec![0u8; BLOCK];
