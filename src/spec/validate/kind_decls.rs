@@ -89,10 +89,10 @@ impl V {
             .map(Cow::Owned);
         let mut refs = Vec::new();
         for r in t.references.iter().flatten() {
-            let Some(pointer) = self.pointer(&r.value.pointer) else {
-                continue;
-            };
-            let Some(target) = self.kind(&r.value.kind) else {
+            // Both are checked, so that one run reports every mistake of the line.
+            let pointer = self.pointer(&r.value.pointer);
+            let target = self.kind(&r.value.kind);
+            let (Some(pointer), Some(target)) = (pointer, target) else {
                 continue;
             };
             refs.push(RefDecl {
