@@ -201,7 +201,12 @@ fn planned_originals(root: &Path) -> BTreeMap<String, serde_json::Value> {
     .unwrap();
     pkg.assets
         .iter()
-        .map(|a| (format!("{}/{}", a.key.kind, a.key.name), a.meta().clone()))
+        .map(|a| {
+            (
+                format!("{}/{}", a.key.kind, a.key.name),
+                a.meta().into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -219,6 +224,10 @@ proptest! {
         let spec = Spec::parse(&path, Arc::from(text.as_str()), hoist::digest::Digest::of(text.as_bytes()))
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         let planned = compute(&spec, &hoist::platform::plan_options(), &|_| None).unwrap();
+        // A plan holds each document as text, not as a tree a dozen times its size.
+        for a in planned.outputs.iter().flat_map(|o| &o.assets) {
+            prop_assert!(!a.holds_tree(), "{} is held as a tree", a.key);
+        }
         for a in planned.plan.packages.iter().flat_map(|p| &p.assets) {
             if let Some(e) = &a.error {
                 prop_assert!(e.code != "ref.dangling", "hoist broke a reference: {e:?}\n{text}");

@@ -54,12 +54,13 @@ fn chosen<'a>(
     }
     // A task is chosen by name or by id, as the platform's export API takes `task_id`
     // (roma-export-assets-in-batches-api.txt: tasks[].task_id).
-    let by_id: BTreeMap<&str, &str> = assets
+    let by_id: BTreeMap<String, &str> = assets
         .iter()
         .filter(|a| a.key.kind == kind && kind == "task")
         .filter_map(|a| {
-            let id = a.meta().get("id").or_else(|| a.meta().get("task_id"))?;
-            Some((id.as_str()?, a.key.name.as_str()))
+            let meta = a.meta();
+            let id = meta.get("id").or_else(|| meta.get("task_id"))?;
+            Some((id.as_str()?.to_string(), a.key.name.as_str()))
         })
         .collect();
     let mut out = BTreeSet::new();

@@ -60,11 +60,11 @@ fn find<'a>(pkg: &'a Package, wanted: &str) -> Result<&'a Asset, Error> {
 /// sourceCode the hook changed reads `*** (changed)`.
 fn shown(asset: &Asset, original: &Asset) -> String {
     let files: Vec<&String> = asset.files.keys().collect();
-    let mut meta = asset.meta().clone();
+    let mut meta = asset.meta().into_owned();
     // enebular sourceCode may hold credentials: shown masked, before and after alike.
     let field = crate::platform::enebular::layout::SOURCE_CODE;
     if !crate::platform::enebular::layout::credentials(&meta).is_empty()
-        || !crate::platform::enebular::layout::credentials(original.meta()).is_empty()
+        || !crate::platform::enebular::layout::credentials(&original.meta()).is_empty()
     {
         let same = meta.get(field) == original.meta().get(field);
         meta[field] = json!(if same { "***" } else { "*** (changed)" });
@@ -94,7 +94,7 @@ fn context(
     }
     let platform = crate::plan::platform::platform_of(crate::platform::ALL, pkg.layout)?;
     let mut secrets = crate::secrets::Secrets::new();
-    for c in platform.secrets_in(asset.meta()) {
+    for c in platform.secrets_in(&asset.meta()) {
         secrets.add(c);
     }
     Ok(Context {
@@ -168,7 +168,7 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
             match o.value {
                 None => out.push_str("transform: the asset is dropped\n"),
                 Some(after) => {
-                    after_meta = Some(after.meta().clone());
+                    after_meta = Some(after.meta().into_owned());
                     // Payload files (a flow.json) with their changed lines, masked below
                     // like every other line.
                     let files = crate::plan::changes::files(
@@ -235,13 +235,13 @@ pub fn test(args: TestArgs<'_>, limits: &Limits) -> Result<ExitCode, Error> {
     let mut found = Vec::new();
     for doc in [
         Some(original.meta()),
-        after_meta.as_ref(),
+        after_meta.as_ref().map(std::borrow::Cow::Borrowed),
         existing.map(Asset::meta),
     ]
     .into_iter()
     .flatten()
     {
-        crate::secrets::credentials::collect(doc, &mut found);
+        crate::secrets::credentials::collect(&doc, &mut found);
     }
     let found = crate::secrets::Secrets::of_found(found);
     let mut masked = String::with_capacity(out.len());

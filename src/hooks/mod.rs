@@ -346,7 +346,7 @@ impl HookHost {
                 }
                 if let Some(meta) = meta {
                     // `changes` gives a document only when it differs from the one read.
-                    edits = crate::diff::json(changed.meta(), &meta);
+                    edits = crate::diff::json(&changed.meta(), &meta);
                     *changed.meta_mut() = meta;
                 }
                 for (file, bytes) in written.map(|w| w.files).unwrap_or_default() {

@@ -3,7 +3,9 @@
 pub mod json;
 pub mod kinds;
 pub mod pointer;
+pub mod scan;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -164,6 +166,115 @@ impl Payload {
     }
 }
 
+/// An asset's JSON document: its text, or its parsed tree while a stage works on it (or when
+/// it could not be parked). Text is what a plan over many assets keeps: parsed trees take
+/// about ten times the bytes of the text.
+#[derive(Debug, Clone)]
+struct Doc {
+    /// JSON text of the document as it is now, unless the tree has changed since.
+    text: Option<Arc<[u8]>>,
+    /// The parsed document.
+    tree: Option<Value>,
+    /// The tree differs from the text (or there is no text).
+    dirty: bool,
+}
+
+/// The deepest nesting a parked document may have: it must parse again, and the parser
+/// stops at 128 levels.
+const PARK_DEPTH: usize = 120;
+
+impl Doc {
+    fn tree(value: Value) -> Doc {
+        Doc {
+            text: None,
+            tree: Some(value),
+            dirty: true,
+        }
+    }
+
+    fn value(&self) -> Cow<'_, Value> {
+        match (&self.tree, &self.text) {
+            (Some(t), _) => Cow::Borrowed(t),
+            (None, Some(text)) => Cow::Owned(parse_parked(text)),
+            (None, None) => Cow::Owned(Value::Null),
+        }
+    }
+
+    fn tree_mut_clean(&mut self) -> &mut Value {
+        if self.tree.is_none() {
+            self.tree = Some(match &self.text {
+                Some(text) => parse_parked(text),
+                None => Value::Null,
+            });
+        }
+        self.tree.as_mut().expect("just set")
+    }
+
+    fn tree_mut(&mut self) -> &mut Value {
+        self.dirty = true;
+        self.tree_mut_clean()
+    }
+
+    fn park(&mut self) {
+        let Some(tree) = &self.tree else {
+            return;
+        };
+        if self.dirty || self.text.is_none() {
+            let mut out = Vec::new();
+            let deepest = std::cell::Cell::new(0);
+            let formatter = Depth {
+                depth: 0,
+                deepest: &deepest,
+            };
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+            tree.serialize(&mut ser).expect("JSON values serialise");
+            if deepest.get() > PARK_DEPTH {
+                return;
+            }
+            self.text = Some(out.into());
+            self.dirty = false;
+        }
+        self.tree = None;
+    }
+}
+
+/// Text hoist wrote or already parsed once parses again.
+fn parse_parked(text: &[u8]) -> Value {
+    serde_json::from_slice(text).unwrap_or(Value::Null)
+}
+
+/// The compact formatter, measuring how deep the document nests.
+struct Depth<'a> {
+    depth: usize,
+    deepest: &'a std::cell::Cell<usize>,
+}
+
+impl Depth<'_> {
+    fn open(&mut self) {
+        self.depth += 1;
+        self.deepest.set(self.deepest.get().max(self.depth));
+    }
+}
+
+impl serde_json::ser::Formatter for Depth<'_> {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open();
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        w.write_all(b"]")
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open();
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        w.write_all(b"}")
+    }
+}
+
 /// One asset: kind, name, version, labels, its JSON document and its payload files.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -171,7 +282,7 @@ pub struct Asset {
     pub key: AssetKey,
     /// Labels, for selection.
     pub labels: BTreeMap<String, String>,
-    meta: Value,
+    doc: Doc,
     edited: bool,
     /// The entry the document was read from, kept so that an unchanged document is
     /// copied byte for byte; `None` for assets hoist created.
@@ -187,6 +298,9 @@ pub struct Asset {
     /// document's (`with_dependencies`, the unresolved-reference warning); nothing rewrites
     /// them, as they hold no asset name.
     pub links: Vec<Reference>,
+    /// The document's references as [`Asset::park`] found them with the plan's kinds, kept
+    /// while the document is parked (and dropped by any edit).
+    refs: Option<Result<Vec<Reference>, String>>,
 }
 
 impl Asset {
@@ -195,12 +309,13 @@ impl Asset {
         Asset {
             key,
             labels: BTreeMap::new(),
-            meta,
+            doc: Doc::tree(meta),
             edited: false,
             origin,
             files: BTreeMap::new(),
             facts: BTreeMap::new(),
             links: Vec::new(),
+            refs: None,
         }
     }
 
@@ -214,23 +329,59 @@ impl Asset {
         )
     }
 
-    /// The JSON document.
-    pub fn meta(&self) -> &Value {
-        &self.meta
+    /// The JSON document: borrowed while the asset is [unparked](Asset::unpark), else parsed
+    /// from its text for the caller alone (nothing is kept).
+    pub fn meta(&self) -> Cow<'_, Value> {
+        self.doc.value()
     }
 
-    /// The JSON document, for editing; the asset counts as edited from now on.
+    /// The JSON document, for editing; the asset counts as edited from now on. Keeps the tree
+    /// until [`Asset::park`].
     pub fn meta_mut(&mut self) -> &mut Value {
         self.edited = true;
-        &mut self.meta
+        self.refs = None;
+        self.doc.tree_mut()
     }
 
     /// Replaces the document; the asset counts as edited only if it differs.
     pub fn set_meta(&mut self, meta: Value) {
-        if meta != self.meta {
-            self.meta = meta;
+        if *self.meta() != meta {
+            self.doc = Doc::tree(meta);
             self.edited = true;
+            self.refs = None;
         }
+    }
+
+    /// Records `text` as the JSON text of the document as it is now (the text it was parsed
+    /// from), so that parking it keeps that text rather than writing it anew.
+    pub fn keep_text(&mut self, text: &[u8]) {
+        self.doc.text = Some(text.into());
+        self.doc.dirty = false;
+    }
+
+    /// Parses the document into a tree that stays until [`Asset::park`]: for a stage that
+    /// reads or edits it several times.
+    pub fn unpark(&mut self) {
+        self.doc.tree_mut_clean();
+    }
+
+    /// Keeps the document as JSON text only (its tree, a dozen times larger, is dropped), so
+    /// that a plan over many assets holds the trees only of those being worked on. A document
+    /// nested too deep to be parsed again keeps its tree.
+    ///
+    /// The document's references under `kinds` are found first and kept, so that the stages
+    /// after it (selection, resolution) read them without parsing the text again: every
+    /// later [`Asset::references`] must pass the same `kinds`.
+    pub fn park(&mut self, kinds: &kinds::Kinds) {
+        if self.refs.is_none() {
+            self.refs = Some(references_of(kinds, &self.key.kind, &self.meta()));
+        }
+        self.doc.park();
+    }
+
+    /// Whether the document is held as a tree (not [parked](Asset::park)).
+    pub fn holds_tree(&self) -> bool {
+        self.doc.tree.is_some()
     }
 
     /// Whether the document or labels changed since reading.
@@ -252,7 +403,44 @@ impl Asset {
     /// Every reference this asset's document makes to another asset, in declaration then
     /// document order.
     pub fn references(&self, kinds: &kinds::Kinds) -> Result<Vec<Reference>, String> {
-        references_of(kinds, &self.key.kind, &self.meta)
+        match &self.refs {
+            Some(found) => found.clone(),
+            None => references_of(kinds, &self.key.kind, &self.meta()),
+        }
+    }
+
+    /// [`any_reference`] over this asset's document: read from the references kept while it is
+    /// parked (a malformed one is passed as `None`), else from the document.
+    pub fn any_reference(
+        &self,
+        kinds: &kinds::Kinds,
+        mut f: impl FnMut(&str, Option<&str>) -> bool,
+    ) -> bool {
+        match &self.refs {
+            Some(Ok(refs)) => refs.iter().any(|r| f(&r.kind, Some(&r.name))),
+            Some(Err(_)) => f("", None),
+            None => any_reference(kinds, &self.key.kind, &self.meta(), f),
+        }
+    }
+
+    /// Whether `f` returns true for some string value of the document, read from its text
+    /// when parked (no tree is built).
+    pub fn any_string(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        match (&self.doc.tree, &self.doc.text) {
+            (Some(tree), _) => any_string_in(tree, f),
+            (None, Some(text)) => scan::any_string(text, f),
+            (None, None) => false,
+        }
+    }
+
+    /// The values of the document's top-level fields `names`, in that order; read from its
+    /// text when parked (only those values are built).
+    pub fn top_fields(&self, names: &[&str]) -> Vec<Option<Value>> {
+        match (&self.doc.tree, &self.doc.text) {
+            (Some(tree), _) => names.iter().map(|n| tree.get(n).cloned()).collect(),
+            (None, Some(text)) => scan::top_fields(text, names),
+            (None, None) => vec![None; names.len()],
+        }
     }
 
     /// [`Asset::references`], then the [`Asset::links`] found in payload files.
@@ -339,6 +527,15 @@ pub fn any_reference(
     })
 }
 
+fn any_string_in(v: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().any(|x| any_string_in(x, f)),
+        Value::Object(map) => map.values().any(|x| any_string_in(x, f)),
+        _ => false,
+    }
+}
+
 /// The JSON type of a value, for messages.
 pub fn json_type(v: &Value) -> &'static str {
     match v {
@@ -405,6 +602,45 @@ mod tests {
             .unwrap()
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_parked_document_reads_and_edits_as_its_tree() {
+        let kinds = kinds::Kinds::builtin();
+        let doc = json!({"name": "x", "group": "g", "backend": "b", "n": 1.50, "s": "\u{e9}"});
+        let mut a = Asset::new(AssetKey::new("api", "x", Version::None), doc.clone(), None);
+        let refs = a.references(kinds).unwrap();
+        a.park(kinds);
+        assert!(!a.holds_tree());
+        assert_eq!(*a.meta(), doc);
+        assert!(!a.holds_tree(), "reading keeps nothing");
+        assert_eq!(a.references(kinds).unwrap(), refs);
+        assert!(a.any_reference(kinds, |k, n| k == "backend" && n == Some("b")));
+        assert!(a.any_string(&mut |s| s == "\u{e9}"));
+        assert_eq!(
+            a.top_fields(&["group", "none"]),
+            vec![Some(json!("g")), None]
+        );
+        // An edit drops the references found before it.
+        a.meta_mut()["group"] = json!("h");
+        assert!(a.holds_tree() && a.is_edited());
+        a.park(kinds);
+        assert!(!a.holds_tree());
+        assert_eq!(a.meta()["group"], json!("h"));
+        assert!(a.any_reference(kinds, |k, n| k == "api_group" && n == Some("h")));
+        assert!(!a.any_reference(kinds, |_, n| n == Some("g")));
+    }
+
+    #[test]
+    fn a_document_too_deep_to_parse_again_keeps_its_tree() {
+        let mut deep = json!(1);
+        for _ in 0..PARK_DEPTH + 1 {
+            deep = json!([deep]);
+        }
+        let mut a = Asset::new(AssetKey::new("app", "a", Version::None), deep.clone(), None);
+        a.park(kinds::Kinds::builtin());
+        assert!(a.holds_tree());
+        assert_eq!(*a.meta(), deep);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn attach(
                 .copied();
             match (it.action, old) {
                 (Some(Action::Overwrite), Some(old)) => {
-                    let mut changes = diff::json(old.meta(), it.asset.meta());
+                    let mut changes = diff::json(&old.meta(), &it.asset.meta());
                     for c in &mut changes {
                         c.by = Some(credit(it, &c.pointer));
                     }
@@ -59,7 +59,7 @@ pub fn attach(
                     }
                     it.label_diff = labels;
                     it.files = files(old, &it.asset, Lines::Shown);
-                    mask(it, Some(old.meta()), *platform, recorded);
+                    mask(it, Some(&old.meta()), *platform, recorded);
                 }
                 (Some(Action::Create), _) => {
                     it.diff = it.edits.clone();
@@ -132,9 +132,9 @@ pub fn secret_override(overrides: &[super::OverrideStep], pointer: &str) -> bool
 /// would hide ordinary words, and are masked by place only.
 pub fn found_credentials(it: &Item, target: [Option<&Asset>; 2]) -> crate::secrets::Secrets {
     let mut values = Vec::new();
-    credentials::collect(it.asset.meta(), &mut values);
+    credentials::collect(&it.asset.meta(), &mut values);
     for t in target.into_iter().flatten() {
-        credentials::collect(t.meta(), &mut values);
+        credentials::collect(&t.meta(), &mut values);
     }
     for c in &it.edits {
         if let Some(v) = &c.old {
@@ -169,7 +169,7 @@ fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform, recorded: &
         })
         .collect();
     let mut hide = places.into_iter();
-    let docs = [old, Some(it.asset.meta())];
+    let docs = [old, Some(&it.asset.meta())];
     mask_places(&mut it.diff, docs, |_| hide.next().unwrap_or(true));
     mask_places(&mut it.label_diff, [None, None], |_| false);
 }

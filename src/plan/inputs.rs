@@ -201,7 +201,7 @@ pub(super) fn load(
     let mut results: Vec<(String, Result<Package, crate::archive::PackageError>)> = shown
         .into_par_iter()
         .map(|s| {
-            let r = Package::load(&spec.resolve(&s), &opts);
+            let r = Package::load(&spec.resolve(&s), &opts).map(|p| parked(p, spec));
             progress.tick();
             (s, r)
         })
@@ -217,7 +217,7 @@ pub(super) fn load(
     }
     let target = match target {
         Some((t, _)) => Some(Input {
-            package: Package::load(&spec.resolve(&t), &opts)?,
+            package: parked(Package::load(&spec.resolve(&t), &opts)?, spec),
             shown: t,
         }),
         None => None,
@@ -229,6 +229,15 @@ pub(super) fn load(
         hooks,
         last_merged: None,
     })
+}
+
+/// `pkg` with every document parked (see [`crate::model::Asset::park`]): a plan holds the
+/// text of every document, and the parsed tree only of those a stage is working on.
+fn parked(mut pkg: Package, spec: &Spec) -> Package {
+    for a in &mut pkg.assets {
+        a.park(&spec.kinds);
+    }
+    pkg
 }
 
 /// Reads every hook script the spec names and the modules beside it; a script that cannot

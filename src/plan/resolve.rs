@@ -227,6 +227,7 @@ fn rename_group(
             by: by.clone(),
         });
         sync_name_field(&spec.kinds, &mut it.asset, name, &new);
+        it.asset.park(&spec.kinds);
         it.asset.key.name = new.clone();
         it.action = Some(Action::Create);
     }
@@ -389,6 +390,7 @@ fn resolve_package(
         for it in items.iter_mut().filter(|it| !it.failed()) {
             let more = rewrite_refs(&spec.kinds, &mut it.asset, &moved);
             it.references.extend(more);
+            it.asset.park(&spec.kinds);
         }
     }
     w.platform.after_resolve(spec, items, w.shown, warnings);
@@ -420,18 +422,11 @@ fn check_references(kinds: &crate::model::kinds::Kinds, items: &mut [Item], exis
                 continue;
             }
             // Most documents resolve every reference: check that without copying anything.
-            let unresolved = crate::model::any_reference(
-                kinds,
-                &it.asset.key.kind,
-                it.asset.meta(),
-                |kind, name| {
-                    name.is_none_or(|n| {
-                        !(outputs.has(kind, n)
-                            || existing.has(kind, n)
-                            || kinds.always_there(kind, n))
-                    })
-                },
-            );
+            let unresolved = it.asset.any_reference(kinds, |kind, name| {
+                name.is_none_or(|n| {
+                    !(outputs.has(kind, n) || existing.has(kind, n) || kinds.always_there(kind, n))
+                })
+            });
             if !unresolved {
                 continue;
             }

@@ -182,7 +182,7 @@ fn moved_to<'a>(moves: &'a Moves, kind: &str, name: &str) -> Option<&'a String> 
 /// Points every reference of `asset` that names a renamed asset at its new name.
 pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) -> Vec<RefRewrite> {
     // Most documents name nothing that moved: find that out without copying anything.
-    let hit = crate::model::any_reference(kinds, &asset.key.kind, asset.meta(), |kind, name| {
+    let hit = asset.any_reference(kinds, |kind, name| {
         name.is_some_and(|n| moved_to(renamed, kind, n).is_some())
     });
     if !hit {
@@ -217,8 +217,8 @@ fn promoted_name(
     hooks: Option<&HookHost>,
     logs: &mut Vec<(String, String)>,
 ) -> Renamed {
-    let Some(title) = asset
-        .meta()
+    let meta = asset.meta();
+    let Some(title) = meta
         .get("title")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
@@ -254,7 +254,7 @@ pub(super) fn sync_name_field(kinds: &Kinds, asset: &mut Asset, old: &str, new: 
         return;
     };
     let field = field.as_ref();
-    if pointer::get(asset.meta(), field).and_then(Value::as_str) == Some(old)
+    if pointer::get(&asset.meta(), field).and_then(Value::as_str) == Some(old)
         && let Some(slot) = pointer::get_mut(asset.meta_mut(), field)
     {
         *slot = Value::String(new.to_string());
@@ -393,6 +393,8 @@ pub(super) fn transform(
             if selection.promoted.contains_key(&i) {
                 item.asset.key.version = Version::Master;
             }
+            // Worked on in a tree, and parked again when done.
+            item.asset.unpark();
             let mut matched = BTreeSet::new();
             let mut notes = Vec::new();
             let mut env_errors = Vec::new();
@@ -444,6 +446,7 @@ pub(super) fn transform(
                     }
                 }
             }
+            item.asset.park(&spec.kinds);
             (item, matched, notes, env_errors)
         })
         .collect();
@@ -480,7 +483,7 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
         let labels_before = item.asset.labels_json();
         // The asset's credentials, to mask in the hook's error (the asset is gone by then).
         let mut credentials = Vec::new();
-        crate::secrets::credentials::collect(item.asset.meta(), &mut credentials);
+        crate::secrets::credentials::collect(&item.asset.meta(), &mut credentials);
         let placeholder = Asset::new(item.asset.key.clone(), Value::Null, None);
         let asset = std::mem::replace(&mut item.asset, placeholder);
         match host.transform_beside(&h.script, asset, run.platform.reserved_payload_name()) {
@@ -523,7 +526,7 @@ fn strip(spec: &Spec, item: &mut Item, shown: &str, notes: &mut Vec<Note>) {
         return;
     };
     for p in pointers {
-        if pointer::get(item.asset.meta(), p).is_some() {
+        if pointer::get(&item.asset.meta(), p).is_some() {
             pointer::remove(item.asset.meta_mut(), p);
             item.stripped.push(p.clone());
             notes.push(
@@ -553,7 +556,7 @@ fn apply_overrides(
         matched.insert(i);
         for s in &o.set {
             let at = span_text(spec, s.span);
-            let ptr = match check_setting(item.asset.meta(), s, &at) {
+            let ptr = match check_setting(&item.asset.meta(), s, &at) {
                 Ok(p) => p,
                 Err(note) => {
                     item.fail(note);
@@ -580,14 +583,14 @@ fn apply_overrides(
                     &value,
                     hidden,
                     &ptr,
-                    item.asset.meta(),
+                    &item.asset.meta(),
                 ),
                 at,
                 op: s.op,
             });
             match s.op {
                 SetOp::Set => {
-                    if pointer::get(item.asset.meta(), &ptr) != Some(&value)
+                    if pointer::get(&item.asset.meta(), &ptr) != Some(&value)
                         && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &ptr)
                     {
                         *slot = value;

@@ -45,8 +45,12 @@ pub fn warn(kinds: &Kinds, items: &[Vec<Item>], shown: &[&str], warnings: &mut V
                 if !written(it) {
                     return Vec::new();
                 }
+                // The text is scanned first; the tree is built for a hit only.
+                if !it.asset.any_string(&mut |text| old_names.contains(text)) {
+                    return Vec::new();
+                }
                 let mut hits: Vec<(String, &str)> = Vec::new();
-                strings(it.asset.meta(), &mut Vec::new(), &mut |at, text| {
+                strings(&it.asset.meta(), &mut Vec::new(), &mut |at, text| {
                     if old_names.contains(text)
                         && let Some((old, _)) = moved.get_key_value(text)
                     {

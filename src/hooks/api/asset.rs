@@ -64,7 +64,7 @@ pub(crate) fn asset_table(
         labels.raw_set(k.as_str(), v.as_str())?;
     }
     t.raw_set("labels", labels)?;
-    t.raw_set("meta", convert::to_lua(lua, asset.meta())?)?;
+    t.raw_set("meta", convert::to_lua(lua, &asset.meta())?)?;
     t.raw_set("read", read)?;
     if writable {
         t.raw_set("write", &st.write)?;
@@ -169,7 +169,7 @@ pub(crate) fn asset_back(
     let meta: LuaValue = t
         .raw_get("meta")
         .map_err(|e| HookError::new(HookFailure::BadReturn, e.to_string()))?;
-    let meta = convert::changes(lua, &meta, before.meta(), &mut meter).map_err(|e| match e {
+    let meta = convert::changes(lua, &meta, &before.meta(), &mut meter).map_err(|e| match e {
         mlua::Error::MemoryError(m) => {
             HookError::new(HookFailure::Memory, format!("asset.meta: {m}"))
         }

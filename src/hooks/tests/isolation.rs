@@ -42,7 +42,7 @@ fn nothing_a_script_keeps_carries_from_one_call_to_the_next() {
             .unwrap()
             .value
             .unwrap();
-        assert_eq!(out.meta(), &want, "call {round}");
+        assert_eq!(*out.meta(), want, "call {round}");
     }
 }
 
@@ -119,8 +119,8 @@ fn ctx_reads_like_a_table() {
     .value
     .unwrap();
     assert_eq!(
-        out.meta(),
-        &json!({"name": "orders-list", "keys": "env,json,log,seed,sha256,suffix,target,vars",
+        *out.meta(),
+        json!({"name": "orders-list", "keys": "env,json,log,seed,sha256,suffix,target,vars",
             "same": true, "team": "orders", "vars": {"team": "orders"}})
     );
 }
@@ -212,7 +212,7 @@ fn the_host_reads_what_a_script_returns_without_running_its_metamethods() {
     .unwrap()
     .value
     .unwrap();
-    assert_eq!(out.meta(), &json!({}));
+    assert_eq!(*out.meta(), json!({}));
     assert!(out.labels.is_empty());
     let (_d, h) = host(&[(
         "scripts/c.lua",
@@ -358,8 +358,8 @@ fn no_heap_address_reaches_an_output() {
     )
     .unwrap();
     assert_eq!(
-        out.value.unwrap().meta(),
-        &json!({"name": "orders-list", "t": "table: 1", "again": "table: 1", "u": "table: 2",
+        *out.value.unwrap().meta(),
+        json!({"name": "orders-list", "t": "table: 1", "again": "table: 1", "u": "table: 2",
             "f": "function: 3", "named": "Point: 4", "custom": "custom",
             "fmt": "table: 1|1", "method": "table: 2   1.5", "null": "null", "caught": "table: 5"})
     );

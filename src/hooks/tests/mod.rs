@@ -64,7 +64,7 @@ fn a_no_op_hook_keeps_the_document_byte_for_byte() {
         .unwrap();
     assert!(!out.is_edited(), "a no-op hook leaves the asset unedited");
     assert_eq!(
-        serde_json::to_string(out.meta()).unwrap(),
+        serde_json::to_string(&out.meta()).unwrap(),
         serde_json::to_string(&meta).unwrap()
     );
 }
@@ -84,7 +84,7 @@ fn edits_keep_key_order_and_add_new_keys_sorted() {
         .value
         .unwrap();
     assert_eq!(
-        serde_json::to_string(out.meta()).unwrap(),
+        serde_json::to_string(&out.meta()).unwrap(),
         r#"{"name":"orders-list","c":3,"a":{},"alpha":[],"zeta":1}"#
     );
     assert_eq!(out.labels["team"], "orders");
@@ -123,7 +123,7 @@ fn only_what_a_script_changed_is_rebuilt_and_the_rest_keeps_its_order() {
         .unwrap();
     assert!(out.is_edited());
     assert_eq!(
-        serde_json::to_string(out.meta()).unwrap(),
+        serde_json::to_string(&out.meta()).unwrap(),
         concat!(
             r#"{"name":"orders-list","keep":{"z":0,"list":[{"v":1},{"v":"two","w":[true]}],"a":null},"#,
             r#""grow":[1,2,3,4],"shrink":[1,2],"int":1.0,"obj":["x","y"],"flag":false,"#,

@@ -389,7 +389,7 @@ fn secrets_of(
         .chain(of_target.iter().map(|(p, t)| (p, *t)))
     {
         for a in &input.package.assets {
-            p.secrets_in(a.meta())
+            p.secrets_in(&a.meta())
                 .into_iter()
                 .for_each(|c| secrets.add(c));
         }

@@ -245,8 +245,8 @@ pub fn write(like: &Package, assets: &[Asset]) -> Result<SingleFile, String> {
             ));
         }
     };
-    let mut top = match group.and_then(|g| g.meta().get("document")) {
-        Some(Value::Object(d)) => d.clone(),
+    let mut top = match group.and_then(|g| g.meta().get("document").cloned()) {
+        Some(Value::Object(d)) => d,
         _ => Map::new(),
     };
     if let Some(g) = group {

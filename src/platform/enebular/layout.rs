@@ -185,7 +185,8 @@ pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, 
 /// under privatenode; platform-docs/enebular-asset-import-export.ja.txt, "settings.jsonの内容").
 fn check_types(assets: &[Asset], failures: &mut Vec<AssetFailure>) {
     for a in assets {
-        let Some(found) = a.meta().get("type") else {
+        let meta = a.meta();
+        let Some(found) = meta.get("type") else {
             continue;
         };
         if found.as_str() != Some(a.key.kind.as_str()) {
@@ -585,7 +586,7 @@ pub fn entries(
         let name = format!("{dir}/{SETTINGS}");
         match (&asset.origin, asset.is_edited()) {
             (Some(origin), false) => out.push(OutEntry::copy(name, &origin.source, &origin.name)),
-            _ => out.push(OutEntry::bytes(name, settings_bytes(asset.meta()))),
+            _ => out.push(OutEntry::bytes(name, settings_bytes(&asset.meta()))),
         }
         for (rel, payload) in &asset.files {
             out.push(payload_entry(format!("{dir}/{rel}"), payload));

@@ -30,8 +30,8 @@ enum MatchMode {
 }
 
 impl MatchMode {
-    fn of(meta: &Value) -> MatchMode {
-        match text(meta, "/match_mode").as_deref() {
+    fn of(match_mode: Option<&str>) -> MatchMode {
+        match match_mode {
             Some("SWA") => MatchMode::Prefix,
             _ => MatchMode::Exact,
         }
@@ -77,13 +77,30 @@ fn text(v: &Value, ptr: &str) -> Option<String> {
     }
 }
 
+/// A top-level field as text (a number as written), read without parsing the rest.
+fn field(a: &Asset, name: &str) -> Option<String> {
+    fields(a, &[name]).pop().flatten()
+}
+
+fn fields(a: &Asset, names: &[&str]) -> Vec<Option<String>> {
+    a.top_fields(names)
+        .into_iter()
+        .map(|v| match v? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn api_path(a: &Asset) -> Option<ApiPath> {
-    let m = a.meta();
+    let mut f = fields(a, &["group", "req_method", "req_uri", "match_mode"]).into_iter();
+    let (group, method, uri, mode) = (f.next()??, f.next()??, f.next()??, f.next()?);
     Some((
-        text(m, "/group")?,
-        text(m, "/req_method")?.to_ascii_uppercase(),
-        text(m, "/req_uri")?,
-        MatchMode::of(m),
+        group,
+        method.to_ascii_uppercase(),
+        uri,
+        MatchMode::of(mode.as_deref()),
     ))
 }
 
@@ -131,13 +148,14 @@ impl State {
                     }
                 }
                 "data_source" => {
-                    if let Some(id) = text(asset.meta(), "/id") {
+                    if let Some(id) = field(asset, "id") {
                         id_of.insert(name.clone(), id.clone());
                         ids.entry(id).or_insert((name.clone(), "the target"));
                     }
                 }
                 "function" => {
                     let m = asset.meta();
+                    let m: &Value = &m;
                     let urn = text(m, "/urn").unwrap_or_else(|| name.clone());
                     functions.get_or_insert_default().insert(
                         urn,
@@ -237,7 +255,7 @@ impl State {
     }
 
     fn data_source(&mut self, it: &Item) -> Option<Note> {
-        let id = text(it.asset.meta(), "/id")?;
+        let id = field(&it.asset, "id")?;
         let name = &it.asset.key.name;
         match self.ids.get(&id) {
             Some((holder, place)) if holder != name || it.action != Some(Action::Overwrite) => {
@@ -258,10 +276,11 @@ impl State {
     }
 
     fn backend(&mut self, it: &Item) -> Option<Note> {
-        let m = it.asset.meta();
-        if !text(m, "/backend_type").is_some_and(|t| t.eq_ignore_ascii_case("function")) {
+        if !field(&it.asset, "backend_type").is_some_and(|t| t.eq_ignore_ascii_case("function")) {
             return None;
         }
+        let m = it.asset.meta();
+        let m: &Value = &m;
         let Some(functions) = &self.functions else {
             self.unchecked += 1;
             return None;

@@ -25,7 +25,8 @@ pub const DOC: &str = "asset.json";
 struct AssetDoc {
     #[serde(default)]
     labels: BTreeMap<String, String>,
-    meta: Value,
+    /// Kept as written: the asset keeps this text once its tree is parked.
+    meta: Box<serde_json::value::RawValue>,
 }
 
 #[derive(Serialize)]
@@ -232,13 +233,20 @@ fn load_asset(
     source.remember_digest(entry, &bytes);
     let doc: AssetDoc = crate::model::json::parse_as(&bytes)
         .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
-    check_meta(key, &doc.meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
+    let meta: Value = serde_json::from_str(doc.meta.get()).map_err(|e| {
+        (
+            "asset.bad_json",
+            format!("{doc_name}: {}", crate::model::json::value_not_shown(e)),
+        )
+    })?;
+    check_meta(key, &meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
     let origin = EntryRef {
         source: Arc::clone(&source),
         name: doc_name,
         size: entry.size,
     };
-    let mut asset = Asset::new(key.clone(), doc.meta, Some(origin));
+    let mut asset = Asset::new(key.clone(), meta, Some(origin));
+    asset.keep_text(doc.meta.get().as_bytes());
     asset.labels = doc.labels;
     for (rel, (name, size)) in group.files {
         asset.files.insert(
@@ -286,7 +294,7 @@ pub fn asset_dir(key: &AssetKey) -> String {
 pub fn doc_bytes(asset: &Asset) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(&AssetDocOut {
         labels: &asset.labels,
-        meta: asset.meta(),
+        meta: &asset.meta(),
     })
     .expect("JSON values always serialise");
     out.push(b'\n');
