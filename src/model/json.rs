@@ -12,9 +12,91 @@ use serde_json::Value;
 
 /// Parses `bytes` as JSON, refusing an object that holds a key twice.
 pub fn parse(bytes: &[u8]) -> Result<Value, String> {
+    if let Some(value) = parse_unique(bytes) {
+        return Ok(value);
+    }
+    // The message, from the two passes that name what is wrong and where.
     let value: Value = serde_json::from_slice(bytes).map_err(value_not_shown)?;
     unique_keys(bytes)?;
     Ok(value)
+}
+
+/// Parses `bytes` as JSON in one pass, or `None` when it is not JSON or an object holds a key
+/// twice (for [`parse`] to say which). Accepts exactly the documents [`parse`] accepts.
+pub fn parse_unique(bytes: &[u8]) -> Option<Value> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = de::DeserializeSeed::deserialize(Unique, &mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// The key `serde_json` gives a number read with `arbitrary_precision`: such a "map" is a
+/// number, its one value the number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// Builds a value as [`Value`]'s own deserialisation does, failing on a repeated key.
+struct Unique;
+
+impl<'de> de::DeserializeSeed<'de> for Unique {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Unique {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(Unique)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            if out.is_empty() && k == NUMBER_TOKEN {
+                let text: String = map.next_value()?;
+                let n: serde_json::Number = text.parse().map_err(de::Error::custom)?;
+                return Ok(Value::Number(n));
+            }
+            let v = map.next_value_seed(Unique)?;
+            if out.insert(k.into_owned(), v).is_some() {
+                return Err(de::Error::custom("repeated key"));
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// Parses `bytes` as JSON into `T`, refusing an object that holds a key twice.
@@ -157,6 +239,38 @@ impl<'de> Visitor<'de> for Check<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_one_pass_parse_builds_the_same_value_and_refuses_what_parse_refuses() {
+        for text in [
+            r#"{"a": [1, 2.50, -0, 1e400, 123456789012345678901234567890], "b": {"c": null}}"#,
+            r#"[true, false, "x\u00e9\n", {}, []]"#,
+            r#"{"$serde_json::private::Number": "1"}"#,
+            r#"  7 "#,
+        ] {
+            let want: serde_json::Value = serde_json::from_str(text).unwrap();
+            let got = super::parse_unique(text.as_bytes()).unwrap();
+            assert_eq!(got, want, "{text}");
+            assert_eq!(
+                serde_json::to_string(&got).unwrap(),
+                serde_json::to_string(&want).unwrap()
+            );
+        }
+        for bad in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"[{"b": {"c": 1, "c": 1}}]"#,
+            r#"{"a": 1} x"#,
+            r#"{"a": "#,
+        ] {
+            assert!(super::parse_unique(bad.as_bytes()).is_none(), "{bad}");
+            assert!(super::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert!(
+            super::parse(br#"{"x": {"k": 1, "k": 2}}"#)
+                .unwrap_err()
+                .contains("(at /x/k)")
+        );
+    }
+
     #[test]
     fn type_errors_do_not_quote_the_value() {
         #[derive(serde::Deserialize, Debug)]

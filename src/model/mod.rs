@@ -3,6 +3,7 @@
 pub mod json;
 pub mod kinds;
 pub mod pointer;
+pub mod pretty;
 pub mod scan;
 
 use std::borrow::Cow;
@@ -177,6 +178,8 @@ struct Doc {
     tree: Option<Value>,
     /// The tree differs from the text (or there is no text).
     dirty: bool,
+    /// The text is hoist's own compact serialisation of the tree (not the source's text).
+    compact: bool,
 }
 
 /// The deepest nesting a parked document may have: it must parse again, and the parser
@@ -189,6 +192,7 @@ impl Doc {
             text: None,
             tree: Some(value),
             dirty: true,
+            compact: false,
         }
     }
 
@@ -233,6 +237,7 @@ impl Doc {
             }
             self.text = Some(out.into());
             self.dirty = false;
+            self.compact = true;
         }
         self.tree = None;
     }
@@ -357,6 +362,16 @@ impl Asset {
     pub fn keep_text(&mut self, text: &[u8]) {
         self.doc.text = Some(text.into());
         self.doc.dirty = false;
+        self.doc.compact = false;
+    }
+
+    /// The document's text when it is parked as hoist's compact serialisation of it (the
+    /// form [`pretty::from_compact`] reformats), so that it is written without a parse.
+    pub fn compact_text(&self) -> Option<&[u8]> {
+        match (&self.doc.tree, &self.doc.text) {
+            (None, Some(text)) if self.doc.compact => Some(text),
+            _ => None,
+        }
     }
 
     /// Parses the document into a tree that stays until [`Asset::park`]: for a stage that

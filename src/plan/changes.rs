@@ -48,7 +48,11 @@ pub fn attach(
                 .copied();
             match (it.action, old) {
                 (Some(Action::Overwrite), Some(old)) => {
-                    let mut changes = diff::json(&old.meta(), &it.asset.meta());
+                    // Each document is parsed once (a parked one is text) for the diff and
+                    // the masking both.
+                    let old_doc = old.meta();
+                    let new_doc = it.asset.meta().into_owned();
+                    let mut changes = diff::json(&old_doc, &new_doc);
                     for c in &mut changes {
                         c.by = Some(credit(it, &c.pointer));
                     }
@@ -59,12 +63,14 @@ pub fn attach(
                     }
                     it.label_diff = labels;
                     it.files = files(old, &it.asset, Lines::Shown);
-                    mask(it, Some(&old.meta()), *platform, recorded);
+                    mask(it, [Some(&old_doc), Some(&new_doc)], *platform, recorded);
                 }
                 (Some(Action::Create), _) => {
                     it.diff = it.edits.clone();
                     it.label_diff = it.label_edits.clone();
-                    mask(it, None, *platform, recorded);
+                    // Without changes to show, nothing needs the document.
+                    let new_doc = (!it.diff.is_empty()).then(|| it.asset.meta().into_owned());
+                    mask(it, [None, new_doc.as_ref()], *platform, recorded);
                 }
                 _ => {}
             }
@@ -156,7 +162,14 @@ pub fn found_credentials(it: &Item, target: [Option<&Asset>; 2]) -> crate::secre
 /// Secret places recorded by an earlier promotion, by (kind, name).
 type Recorded<'a> = std::collections::BTreeMap<(&'a str, &'a str), Vec<&'a str>>;
 
-fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform, recorded: &Recorded<'_>) {
+/// Masks the changes of `it` (see [`mask_places`]); `docs` are the documents before and after,
+/// the latter needed only when `it` has document changes.
+fn mask(
+    it: &mut Item,
+    docs: [Option<&Value>; 2],
+    platform: &dyn Platform,
+    recorded: &Recorded<'_>,
+) {
     let key = &it.asset.key;
     let places = recorded
         .get(&(key.kind.as_str(), key.name.as_str()))
@@ -169,7 +182,6 @@ fn mask(it: &mut Item, old: Option<&Value>, platform: &dyn Platform, recorded: &
         })
         .collect();
     let mut hide = places.into_iter();
-    let docs = [old, Some(&it.asset.meta())];
     mask_places(&mut it.diff, docs, |_| hide.next().unwrap_or(true));
     mask_places(&mut it.label_diff, [None, None], |_| false);
 }

@@ -74,6 +74,12 @@ pub trait Platform: LayoutIo {
         Vec::new()
     }
 
+    /// Whether [`Platform::secrets_in`] can find anything: when not, documents are not
+    /// parsed to ask it.
+    fn finds_secrets(&self) -> bool {
+        false
+    }
+
     /// Whether what an override sets at `pointer` of a `kind` asset is never shown, not even
     /// masked part by part (enebular `sourceCode`).
     fn hides(&self, _kind: &str, _pointer: &str) -> bool {

@@ -383,17 +383,25 @@ fn secrets_of(
         .iter()
         .map(|t| platform_of(opts.platforms, t.package.layout).map(|p| (p, t)))
         .collect::<Result<Vec<_>, _>>()?;
-    for (p, input) in platforms
+    let inputs: Vec<(&&dyn Platform, &Input)> = platforms
         .iter()
         .zip(&loaded.sources)
         .chain(of_target.iter().map(|(p, t)| (p, *t)))
-    {
-        for a in &input.package.assets {
-            p.secrets_in(&a.meta())
-                .into_iter()
-                .for_each(|c| secrets.add(c));
-        }
-    }
+        .filter(|(p, _)| p.finds_secrets())
+        .collect();
+    // Each package's documents are parsed on its own thread; the secrets are added in input
+    // order.
+    let found: Vec<Vec<String>> = inputs
+        .par_iter()
+        .map(|(p, input)| {
+            let assets = &input.package.assets;
+            assets
+                .iter()
+                .flat_map(|a| p.secrets_in(&a.meta()))
+                .collect()
+        })
+        .collect();
+    found.into_iter().flatten().for_each(|c| secrets.add(c));
     let vars = env.map(|e| e.vars.clone()).unwrap_or_default();
     for set in env.iter().flat_map(|e| &e.overrides).flat_map(|o| &o.set) {
         if let Ok(v) = set.value.render(&vars, env_lookup) {

@@ -75,6 +75,10 @@ impl Platform for Enebular {
         layout::credentials(meta)
     }
 
+    fn finds_secrets(&self) -> bool {
+        true
+    }
+
     fn hides(&self, kind: &str, pointer: &str) -> bool {
         // `sourceCode` is a string in most exports but may be an object: every place inside
         // it is hidden too.

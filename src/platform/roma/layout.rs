@@ -29,6 +29,45 @@ struct AssetDoc {
     meta: Box<serde_json::value::RawValue>,
 }
 
+/// The same document, its labels kept as written to be parsed in one pass.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetDocRaw<'a> {
+    #[serde(borrow, default)]
+    labels: RawLabels<'a>,
+    meta: Box<serde_json::value::RawValue>,
+}
+
+/// The labels' text, when present; `null` is text too (refused as labels, as [`AssetDoc`]
+/// refuses it), where an `Option` would read it as absent.
+#[derive(Default)]
+struct RawLabels<'a>(Option<&'a serde_json::value::RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawLabels<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'a serde_json::value::RawValue>::deserialize(d).map(|v| RawLabels(Some(v)))
+    }
+}
+
+/// `asset.json` read in one pass over each part, or `None` when [`crate::model::json::parse_as`]
+/// would refuse it (and says why); what it accepts is what that accepts.
+fn read_doc_fast(bytes: &[u8]) -> Option<(AssetDoc, Value)> {
+    use crate::model::json::parse_unique;
+    let raw: AssetDocRaw<'_> = serde_json::from_slice(bytes).ok()?;
+    let labels = match raw.labels.0 {
+        Some(text) => serde_json::from_value(parse_unique(text.get().as_bytes())?).ok()?,
+        None => BTreeMap::new(),
+    };
+    let meta = parse_unique(raw.meta.get().as_bytes())?;
+    Some((
+        AssetDoc {
+            labels,
+            meta: raw.meta,
+        },
+        meta,
+    ))
+}
+
 #[derive(Serialize)]
 struct AssetDocOut<'a> {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -231,14 +270,21 @@ fn load_asset(
     let entry = source.find(&doc_name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
     source.remember_digest(entry, &bytes);
-    let doc: AssetDoc = crate::model::json::parse_as(&bytes)
-        .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
-    let meta: Value = serde_json::from_str(doc.meta.get()).map_err(|e| {
-        (
-            "asset.bad_json",
-            format!("{doc_name}: {}", crate::model::json::value_not_shown(e)),
-        )
-    })?;
+    let (doc, meta) = match read_doc_fast(&bytes) {
+        Some(read) => read,
+        None => {
+            // The message, from the passes that name what is wrong and where.
+            let doc: AssetDoc = crate::model::json::parse_as(&bytes)
+                .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
+            let meta: Value = serde_json::from_str(doc.meta.get()).map_err(|e| {
+                (
+                    "asset.bad_json",
+                    format!("{doc_name}: {}", crate::model::json::value_not_shown(e)),
+                )
+            })?;
+            (doc, meta)
+        }
+    };
     check_meta(key, &meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
     let origin = EntryRef {
         source: Arc::clone(&source),
@@ -292,6 +338,20 @@ pub fn asset_dir(key: &AssetKey) -> String {
 
 /// The bytes of `asset.json` for an asset.
 pub fn doc_bytes(asset: &Asset) -> Vec<u8> {
+    if let Some(meta) = asset.compact_text() {
+        // The same bytes as the serialisation below, without parsing the parked text.
+        let mut out = b"{\n".to_vec();
+        if !asset.labels.is_empty() {
+            out.extend_from_slice(b"  \"labels\": ");
+            let labels = serde_json::to_vec(&asset.labels).expect("labels serialise");
+            crate::model::pretty::from_compact(&labels, 1, &mut out);
+            out.extend_from_slice(b",\n");
+        }
+        out.extend_from_slice(b"  \"meta\": ");
+        crate::model::pretty::from_compact(meta, 1, &mut out);
+        out.extend_from_slice(b"\n}\n");
+        return out;
+    }
     let mut out = serde_json::to_vec_pretty(&AssetDocOut {
         labels: &asset.labels,
         meta: &asset.meta(),
@@ -328,6 +388,52 @@ pub fn entries(assets: &[Asset], extras: &[EntryRef]) -> Vec<OutEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_read_accepts_what_the_checked_read_accepts() {
+        let checked = |t: &str| -> Option<(BTreeMap<String, String>, Value)> {
+            let doc: AssetDoc = crate::model::json::parse_as(t.as_bytes()).ok()?;
+            Some((doc.labels, serde_json::from_str(doc.meta.get()).ok()?))
+        };
+        for text in [
+            r#"{"meta": {"name": "a", "n": 1.50}}"#,
+            r#"{"labels": {"t": "x"}, "meta": {"name": "a"}}"#,
+            r#"{"labels": {}, "meta": []}"#,
+            r#"{"labels": null, "meta": {}}"#,
+            r#"{"labels": {"t": "x", "t": "y"}, "meta": {}}"#,
+            r#"{"labels": {"t": 1}, "meta": {}}"#,
+            r#"{"meta": {"a": {"b": 1, "b": 1}}}"#,
+            r#"{"meta": {}, "meta": {}}"#,
+            r#"{"meta": {}, "other": 1}"#,
+            r#"{"labels": {"t": "x"}}"#,
+            r#"{"meta": {}} {}"#,
+            r#"[]"#,
+        ] {
+            let fast = read_doc_fast(text.as_bytes()).map(|(d, m)| (d.labels, m));
+            assert_eq!(fast, checked(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_parked_document_is_written_as_its_tree_is() {
+        use crate::model::AssetKey;
+        let kinds = crate::model::kinds::Kinds::builtin();
+        for labels in [vec![], vec![("team", "a\"b"), ("tier", "1")]] {
+            let meta = serde_json::json!({"name": "x", "e": {}, "l": [[], {"k": [1, "}"]}]});
+            let mut a = Asset::new(AssetKey::new("app", "x", Version::None), meta, None);
+            a.labels = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let from_tree = doc_bytes(&a);
+            a.park(kinds);
+            assert!(a.compact_text().is_some());
+            assert_eq!(
+                String::from_utf8(doc_bytes(&a)).unwrap(),
+                String::from_utf8(from_tree).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn places() {
