@@ -492,22 +492,22 @@ pub fn references_of(
     };
     let mut out = Vec::new();
     for decl in rules.refs.iter() {
-        for ptr in pointer::expand(meta, &decl.pointer) {
-            match pointer::get(meta, &ptr) {
-                Some(Value::String(name)) if !name.is_empty() => out.push(Reference {
+        for (ptr, value) in pointer::expand_values(meta, &decl.pointer) {
+            match value {
+                Value::String(name) if !name.is_empty() => out.push(Reference {
                     pointer: ptr,
                     kind: decl.target.to_string(),
                     name: name.clone(),
                     owner: decl.owner,
                 }),
-                Some(Value::Null) | None => {}
-                Some(Value::String(_)) => {
+                Value::Null => {}
+                Value::String(_) => {
                     return Err(format!(
                         "reference {ptr} is an empty string; use null for no {}",
                         decl.target
                     ));
                 }
-                Some(other) => {
+                other => {
                     return Err(format!(
                         "reference {ptr} must name a {} as a string, found {}",
                         decl.target,

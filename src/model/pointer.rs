@@ -269,35 +269,65 @@ pub fn remove(doc: &mut Value, pointer: &str) -> Option<Value> {
 /// Expands a declaration pointer whose tokens may be `*` into the concrete pointers that
 /// exist in `doc`, in document order.
 pub fn expand(doc: &Value, pattern: &str) -> Vec<String> {
-    let Ok(toks) = tokens(pattern) else {
+    expand_values(doc, pattern)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// [`expand`], with the value each pointer reaches (so that no caller walks the path again).
+pub fn expand_values<'v>(doc: &'v Value, pattern: &str) -> Vec<(String, &'v Value)> {
+    let Some(toks) = cheap_tokens(pattern) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    walk(doc, &toks, String::new(), &mut out);
+    walk(doc, &toks, &mut String::new(), &mut out);
     out
 }
 
-fn walk(value: &Value, toks: &[String], here: String, out: &mut Vec<String>) {
+/// Walks `toks` from `value`, `here` being the pointer of `value` (restored on return).
+fn walk<'v>(
+    value: &'v Value,
+    toks: &[Cow<'_, str>],
+    here: &mut String,
+    out: &mut Vec<(String, &'v Value)>,
+) {
     let Some((first, rest)) = toks.split_first() else {
-        out.push(here);
+        out.push((here.clone(), value));
         return;
+    };
+    let len = here.len();
+    let push = |here: &mut String, token: &str| {
+        here.push('/');
+        if token.contains(['~', '/']) {
+            here.push_str(&escape(token));
+        } else {
+            here.push_str(token);
+        }
     };
     if first == "*" {
         match value {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    walk(item, rest, format!("{here}/{i}"), out);
+                    here.push('/');
+                    here.push_str(&i.to_string());
+                    walk(item, rest, here, out);
+                    here.truncate(len);
                 }
             }
             Value::Object(map) => {
                 for (k, item) in map {
-                    walk(item, rest, format!("{here}/{}", escape(k)), out);
+                    push(here, k);
+                    walk(item, rest, here, out);
+                    here.truncate(len);
                 }
             }
             _ => {}
         }
     } else if let Some(next) = step(value, first) {
-        walk(next, rest, format!("{here}/{}", escape(first)), out);
+        push(here, first);
+        walk(next, rest, here, out);
+        here.truncate(len);
     }
 }
 
