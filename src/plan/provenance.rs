@@ -4,6 +4,9 @@
 //! holds no value from any document and no path outside the spec's folder, so it is the same
 //! from any working folder and shows no secret.
 
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use super::inputs::{Input, Loaded};
@@ -61,12 +64,14 @@ fn secret_places(p: &PackagePlan) -> Vec<Value> {
 /// Gives every output of `planned` its promotion record.
 pub fn stamp(planned: &mut Planned) {
     let plan = &planned.plan;
-    let sources: serde_json::Map<String, Value> = plan
+    // Each source's digest is computed on its own thread, and gathered in order.
+    let sources: Vec<(String, Value)> = plan
         .inputs
         .sources
-        .iter()
+        .par_iter()
         .map(|(path, entries)| (path.clone(), json!(digest_of(entries))))
         .collect();
+    let sources: serde_json::Map<String, Value> = sources.into_iter().collect();
     let base = json!({
         "format": PROMOTION_FORMAT,
         "generator": plan.generator,
@@ -87,13 +92,17 @@ pub fn stamp(planned: &mut Planned) {
         }
         r
     };
-    for out in &mut planned.outputs {
-        let Some(p) = plan.packages.iter().find(|p| p.output == out.shown) else {
-            continue;
+    let mut by_output: BTreeMap<&str, &PackagePlan> = BTreeMap::new();
+    for p in &plan.packages {
+        by_output.entry(p.output.as_str()).or_insert(p);
+    }
+    planned.outputs.par_iter_mut().for_each(|out| {
+        let Some(p) = by_output.get(out.shown.as_str()) else {
+            return;
         };
         let source = json!({ &p.source: sources.get(&p.source).cloned().unwrap_or(Value::Null) });
         out.promotion = Some(record(source, renames(p), secret_places(p)));
-    }
+    });
     if let Some(m) = &mut planned.merged {
         let all = plan.packages.iter().flat_map(renames).collect();
         let secrets = plan.packages.iter().flat_map(secret_places).collect();

@@ -126,10 +126,10 @@ pub(super) fn build(
     };
     let mut packages = Vec::new();
     let mut outputs = Vec::new();
-    for ((s, items), found) in loaded.sources.iter().zip(items).zip(found) {
+    for ((s, mut items), found) in loaded.sources.iter().zip(items).zip(found) {
         let mut assets: Vec<AssetPlan> = items
-            .iter()
-            .zip(found)
+            .par_iter_mut()
+            .zip(found.par_iter())
             .map(|(it, found)| {
                 let mut a = asset_plan(it);
                 if let Some(e) = &mut a.error {

@@ -96,7 +96,10 @@ fn digests_of(pkg: &Package) -> BTreeMap<String, crate::digest::Digest> {
         .collect()
 }
 
-fn asset_plan(it: &Item) -> AssetPlan {
+/// What the plan says of `it`, which gives up what only the plan needs (its asset, action and
+/// failure stay).
+fn asset_plan(it: &mut Item) -> AssetPlan {
+    use std::mem::take;
     AssetPlan {
         kind: it.source_key.kind.clone(),
         name: it.source_key.name.clone(),
@@ -109,17 +112,17 @@ fn asset_plan(it: &Item) -> AssetPlan {
         },
         output_name: it.asset.key.name.clone(),
         output_version: Some(it.asset.key.version).filter(|v| *v != it.source_key.version),
-        renames: it.renames.clone(),
-        stripped: it.stripped.clone(),
-        overrides: it.overrides.clone(),
-        references: it.references.clone(),
+        renames: take(&mut it.renames),
+        stripped: take(&mut it.stripped),
+        overrides: take(&mut it.overrides),
+        references: take(&mut it.references),
         changed: it.asset.is_edited(),
         error: it.error.clone(),
-        dropped: it.dropped.clone(),
-        diff: it.diff.clone(),
-        files: it.files.clone(),
-        label_diff: it.label_diff.clone(),
-        after_import: it.after_import.clone(),
+        dropped: take(&mut it.dropped),
+        diff: take(&mut it.diff),
+        files: take(&mut it.files),
+        label_diff: take(&mut it.label_diff),
+        after_import: take(&mut it.after_import),
     }
 }
 

@@ -6,6 +6,7 @@
 // Lookups only: no map here is ever iterated, so hashing cannot reach an output.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::model::{Asset, pointer};
@@ -127,6 +128,33 @@ fn free<K: Eq + std::hash::Hash>(
     }
 }
 
+/// What the checks read from one asset's document.
+enum Facts {
+    /// An API's group, method, path and match mode, when it has all of them.
+    Api(Option<ApiPath>),
+    /// A data source's id, when it has one.
+    DataSource(Option<String>),
+    /// A backend whose type is `function`.
+    FunctionBackend,
+    /// Nothing to check.
+    None,
+}
+
+impl Facts {
+    fn of(a: &Asset) -> Facts {
+        match a.key.kind.as_str() {
+            "api" => Facts::Api(api_path(a)),
+            "data_source" => Facts::DataSource(field(a, "id")),
+            "backend"
+                if field(a, "backend_type").is_some_and(|t| t.eq_ignore_ascii_case("function")) =>
+            {
+                Facts::FunctionBackend
+            }
+            _ => Facts::None,
+        }
+    }
+}
+
 fn writes(it: &Item) -> bool {
     !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
 }
@@ -139,21 +167,26 @@ impl State {
         let mut ids = HashMap::new();
         let mut id_of = HashMap::new();
         let mut functions: Option<BTreeMap<String, Function>> = None;
-        for ((kind, name), asset) in ctx.target {
-            match kind.as_str() {
-                "api" => {
-                    if let Some(p) = api_path(asset) {
-                        path_of.insert(name.clone(), p.clone());
-                        paths.entry(p).or_insert((name.clone(), "the target"));
-                    }
+        // The target's paths and ids are read on every thread, and recorded in order.
+        let facts: Vec<Facts> = ctx
+            .target
+            .par_iter()
+            .map(|((kind, _), asset)| match kind.as_str() {
+                "api" | "data_source" => Facts::of(asset),
+                _ => Facts::None,
+            })
+            .collect();
+        for (((kind, name), asset), facts) in ctx.target.iter().zip(facts) {
+            match (kind.as_str(), facts) {
+                (_, Facts::Api(Some(p))) => {
+                    path_of.insert(name.clone(), p.clone());
+                    paths.entry(p).or_insert((name.clone(), "the target"));
                 }
-                "data_source" => {
-                    if let Some(id) = field(asset, "id") {
-                        id_of.insert(name.clone(), id.clone());
-                        ids.entry(id).or_insert((name.clone(), "the target"));
-                    }
+                (_, Facts::DataSource(Some(id))) => {
+                    id_of.insert(name.clone(), id.clone());
+                    ids.entry(id).or_insert((name.clone(), "the target"));
                 }
-                "function" => {
+                ("function", _) => {
                     let m = asset.meta();
                     let m: &Value = &m;
                     let urn = text(m, "/urn").unwrap_or_else(|| name.clone());
@@ -194,12 +227,27 @@ impl State {
                 _ => {}
             }
         }
-        for it in items.iter_mut().filter(|it| writes(it)) {
-            let failure = match it.asset.key.kind.as_str() {
-                "api" => self.api(it),
-                "data_source" => self.data_source(it),
-                "backend" => self.backend(it),
-                _ => None,
+        // What each check reads is read from the documents in parallel; the checks, which
+        // depend on the assets before, run in order.
+        let facts: Vec<Facts> = items
+            .par_iter()
+            .map(|it| {
+                if writes(it) {
+                    Facts::of(&it.asset)
+                } else {
+                    Facts::None
+                }
+            })
+            .collect();
+        for (it, facts) in items.iter_mut().zip(facts) {
+            if !writes(it) {
+                continue;
+            }
+            let failure = match facts {
+                Facts::Api(Some(path)) => self.api(it, path),
+                Facts::DataSource(Some(id)) => self.data_source(it, id),
+                Facts::FunctionBackend => self.backend(it),
+                Facts::Api(None) | Facts::DataSource(None) | Facts::None => None,
             };
             if let Some(note) = failure {
                 it.fail(note);
@@ -229,8 +277,7 @@ impl State {
         );
     }
 
-    fn api(&mut self, it: &Item) -> Option<Note> {
-        let key = api_path(&it.asset)?;
+    fn api(&mut self, it: &Item, key: ApiPath) -> Option<Note> {
         let name = &it.asset.key.name;
         match self.paths.get(&key) {
             Some((holder, place)) if holder != name => Some(
@@ -254,8 +301,7 @@ impl State {
         }
     }
 
-    fn data_source(&mut self, it: &Item) -> Option<Note> {
-        let id = field(&it.asset, "id")?;
+    fn data_source(&mut self, it: &Item, id: String) -> Option<Note> {
         let name = &it.asset.key.name;
         match self.ids.get(&id) {
             Some((holder, place)) if holder != name || it.action != Some(Action::Overwrite) => {
@@ -275,10 +321,8 @@ impl State {
         }
     }
 
+    /// Checks a function backend against the target's functions.
     fn backend(&mut self, it: &Item) -> Option<Note> {
-        if !field(&it.asset, "backend_type").is_some_and(|t| t.eq_ignore_ascii_case("function")) {
-            return None;
-        }
         let m = it.asset.meta();
         let m: &Value = &m;
         let Some(functions) = &self.functions else {
