@@ -151,7 +151,7 @@ impl<'de> de::DeserializeSeed<'de> for Check<'_> {
 }
 
 /// A key as written; borrowed unless it holds escapes.
-struct Key<'de>(std::borrow::Cow<'de, str>);
+pub(crate) struct Key<'de>(pub(crate) std::borrow::Cow<'de, str>);
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -8,6 +8,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::json::Key;
+
 /// The key `serde_json` gives a number read with `arbitrary_precision`: such a "map" is a
 /// number, and its one string is the number's text, not a string value of the document.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
@@ -81,7 +83,7 @@ impl<'de> Visitor<'de> for Strings<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
         let mut hit = false;
-        while let Some(key) = map.next_key::<KeyText<'de>>()? {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
             if hit || key.0 == NUMBER_TOKEN {
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -89,28 +91,6 @@ impl<'de> Visitor<'de> for Strings<'_, '_> {
             hit = map.next_value_seed(Strings { f: &mut *self.f })?;
         }
         Ok(hit)
-    }
-}
-
-/// An object key, borrowed unless it holds escapes.
-struct KeyText<'de>(std::borrow::Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for KeyText<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = KeyText<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText(v.into()))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText(v.to_string().into()))
-            }
-        }
-        d.deserialize_str(V)
     }
 }
 
@@ -135,7 +115,7 @@ impl<'de> Visitor<'de> for Fields<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = vec![None; self.names.len()];
-        while let Some(key) = map.next_key::<KeyText<'de>>()? {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
             match self.names.iter().position(|n| *n == key.0) {
                 // The last value of a key counts, as when the tree is built.
                 Some(i) => out[i] = Some(map.next_value::<Value>()?),
