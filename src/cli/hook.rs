@@ -94,8 +94,8 @@ fn context(
     }
     let platform = crate::plan::platform::platform_of(crate::platform::ALL, pkg.layout)?;
     let mut secrets = crate::secrets::Secrets::new();
-    for c in platform.secrets_in(&asset.meta()) {
-        secrets.add(c);
+    if let Some(find) = platform.secrets_finder() {
+        find(&asset.meta()).into_iter().for_each(|c| secrets.add(c));
     }
     Ok(Context {
         env,

@@ -24,8 +24,22 @@ pub fn parse(bytes: &[u8]) -> Result<Value, String> {
 /// Parses `bytes` as JSON in one pass, or `None` when it is not JSON or an object holds a key
 /// twice (for [`parse`] to say which). Accepts exactly the documents [`parse`] accepts.
 pub fn parse_unique(bytes: &[u8]) -> Option<Value> {
+    parse_unique_within(bytes, usize::MAX)
+}
+
+/// [`parse_unique`] of a value that sits `outer` containers deep in its file: it may nest
+/// only as deep as the parser allows the whole file to (127 containers), so a document read
+/// apart from its file is refused exactly when the file would be.
+pub fn parse_unique_nested(bytes: &[u8], outer: usize) -> Option<Value> {
+    parse_unique_within(bytes, FILE_DEPTH.checked_sub(outer)?)
+}
+
+/// How many containers deep `serde_json` reads a file (its recursion limit is 128 levels).
+const FILE_DEPTH: usize = 127;
+
+fn parse_unique_within(bytes: &[u8], depth: usize) -> Option<Value> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = de::DeserializeSeed::deserialize(Unique, &mut de).ok()?;
+    let value = de::DeserializeSeed::deserialize(Unique { left: depth }, &mut de).ok()?;
     de.end().ok()?;
     Some(value)
 }
@@ -34,8 +48,22 @@ pub fn parse_unique(bytes: &[u8]) -> Option<Value> {
 /// number, its one value the number's text.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-/// Builds a value as [`Value`]'s own deserialisation does, failing on a repeated key.
-struct Unique;
+/// Builds a value as [`Value`]'s own deserialisation does, failing on a repeated key or on
+/// more than `left` containers nested.
+#[derive(Clone, Copy)]
+struct Unique {
+    left: usize,
+}
+
+impl Unique {
+    /// The seed for what a container holds, or an error when it may not open.
+    fn inner<E: de::Error>(&self) -> Result<Unique, E> {
+        match self.left.checked_sub(1) {
+            Some(left) => Ok(Unique { left }),
+            None => Err(E::custom("nested too deep")),
+        }
+    }
+}
 
 impl<'de> de::DeserializeSeed<'de> for Unique {
     type Value = Value;
@@ -75,25 +103,36 @@ impl<'de> Visitor<'de> for Unique {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.inner()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(Unique)? {
+        while let Some(v) = seq.next_element_seed(inner)? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // A number read with `arbitrary_precision` arrives as a one-key map and is no
+        // container: the depth is checked once the map is known to be an object.
         let mut out = serde_json::Map::new();
+        let mut inner = None;
         while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-            if out.is_empty() && k == NUMBER_TOKEN {
+            if inner.is_none() && k == NUMBER_TOKEN {
                 let text: String = map.next_value()?;
                 let n: serde_json::Number = text.parse().map_err(de::Error::custom)?;
                 return Ok(Value::Number(n));
             }
-            let v = map.next_value_seed(Unique)?;
+            let seed = match inner {
+                Some(seed) => seed,
+                None => *inner.insert(self.inner()?),
+            };
+            let v = map.next_value_seed(seed)?;
             if out.insert(k.into_owned(), v).is_some() {
                 return Err(de::Error::custom("repeated key"));
             }
+        }
+        if inner.is_none() {
+            self.inner::<A::Error>()?;
         }
         Ok(Value::Object(out))
     }

@@ -245,7 +245,9 @@ impl Doc {
 
 /// Text hoist wrote or already parsed once parses again.
 fn parse_parked(text: &[u8]) -> Value {
-    serde_json::from_slice(text).unwrap_or(Value::Null)
+    // Parked text is what a parse accepted (the source's, no deeper than the file allowed) or
+    // what hoist serialised (no deeper than PARK_DEPTH): it parses again.
+    serde_json::from_slice(text).expect("parked JSON text parses again")
 }
 
 /// The compact formatter, measuring how deep the document nests.
@@ -359,7 +361,11 @@ impl Asset {
 
     /// Records `text` as the JSON text of the document as it is now (the text it was parsed
     /// from), so that parking it keeps that text rather than writing it anew.
-    pub fn keep_text(&mut self, text: &[u8]) {
+    pub(crate) fn keep_text(&mut self, text: &[u8]) {
+        debug_assert!(
+            !self.edited,
+            "the text of an edited document is not its source's"
+        );
         self.doc.text = Some(text.into());
         self.doc.dirty = false;
         self.doc.compact = false;
@@ -397,6 +403,26 @@ impl Asset {
     /// Whether the document is held as a tree (not [parked](Asset::park)).
     pub fn holds_tree(&self) -> bool {
         self.doc.tree.is_some()
+    }
+
+    /// Whether the two documents are the same JSON value (key order aside): equal parked
+    /// texts are, without a parse.
+    pub fn same_meta(&self, other: &Asset) -> bool {
+        match (&self.doc, &other.doc) {
+            (
+                Doc {
+                    tree: None,
+                    text: Some(a),
+                    ..
+                },
+                Doc {
+                    tree: None,
+                    text: Some(b),
+                    ..
+                },
+            ) if a == b => true,
+            _ => self.meta() == other.meta(),
+        }
     }
 
     /// Whether the document or labels changed since reading.
@@ -656,6 +682,24 @@ mod tests {
         a.park(kinds::Kinds::builtin());
         assert!(a.holds_tree());
         assert_eq!(*a.meta(), deep);
+    }
+
+    #[test]
+    fn documents_compare_as_values_parked_or_not() {
+        let kinds = kinds::Kinds::builtin();
+        let asset = |text: &str| {
+            let meta: Value = serde_json::from_str(text).unwrap();
+            let mut a = Asset::new(AssetKey::new("app", "a", Version::None), meta, None);
+            a.keep_text(text.as_bytes());
+            a
+        };
+        let (mut a, mut b) = (asset(r#"{"x":1,"y":[2]}"#), asset(r#"{"y": [2], "x": 1}"#));
+        let mut c = asset(r#"{"x":1,"y":[3]}"#);
+        assert!(a.same_meta(&b) && !a.same_meta(&c));
+        for x in [&mut a, &mut b, &mut c] {
+            x.park(kinds);
+        }
+        assert!(a.same_meta(&a.clone()) && a.same_meta(&b) && !a.same_meta(&c));
     }
 
     #[test]

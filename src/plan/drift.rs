@@ -123,8 +123,8 @@ pub fn drift(
             (Some(_), None) => out.push(entry(Op::Removed, Vec::new(), Vec::new(), Vec::new())),
             (None, Some(_)) => out.push(entry(Op::Added, Vec::new(), Vec::new(), Vec::new())),
             (Some(x), Some(y)) => {
-                let mut changes = diff::json(&x.meta(), &y.meta());
                 let (xm, ym) = (x.meta(), y.meta());
+                let mut changes = diff::json(&xm, &ym);
                 let docs: [Option<&serde_json::Value>; 2] = [Some(&xm), Some(&ym)];
                 mask_places(&mut changes, docs, |p| {
                     platform.hides(&key.kind, p) || recorded(key, p)

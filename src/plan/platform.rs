@@ -61,6 +61,9 @@ pub trait TargetChecks {
     fn finish(self: Box<Self>) -> Vec<Note>;
 }
 
+/// Finds the values inside a document that must never be shown.
+pub type SecretsFinder = fn(&Value) -> Vec<String>;
+
 /// What a platform adds to planning. Every method has a neutral default, so a platform says
 /// only what differs.
 pub trait Platform: LayoutIo {
@@ -69,15 +72,11 @@ pub trait Platform: LayoutIo {
         None
     }
 
-    /// Values inside a document that must never be shown (enebular `sourceCode` credentials).
-    fn secrets_in(&self, _meta: &Value) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// Whether [`Platform::secrets_in`] can find anything: when not, documents are not
-    /// parsed to ask it.
-    fn finds_secrets(&self) -> bool {
-        false
+    /// What finds the values inside a document that must never be shown (enebular
+    /// `sourceCode` credentials); `None` when the platform's documents hold none that way,
+    /// and then no document is parsed to ask.
+    fn secrets_finder(&self) -> Option<SecretsFinder> {
+        None
     }
 
     /// Whether what an override sets at `pointer` of a `kind` asset is never shown, not even

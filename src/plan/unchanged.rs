@@ -3,6 +3,8 @@
 //! for byte) changes nothing on the platform, so it is `unchanged`: not written to the delta
 //! and not counted as a change.
 
+use rayon::prelude::*;
+
 use super::Action;
 use super::platform::TargetAssets;
 use super::transform::Item;
@@ -11,9 +13,10 @@ use crate::model::{Asset, Payload};
 
 /// Marks every overwrite of `items` that would write the target's asset as it already is.
 pub fn mark_unchanged(items: &mut [Vec<Item>], target: &TargetAssets<'_>) {
-    for it in items.iter_mut().flatten() {
+    // Each comparison may parse two documents: they run on every thread.
+    items.par_iter_mut().flatten().for_each(|it| {
         if it.failed() || it.action != Some(Action::Overwrite) {
-            continue;
+            return;
         }
         let key = (it.asset.key.kind.clone(), it.asset.key.name.clone());
         if target
@@ -22,7 +25,7 @@ pub fn mark_unchanged(items: &mut [Vec<Item>], target: &TargetAssets<'_>) {
         {
             it.action = Some(Action::Unchanged);
         }
-    }
+    });
 }
 
 /// Whether `new` is `old`: identity, labels, document (as a JSON value: key order aside) and
@@ -30,7 +33,7 @@ pub fn mark_unchanged(items: &mut [Vec<Item>], target: &TargetAssets<'_>) {
 pub fn same_asset(new: &Asset, old: &Asset) -> bool {
     new.key == old.key
         && new.labels == old.labels
-        && new.meta() == old.meta()
+        && new.same_meta(old)
         && new.files.len() == old.files.len()
         && new
             .files

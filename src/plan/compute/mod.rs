@@ -386,22 +386,19 @@ fn secrets_of(
         .iter()
         .map(|t| platform_of(opts.platforms, t.package.layout).map(|p| (p, t)))
         .collect::<Result<Vec<_>, _>>()?;
-    let inputs: Vec<(&&dyn Platform, &Input)> = platforms
+    let inputs: Vec<(super::platform::SecretsFinder, &Input)> = platforms
         .iter()
         .zip(&loaded.sources)
         .chain(of_target.iter().map(|(p, t)| (p, *t)))
-        .filter(|(p, _)| p.finds_secrets())
+        .filter_map(|(p, input)| Some((p.secrets_finder()?, input)))
         .collect();
     // Each package's documents are parsed on its own thread; the secrets are added in input
     // order.
     let found: Vec<Vec<String>> = inputs
         .par_iter()
-        .map(|(p, input)| {
+        .map(|(find, input)| {
             let assets = &input.package.assets;
-            assets
-                .iter()
-                .flat_map(|a| p.secrets_in(&a.meta()))
-                .collect()
+            assets.iter().flat_map(|a| find(&a.meta())).collect()
         })
         .collect();
     found.into_iter().flatten().for_each(|c| secrets.add(c));
@@ -409,8 +406,8 @@ fn secrets_of(
     for set in env.iter().flat_map(|e| &e.overrides).flat_map(|o| &o.set) {
         if let Ok(v) = set.value.render(&vars, env_lookup) {
             let doc = crate::model::pointer::document_with(&set.pointer, v);
-            for p in platforms {
-                p.secrets_in(&doc).into_iter().for_each(|c| secrets.add(c));
+            for find in platforms.iter().filter_map(|p| p.secrets_finder()) {
+                find(&doc).into_iter().for_each(|c| secrets.add(c));
             }
         }
     }

@@ -101,9 +101,12 @@ impl Platform for Apig {
                 && it.asset.key.kind == "api"
                 && matches!(it.action, Some(Action::Create | Action::Overwrite))
         }) {
-            let m = it.asset.meta();
-            let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default();
-            let at = (text("method").to_string(), text("path").to_string());
+            let mut f = it.asset.top_fields(&["method", "path"]).into_iter();
+            let mut text = || match f.next().flatten() {
+                Some(Value::String(s)) => s,
+                _ => String::new(),
+            };
+            let at = (text(), text());
             match seen.get(&at) {
                 Some(first) => {
                     let note = Note::new(

@@ -10,8 +10,6 @@ pub mod tgz;
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::archive::PackageError;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
@@ -71,12 +69,8 @@ impl LayoutIo for Enebular {
 }
 
 impl Platform for Enebular {
-    fn secrets_in(&self, meta: &Value) -> Vec<String> {
-        layout::credentials(meta)
-    }
-
-    fn finds_secrets(&self) -> bool {
-        true
+    fn secrets_finder(&self) -> Option<crate::plan::platform::SecretsFinder> {
+        Some(layout::credentials)
     }
 
     fn hides(&self, kind: &str, pointer: &str) -> bool {

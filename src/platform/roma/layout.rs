@@ -52,13 +52,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawLabels<'a> {
 /// `asset.json` read in one pass over each part, or `None` when [`crate::model::json::parse_as`]
 /// would refuse it (and says why); what it accepts is what that accepts.
 fn read_doc_fast(bytes: &[u8]) -> Option<(AssetDoc, Value)> {
-    use crate::model::json::parse_unique;
+    use crate::model::json::parse_unique_nested;
     let raw: AssetDocRaw<'_> = serde_json::from_slice(bytes).ok()?;
+    // Each part is one container deep in the file.
     let labels = match raw.labels.0 {
-        Some(text) => serde_json::from_value(parse_unique(text.get().as_bytes())?).ok()?,
+        Some(text) => {
+            serde_json::from_value(parse_unique_nested(text.get().as_bytes(), 1)?).ok()?
+        }
         None => BTreeMap::new(),
     };
-    let meta = parse_unique(raw.meta.get().as_bytes())?;
+    let meta = parse_unique_nested(raw.meta.get().as_bytes(), 1)?;
     Some((
         AssetDoc {
             labels,
@@ -325,7 +328,14 @@ pub fn check_meta(key: &AssetKey, meta: &Value) -> Result<(), String> {
             key.name
         ));
     }
-    crate::model::references_of(kinds::Kinds::builtin(), &key.kind, meta).map(|_| ())
+    // Every reference well formed, checked without copying any; the message comes from the
+    // walk that collects them.
+    let builtin = kinds::Kinds::builtin();
+    if crate::model::any_reference(builtin, &key.kind, meta, |_, name| name.is_none()) {
+        crate::model::references_of(builtin, &key.kind, meta).map(|_| ())
+    } else {
+        Ok(())
+    }
 }
 
 /// The folder of an asset inside the package.
@@ -408,7 +418,23 @@ mod tests {
             r#"{"labels": {"t": "x"}}"#,
             r#"{"meta": {}} {}"#,
             r#"[]"#,
-        ] {
+        ]
+        .into_iter()
+        .map(str::to_string)
+        // The file may nest 127 containers: the object, then 126 in `meta`, arrays or
+        // objects, empty or not, numbers at the bottom or not.
+        .chain([125, 126, 127].into_iter().flat_map(|n| {
+            [
+                format!(r#"{{"meta": {}1.0{}}}"#, "[".repeat(n), "]".repeat(n)),
+                format!(
+                    r#"{{"meta": {}{{}}{}}}"#,
+                    "[".repeat(n - 1),
+                    "]".repeat(n - 1)
+                ),
+                format!(r#"{{"meta": {}{}}}"#, r#"{"a":"#.repeat(n), "}".repeat(n)),
+            ]
+        })) {
+            let text = text.as_str();
             let fast = read_doc_fast(text.as_bytes()).map(|(d, m)| (d.labels, m));
             assert_eq!(fast, checked(text), "{text}");
         }
