@@ -392,13 +392,16 @@ fn secrets_of(
         .chain(of_target.iter().map(|(p, t)| (p, *t)))
         .filter_map(|(p, input)| Some((p.secrets_finder()?, input)))
         .collect();
-    // Each package's documents are parsed on its own thread; the secrets are added in input
-    // order.
+    // The documents are parsed on every thread (one big package too); the secrets are added
+    // in input and asset order.
     let found: Vec<Vec<String>> = inputs
         .par_iter()
         .map(|(find, input)| {
             let assets = &input.package.assets;
-            assets.iter().flat_map(|a| find(&a.meta())).collect()
+            assets
+                .par_iter()
+                .flat_map_iter(|a| find(&a.meta()))
+                .collect()
         })
         .collect();
     found.into_iter().flatten().for_each(|c| secrets.add(c));
