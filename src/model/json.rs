@@ -44,9 +44,9 @@ fn parse_unique_within(bytes: &[u8], depth: usize) -> Option<Value> {
     Some(value)
 }
 
-/// The key `serde_json` gives a number read with `arbitrary_precision`: such a "map" is a
-/// number, its one value the number's text.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+/// The key `serde_json` gives a number read with `arbitrary_precision` that is not an `i64`
+/// or `u64`: such a "map" is a number, its one value the number's text.
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Builds a value as [`Value`]'s own deserialisation does, failing on a repeated key or on
 /// more than `left` containers nested.

@@ -8,11 +8,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::json::Key;
-
-/// The key `serde_json` gives a number read with `arbitrary_precision`: such a "map" is a
-/// number, and its one string is the number's text, not a string value of the document.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+// A number's "map" holds the number's text, not a string value of the document.
+use super::json::{Key, NUMBER_TOKEN};
 
 /// Whether `f` returns true for some string value (not key) of the JSON text `bytes`. Text
 /// that does not parse holds none.

@@ -13,6 +13,8 @@ use mlua::{Lua, Table, Value as LuaValue};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use crate::model::json::NUMBER_TOKEN;
+
 /// How much the host may still build from a script's values, in bytes (roughly: each value
 /// counts its text and a fixed overhead), and the read-only proxies to read through.
 pub struct Meter<'a> {
@@ -436,10 +438,6 @@ struct Build<'a> {
     lua: &'a Lua,
     failed: &'a RefCell<Option<mlua::Error>>,
 }
-
-/// The key serde_json (with `arbitrary_precision`) gives a number that is not an `i64` or
-/// `u64`, its text as the value.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 impl Build<'_> {
     fn lua<T, E: serde::de::Error>(&self, r: mlua::Result<T>) -> Result<T, E> {
