@@ -244,6 +244,7 @@ cases! {
     rename_collision => "rename-collision",
     rename_rules => "rename-rules",
     roma_api_path => "roma-api-path",
+    roma_api_path_renamed_group => "roma-api-path-renamed-group",
     roma_append => "roma-append",
     roma_authorizer_unique => "roma-authorizer-unique",
     roma_datasource_id => "roma-datasource-id",

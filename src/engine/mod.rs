@@ -134,55 +134,39 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
         }
         Some(lock)
     };
+    // The report depends on the plan alone, not on how staging goes: it is made, serialised
+    // and staged beside the packages, so that no thread waits for it at the end.
     let progress = crate::progress::Progress::new("writing packages", outputs.len());
-    let staged: Vec<Result<Staged, PackageError>> = outputs
-        .par_iter()
-        .map(|o| {
-            let s = stage(o, planned, dry_run);
-            progress.tick();
-            s
-        })
-        .collect();
+    let (staged, report) = rayon::join(
+        || -> Vec<Result<Staged, PackageError>> {
+            outputs
+                .par_iter()
+                .with_max_len(1)
+                .map(|o| {
+                    let s = stage(o, planned, dry_run);
+                    progress.tick();
+                    s
+                })
+                .collect()
+        },
+        || -> Result<(Report, Option<StagedReport>), Error> {
+            if lock.is_none() {
+                let report = Report::new(plan, "dry-run", Vec::new());
+                return Ok((for_shard(report, shard, planned), None));
+            }
+            stage_report(planned, &outputs, shard, &report_name).map(|(r, s)| (r, Some(s)))
+        },
+    );
     progress.finish();
     let mut ready = Vec::with_capacity(staged.len());
     for s in staged {
         // On the first failure every staged file is dropped, and so removed: nothing is written.
         ready.push(s.map_err(|e| Error::NothingWritten(Box::new(Error::Package(e))))?);
     }
-    let Some(lock) = lock else {
-        return Ok(for_shard(
-            Report::new(plan, "dry-run", Vec::new()),
-            shard,
-            planned,
-        ));
+    let (report, staged_report) = report?;
+    let (Some(lock), Some((staged_report, report_path))) = (lock, staged_report) else {
+        return Ok(report);
     };
-    // Beside the outputs the plan names, written or not (a package whose assets all failed
-    // is not).
-    let report_shown = format!(
-        "{}/{report_name}",
-        plan.packages
-            .first()
-            .map(|p| p.output.as_str())
-            .map_or(String::from("."), |shown| {
-                shown
-                    .rsplit_once('/')
-                    .map_or(String::from("."), |(d, _)| d.to_string())
-            })
-    );
-    let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
-    with_report.push(report_shown);
-    let report = for_shard(Report::new(plan, "written", with_report), shard, planned);
-    let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
-    json.push(b'\n');
-    let report_path = planned.out_dir.join(&report_name);
-    // On disk before the journal names it.
-    let staged_report = fsutil::stage_bytes(&report_path, &json).map_err(|source| {
-        Error::NothingWritten(Box::new(Error::Io {
-            path: report_path.clone(),
-            action: "cannot write the report",
-            source,
-        }))
-    })?;
     // Every output is complete: record the moves, then make them.
     let mut moves: Vec<Move> = ready.iter().flat_map(Staged::moves).collect();
     moves.push(Move {
@@ -213,6 +197,47 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
     fsutil::sync_dir(lock.path());
     lock.clear_journal()?;
     Ok(report)
+}
+
+/// The report's temporary file beside its final place, and that place.
+type StagedReport = (tempfile::NamedTempFile, std::path::PathBuf);
+
+/// Makes the report of a run that writes `outputs`, and writes it under a temporary name
+/// beside its place in the output folder (on disk before the journal names it).
+fn stage_report(
+    planned: &Planned,
+    outputs: &[&PackageOutput],
+    shard: Option<Shard>,
+    report_name: &str,
+) -> Result<(Report, StagedReport), Error> {
+    let plan = &planned.plan;
+    // Beside the outputs the plan names, written or not (a package whose assets all failed
+    // is not).
+    let report_shown = format!(
+        "{}/{report_name}",
+        plan.packages
+            .first()
+            .map(|p| p.output.as_str())
+            .map_or(String::from("."), |shown| {
+                shown
+                    .rsplit_once('/')
+                    .map_or(String::from("."), |(d, _)| d.to_string())
+            })
+    );
+    let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
+    with_report.push(report_shown);
+    let report = for_shard(Report::new(plan, "written", with_report), shard, planned);
+    let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
+    json.push(b'\n');
+    let report_path = planned.out_dir.join(report_name);
+    let staged = fsutil::stage_bytes(&report_path, &json).map_err(|source| {
+        Error::NothingWritten(Box::new(Error::Io {
+            path: report_path.clone(),
+            action: "cannot write the report",
+            source,
+        }))
+    })?;
+    Ok((report, (staged, report_path)))
 }
 
 /// Inputs are read-only to hoist: an output folder inside one (or holding the spec, a hook

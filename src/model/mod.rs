@@ -400,6 +400,17 @@ impl Asset {
         self.doc.park();
     }
 
+    /// The document's JSON text while it is current (the tree, if one is held, has not
+    /// changed since): a stage may remember what it read from this text and reuse it while
+    /// the asset still holds this very text ([`Arc::ptr_eq`]).
+    pub(crate) fn current_text(&self) -> Option<&Arc<[u8]>> {
+        if self.doc.dirty {
+            None
+        } else {
+            self.doc.text.as_ref()
+        }
+    }
+
     /// Whether the document is held as a tree (not [parked](Asset::park)).
     pub fn holds_tree(&self) -> bool {
         self.doc.tree.is_some()

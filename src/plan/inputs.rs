@@ -200,6 +200,9 @@ pub(super) fn load(
     let progress = crate::progress::Progress::new("reading packages", shown.len());
     let mut results: Vec<(String, Result<Package, crate::archive::PackageError>)> = shown
         .into_par_iter()
+        // One package per task: a thread that finishes early takes the next package instead
+        // of waiting for the other to finish a run of them.
+        .with_max_len(1)
         .map(|s| {
             let r = Package::load(&spec.resolve(&s), &opts).map(|p| parked(p, spec));
             progress.tick();

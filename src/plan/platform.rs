@@ -55,6 +55,11 @@ pub struct Ctx<'a> {
 
 /// Checks that look at the target and at every package in turn (ROMA: paths, ids, functions).
 pub trait TargetChecks {
+    /// Called once before the first package with the items of every package the checks
+    /// will see, in the order [`TargetChecks::package`] will see them: what the checks read
+    /// from documents can be read here, on every thread, and reused for the documents
+    /// resolution leaves unchanged.
+    fn prepare(&mut self, _packages: &[&[Item]]) {}
     /// Checks one package's resolved items; failures go on the items.
     fn package(&mut self, items: &mut [Item]);
     /// What the checks could not do, or found across packages.

@@ -59,20 +59,32 @@ pub(super) fn resolve(
     existing: &mut Names,
 ) -> (Option<Note>, Vec<Note>) {
     let mut first = None;
-    // Checks against the target, one set per platform in the run, made when first needed.
+    // Checks against the target, one set per platform in the run, each shown every package
+    // it will check before the first.
     let mut checks: Vec<(&'static dyn super::Platform, Option<Checks<'_>>)> = Vec::new();
+    for w in work.iter() {
+        if !checks
+            .iter()
+            .any(|(p, _)| std::ptr::addr_eq(*p, w.platform))
+        {
+            let mut made = w.platform.target_checks(ctx);
+            if let Some(c) = &mut made {
+                let of_platform: Vec<&[Item]> = work
+                    .iter()
+                    .filter(|o| std::ptr::addr_eq(o.platform, w.platform))
+                    .map(|o| o.items.as_slice())
+                    .collect();
+                c.prepare(&of_platform);
+            }
+            checks.push((w.platform, made));
+        }
+    }
     let mut warnings = Vec::new();
     for w in work.iter_mut() {
-        let at = match checks
+        let at = checks
             .iter()
             .position(|(p, _)| std::ptr::addr_eq(*p, w.platform))
-        {
-            Some(at) => at,
-            None => {
-                checks.push((w.platform, w.platform.target_checks(ctx)));
-                checks.len() - 1
-            }
-        };
+            .expect("made above for every platform");
         let abort = resolve_package(ctx, w, existing, checks[at].1.as_deref_mut(), &mut warnings);
         first = first.or(abort);
     }

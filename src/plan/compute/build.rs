@@ -69,9 +69,19 @@ pub(super) fn build(
         env_vars,
     } = resolved;
     refuse_secret_names(&identity, &mut items);
-    for (s, items) in loaded.sources.iter().zip(items.iter_mut()) {
-        check_names(s, items, spec.output.format, &mut warnings);
-    }
+    // Each package's names are checked on its own thread; the warnings keep package order.
+    let name_warnings: Vec<Vec<Note>> = loaded
+        .sources
+        .par_iter()
+        .zip(items.par_iter_mut())
+        .with_max_len(1)
+        .map(|(s, items)| {
+            let mut found = Vec::new();
+            check_names(s, items, spec.output.format, &mut found);
+            found
+        })
+        .collect();
+    warnings.extend(name_warnings.into_iter().flatten());
     // The credentials each item's documents hold, to mask by value in what the plan shows
     // of it (a hook may log, raise or copy one).
     let target: BTreeMap<(&str, &str), &Asset> = loaded
@@ -81,7 +91,7 @@ pub(super) fn build(
         .map(|a| ((a.key.kind.as_str(), a.key.name.as_str()), a))
         .collect();
     let found: Vec<Vec<crate::secrets::Secrets>> = items
-        .iter()
+        .par_iter()
         .map(|items| {
             items
                 .par_iter()
@@ -124,65 +134,25 @@ pub(super) fn build(
     } else {
         ""
     };
-    let mut packages = Vec::new();
-    let mut outputs = Vec::new();
-    for ((s, mut items), found) in loaded.sources.iter().zip(items).zip(found) {
-        let mut assets: Vec<AssetPlan> = items
-            .par_iter_mut()
-            .zip(found.par_iter())
-            .map(|(it, found)| {
-                let mut a = asset_plan(it);
-                if let Some(e) = &mut a.error {
-                    e.each_text(&mut |t| {
-                        if let Some(m) = crate::secrets::credentials::mask_text(t) {
-                            *t = m;
-                        }
-                    });
-                }
-                if !found.is_empty() {
-                    a.each_text(&mut |t| found.mask_in(t));
-                }
-                a
-            })
-            .collect();
-        failed_on_reading(spec, s, &mut assets, &mut warnings);
-        assets.sort_by(|a, b| (&a.kind, &a.name, a.version).cmp(&(&b.kind, &b.name, b.version)));
-        let written: Vec<Asset> = items
-            .into_iter()
-            .filter(|it| {
-                !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite))
-            })
-            .map(|it| it.asset)
-            .collect();
-        let (name, file) = match s.package.io.single_file(&s.package, &written) {
-            None => (format!("{}{ext}", stem(&s.shown)), None),
-            Some(Ok(f)) => (format!("{}.{}", stem(&s.shown), f.extension), Some(f.bytes)),
-            Some(Err(e)) => return Err(Error::Usage(format!("{}: {e}", s.shown))),
-        };
-        let shown_out = join_shown(&out_shown, &name);
-        // A package whose assets all failed (or failed and were skipped) holds nothing to
-        // import: it is not written, and the report lists it as not written.
-        let all_failed = written.is_empty() && assets.iter().any(|a| a.action == Action::Fail);
-        packages.push(PackagePlan {
-            source: s.shown.clone(),
-            layout: s.package.layout,
-            output: shown_out.clone(),
-            assets,
-        });
-        if all_failed {
-            continue;
-        }
-        outputs.push(PackageOutput {
-            path: out_dir.join(&name),
-            shown: shown_out,
-            layout: s.package.layout,
-            io: s.package.io,
-            project: s.package.project.clone(),
-            assets: written,
-            extras: s.package.extras.clone(),
-            file,
-            promotion: None,
-        });
+    // Each package's plan and output are made on its own thread, then gathered in order (the
+    // first package in order that cannot be written is the error).
+    let built: Vec<Result<Built, Error>> = loaded
+        .sources
+        .par_iter()
+        .zip(items.into_par_iter())
+        .zip(found.into_par_iter())
+        .with_max_len(1)
+        .map(|((s, items), found)| {
+            build_package(spec, s, items, found, (&out_shown, &out_dir, ext))
+        })
+        .collect();
+    let mut packages = Vec::with_capacity(built.len());
+    let mut outputs = Vec::with_capacity(built.len());
+    for b in built {
+        let b = b?;
+        warnings.extend(b.warnings);
+        packages.push(b.package);
+        outputs.extend(b.output);
     }
     let merged = if spec.output.merged {
         Some(merged_state(loaded, &outputs, &out_dir, &out_shown, ext)?)
@@ -199,7 +169,8 @@ pub(super) fn build(
             inputs_digests.target.as_ref(),
         ));
     }
-    warnings.sort();
+    // Stable, like `sort`: the same order on every thread count.
+    warnings.par_sort();
     warnings.dedup();
     let summary = Summary::of(&packages, warnings.len());
     let protected = inputs::protected(spec, loaded);
@@ -230,6 +201,84 @@ pub(super) fn build(
         protected,
         format: spec.output.format,
         abort_on_error: spec.on_error == OnError::Abort,
+    })
+}
+
+/// What one source package adds to the plan: its assets' plans, its output (none when every
+/// asset failed) and the warnings about assets that could not be read.
+struct Built {
+    package: PackagePlan,
+    output: Option<PackageOutput>,
+    warnings: Vec<Note>,
+}
+
+/// The plan and the output of one source package `s`, from its resolved `items` and the
+/// credentials `found` in each. `out` is the output folder as shown, as a path, and the
+/// extension of a package file.
+fn build_package(
+    spec: &Spec,
+    s: &Input,
+    mut items: Vec<Item>,
+    found: Vec<crate::secrets::Secrets>,
+    out: (&str, &std::path::Path, &str),
+) -> Result<Built, Error> {
+    let (out_shown, out_dir, ext) = out;
+    let mut warnings = Vec::new();
+    let mut assets: Vec<AssetPlan> = items
+        .par_iter_mut()
+        .zip(found.par_iter())
+        .map(|(it, found)| {
+            let mut a = asset_plan(it);
+            if let Some(e) = &mut a.error {
+                e.each_text(&mut |t| {
+                    if let Some(m) = crate::secrets::credentials::mask_text(t) {
+                        *t = m;
+                    }
+                });
+            }
+            if !found.is_empty() {
+                a.each_text(&mut |t| found.mask_in(t));
+            }
+            a
+        })
+        .collect();
+    failed_on_reading(spec, s, &mut assets, &mut warnings);
+    assets.sort_by(|a, b| (&a.kind, &a.name, a.version).cmp(&(&b.kind, &b.name, b.version)));
+    let written: Vec<Asset> = items
+        .into_iter()
+        .filter(|it| !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite)))
+        .map(|it| it.asset)
+        .collect();
+    let (name, file) = match s.package.io.single_file(&s.package, &written) {
+        None => (format!("{}{ext}", stem(&s.shown)), None),
+        Some(Ok(f)) => (format!("{}.{}", stem(&s.shown), f.extension), Some(f.bytes)),
+        Some(Err(e)) => return Err(Error::Usage(format!("{}: {e}", s.shown))),
+    };
+    let shown_out = join_shown(out_shown, &name);
+    // A package whose assets all failed (or failed and were skipped) holds nothing to
+    // import: it is not written, and the report lists it as not written.
+    let all_failed = written.is_empty() && assets.iter().any(|a| a.action == Action::Fail);
+    let package = PackagePlan {
+        source: s.shown.clone(),
+        layout: s.package.layout,
+        output: shown_out.clone(),
+        assets,
+    };
+    let output = (!all_failed).then(|| PackageOutput {
+        path: out_dir.join(&name),
+        shown: shown_out,
+        layout: s.package.layout,
+        io: s.package.io,
+        project: s.package.project.clone(),
+        assets: written,
+        extras: s.package.extras.clone(),
+        file,
+        promotion: None,
+    });
+    Ok(Built {
+        package,
+        output,
+        warnings,
     })
 }
 

@@ -68,7 +68,13 @@ pub struct State {
     has_target: bool,
     unchecked: usize,
     warnings: Vec<Note>,
+    /// What was read ahead (`prepare`) from each item of the packages still to check, with
+    /// the text it was read from.
+    ahead: std::collections::VecDeque<Vec<Option<Ahead>>>,
 }
+
+/// Facts read from a document's text before its package's turn.
+type Ahead = (std::sync::Arc<[u8]>, Facts);
 
 fn text(v: &Value, ptr: &str) -> Option<String> {
     match pointer::get(v, ptr)? {
@@ -129,6 +135,7 @@ fn free<K: Eq + std::hash::Hash>(
 }
 
 /// What the checks read from one asset's document.
+#[derive(Clone)]
 enum Facts {
     /// An API's group, method, path and match mode, when it has all of them.
     Api(Option<ApiPath>),
@@ -210,6 +217,7 @@ impl State {
             has_target: ctx.has_target,
             unchecked: 0,
             warnings: Vec::new(),
+            ahead: Default::default(),
         }
     }
 
@@ -227,18 +235,36 @@ impl State {
                 _ => {}
             }
         }
-        // What each check reads is read from the documents in parallel; the checks, which
-        // depend on the assets before, run in order.
+        // What each check reads was read from the documents in parallel before the first
+        // package (`prepare`), and is read again only from a document resolution changed
+        // since (renamed, or a reference rewritten); the checks, which depend on the assets
+        // before, run in order.
+        let mut ahead = self.ahead.pop_front().unwrap_or_default();
+        if ahead.len() != items.len() {
+            ahead.clear();
+        }
         let facts: Vec<Facts> = items
             .par_iter()
-            .map(|it| {
-                if writes(it) {
-                    Facts::of(&it.asset)
-                } else {
-                    Facts::None
+            .enumerate()
+            .map(|(i, it)| {
+                if !writes(it) {
+                    return Facts::None;
+                }
+                let known = ahead
+                    .get(i)
+                    .and_then(|read| read.as_ref())
+                    .filter(|(text, _)| {
+                        it.asset
+                            .current_text()
+                            .is_some_and(|now| std::sync::Arc::ptr_eq(now, text))
+                    });
+                match known {
+                    Some((_, facts)) => facts.clone(),
+                    None => Facts::of(&it.asset),
                 }
             })
             .collect();
+        drop(ahead);
         for (it, facts) in items.iter_mut().zip(facts) {
             if !writes(it) {
                 continue;
@@ -372,6 +398,26 @@ impl State {
 }
 
 impl TargetChecks for State {
+    fn prepare(&mut self, packages: &[&[Item]]) {
+        self.ahead = packages
+            .par_iter()
+            .map(|items| {
+                items
+                    .par_iter()
+                    .map(|it| {
+                        let text = it.asset.current_text()?;
+                        match it.asset.key.kind.as_str() {
+                            "api" | "data_source" | "backend" => {
+                                Some((std::sync::Arc::clone(text), Facts::of(&it.asset)))
+                            }
+                            _ => None,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+    }
+
     fn package(&mut self, items: &mut [Item]) {
         self.check(items);
     }
