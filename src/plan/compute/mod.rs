@@ -222,6 +222,7 @@ fn plan_loaded(
         .sources
         .par_iter_mut()
         .zip(platforms.par_iter())
+        .with_max_len(1)
         .map(|(s, platform)| {
             let mut sel = select(spec, &s.package, &s.shown, &target_names);
             platform.adjust_selection(spec, &s.package.assets, &mut sel, &s.shown);
