@@ -261,26 +261,12 @@ mod tests {
         let mut plan = plan_of(3_000);
         plan.spec.name = "n".repeat(100_000);
         for (i, p) in plan.packages.iter_mut().enumerate() {
-            p.assets.push(crate::plan::AssetPlan {
-                kind: format!("kind-{i}"),
-                name: "a".into(),
-                version: crate::model::Version::None,
-                labels: BTreeMap::new(),
-                action: crate::plan::Action::Create,
-                output_name: "a".into(),
-                output_version: None,
-                renames: Vec::new(),
-                stripped: Vec::new(),
-                overrides: Vec::new(),
-                references: Vec::new(),
-                changed: false,
-                error: None,
-                dropped: None,
-                diff: Vec::new(),
-                files: Vec::new(),
-                label_diff: Vec::new(),
-                after_import: Vec::new(),
-            });
+            p.assets.push(crate::plan::AssetPlan::bare(
+                &format!("kind-{i}"),
+                "a",
+                crate::model::Version::None,
+                crate::plan::Action::Create,
+            ));
         }
         let max = super::COMMENT_MAX;
         let md = super::plan(&plan, std::path::Path::new("."), true, max);

@@ -157,26 +157,7 @@ mod tests {
     use crate::model::Version;
 
     fn asset(kind: &str, name: &str, version: Version, action: Action) -> AssetPlan {
-        AssetPlan {
-            kind: kind.into(),
-            name: name.into(),
-            version,
-            labels: BTreeMap::new(),
-            action,
-            output_name: name.into(),
-            output_version: None,
-            renames: Vec::new(),
-            stripped: Vec::new(),
-            overrides: Vec::new(),
-            references: Vec::new(),
-            changed: false,
-            error: None,
-            dropped: None,
-            diff: Vec::new(),
-            files: Vec::new(),
-            label_diff: Vec::new(),
-            after_import: Vec::new(),
-        }
+        AssetPlan::bare(kind, name, version, action)
     }
 
     fn package(source: &str, assets: Vec<AssetPlan>) -> PackagePlan {

@@ -397,6 +397,31 @@ pub fn each_json_text(v: &mut serde_json::Value, f: &mut dyn FnMut(&mut String))
 }
 
 impl AssetPlan {
+    /// The plan of an asset written under its own name with nothing else to tell: no label,
+    /// rename, change or error.
+    pub fn bare(kind: &str, name: &str, version: Version, action: Action) -> AssetPlan {
+        AssetPlan {
+            kind: kind.into(),
+            name: name.into(),
+            version,
+            labels: BTreeMap::new(),
+            action,
+            output_name: name.into(),
+            output_version: None,
+            renames: Vec::new(),
+            stripped: Vec::new(),
+            overrides: Vec::new(),
+            references: Vec::new(),
+            changed: false,
+            error: None,
+            dropped: None,
+            diff: Vec::new(),
+            files: Vec::new(),
+            label_diff: Vec::new(),
+            after_import: Vec::new(),
+        }
+    }
+
     /// Applies `f` to every free text of the asset's plan: names, labels, renames, the values
     /// overrides set, references, its error.
     pub fn each_text(&mut self, f: &mut dyn FnMut(&mut String)) {

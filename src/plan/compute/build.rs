@@ -321,24 +321,8 @@ pub(super) fn failed_on_reading(
                 .asset(&f.asset)
                 .package(&s.shown);
             assets.push(AssetPlan {
-                kind,
-                name: fname.clone(),
-                version,
-                labels: BTreeMap::new(),
-                action: Action::Fail,
-                output_name: fname,
-                output_version: None,
-                renames: Vec::new(),
-                stripped: Vec::new(),
-                overrides: Vec::new(),
-                references: Vec::new(),
-                changed: false,
                 error: Some(error),
-                dropped: None,
-                diff: Vec::new(),
-                files: Vec::new(),
-                label_diff: Vec::new(),
-                after_import: Vec::new(),
+                ..AssetPlan::bare(&kind, &fname, version, Action::Fail)
             });
         } else {
             warnings.push(
