@@ -61,6 +61,69 @@ pub fn make_ready(tmp: &tempfile::NamedTempFile) -> io::Result<()> {
     set_readable(tmp.as_file())
 }
 
+/// Writes `bytes` to a temporary file beside `path`, readable but not yet flushed to disk:
+/// whoever stages it flushes it before naming it in a journal or moving it into place.
+pub fn stage_bytes_unflushed(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .tempfile_in(parent_of(path))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().flush()?;
+    set_readable(tmp.as_file())?;
+    Ok(tmp)
+}
+
+/// Gives a finished temporary file ordinary permissions, without flushing it to disk.
+pub fn make_readable(tmp: &tempfile::NamedTempFile) -> io::Result<()> {
+    set_readable(tmp.as_file())
+}
+
+/// Flushes files to disk on a thread of its own, so that the threads that wrote them go on
+/// working while the disk catches up (a flush mostly waits).
+pub struct Flusher {
+    queue: std::sync::mpsc::Sender<(File, std::path::PathBuf)>,
+}
+
+/// A file that could not be flushed: the name to show for it, and why.
+pub type FlushFailure = (std::path::PathBuf, io::Error);
+
+impl Flusher {
+    /// Runs `work` with a flusher, and returns once every file given to it is flushed: what
+    /// `work` returned, and the first file that could not be flushed.
+    pub fn run<T>(work: impl FnOnce(&Flusher) -> T) -> (T, Result<(), FlushFailure>) {
+        let (queue, files) = std::sync::mpsc::channel::<(File, std::path::PathBuf)>();
+        std::thread::scope(|scope| {
+            let flushing = scope.spawn(move || {
+                let mut failed = None;
+                for (file, shown) in files {
+                    if failed.is_none()
+                        && let Err(e) = file.sync_all()
+                    {
+                        failed = Some((shown, e));
+                    }
+                }
+                failed
+            });
+            let flusher = Flusher { queue };
+            let out = work(&flusher);
+            drop(flusher);
+            let failed = flushing.join().expect("the flushing thread does not panic");
+            (out, failed.map_or(Ok(()), Err))
+        })
+    }
+
+    /// Flushes `file` (shown as `shown` if that fails) before [`Flusher::run`] returns.
+    pub fn flush(&self, file: File, shown: std::path::PathBuf) -> Result<(), FlushFailure> {
+        match self.queue.send((file, shown)) {
+            Ok(()) => Ok(()),
+            // The thread is gone: flush here.
+            Err(std::sync::mpsc::SendError((file, shown))) => {
+                file.sync_all().map_err(|e| (shown, e))
+            }
+        }
+    }
+}
+
 /// Renames a temporary file made ready by [`make_ready`] to `path`. The caller flushes the
 /// folder ([`sync_dir`]) once its moves are done.
 pub fn move_into_place(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
@@ -337,5 +400,32 @@ mod tests {
             relative_to(Path::new("specs"), Path::new("/tmp/x")),
             "/tmp/x"
         );
+    }
+
+    #[test]
+    fn the_flusher_flushes_before_it_returns_and_names_what_it_could_not_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let staged = stage_bytes_unflushed(&dir.path().join("a.zip"), b"abc").unwrap();
+        let file = staged.as_file().try_clone().unwrap();
+        let (out, flushed) = Flusher::run(|f| {
+            f.flush(file, "a.zip".into()).unwrap();
+            7
+        });
+        assert_eq!(out, 7);
+        assert!(flushed.is_ok());
+        assert_eq!(fs::read(staged.path()).unwrap(), b"abc");
+        // A pipe cannot be flushed to disk: the failure names it, after the good file.
+        #[cfg(target_os = "linux")]
+        {
+            let (reader, _writer) = io::pipe().unwrap();
+            let pipe = File::from(std::os::fd::OwnedFd::from(reader));
+            let good = staged.as_file().try_clone().unwrap();
+            let ((), flushed) = Flusher::run(|f| {
+                f.flush(good, "good.zip".into()).unwrap();
+                f.flush(pipe, "p000.zip".into()).unwrap();
+            });
+            let (shown, _) = flushed.expect_err("a pipe does not flush");
+            assert_eq!(shown, Path::new("p000.zip"));
+        }
     }
 }

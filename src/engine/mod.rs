@@ -136,33 +136,51 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
     };
     // The report depends on the plan alone, not on how staging goes: it is made, serialised
     // and staged beside the packages, so that no thread waits for it at the end.
+    // Each staged file is flushed to disk on a thread of its own while the next are written;
+    // all are flushed before the journal names them.
     let progress = crate::progress::Progress::new("writing packages", outputs.len());
-    let (staged, report) = rayon::join(
-        || -> Vec<Result<Staged, PackageError>> {
-            outputs
-                .par_iter()
-                .with_max_len(1)
-                .map(|o| {
-                    let s = stage(o, planned, dry_run);
-                    progress.tick();
-                    s
-                })
-                .collect()
-        },
-        || -> Result<(Report, Option<StagedReport>), Error> {
-            if lock.is_none() {
-                let report = Report::new(plan, "dry-run", Vec::new());
-                return Ok((for_shard(report, shard, planned), None));
-            }
-            stage_report(planned, &outputs, shard, &report_name).map(|(r, s)| (r, Some(s)))
-        },
-    );
+    let ((staged, report), flushed) = fsutil::Flusher::run(|flusher| {
+        rayon::join(
+            || -> Vec<Result<Staged, PackageError>> {
+                outputs
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|o| {
+                        let s = stage(o, planned, dry_run).and_then(|s| {
+                            for (file, shown) in s.to_flush()? {
+                                flusher.flush(file, shown).map_err(|(shown, e)| {
+                                    PackageError::io(&shown, "cannot write", e)
+                                })?;
+                            }
+                            Ok(s)
+                        });
+                        progress.tick();
+                        s
+                    })
+                    .collect()
+            },
+            || -> Result<(Report, Option<StagedReport>), Error> {
+                if lock.is_none() {
+                    let report = Report::new(plan, "dry-run", Vec::new());
+                    return Ok((for_shard(report, shard, planned), None));
+                }
+                stage_report(planned, &outputs, shard, &report_name).map(|(r, s)| (r, Some(s)))
+            },
+        )
+    });
     progress.finish();
     let mut ready = Vec::with_capacity(staged.len());
     for s in staged {
         // On the first failure every staged file is dropped, and so removed: nothing is written.
         ready.push(s.map_err(|e| Error::NothingWritten(Box::new(Error::Package(e))))?);
     }
+    flushed.map_err(|(shown, e)| {
+        Error::NothingWritten(Box::new(Error::Package(PackageError::io(
+            &shown,
+            "cannot write",
+            e,
+        ))))
+    })?;
     let (report, staged_report) = report?;
     let (Some(lock), Some((staged_report, report_path))) = (lock, staged_report) else {
         return Ok(report);

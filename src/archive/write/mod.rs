@@ -117,6 +117,7 @@ pub fn write_package(
         bytes: staged.written.bytes,
     };
     let parent = fsutil::parent_of(dest).to_path_buf();
+    staged.flush()?;
     staged.commit()?;
     fsutil::sync_dir(&parent);
     Ok(written)
@@ -173,8 +174,37 @@ impl Staged {
         moves
     }
 
-    /// Moves the package (and its sidecar manifest) into place: renames only, everything was
-    /// flushed while staging. The caller flushes the folder once all its moves are made.
+    /// The staged files to flush to disk before they are named in a journal or moved (a
+    /// staged folder is not flushed), each with the name to show if that fails.
+    pub fn to_flush(&self) -> Result<Vec<(fs::File, PathBuf)>, PackageError> {
+        let file = match &self.tmp {
+            StagedTmp::File(f) => Some((f, &self.dest)),
+            StagedTmp::Dir(_) | StagedTmp::DryRun => None,
+        };
+        file.into_iter()
+            .chain(self.sidecar.as_ref().map(|(f, path)| (f, path)))
+            .map(|(f, shown)| {
+                let file = f
+                    .as_file()
+                    .try_clone()
+                    .map_err(|e| PackageError::io(shown, "cannot write", e))?;
+                Ok((file, shown.clone()))
+            })
+            .collect()
+    }
+
+    /// Flushes the staged files to disk here (see [`Staged::to_flush`]).
+    pub fn flush(&self) -> Result<(), PackageError> {
+        for (file, shown) in self.to_flush()? {
+            file.sync_all()
+                .map_err(|e| PackageError::io(&shown, "cannot write", e))?;
+        }
+        Ok(())
+    }
+
+    /// Moves the package (and its sidecar manifest) into place: renames only; the caller
+    /// flushed the files first ([`Staged::flush`], or a [`fsutil::Flusher`]) and flushes the
+    /// folder once all its moves are made.
     pub fn commit(self) -> Result<(), PackageError> {
         let Staged {
             dest, tmp, sidecar, ..
@@ -200,7 +230,7 @@ impl Staged {
 }
 
 /// Writes a package that is one plain file (a KIE configuration file) under a temporary name
-/// beside `dest`, with its manifest beside it.
+/// beside `dest`, with its manifest beside it (not flushed yet: see [`Staged::flush`]).
 pub fn stage_file(
     dest: &Path,
     layout: &str,
@@ -239,7 +269,8 @@ pub fn stage_file(
         });
     }
     let temp = |path: &Path, data: &[u8]| {
-        fsutil::stage_bytes(path, data).map_err(|e| PackageError::io(path, "cannot write", e))
+        fsutil::stage_bytes_unflushed(path, data)
+            .map_err(|e| PackageError::io(path, "cannot write", e))
     };
     let tmp = StagedTmp::File(temp(dest, &bytes)?);
     let side = sidecar_path(dest);
@@ -256,7 +287,8 @@ pub fn stage_file(
 ///
 /// Entries are sorted by name; digests are taken (in parallel) and recorded in a manifest
 /// (`manifest` `None` writes the entries as given). With `dry_run` everything is computed,
-/// compression included, and nothing is written.
+/// compression included, and nothing is written. The files are not flushed to disk yet:
+/// see [`Staged::flush`].
 pub fn stage_package(
     dest: &Path,
     format: Format,
@@ -339,7 +371,7 @@ pub fn stage_package(
     };
     let sidecar = if manifest == Some(ManifestMode::Sidecar) {
         let side = sidecar_path(dest);
-        let f = fsutil::stage_bytes(&side, &manifest_bytes)
+        let f = fsutil::stage_bytes_unflushed(&side, &manifest_bytes)
             .map_err(|e| PackageError::io(&side, "cannot write the manifest", e))?;
         Some((f, side))
     } else {
@@ -414,7 +446,7 @@ fn stage_zip(dest: &Path, entries: &[OutEntry]) -> Result<tempfile::NamedTempFil
         .try_clone()
         .map_err(|e| PackageError::io(dest, "cannot write", e))?;
     write_zip_to(dest, entries, BufWriter::with_capacity(1 << 20, file))?;
-    fsutil::make_ready(&tmp).map_err(|e| PackageError::io(dest, "cannot write", e))?;
+    fsutil::make_readable(&tmp).map_err(|e| PackageError::io(dest, "cannot write", e))?;
     Ok(tmp)
 }
 
