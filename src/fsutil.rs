@@ -81,45 +81,94 @@ pub fn make_readable(tmp: &tempfile::NamedTempFile) -> io::Result<()> {
 /// Flushes files to disk on a thread of its own, so that the threads that wrote them go on
 /// working while the disk catches up (a flush mostly waits).
 pub struct Flusher {
-    queue: std::sync::mpsc::Sender<(File, std::path::PathBuf)>,
+    /// `None` when no thread could be started: files are then flushed where they are given.
+    queue: Option<std::sync::mpsc::SyncSender<ToFlush>>,
+    /// The first failure of the files flushed where they were given.
+    failed_here: std::sync::Mutex<Option<FlushFailure>>,
 }
 
-/// A file that could not be flushed: the name to show for it, and why.
-pub type FlushFailure = (std::path::PathBuf, io::Error);
+/// A file to flush: its place in the caller's order, the file, and what to say if it fails.
+pub struct ToFlush {
+    /// Where the file comes in the caller's order (the failure reported is the first in it).
+    pub at: usize,
+    /// The file.
+    pub file: File,
+    /// The name to show.
+    pub shown: std::path::PathBuf,
+    /// What could not be done (`cannot write`, `cannot write the manifest`).
+    pub action: &'static str,
+}
+
+/// A file that could not be flushed: its place, the name to show, what failed, and why.
+pub type FlushFailure = (usize, std::path::PathBuf, &'static str, io::Error);
+
+impl ToFlush {
+    fn flush(self) -> Result<(), FlushFailure> {
+        self.file
+            .sync_all()
+            .map_err(|e| (self.at, self.shown, self.action, e))
+    }
+}
+
+/// Keeps the failure that comes first in the caller's order, whichever finished first.
+fn first_of(failed: &mut Option<FlushFailure>, f: FlushFailure) {
+    if failed.as_ref().is_none_or(|g| f.0 < g.0) {
+        *failed = Some(f);
+    }
+}
 
 impl Flusher {
     /// Runs `work` with a flusher, and returns once every file given to it is flushed: what
-    /// `work` returned, and the first file that could not be flushed.
-    pub fn run<T>(work: impl FnOnce(&Flusher) -> T) -> (T, Result<(), FlushFailure>) {
-        let (queue, files) = std::sync::mpsc::channel::<(File, std::path::PathBuf)>();
+    /// `work` returned, and the failure first in the callers' order. At most `bound` files
+    /// wait to be flushed (a writer waits for room), so open files stay few.
+    pub fn run<T>(bound: usize, work: impl FnOnce(&Flusher) -> T) -> (T, Result<(), FlushFailure>) {
+        let (queue, files) = std::sync::mpsc::sync_channel::<ToFlush>(bound.max(1));
         std::thread::scope(|scope| {
-            let flushing = scope.spawn(move || {
-                let mut failed = None;
-                for (file, shown) in files {
-                    if failed.is_none()
-                        && let Err(e) = file.sync_all()
-                    {
-                        failed = Some((shown, e));
+            let flushing = std::thread::Builder::new()
+                .name("hoist-flush".into())
+                .spawn_scoped(scope, move || {
+                    let mut failed = None;
+                    for f in files {
+                        if let Err(f) = f.flush() {
+                            first_of(&mut failed, f);
+                        }
                     }
-                }
-                failed
-            });
-            let flusher = Flusher { queue };
+                    failed
+                });
+            let flusher = Flusher {
+                queue: flushing.is_ok().then_some(queue),
+                failed_here: std::sync::Mutex::new(None),
+            };
             let out = work(&flusher);
-            drop(flusher);
-            let failed = flushing.join().expect("the flushing thread does not panic");
+            let inline = flusher
+                .failed_here
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner());
+            drop(flusher.queue);
+            let mut failed = match flushing {
+                Ok(thread) => thread.join().expect("the flushing thread does not panic"),
+                Err(_) => None,
+            };
+            if let Some(f) = inline {
+                first_of(&mut failed, f);
+            }
             (out, failed.map_or(Ok(()), Err))
         })
     }
 
-    /// Flushes `file` (shown as `shown` if that fails) before [`Flusher::run`] returns.
-    pub fn flush(&self, file: File, shown: std::path::PathBuf) -> Result<(), FlushFailure> {
-        match self.queue.send((file, shown)) {
-            Ok(()) => Ok(()),
-            // The thread is gone: flush here.
-            Err(std::sync::mpsc::SendError((file, shown))) => {
-                file.sync_all().map_err(|e| (shown, e))
-            }
+    /// Flushes `f` before [`Flusher::run`] returns.
+    pub fn flush(&self, f: ToFlush) {
+        let f = match &self.queue {
+            Some(queue) => match queue.send(f) {
+                Ok(()) => return,
+                // The thread is gone: flush here.
+                Err(std::sync::mpsc::SendError(f)) => f,
+            },
+            None => f,
+        };
+        if let Err(failure) = f.flush() {
+            let mut failed = self.failed_here.lock().unwrap_or_else(|e| e.into_inner());
+            first_of(&mut failed, failure);
         }
     }
 }
@@ -406,26 +455,37 @@ mod tests {
     fn the_flusher_flushes_before_it_returns_and_names_what_it_could_not_flush() {
         let dir = tempfile::tempdir().unwrap();
         let staged = stage_bytes_unflushed(&dir.path().join("a.zip"), b"abc").unwrap();
+        let to_flush = |at: usize, file: File, shown: &str| ToFlush {
+            at,
+            file,
+            shown: shown.into(),
+            action: "cannot write",
+        };
         let file = staged.as_file().try_clone().unwrap();
-        let (out, flushed) = Flusher::run(|f| {
-            f.flush(file, "a.zip".into()).unwrap();
+        let (out, flushed) = Flusher::run(1, |f| {
+            f.flush(to_flush(0, file, "a.zip"));
             7
         });
         assert_eq!(out, 7);
         assert!(flushed.is_ok());
         assert_eq!(fs::read(staged.path()).unwrap(), b"abc");
-        // A pipe cannot be flushed to disk: the failure names it, after the good file.
+        // A pipe cannot be flushed to disk: the failure named is the first in the caller's
+        // order, whichever was flushed first.
         #[cfg(target_os = "linux")]
         {
-            let (reader, _writer) = io::pipe().unwrap();
-            let pipe = File::from(std::os::fd::OwnedFd::from(reader));
+            let pipe = || {
+                let (reader, writer) = io::pipe().unwrap();
+                (File::from(std::os::fd::OwnedFd::from(reader)), writer)
+            };
+            let ((late, _w1), (early, _w2)) = (pipe(), pipe());
             let good = staged.as_file().try_clone().unwrap();
-            let ((), flushed) = Flusher::run(|f| {
-                f.flush(good, "good.zip".into()).unwrap();
-                f.flush(pipe, "p000.zip".into()).unwrap();
+            let ((), flushed) = Flusher::run(4, |f| {
+                f.flush(to_flush(5, late, "p005.zip"));
+                f.flush(to_flush(0, good, "p000.zip"));
+                f.flush(to_flush(2, early, "p002.zip"));
             });
-            let (shown, _) = flushed.expect_err("a pipe does not flush");
-            assert_eq!(shown, Path::new("p000.zip"));
+            let (at, shown, _, _) = flushed.expect_err("a pipe does not flush");
+            assert_eq!((at, shown.as_path()), (2, Path::new("p002.zip")));
         }
     }
 }

@@ -139,51 +139,65 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
     // Each staged file is flushed to disk on a thread of its own while the next are written;
     // all are flushed before the journal names them.
     let progress = crate::progress::Progress::new("writing packages", outputs.len());
-    let ((staged, report), flushed) = fsutil::Flusher::run(|flusher| {
-        rayon::join(
-            || -> Vec<Result<Staged, PackageError>> {
-                outputs
-                    .par_iter()
-                    .with_max_len(1)
-                    .map(|o| {
-                        let s = stage(o, planned, dry_run).and_then(|s| {
-                            for (file, shown) in s.to_flush()? {
-                                flusher.flush(file, shown).map_err(|(shown, e)| {
-                                    PackageError::io(&shown, "cannot write", e)
-                                })?;
-                            }
-                            Ok(s)
-                        });
-                        progress.tick();
-                        s
-                    })
-                    .collect()
-            },
-            || -> Result<(Report, Option<StagedReport>), Error> {
-                if lock.is_none() {
-                    let report = Report::new(plan, "dry-run", Vec::new());
-                    return Ok((for_shard(report, shard, planned), None));
-                }
-                stage_report(planned, &outputs, shard, &report_name).map(|(r, s)| (r, Some(s)))
-            },
-        )
-    });
+    let ((staged, report), flushed) =
+        fsutil::Flusher::run(2 * rayon::current_num_threads(), |flusher| {
+            rayon::join(
+                || -> Vec<Result<Staged, PackageError>> {
+                    outputs
+                        .par_iter()
+                        .enumerate()
+                        .with_max_len(1)
+                        .map(|(at, o)| {
+                            let s = stage(o, planned, dry_run).and_then(|s| {
+                                for (file, shown, action) in s.to_flush()? {
+                                    flusher.flush(fsutil::ToFlush {
+                                        at,
+                                        file,
+                                        shown,
+                                        action,
+                                    });
+                                }
+                                Ok(s)
+                            });
+                            progress.tick();
+                            s
+                        })
+                        .collect()
+                },
+                || -> Result<(Report, Option<StagedReport>), Error> {
+                    if lock.is_none() {
+                        let report = Report::new(plan, "dry-run", Vec::new());
+                        return Ok((for_shard(report, shard, planned), None));
+                    }
+                    stage_report(planned, &outputs, shard, &report_name).map(|(r, s)| (r, Some(s)))
+                },
+            )
+        });
     progress.finish();
+    // The failure reported is the first in the outputs' order, whether staging or flushing
+    // found it, on any number of threads.
+    let mut flush_failed = flushed.err();
+    let flush_error = |(_, shown, action, e): fsutil::FlushFailure| {
+        Error::NothingWritten(Box::new(Error::Package(PackageError::io(
+            &shown, action, e,
+        ))))
+    };
     let mut ready = Vec::with_capacity(staged.len());
-    for s in staged {
+    for (at, s) in staged.into_iter().enumerate() {
+        if let Some(f) = flush_failed.take_if(|f| f.0 < at) {
+            return Err(flush_error(f));
+        }
         // On the first failure every staged file is dropped, and so removed: nothing is written.
         ready.push(s.map_err(|e| Error::NothingWritten(Box::new(Error::Package(e))))?);
     }
-    flushed.map_err(|(shown, e)| {
-        Error::NothingWritten(Box::new(Error::Package(PackageError::io(
-            &shown,
-            "cannot write",
-            e,
-        ))))
-    })?;
+    if let Some(f) = flush_failed {
+        return Err(flush_error(f));
+    }
     let (report, staged_report) = report?;
-    let (Some(lock), Some((staged_report, report_path))) = (lock, staged_report) else {
-        return Ok(report);
+    let (lock, (staged_report, report_path)) = match (lock, staged_report) {
+        (Some(lock), Some(staged)) => (lock, staged),
+        (None, None) => return Ok(report),
+        _ => unreachable!("a report is staged exactly when the output folder is locked"),
     };
     // Every output is complete: record the moves, then make them.
     let mut moves: Vec<Move> = ready.iter().flat_map(Staged::moves).collect();

@@ -175,29 +175,34 @@ impl Staged {
     }
 
     /// The staged files to flush to disk before they are named in a journal or moved (a
-    /// staged folder is not flushed), each with the name to show if that fails.
-    pub fn to_flush(&self) -> Result<Vec<(fs::File, PathBuf)>, PackageError> {
+    /// staged folder is not flushed), each with the name to show and what failed if that
+    /// fails.
+    pub fn to_flush(&self) -> Result<Vec<(fs::File, PathBuf, &'static str)>, PackageError> {
         let file = match &self.tmp {
-            StagedTmp::File(f) => Some((f, &self.dest)),
+            StagedTmp::File(f) => Some((f, &self.dest, "cannot write")),
             StagedTmp::Dir(_) | StagedTmp::DryRun => None,
         };
         file.into_iter()
-            .chain(self.sidecar.as_ref().map(|(f, path)| (f, path)))
-            .map(|(f, shown)| {
+            .chain(
+                self.sidecar
+                    .as_ref()
+                    .map(|(f, path)| (f, path, "cannot write the manifest")),
+            )
+            .map(|(f, shown, action)| {
                 let file = f
                     .as_file()
                     .try_clone()
-                    .map_err(|e| PackageError::io(shown, "cannot write", e))?;
-                Ok((file, shown.clone()))
+                    .map_err(|e| PackageError::io(shown, action, e))?;
+                Ok((file, shown.clone(), action))
             })
             .collect()
     }
 
     /// Flushes the staged files to disk here (see [`Staged::to_flush`]).
     pub fn flush(&self) -> Result<(), PackageError> {
-        for (file, shown) in self.to_flush()? {
+        for (file, shown, action) in self.to_flush()? {
             file.sync_all()
-                .map_err(|e| PackageError::io(&shown, "cannot write", e))?;
+                .map_err(|e| PackageError::io(&shown, action, e))?;
         }
         Ok(())
     }

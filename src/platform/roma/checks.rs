@@ -148,6 +148,17 @@ enum Facts {
 }
 
 impl Facts {
+    /// Whether these facts can be those of a `kind` asset (read ahead, they are reused only
+    /// for the same text of the same kind).
+    fn fits(&self, kind: &str) -> bool {
+        matches!(
+            (self, kind),
+            (Facts::Api(_), "api")
+                | (Facts::DataSource(_), "data_source")
+                | (Facts::FunctionBackend | Facts::None, "backend")
+        )
+    }
+
     fn of(a: &Asset) -> Facts {
         match a.key.kind.as_str() {
             "api" => Facts::Api(api_path(a)),
@@ -253,10 +264,12 @@ impl State {
                 let known = ahead
                     .get(i)
                     .and_then(|read| read.as_ref())
-                    .filter(|(text, _)| {
-                        it.asset
-                            .current_text()
-                            .is_some_and(|now| std::sync::Arc::ptr_eq(now, text))
+                    .filter(|(text, facts)| {
+                        facts.fits(&it.asset.key.kind)
+                            && it
+                                .asset
+                                .current_text()
+                                .is_some_and(|now| std::sync::Arc::ptr_eq(now, text))
                     });
                 match known {
                     Some((_, facts)) => facts.clone(),
