@@ -138,6 +138,263 @@ impl<'de> Visitor<'de> for Unique {
     }
 }
 
+/// [`parse_unique_nested`] that builds only what lies on `paths` (JSON pointers whose tokens
+/// may be `*`, as the kinds declare references): everything else is checked as that parse
+/// checks it (syntax, UTF-8, each key once, nesting) but not kept. An object keeps only the
+/// members a path goes through; an array keeps every element, those no path reaches as
+/// `null`, so that indices stay. The value at the end of a path is kept whole, and the
+/// root is always a container of its type (an empty one when no path enters it).
+///
+/// Every path reaches in the result exactly what it reaches in the whole document (the
+/// walks of [`crate::model::pointer`] follow the same tokens), and the result is `None`
+/// exactly when [`parse_unique_nested`]'s is: so a document can be judged by its name and
+/// references without building its tree, which is most of the cost of reading it.
+pub fn parse_pruned_nested(bytes: &[u8], outer: usize, paths: &[&str]) -> Option<Value> {
+    let left = FILE_DEPTH.checked_sub(outer)?;
+    let toks: Vec<Vec<std::borrow::Cow<'_, str>>> = paths
+        .iter()
+        .map(|p| super::pointer::cheap_tokens(p))
+        .collect::<Option<_>>()?;
+    let at: Vec<&[std::borrow::Cow<'_, str>]> = toks.iter().map(Vec::as_slice).collect();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let root = Pruned { left, paths: &at };
+    // The root is read as a container even when no path enters it, so that its type stays.
+    let value = if at.iter().any(|p| p.is_empty()) {
+        de::DeserializeSeed::deserialize(root, &mut de)
+    } else {
+        de.deserialize_any(root)
+    }
+    .ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// The rest of each path still to walk from the value being read.
+type Rests<'p, 't> = &'p [&'p [std::borrow::Cow<'t, str>]];
+
+/// Builds the parts of a value on `paths`; see [`parse_pruned_nested`].
+#[derive(Clone, Copy)]
+struct Pruned<'p, 't> {
+    left: usize,
+    paths: Rests<'p, 't>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Pruned<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.paths.is_empty() {
+            de::DeserializeSeed::deserialize(Skip { left: self.left }, d)?;
+            Ok(Value::Null)
+        } else if self.paths.iter().any(|p| p.is_empty()) {
+            de::DeserializeSeed::deserialize(Unique { left: self.left }, d)
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'p, 't> Pruned<'p, 't> {
+    /// The rests of the paths that go through the member `key`, or the element `index`.
+    fn through(&self, key: &str, index: Option<usize>) -> Vec<&'p [std::borrow::Cow<'t, str>]> {
+        self.paths
+            .iter()
+            .filter_map(|p: &&'p [std::borrow::Cow<'t, str>]| {
+                let (first, rest) = p.split_first()?;
+                let hit = first == "*"
+                    || match index {
+                        Some(i) => super::pointer::index(first) == Some(i),
+                        None => first == key,
+                    };
+                hit.then_some(rest)
+            })
+            .collect()
+    }
+}
+
+impl<'de> Visitor<'de> for Pruned<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Unique { left: self.left }.visit_bool(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Unique { left: self.left }.visit_i64(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Unique { left: self.left }.visit_u64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Unique { left: self.left }.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Unique { left: self.left }.visit_str(v)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Unique { left: self.left }.visit_string(v)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Unique { left: self.left }.visit_unit()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let left = Unique { left: self.left }.inner()?.left;
+        let mut items = Vec::new();
+        loop {
+            let rests = self.through("", Some(items.len()));
+            match seq.next_element_seed(Pruned {
+                left,
+                paths: &rests,
+            })? {
+                Some(v) => items.push(v),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // As [`Unique::visit_map`]: a number may arrive as a one-key map.
+        let mut out = serde_json::Map::new();
+        let mut keys = KeySet::default();
+        let mut left = None;
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            if left.is_none() && k == NUMBER_TOKEN {
+                let text: String = map.next_value()?;
+                let n: serde_json::Number = text.parse().map_err(de::Error::custom)?;
+                return Ok(Value::Number(n));
+            }
+            let inner = match left {
+                Some(left) => left,
+                None => *left.insert(Unique { left: self.left }.inner()?.left),
+            };
+            let rests = self.through(&k, None);
+            let v = map.next_value_seed(Pruned {
+                left: inner,
+                paths: &rests,
+            })?;
+            if !keys.insert(k.clone()) {
+                return Err(de::Error::custom("repeated key"));
+            }
+            if !rests.is_empty() {
+                out.insert(k.into_owned(), v);
+            }
+        }
+        if left.is_none() {
+            Unique { left: self.left }.inner::<A::Error>()?;
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The keys of one object so far: a list while it is short, a set when it grows (an object
+/// may hold very many keys).
+#[derive(Default)]
+struct KeySet<'de> {
+    few: Vec<std::borrow::Cow<'de, str>>,
+    many: std::collections::BTreeSet<std::borrow::Cow<'de, str>>,
+}
+
+impl<'de> KeySet<'de> {
+    /// Adds `k`; false when it was there.
+    fn insert(&mut self, k: std::borrow::Cow<'de, str>) -> bool {
+        if self.few.len() < 16 {
+            if self.few.contains(&k) {
+                return false;
+            }
+            self.few.push(k);
+            return true;
+        }
+        if self.many.is_empty() {
+            self.many.extend(self.few.iter().cloned());
+        }
+        self.many.insert(k)
+    }
+}
+
+/// Checks a value as [`Unique`] does (each key once, no deeper than `left` containers, strings
+/// valid UTF-8) and keeps nothing.
+#[derive(Clone, Copy)]
+struct Skip {
+    left: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = Skip {
+            left: Unique { left: self.left }.inner()?.left,
+        };
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = KeySet::default();
+        let mut inner = None;
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            if inner.is_none() && k == NUMBER_TOKEN {
+                let text: std::borrow::Cow<'de, str> = map.next_value::<Key<'de>>()?.0;
+                text.parse::<serde_json::Number>()
+                    .map_err(de::Error::custom)?;
+                return Ok(());
+            }
+            let seed = match inner {
+                Some(seed) => seed,
+                None => *inner.insert(Skip {
+                    left: Unique { left: self.left }.inner()?.left,
+                }),
+            };
+            map.next_value_seed(seed)?;
+            if !keys.insert(k) {
+                return Err(de::Error::custom("repeated key"));
+            }
+        }
+        if inner.is_none() {
+            Unique { left: self.left }.inner::<A::Error>()?;
+        }
+        Ok(())
+    }
+}
+
 /// Parses `bytes` as JSON into `T`, refusing an object that holds a key twice.
 pub fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let value: T = serde_json::from_slice(bytes).map_err(value_not_shown)?;
@@ -330,6 +587,128 @@ mod tests {
         // Syntax errors quote nothing.
         let e = super::parse(b"{\"a\": }").unwrap_err();
         assert!(e.starts_with("expected value"), "{e}");
+    }
+
+    mod pruned {
+        use super::super::{parse_pruned_nested, parse_unique_nested};
+        use crate::model::pointer::expand_values;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                "[ab0\"\\\n\u{e9}]{0,4}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(5, 48, 5, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map("[ab01~/]{0,2}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn path() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                prop::sample::select(vec!["a", "b", "0", "1", "*", "~1", "~0"]),
+                0..4,
+            )
+            .prop_map(|t| t.iter().map(|t| format!("/{t}")).collect())
+        }
+
+        proptest! {
+            /// What every path reaches is what it reaches in the whole tree, pointers and
+            /// values alike, whatever else the document holds.
+            #[test]
+            fn a_path_reaches_the_same_values_as_in_the_whole_tree(
+                v in value(),
+                paths in prop::collection::vec(path(), 0..4),
+                pretty in any::<bool>(),
+            ) {
+                let text = if pretty { serde_json::to_vec_pretty(&v) } else { serde_json::to_vec(&v) }.unwrap();
+                let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+                let whole = parse_unique_nested(&text, 1).unwrap();
+                let pruned = parse_pruned_nested(&text, 1, &refs).unwrap();
+                for p in &refs {
+                    prop_assert_eq!(expand_values(&pruned, p), expand_values(&whole, p), "{}", p);
+                }
+                prop_assert_eq!(whole.is_object(), pruned.is_object());
+            }
+        }
+
+        #[test]
+        fn it_refuses_exactly_what_the_whole_parse_refuses() {
+            let paths = ["/name", "/backend", "/items/*/ref"];
+            let mut texts: Vec<Vec<u8>> = [
+                r#"{"name": "a", "other": {"k": 1, "k": 2}}"#,
+                r#"{"name": "a", "items": [{"ref": "x", "ref": "y"}]}"#,
+                r#"{"name": "a", "name": "b"}"#,
+                r#"{"x": [1, 2, {"a": 1, "b": [], "a": 3}]}"#,
+                r#"{"x": "\q"}"#,
+                r#"{"x": 1} trailing"#,
+                r#"{"x": 1e400, "y": -0, "z": 12345678901234567890123}"#,
+                r#"{"$serde_json::private::Number": "1"}"#,
+                r#"{"x": {"$serde_json::private::Number": "1", "y": 2}}"#,
+                r#"[]"#,
+                r#"{"items": {"a": {"ref": 3}}}"#,
+            ]
+            .iter()
+            .map(|t| t.as_bytes().to_vec())
+            .collect();
+            // A key of 17 or more in one object, the repeat past the short list.
+            let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\": {i}")).collect();
+            texts.push(format!("{{{}, \"k3\": 0}}", many.join(", ")).into_bytes());
+            texts.push(format!("{{{}}}", many.join(", ")).into_bytes());
+            // Invalid UTF-8 in a string nothing reads.
+            texts.push(b"{\"x\": \"\xff\"}".to_vec());
+            // Nesting at the parser's limit and past it, read and skipped.
+            for depth in [124, 125, 126, 127, 128] {
+                for (open, close) in [("[", "]"), ("{\"a\":", "}"), ("{\"q\":", "}")] {
+                    let mut t = open.repeat(depth);
+                    t.push('1');
+                    t.push_str(&close.repeat(depth));
+                    texts.push(t.into_bytes());
+                }
+            }
+            for text in &texts {
+                for outer in [0, 1, 3] {
+                    let whole = parse_unique_nested(text, outer);
+                    let pruned = parse_pruned_nested(text, outer, &paths);
+                    assert_eq!(
+                        whole.is_some(),
+                        pruned.is_some(),
+                        "{} at {outer}",
+                        String::from_utf8_lossy(text)
+                    );
+                    let deep =
+                        parse_pruned_nested(text, outer, &["/a/a/a/a/a/a/a/a/a/a", "/x", "/x/y"]);
+                    assert_eq!(
+                        whole.is_some(),
+                        deep.is_some(),
+                        "{}",
+                        String::from_utf8_lossy(text)
+                    );
+                    if let (Some(w), Some(p)) = (&whole, &pruned) {
+                        for path in paths {
+                            assert_eq!(expand_values(p, path), expand_values(w, path));
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn only_the_paths_are_built() {
+            let text =
+                br#"{"name": "a", "big": {"x": [1, 2, 3]}, "items": [{"ref": "r", "n": 1}, 7]}"#;
+            let got = parse_pruned_nested(text, 0, &["/name", "/items/*/ref"]).unwrap();
+            assert_eq!(got, json!({"name": "a", "items": [{"ref": "r"}, 7]}));
+            let got = parse_pruned_nested(text, 0, &["/items/1"]).unwrap();
+            assert_eq!(got, json!({"items": [null, 7]}));
+        }
     }
 
     use super::{parse, unique_keys};

@@ -308,6 +308,8 @@ pub struct Asset {
     /// The document's references as [`Asset::park`] found them with the plan's kinds, kept
     /// while the document is parked (and dropped by any edit).
     refs: Option<Result<Vec<Reference>, String>>,
+    /// `refs` were found by the reader, with the platforms' kinds rather than the plan's.
+    refs_builtin: bool,
 }
 
 impl Asset {
@@ -323,7 +325,41 @@ impl Asset {
             facts: BTreeMap::new(),
             links: Vec::new(),
             refs: None,
+            refs_builtin: false,
         }
+    }
+
+    /// An asset read from a package whose document is kept as the JSON `text` it was read
+    /// from, parked from the start: no tree is built until a stage asks for one. The text
+    /// must be a JSON document the reader accepted.
+    pub fn from_text(key: AssetKey, text: &[u8], origin: Option<EntryRef>) -> Self {
+        let mut asset = Asset::new(key, Value::Null, origin);
+        asset.doc = Doc {
+            text: Some(text.into()),
+            tree: None,
+            dirty: false,
+            compact: false,
+        };
+        asset
+    }
+
+    /// Keeps `refs` as the document's references under the platforms' kinds
+    /// ([`kinds::Kinds::builtin`]), found by the reader from what it parsed: [`Asset::park`]
+    /// keeps them when the plan's kinds give the asset's kind the same rules.
+    pub fn with_builtin_references(mut self, refs: Vec<Reference>) -> Self {
+        self.refs = Some(Ok(refs));
+        self.refs_builtin = true;
+        self
+    }
+
+    /// The references kept, if they were found under `kinds`' rules for this kind.
+    fn kept_refs(&self, kinds: &kinds::Kinds) -> Option<&Result<Vec<Reference>, String>> {
+        let refs = self.refs.as_ref()?;
+        let kind = self.key.kind.as_str();
+        if self.refs_builtin && kinds.get(kind) != kinds::Kinds::builtin().get(kind) {
+            return None;
+        }
+        Some(refs)
     }
 
     /// The labels as a JSON object, for the diff engine.
@@ -359,18 +395,6 @@ impl Asset {
         }
     }
 
-    /// Records `text` as the JSON text of the document as it is now (the text it was parsed
-    /// from), so that parking it keeps that text rather than writing it anew.
-    pub(crate) fn keep_text(&mut self, text: &[u8]) {
-        debug_assert!(
-            !self.edited,
-            "the text of an edited document is not its source's"
-        );
-        self.doc.text = Some(text.into());
-        self.doc.dirty = false;
-        self.doc.compact = false;
-    }
-
     /// The document's text when it is parked as hoist's compact serialisation of it (the
     /// form [`pretty::from_compact`] reformats), so that it is written without a parse.
     pub fn compact_text(&self) -> Option<&[u8]> {
@@ -394,10 +418,26 @@ impl Asset {
     /// after it (selection, resolution) read them without parsing the text again: every
     /// later [`Asset::references`] must pass the same `kinds`.
     pub fn park(&mut self, kinds: &kinds::Kinds) {
-        if self.refs.is_none() {
-            self.refs = Some(references_of(kinds, &self.key.kind, &self.meta()));
+        if self.kept_refs(kinds).is_none() {
+            self.refs = Some(self.find_references(kinds));
         }
+        self.refs_builtin = false;
         self.doc.park();
+    }
+
+    /// The document's references under `kinds`, found in its tree if one is held, else in
+    /// its text with only the reference fields built ([`json::parse_pruned_nested`]).
+    fn find_references(&self, kinds: &kinds::Kinds) -> Result<Vec<Reference>, String> {
+        if let (None, Some(text)) = (&self.doc.tree, &self.doc.text) {
+            let paths: Vec<&str> = kinds
+                .get(&self.key.kind)
+                .map(|r| r.refs.iter().map(|d| d.pointer.as_ref()).collect())
+                .unwrap_or_default();
+            if let Some(fields) = json::parse_pruned_nested(text, 0, &paths) {
+                return references_of(kinds, &self.key.kind, &fields);
+            }
+        }
+        references_of(kinds, &self.key.kind, &self.meta())
     }
 
     /// The document's JSON text while it is current (the tree, if one is held, has not
@@ -455,9 +495,9 @@ impl Asset {
     /// Every reference this asset's document makes to another asset, in declaration then
     /// document order.
     pub fn references(&self, kinds: &kinds::Kinds) -> Result<Vec<Reference>, String> {
-        match &self.refs {
+        match self.kept_refs(kinds) {
             Some(found) => found.clone(),
-            None => references_of(kinds, &self.key.kind, &self.meta()),
+            None => self.find_references(kinds),
         }
     }
 
@@ -468,7 +508,7 @@ impl Asset {
         kinds: &kinds::Kinds,
         mut f: impl FnMut(&str, Option<&str>) -> bool,
     ) -> bool {
-        match &self.refs {
+        match self.kept_refs(kinds) {
             Some(Ok(refs)) => refs.iter().any(|r| f(&r.kind, Some(&r.name))),
             Some(Err(_)) => f("", None),
             None => any_reference(kinds, &self.key.kind, &self.meta(), f),
@@ -699,10 +739,11 @@ mod tests {
     fn documents_compare_as_values_parked_or_not() {
         let kinds = kinds::Kinds::builtin();
         let asset = |text: &str| {
-            let meta: Value = serde_json::from_str(text).unwrap();
-            let mut a = Asset::new(AssetKey::new("app", "a", Version::None), meta, None);
-            a.keep_text(text.as_bytes());
-            a
+            Asset::from_text(
+                AssetKey::new("app", "a", Version::None),
+                text.as_bytes(),
+                None,
+            )
         };
         let (mut a, mut b) = (asset(r#"{"x":1,"y":[2]}"#), asset(r#"{"y": [2], "x": 1}"#));
         let mut c = asset(r#"{"x":1,"y":[3]}"#);
@@ -711,6 +752,60 @@ mod tests {
             x.park(kinds);
         }
         assert!(a.same_meta(&a.clone()) && a.same_meta(&b) && !a.same_meta(&c));
+    }
+
+    #[test]
+    fn references_found_in_the_text_are_those_of_the_tree() {
+        let kinds = kinds::Kinds::builtin();
+        let text = r#"{"name": "x", "group": "g", "authorizer": null, "backend": "b",
+            "other": {"group": "not a reference"}, "labels": {"k": "v"}}"#;
+        let key = AssetKey::new("api", "x", Version::None);
+        let tree = Asset::new(key.clone(), serde_json::from_str(text).unwrap(), None);
+        let mut parked = Asset::from_text(key.clone(), text.as_bytes(), None);
+        assert!(!parked.holds_tree());
+        let want = tree.references(kinds).unwrap();
+        assert!(want.len() >= 2, "{want:?}");
+        assert_eq!(parked.references(kinds).unwrap(), want);
+        parked.park(kinds);
+        assert!(!parked.holds_tree());
+        assert_eq!(parked.references(kinds).unwrap(), want);
+        // A malformed reference is the same error either way.
+        let bad = r#"{"name": "x", "group": 7}"#;
+        let tree = Asset::new(key.clone(), serde_json::from_str(bad).unwrap(), None);
+        let parked = Asset::from_text(key, bad.as_bytes(), None);
+        assert_eq!(parked.references(kinds), tree.references(kinds));
+        assert!(tree.references(kinds).is_err());
+    }
+
+    #[test]
+    fn references_the_reader_found_are_kept_only_under_the_same_rules() {
+        const REFS: &[kinds::RefDecl] = &[kinds::r("/owner", "app")];
+        let declared = kinds::kind("spec", "widget", "", REFS, None);
+        let plan_kinds = kinds::Kinds::with_declared(vec![declared]).unwrap();
+        let text = br#"{"owner": "o"}"#;
+        // The platforms know no `widget`: the reader finds no reference.
+        let key = AssetKey::new("widget", "w", Version::None);
+        let mut a = Asset::from_text(key, text, None).with_builtin_references(Vec::new());
+        assert!(a.references(kinds::Kinds::builtin()).unwrap().is_empty());
+        a.park(&plan_kinds);
+        let found = a.references(&plan_kinds).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].kind.as_str(), found[0].name.as_str()),
+            ("app", "o")
+        );
+        // A built-in kind keeps what the reader found (nothing is read again).
+        let key = AssetKey::new("api", "x", Version::None);
+        let kept = vec![Reference {
+            pointer: "/group".into(),
+            kind: "group".into(),
+            name: "as found".into(),
+            owner: false,
+        }];
+        let mut a =
+            Asset::from_text(key, br#"{"group": "g"}"#, None).with_builtin_references(kept.clone());
+        a.park(&plan_kinds);
+        assert_eq!(a.references(&plan_kinds).unwrap(), kept);
     }
 
     #[test]

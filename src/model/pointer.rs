@@ -62,7 +62,7 @@ fn step_mut<'a>(value: &'a mut Value, token: &str) -> Option<&'a mut Value> {
     }
 }
 
-fn index(token: &str) -> Option<usize> {
+pub(crate) fn index(token: &str) -> Option<usize> {
     if token == "0" || (!token.starts_with('0') && token.bytes().all(|b| b.is_ascii_digit())) {
         token.parse().ok()
     } else {
@@ -72,7 +72,7 @@ fn index(token: &str) -> Option<usize> {
 
 /// The tokens of a pointer without copying those that need no unescaping; `None` for a
 /// malformed pointer.
-fn cheap_tokens(pointer: &str) -> Option<Vec<Cow<'_, str>>> {
+pub(crate) fn cheap_tokens(pointer: &str) -> Option<Vec<Cow<'_, str>>> {
     if pointer.is_empty() {
         return Some(Vec::new());
     }

@@ -50,9 +50,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawLabels<'a> {
 }
 
 /// `asset.json` read in one pass over each part, or `None` when [`crate::model::json::parse_as`]
-/// would refuse it (and says why); what it accepts is what that accepts.
-fn read_doc_fast(bytes: &[u8]) -> Option<(AssetDoc, Value)> {
-    use crate::model::json::parse_unique_nested;
+/// would refuse it (and says why); what it accepts is what that accepts. Of `meta`, only the
+/// fields [`check_meta`] reads of a document of `kind` are built (its name and references):
+/// the asset keeps the text, and a stage that needs the tree parses it.
+fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(AssetDoc, Value)> {
+    use crate::model::json::{parse_pruned_nested, parse_unique_nested};
     let raw: AssetDocRaw<'_> = serde_json::from_slice(bytes).ok()?;
     // Each part is one container deep in the file.
     let labels = match raw.labels.0 {
@@ -61,7 +63,7 @@ fn read_doc_fast(bytes: &[u8]) -> Option<(AssetDoc, Value)> {
         }
         None => BTreeMap::new(),
     };
-    let meta = parse_unique_nested(raw.meta.get().as_bytes(), 1)?;
+    let meta = parse_pruned_nested(raw.meta.get().as_bytes(), 1, &checked_fields(kind))?;
     Some((
         AssetDoc {
             labels,
@@ -273,7 +275,7 @@ fn load_asset(
     let entry = source.find(&doc_name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
     source.remember_digest(entry, &bytes);
-    let (doc, meta) = match read_doc_fast(&bytes) {
+    let (doc, meta) = match read_doc_fast(&bytes, &key.kind) {
         Some(read) => read,
         None => {
             // The message, from the passes that name what is wrong and where.
@@ -289,13 +291,16 @@ fn load_asset(
         }
     };
     check_meta(key, &meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
+    // Found now from the fields read, so that no stage reads the text again for them.
+    let refs = crate::model::references_of(kinds::Kinds::builtin(), &key.kind, &meta)
+        .map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
     let origin = EntryRef {
         source: Arc::clone(&source),
         name: doc_name,
         size: entry.size,
     };
-    let mut asset = Asset::new(key.clone(), meta, Some(origin));
-    asset.keep_text(doc.meta.get().as_bytes());
+    let mut asset = Asset::from_text(key.clone(), doc.meta.get().as_bytes(), Some(origin))
+        .with_builtin_references(refs);
     asset.labels = doc.labels;
     for (rel, (name, size)) in group.files {
         asset.files.insert(
@@ -308,6 +313,20 @@ fn load_asset(
         );
     }
     Ok(asset)
+}
+
+/// The fields of a document of `kind` that [`check_meta`] reads.
+fn checked_fields(kind: &str) -> Vec<&'static str> {
+    let Some(rules) = kinds::rules(kind) else {
+        return Vec::new();
+    };
+    let refs = rules.refs.iter().map(|d| d.pointer.as_ref());
+    rules
+        .name_field
+        .as_deref()
+        .into_iter()
+        .chain(refs)
+        .collect()
 }
 
 /// Checks what every layout requires of a document: an object, a name field agreeing with
@@ -407,6 +426,7 @@ mod tests {
         };
         for text in [
             r#"{"meta": {"name": "a", "n": 1.50}}"#,
+            r#"{"meta": {"name": "a", "group": "g", "backend": 3, "x": {"group": 1}}}"#,
             r#"{"labels": {"t": "x"}, "meta": {"name": "a"}}"#,
             r#"{"labels": {}, "meta": []}"#,
             r#"{"labels": null, "meta": {}}"#,
@@ -435,8 +455,21 @@ mod tests {
             ]
         })) {
             let text = text.as_str();
-            let fast = read_doc_fast(text.as_bytes()).map(|(d, m)| (d.labels, m));
-            assert_eq!(fast, checked(text), "{text}");
+            let fast = read_doc_fast(text.as_bytes(), "api");
+            let want = checked(text);
+            assert_eq!(fast.is_some(), want.is_some(), "{text}");
+            if let (Some((doc, meta)), Some((labels, whole))) = (fast, want) {
+                assert_eq!(doc.labels, labels, "{text}");
+                // Only the fields the checks read are built, each as in the whole document.
+                for field in checked_fields("api") {
+                    assert_eq!(
+                        pointer::expand_values(&meta, field),
+                        pointer::expand_values(&whole, field),
+                        "{text}"
+                    );
+                }
+                assert_eq!(meta.is_object(), whole.is_object());
+            }
         }
     }
 
