@@ -80,7 +80,7 @@ impl Report {
             for a in &p.assets {
                 kinds.entry(a.kind.clone()).or_default().add(a);
                 if let Some(e) = &a.error {
-                    errors.push(e.clone());
+                    errors.push(Note::clone(e));
                 }
                 if out {
                     after_import.extend(a.after_import.iter().cloned());

@@ -384,7 +384,7 @@ pub fn plan(plan: &Plan, base: &Path) -> String {
             .packages
             .iter()
             .flat_map(|p| &p.assets)
-            .filter_map(|a| a.error.as_ref())
+            .filter_map(|a| a.error.as_deref())
             .collect();
         if !errors.is_empty() {
             let _ = writeln!(out, "\nerrors ({}):", errors.len());

@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod kinds;
+mod labels;
 pub mod pointer;
 pub mod pretty;
 pub mod scan;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::archive::Source;
+pub use labels::Labels;
 
 /// An asset's version: `master`, a positive integer, or none (unversioned platforms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -174,8 +176,8 @@ impl Payload {
 struct Doc {
     /// JSON text of the document as it is now, unless the tree has changed since.
     text: Option<Arc<[u8]>>,
-    /// The parsed document.
-    tree: Option<Value>,
+    /// The parsed document (boxed: most documents are parked, without one).
+    tree: Option<Box<Value>>,
     /// The tree differs from the text (or there is no text).
     dirty: bool,
     /// The text is hoist's own compact serialisation of the tree (not the source's text).
@@ -190,7 +192,7 @@ impl Doc {
     fn tree(value: Value) -> Doc {
         Doc {
             text: None,
-            tree: Some(value),
+            tree: Some(Box::new(value)),
             dirty: true,
             compact: false,
         }
@@ -206,10 +208,10 @@ impl Doc {
 
     fn tree_mut_clean(&mut self) -> &mut Value {
         if self.tree.is_none() {
-            self.tree = Some(match &self.text {
+            self.tree = Some(Box::new(match &self.text {
                 Some(text) => parse_parked(text),
                 None => Value::Null,
-            });
+            }));
         }
         self.tree.as_mut().expect("just set")
     }
@@ -288,7 +290,7 @@ pub struct Asset {
     /// Kind, name and version.
     pub key: AssetKey,
     /// Labels, for selection.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     doc: Doc,
     edited: bool,
     /// The entry the document was read from, kept so that an unchanged document is
@@ -312,12 +314,17 @@ pub struct Asset {
     refs_builtin: bool,
 }
 
+// Every asset of a run is held at once: a tree is boxed (most documents are parked, without
+// one), and labels are a short list rather than a map.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Asset>() <= 272);
+
 impl Asset {
     /// An asset read from a package.
     pub fn new(key: AssetKey, meta: Value, origin: Option<EntryRef>) -> Self {
         Asset {
             key,
-            labels: BTreeMap::new(),
+            labels: Labels::new(),
             doc: Doc::tree(meta),
             edited: false,
             origin,
@@ -594,6 +601,8 @@ pub fn references_of(
             }
         }
     }
+    // Kept with the asset while it is parked: no room for more (pushes leave up to twice).
+    out.shrink_to_fit();
     Ok(out)
 }
 

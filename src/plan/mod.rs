@@ -201,9 +201,9 @@ pub struct AssetPlan {
     pub references: Vec<RefRewrite>,
     /// Whether the document differs from the source's.
     pub changed: bool,
-    /// Why it fails.
+    /// Why it fails (boxed: a run holds one entry per asset, and few fail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Note>,
+    pub error: Option<Box<Note>>,
     /// The script whose transform dropped it (the action is then `skip`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropped: Option<String>,

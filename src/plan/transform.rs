@@ -32,8 +32,8 @@ pub struct Item {
     pub overrides: Vec<OverrideStep>,
     /// References rewritten to follow renames.
     pub references: Vec<RefRewrite>,
-    /// Why it fails, once it does.
-    pub error: Option<Note>,
+    /// Why it fails, once it does (boxed: few items fail).
+    pub error: Option<Box<Note>>,
     /// References already unresolved before any transform (warned at selection).
     pub unresolved: BTreeSet<(String, String, String)>,
     /// The outcome, once resolved.
@@ -57,11 +57,16 @@ pub struct Item {
     pub after_import: Vec<Note>,
 }
 
+// Every item of a run lives until the plan is made (100,000 at once in the benchmark): what
+// only some items have is boxed. A field that makes it larger should be weighed against that.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Item>() <= 664);
+
 impl Item {
     /// Fails the item with `note` (the first failure is the one kept).
     pub fn fail(&mut self, note: Note) {
         if self.error.is_none() {
-            self.error = Some(note.asset(&self.source_key));
+            self.error = Some(Box::new(note.asset(&self.source_key)));
         }
         self.action = Some(Action::Fail);
     }
@@ -69,6 +74,18 @@ impl Item {
     /// Whether it fails.
     pub fn failed(&self) -> bool {
         self.error.is_some()
+    }
+
+    /// Gives back the room its lists grew into: every item of a run lives until the plan is
+    /// made.
+    fn shrink_to_fit(&mut self) {
+        self.renames.shrink_to_fit();
+        self.stripped.shrink_to_fit();
+        self.overrides.shrink_to_fit();
+        self.references.shrink_to_fit();
+        self.logs.shrink_to_fit();
+        self.edits.shrink_to_fit();
+        self.label_edits.shrink_to_fit();
     }
 }
 
@@ -205,6 +222,8 @@ pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) ->
             });
         }
     }
+    // Kept until the plan is made: no room for more.
+    out.shrink_to_fit();
     out
 }
 
@@ -447,6 +466,7 @@ pub(super) fn transform(
                 }
             }
             item.asset.park(&spec.kinds);
+            item.shrink_to_fit();
             (item, matched, notes, env_errors)
         })
         .collect();

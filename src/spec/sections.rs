@@ -214,13 +214,27 @@ pub struct Selector {
 
 impl Selector {
     /// Whether the selector matches an asset (versions aside).
-    pub fn matches(&self, kind: &str, name: &str, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, kind: &str, name: &str, labels: &crate::model::Labels) -> bool {
+        self.matches_with(kind, name, |k| labels.get(k))
+    }
+
+    /// [`Selector::matches`], of labels held in a map (a KIE item's).
+    pub fn matches_map(&self, kind: &str, name: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.matches_with(kind, name, |k| labels.get(k))
+    }
+
+    fn matches_with<'a>(
+        &self,
+        kind: &str,
+        name: &str,
+        label: impl Fn(&str) -> Option<&'a String>,
+    ) -> bool {
         self.kinds.as_ref().is_none_or(|k| k.contains(kind))
             && self.names.matches(name)
             && self
                 .labels
                 .iter()
-                .all(|(k, v)| labels.get(k).is_some_and(|have| v == "*" || have == v))
+                .all(|(k, v)| label(k).is_some_and(|have| v == "*" || have == v))
     }
 }
 

@@ -26,7 +26,7 @@ pub(super) fn open_file(path: &Path, len: u64, limits: &Limits) -> Result<Source
         compressed_size: len,
         crc32: None,
         method: Method::Stored,
-        index: 0,
+        data_start: 0,
         slot: 0,
     };
     Ok(Source::finish(path, Kind::File, vec![entry]))
@@ -88,7 +88,7 @@ pub(super) fn open_dir(root: &Path, limits: &Limits) -> Result<Source, PackageEr
                     compressed_size: meta.len(),
                     crc32: None,
                     method: Method::Stored,
-                    index: 0,
+                    data_start: 0,
                     slot: 0,
                 });
                 if entries.len() as u64 > limits.max_entries {

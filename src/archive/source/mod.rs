@@ -7,9 +7,6 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use zip::ZipArchive;
-use zip::result::ZipError;
-
 use super::error::PackageError;
 use super::limits::Limits;
 use crate::digest::Digest;
@@ -19,7 +16,7 @@ mod folder;
 mod zipfile;
 
 use folder::{open_dir, open_file};
-use zipfile::{Checked, RawBounded, SharedFile, is_plain_config_file, open_zip, zip_error};
+use zipfile::{Checked, RawBounded, SharedFile, is_plain_config_file, open_zip, stored_bytes};
 
 /// How an entry's bytes are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +40,16 @@ pub struct Entry {
     pub crc32: Option<u32>,
     /// How the bytes are stored.
     pub method: Method,
-    index: usize,
+    /// Where its stored bytes start in a ZIP file (after its local header).
+    data_start: u64,
     slot: usize,
 }
 
 enum Kind {
-    Zip(ZipArchive<SharedFile>),
+    /// The archive is read and checked when opened (`open_zip`); each entry then knows where
+    /// its stored bytes lie, and the reader's own listing is not kept (it took about as much
+    /// memory per entry as a small asset's document).
+    Zip(SharedFile),
     Dir,
     /// One plain file (a KIE configuration file): its only entry is its file name.
     File,
@@ -172,15 +173,11 @@ impl Source {
         f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
     ) -> Result<T, CopyError> {
         let result = match &self.kind {
-            Kind::Zip(archive) => {
+            Kind::Zip(file) => {
                 // The stored bytes, inflated here: sizes and CRCs are checked by `Checked`
                 // against the archive's listing, so every failure has its own type.
-                let mut archive = archive.clone();
-                let raw = archive
-                    .by_index_raw(entry.index)
-                    .map_err(|e| CopyError::Read(self.zip_error(e)))?;
                 let bounded = RawBounded {
-                    inner: raw,
+                    inner: stored_bytes(file, entry),
                     left: entry.compressed_size,
                     path: &self.path,
                     entry: &entry.name,
@@ -258,24 +255,15 @@ impl Source {
         entry: &Entry,
         f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
     ) -> Option<Result<T, CopyError>> {
-        let Kind::Zip(archive) = &self.kind else {
+        let Kind::Zip(file) = &self.kind else {
             return None;
         };
-        let mut archive = archive.clone();
-        let file = match archive.by_index_raw(entry.index) {
-            Ok(file) => file,
-            Err(e) => return Some(Err(CopyError::Read(self.zip_error(e)))),
-        };
         let mut bounded = RawBounded {
-            inner: file,
+            inner: stored_bytes(file, entry),
             left: entry.compressed_size,
             path: &self.path,
             entry: &entry.name,
         };
         Some(f(&mut bounded).map_err(split_fault))
-    }
-
-    fn zip_error(&self, e: ZipError) -> PackageError {
-        zip_error(&self.path, e)
     }
 }

@@ -212,6 +212,14 @@ impl Seek for SharedFile {
     }
 }
 
+/// A handle of its own on `file`, placed where the stored bytes of `entry` start (the caller
+/// bounds what it reads by the entry's stored size).
+pub(super) fn stored_bytes(file: &SharedFile, entry: &super::Entry) -> SharedFile {
+    let mut own = file.clone();
+    own.pos = entry.data_start;
+    own
+}
+
 #[cfg(unix)]
 pub(super) fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, pos)
@@ -324,6 +332,7 @@ pub(super) fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source,
         });
     }
     let mut entries = Vec::with_capacity(archive.len());
+    let mut indices = Vec::with_capacity(archive.len());
     let mut folders = Vec::new();
     let mut total: u64 = 0;
     for index in 0..archive.len() {
@@ -370,9 +379,11 @@ pub(super) fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source,
             compressed_size,
             crc32: Some(file.crc32()),
             method,
-            index,
+            // Known once every local header is read (below).
+            data_start: u64::MAX,
             slot: 0,
         });
+        indices.push(index);
     }
     if archive
         .has_overlapping_entries()
@@ -380,8 +391,19 @@ pub(super) fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Source,
     {
         return Err(PackageError::Overlap { path: path.into() });
     }
+    // The overlap check read every local header: where each entry's stored bytes start.
+    for (e, index) in entries.iter_mut().zip(indices) {
+        let file = archive
+            .by_index_raw(index)
+            .map_err(|e| zip_error(path, e))?;
+        e.data_start = file.data_start().ok_or_else(|| PackageError::Damaged {
+            path: path.into(),
+            detail: format!("the local header of {} was not read", e.name),
+        })?;
+    }
     check_conflicts(path, &entries, &folders)?;
-    Ok(Source::finish(path, Kind::Zip(archive), entries))
+    let shared = archive.into_inner();
+    Ok(Source::finish(path, Kind::Zip(shared), entries))
 }
 
 /// Names the first name stored twice, by walking the raw central directory.

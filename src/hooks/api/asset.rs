@@ -82,7 +82,7 @@ pub(crate) fn asset_back(
     before: &Asset,
     limit: usize,
     prelude: &Prelude,
-) -> Result<Option<(BTreeMap<String, String>, Option<Value>)>, HookError> {
+) -> Result<Option<(crate::model::Labels, Option<Value>)>, HookError> {
     let t = match v {
         LuaValue::Nil => return Ok(None),
         LuaValue::Table(t) => t,
@@ -131,7 +131,7 @@ pub(crate) fn asset_back(
             ),
         ));
     }
-    let mut labels = BTreeMap::new();
+    let mut labels = crate::model::Labels::new();
     match t.raw_get::<LuaValue>("labels") {
         Ok(LuaValue::Table(l)) => {
             let mut bad = false;

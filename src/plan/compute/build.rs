@@ -321,7 +321,7 @@ pub(super) fn failed_on_reading(
                 .asset(&f.asset)
                 .package(&s.shown);
             assets.push(AssetPlan {
-                error: Some(error),
+                error: Some(Box::new(error)),
                 ..AssetPlan::bare(&kind, &fname, version, Action::Fail)
             });
         } else {

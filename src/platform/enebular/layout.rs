@@ -369,7 +369,7 @@ fn load_asset(
     };
     let labels = tag_labels(&meta);
     let mut asset = Asset::new(key.clone(), meta, Some(origin));
-    asset.labels = labels;
+    asset.labels = labels.into();
     if key.kind == "privatenode" {
         let node =
             node_package(&source, &group.files).map_err(|m| ("enebular.privatenode_package", m))?;

@@ -242,7 +242,7 @@ pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, 
                     size: 0,
                 }),
             );
-            a.labels = item.labels.clone();
+            a.labels = item.labels.clone().into();
             a
         })
         .collect();

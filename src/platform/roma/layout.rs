@@ -14,7 +14,7 @@ use crate::archive::error::PackageError;
 use crate::archive::manifest::MANIFEST_NAME;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
-use crate::model::{Asset, AssetKey, EntryRef, Payload, Version, kinds, pointer};
+use crate::model::{Asset, AssetKey, EntryRef, Labels, Payload, Version, kinds, pointer};
 use crate::package::{AssetFailure, Layout, LayoutIo, Package, payload_entry};
 
 /// File name of an asset's document.
@@ -24,7 +24,7 @@ pub const DOC: &str = "asset.json";
 #[serde(deny_unknown_fields)]
 struct AssetDoc {
     #[serde(default)]
-    labels: BTreeMap<String, String>,
+    labels: Labels,
     /// Kept as written: the asset keeps this text once its tree is parked.
     meta: Box<serde_json::value::RawValue>,
 }
@@ -61,7 +61,7 @@ fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(AssetDoc, Value)> {
         Some(text) => {
             serde_json::from_value(parse_unique_nested(text.get().as_bytes(), 1)?).ok()?
         }
-        None => BTreeMap::new(),
+        None => Labels::new(),
     };
     let meta = parse_pruned_nested(raw.meta.get().as_bytes(), 1, &checked_fields(kind))?;
     Some((
@@ -75,8 +75,8 @@ fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(AssetDoc, Value)> {
 
 #[derive(Serialize)]
 struct AssetDocOut<'a> {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Labels::is_empty")]
+    labels: &'a Labels,
     meta: &'a Value,
 }
 
@@ -420,7 +420,7 @@ mod tests {
 
     #[test]
     fn the_one_pass_read_accepts_what_the_checked_read_accepts() {
-        let checked = |t: &str| -> Option<(BTreeMap<String, String>, Value)> {
+        let checked = |t: &str| -> Option<(Labels, Value)> {
             let doc: AssetDoc = crate::model::json::parse_as(t.as_bytes()).ok()?;
             Some((doc.labels, serde_json::from_str(doc.meta.get()).ok()?))
         };

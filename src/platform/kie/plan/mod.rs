@@ -80,11 +80,11 @@ impl Items<'_> {
         spec.select.as_ref().is_none_or(|rules| {
             rules
                 .iter()
-                .any(|r| r.matches("config", &item.key, &item.labels))
+                .any(|r| r.matches_map("config", &item.key, &item.labels))
         }) && !spec
             .exclude
             .iter()
-            .any(|r| r.matches("config", &item.key, &item.labels))
+            .any(|r| r.matches_map("config", &item.key, &item.labels))
     }
 
     /// Applies the rename rules to `kv`'s key, and says what each did.
@@ -121,7 +121,7 @@ impl Items<'_> {
         let mut error = None;
         let overrides_of_env = self.env.map(|e| e.overrides.as_slice()).unwrap_or_default();
         for (i, o) in overrides_of_env.iter().enumerate() {
-            if !o.selector.matches("config", &item.key, &item.labels) {
+            if !o.selector.matches_map("config", &item.key, &item.labels) {
                 continue;
             }
             self.matched[i] = true;
@@ -279,7 +279,8 @@ impl Items<'_> {
             overrides,
             references: Vec::new(),
             changed: kv.doc != item.doc,
-            error: error.map(|e| e.asset(format!("config/{}", item.shown())).package(shown)),
+            error: error
+                .map(|e| Box::new(e.asset(format!("config/{}", item.shown())).package(shown))),
             dropped: None,
             diff: Vec::new(),
             files: Vec::new(),
@@ -324,7 +325,7 @@ fn merged_by_rename(rows: &mut [(&KvDoc, AssetPlan, Option<KvDoc>)], shown: &str
             let (item, plan, kv) = &mut rows[i];
             *kv = None;
             plan.action = Action::Fail;
-            plan.error = Some(
+            plan.error = Some(Box::new(
                 Note::new(
                     "kie.rename_collision",
                     format!(
@@ -335,7 +336,7 @@ fn merged_by_rename(rows: &mut [(&KvDoc, AssetPlan, Option<KvDoc>)], shown: &str
                 .asset(format!("config/{}", item.shown()))
                 .package(shown)
                 .hint("change the rename rules or overrides so every item keeps its own key and labels"),
-            );
+            ));
         }
     }
 }
@@ -393,12 +394,12 @@ fn answer(
             }
             UploadResult::Failed(code, message, hint) => {
                 p.action = Action::Fail;
-                p.error = Some(
+                p.error = Some(Box::new(
                     Note::new(&format!("kie.{code}"), message.clone())
                         .asset(format!("config/{}", kv.shown()))
                         .package(shown)
                         .hint(hint),
-                );
+                ));
                 let mut labels = kv.labels.clone();
                 for (k, v) in labels.iter_mut() {
                     *v = crate::secrets::credentials::shown_label(k, v).into_owned();
