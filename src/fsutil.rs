@@ -54,6 +54,23 @@ pub fn stage_bytes(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempF
     Ok(tmp)
 }
 
+/// Writes a temporary file beside `path` through a buffer with `write`, then flushes it to
+/// disk: [`stage_bytes`] for content made as it is written.
+pub fn stage_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<tempfile::NamedTempFile> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".hoist-tmp-")
+        .tempfile_in(parent_of(path))?;
+    let mut buffered = io::BufWriter::with_capacity(64 << 10, tmp.as_file());
+    write(&mut buffered)?;
+    buffered.flush()?;
+    drop(buffered);
+    make_ready(&tmp)?;
+    Ok(tmp)
+}
+
 /// Flushes a finished temporary file to disk and gives it ordinary permissions, so that only
 /// a rename is left to do (staging does this in parallel; the moves are then quick).
 pub fn make_ready(tmp: &tempfile::NamedTempFile) -> io::Result<()> {

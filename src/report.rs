@@ -2,6 +2,7 @@
 //! with asset, code, message and hint; what was written and what was not. The command line
 //! renders it for people (`cli::render`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -28,7 +29,7 @@ pub struct PackageReport {
 
 /// What an apply did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Report {
+pub struct Report<'a> {
     /// Format of the report (see docs/formats.md).
     pub format: u32,
     /// The spec's file name (the same whether applied from the spec or from a saved plan).
@@ -44,10 +45,10 @@ pub struct Report {
     /// Every asset error.
     pub errors: Vec<Note>,
     /// Every warning.
-    pub warnings: Vec<Note>,
+    pub warnings: Cow<'a, [Note]>,
     /// Lines hook scripts logged (secrets masked).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub logs: Vec<Note>,
+    #[serde(default, skip_serializing_if = "<[Note]>::is_empty")]
+    pub logs: Cow<'a, [Note]>,
     /// For KIE sources: each upload's `success` and `failure`, as the server answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kie: Vec<crate::plan::KieUpload>,
@@ -68,9 +69,9 @@ pub struct Report {
     pub summary: Summary,
 }
 
-impl Report {
+impl<'a> Report<'a> {
     /// The report of `plan` once `written` are in place.
-    pub fn new(plan: &Plan, outcome: &'static str, written: Vec<String>) -> Report {
+    pub fn new(plan: &'a Plan, outcome: &'static str, written: Vec<String>) -> Report<'a> {
         let mut errors = Vec::new();
         let mut after_import = Vec::new();
         let mut packages = Vec::new();
@@ -112,8 +113,8 @@ impl Report {
             outcome,
             packages,
             errors,
-            warnings: plan.warnings.clone(),
-            logs: plan.logs.clone(),
+            warnings: Cow::Borrowed(&plan.warnings),
+            logs: Cow::Borrowed(&plan.logs),
             kie: plan.kie.clone(),
             abort: plan.abort.clone(),
             after_import,

@@ -487,8 +487,8 @@ pub fn report(report: &Report, base: &Path) -> String {
     for n in shown
         .errors
         .iter_mut()
-        .chain(&mut shown.warnings)
-        .chain(&mut shown.logs)
+        .chain(shown.warnings.to_mut())
+        .chain(shown.logs.to_mut())
         .chain(&mut shown.abort)
         .chain(&mut shown.after_import)
     {

@@ -92,7 +92,11 @@ fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged
 
 /// Writes what `planned` describes. With `dry_run`, walks the same path (compression
 /// included) and writes nothing.
-pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<Report, Error> {
+pub fn apply(
+    planned: &Planned,
+    dry_run: bool,
+    shard: Option<Shard>,
+) -> Result<Report<'_>, Error> {
     let plan = &planned.plan;
     let report_name = Shard::report_name(shard);
     if plan.abort.is_some() {
@@ -164,7 +168,7 @@ pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<R
                         })
                         .collect()
                 },
-                || -> Result<(Report, Option<StagedReport>), Error> {
+                || -> Result<(Report<'_>, Option<StagedReport>), Error> {
                     if lock.is_none() {
                         let report = Report::new(plan, "dry-run", Vec::new());
                         return Ok((for_shard(report, shard, planned), None));
@@ -236,12 +240,12 @@ type StagedReport = (tempfile::NamedTempFile, std::path::PathBuf);
 
 /// Makes the report of a run that writes `outputs`, and writes it under a temporary name
 /// beside its place in the output folder (on disk before the journal names it).
-fn stage_report(
-    planned: &Planned,
+fn stage_report<'a>(
+    planned: &'a Planned,
     outputs: &[&PackageOutput],
     shard: Option<Shard>,
     report_name: &str,
-) -> Result<(Report, StagedReport), Error> {
+) -> Result<(Report<'a>, StagedReport), Error> {
     let plan = &planned.plan;
     // Beside the outputs the plan names, written or not (a package whose assets all failed
     // is not).
@@ -259,10 +263,14 @@ fn stage_report(
     let mut with_report: Vec<String> = outputs.iter().map(|o| o.shown.clone()).collect();
     with_report.push(report_shown);
     let report = for_shard(Report::new(plan, "written", with_report), shard, planned);
-    let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
-    json.push(b'\n');
     let report_path = planned.out_dir.join(report_name);
-    let staged = fsutil::stage_bytes(&report_path, &json).map_err(|source| {
+    // Written as it is serialised: a report lists every warning, tens of megabytes in a large
+    // run, which need not be held a second time as text.
+    let staged = fsutil::stage_with(&report_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &report)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|source| {
         Error::NothingWritten(Box::new(Error::Io {
             path: report_path.clone(),
             action: "cannot write the report",
@@ -302,7 +310,11 @@ fn refuse_writing_into_inputs(
 
 /// A part's report: which part it is, and among the outputs not written its own, and (in
 /// part 1) the packages no part writes because every asset of theirs failed.
-pub fn for_shard(mut report: Report, shard: Option<Shard>, planned: &Planned) -> Report {
+pub fn for_shard<'a>(
+    mut report: Report<'a>,
+    shard: Option<Shard>,
+    planned: &Planned,
+) -> Report<'a> {
     let Some(s) = shard.filter(|s| s.count > 1) else {
         return report;
     };
