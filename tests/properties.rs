@@ -250,8 +250,8 @@ proptest! {
             for r in a.references(hoist::model::kinds::Kinds::builtin()).unwrap() {
                 let meant = original.pointer(&r.pointer).and_then(|v| v.as_str()).unwrap().to_string();
                 let own = format!("src:{meant}");
-                let want = if uids.contains(&(r.kind.clone(), own.clone())) { own } else { format!("tgt:{meant}") };
-                let got = by_name.get(&(r.kind.clone(), r.name.clone()));
+                let want = if uids.contains(&(r.kind.to_string(), own.clone())) { own } else { format!("tgt:{meant}") };
+                let got = by_name.get(&(r.kind.to_string(), r.name.clone()));
                 prop_assert_eq!(got, Some(&want), "{} {} names {}/{}\n{}", a.key, r.pointer, r.kind, r.name, text);
             }
         }

@@ -133,7 +133,7 @@ fn unresolved(kinds: &Kinds, picked: &[Asset]) -> BTreeSet<String> {
         .collect();
     for a in picked {
         for r in a.references(kinds).unwrap_or_default() {
-            if !present.contains(&(r.kind.as_str(), r.name.as_str())) {
+            if !present.contains(&(r.kind.as_ref(), r.name.as_str())) {
                 missing.insert(format!(
                     "{}: {} names {}/{}",
                     a.key, r.pointer, r.kind, r.name

@@ -92,11 +92,7 @@ fn stage(out: &PackageOutput, planned: &Planned, dry_run: bool) -> Result<Staged
 
 /// Writes what `planned` describes. With `dry_run`, walks the same path (compression
 /// included) and writes nothing.
-pub fn apply(
-    planned: &Planned,
-    dry_run: bool,
-    shard: Option<Shard>,
-) -> Result<Report<'_>, Error> {
+pub fn apply(planned: &Planned, dry_run: bool, shard: Option<Shard>) -> Result<Report<'_>, Error> {
     let plan = &planned.plan;
     let report_name = Shard::report_name(shard);
     if plan.abort.is_some() {

@@ -338,11 +338,13 @@ impl Asset {
 
     /// An asset read from a package whose document is kept as the JSON `text` it was read
     /// from, parked from the start: no tree is built until a stage asks for one. The text
-    /// must be a JSON document the reader accepted.
+    /// must be a JSON document the reader accepted. It is kept without the whitespace between
+    /// tokens (a third of an indented document; every string and number keeps its bytes):
+    /// an unchanged document is written from its entry, not from this text.
     pub fn from_text(key: AssetKey, text: &[u8], origin: Option<EntryRef>) -> Self {
         let mut asset = Asset::new(key, Value::Null, origin);
         asset.doc = Doc {
-            text: Some(text.into()),
+            text: Some(json::without_whitespace(text).into()),
             tree: None,
             dirty: false,
             compact: false,
@@ -553,10 +555,11 @@ impl Asset {
 /// A field of one asset naming another asset.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Reference {
-    /// Concrete JSON pointer of the field.
-    pub pointer: String,
-    /// Kind of the asset referred to.
-    pub kind: String,
+    /// Concrete JSON pointer of the field (the kind table's own text when it names one
+    /// field, so that most references of a run share it rather than each holding a copy).
+    pub pointer: Cow<'static, str>,
+    /// Kind of the asset referred to (shared with the kind table likewise).
+    pub kind: Cow<'static, str>,
     /// Name of the asset referred to.
     pub name: String,
     /// Whether the asset referred to owns this one.
@@ -579,8 +582,12 @@ pub fn references_of(
         for (ptr, value) in pointer::expand_values(meta, &decl.pointer) {
             match value {
                 Value::String(name) if !name.is_empty() => out.push(Reference {
-                    pointer: ptr,
-                    kind: decl.target.to_string(),
+                    pointer: if ptr == decl.pointer {
+                        decl.pointer.clone()
+                    } else {
+                        Cow::Owned(ptr)
+                    },
+                    kind: decl.target.clone(),
                     name: name.clone(),
                     owner: decl.owner,
                 }),
@@ -683,7 +690,7 @@ mod tests {
         let refs = references_of(kinds::Kinds::builtin(), "api", &meta).unwrap();
         let got: Vec<_> = refs
             .iter()
-            .map(|r| (r.pointer.as_str(), r.kind.as_str(), r.name.as_str()))
+            .map(|r| (r.pointer.as_ref(), r.kind.as_ref(), r.name.as_str()))
             .collect();
         assert_eq!(
             got,
@@ -800,7 +807,7 @@ mod tests {
         let found = a.references(&plan_kinds).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(
-            (found[0].kind.as_str(), found[0].name.as_str()),
+            (found[0].kind.as_ref(), found[0].name.as_str()),
             ("app", "o")
         );
         // A built-in kind keeps what the reader found (nothing is read again).

@@ -460,10 +460,11 @@ fn check_references(kinds: &crate::model::kinds::Kinds, items: &mut [Item], exis
                 // Unresolved already at selection (and warned about then), with the same
                 // name at the same place: a reference a rename rewrote held another name
                 // there at selection, so it is never taken for one of these.
-                if it
-                    .unresolved
-                    .contains(&(r.pointer.clone(), r.kind.clone(), r.name.clone()))
-                {
+                if it.unresolved.contains(&(
+                    r.pointer.to_string(),
+                    r.kind.to_string(),
+                    r.name.clone(),
+                )) {
                     continue;
                 }
                 let note = if failed.has(&r.kind, &r.name) {

@@ -115,13 +115,13 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
     let mut warnings = Vec::new();
     for &i in &chosen {
         for r in &refs[i] {
-            if in_selection.contains(&(r.kind.as_str(), r.name.as_str()))
+            if in_selection.contains(&(r.kind.as_ref(), r.name.as_str()))
                 || target.has(&r.kind, &r.name)
                 || spec.kinds.always_there(&r.kind, &r.name)
             {
                 continue;
             }
-            let in_package = by_name.contains_key(&(r.kind.as_str(), r.name.as_str()));
+            let in_package = by_name.contains_key(&(r.kind.as_ref(), r.name.as_str()));
             let mut note = Note::new(
                 "select.unresolved_ref",
                 format!(
@@ -141,8 +141,8 @@ pub fn select(spec: &Spec, pkg: &Package, shown: &str, target: &Names) -> Select
             };
             warnings.push(note);
             unresolved.entry(i).or_default().insert((
-                r.pointer.clone(),
-                r.kind.clone(),
+                r.pointer.to_string(),
+                r.kind.to_string(),
                 r.name.clone(),
             ));
         }
@@ -176,7 +176,7 @@ pub fn reachable(
     for (i, rs) in refs.iter().enumerate() {
         for r in rs.iter().filter(|r| r.owner) {
             owned
-                .entry((r.kind.as_str(), r.name.as_str()))
+                .entry((r.kind.as_ref(), r.name.as_str()))
                 .or_default()
                 .push(i);
         }
@@ -187,7 +187,7 @@ pub fn reachable(
         let a = &assets[i];
         let forward = refs[i].iter().flat_map(|r| {
             by_name
-                .get(&(r.kind.as_str(), r.name.as_str()))
+                .get(&(r.kind.as_ref(), r.name.as_str()))
                 .into_iter()
                 .flatten()
         });

@@ -215,8 +215,8 @@ pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) ->
                 *slot = Value::String(new.clone());
             }
             out.push(RefRewrite {
-                pointer: r.pointer,
-                kind: r.kind,
+                pointer: r.pointer.into_owned(),
+                kind: r.kind.into_owned(),
                 from: r.name,
                 to: new.clone(),
             });

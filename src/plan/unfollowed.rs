@@ -80,7 +80,7 @@ fn notes_for(
         .references(kinds)
         .unwrap_or_default()
         .into_iter()
-        .map(|r| r.pointer)
+        .map(|r| r.pointer.into_owned())
         .collect();
     let own_name = kinds
         .get(&it.asset.key.kind)

@@ -329,7 +329,7 @@ fn link_private_nodes(assets: &mut [Asset]) {
             for name in by_type.get(t).into_iter().flatten() {
                 if linked.insert(name) {
                     links.push(Reference {
-                        pointer: format!("{FLOW_FILE}#{base}/{i}/type"),
+                        pointer: format!("{FLOW_FILE}#{base}/{i}/type").into(),
                         kind: "privatenode".into(),
                         name: name.clone(),
                         owner: false,
