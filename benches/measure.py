@@ -17,7 +17,8 @@ GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 
 
 def run_once(argv, cwd=None, env=None):
-    """One run: (seconds, peak RSS in bytes, CPU seconds). Fails loudly if the command fails.
+    """One run: (seconds, peak RSS in bytes, CPU seconds, of which system). Fails loudly if the
+    command fails.
 
     Peak RSS comes from GNU time (`%M`), which execs the command from a small process; a
     child forked from Python would carry Python's own memory into its high-water mark.
@@ -37,28 +38,49 @@ def run_once(argv, cwd=None, env=None):
             fields = open(rss.name).read().split()[-3:]
             peak = int(fields[0]) * 1024
             cpu = float(fields[1]) + float(fields[2])
+            system = float(fields[2])
         else:
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
             peak = usage.ru_maxrss * 1024
             cpu = usage.ru_utime + usage.ru_stime
-    return elapsed, peak, cpu
+            system = usage.ru_stime
+    return elapsed, peak, cpu, system
 
 
-def measure(label, argv, runs=5, cwd=None, env=None, shell=False):
-    """Median seconds and the largest peak RSS over `runs` runs."""
+def drop_caches():
+    """Empties the page cache (written data first), so that the next command reads its inputs
+    from disk, as a first run on a CI runner does: True when done, False when this user may
+    not (it needs root: /proc/sys/vm/drop_caches)."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def measure(label, argv, runs=5, cwd=None, env=None, shell=False, cold=False):
+    """Median seconds, CPU and system seconds, and the largest peak RSS over `runs` runs.
+    With `cold`, the page cache is emptied before each run (see `drop_caches`); None when
+    that is not allowed here."""
     if shell:
         argv = ["bash", "-c", argv]
-    times, peaks, cpus = [], [], []
+    times, peaks, cpus, systems = [], [], [], []
     for _ in range(runs):
         # Start each run with nothing left to write back from the one before (a command that
         # wrote gigabytes would otherwise slow the next one's reads and fsyncs).
         os.sync()
-        t, rss, cpu = run_once(argv, cwd=cwd, env=env)
+        if cold and not drop_caches():
+            return None
+        t, rss, cpu, system = run_once(argv, cwd=cwd, env=env)
         times.append(t)
         peaks.append(rss)
         cpus.append(cpu)
+        systems.append(system)
     return {"label": label, "median_s": statistics.median(times), "min_s": min(times),
-            "peak_rss": max(peaks), "cpu_s": statistics.median(cpus), "runs": runs}
+            "peak_rss": max(peaks), "cpu_s": statistics.median(cpus),
+            "sys_s": statistics.median(systems), "runs": runs}
 
 
 def mib(n):
