@@ -419,6 +419,13 @@ impl Asset {
         self.doc.tree_mut_clean();
     }
 
+    /// Lets go of the references kept at parking, once no stage will ask for them again (an
+    /// asset handed to the writer): a later [`Asset::references`] finds them in the text.
+    pub fn forget_references(&mut self) {
+        self.refs = None;
+        self.refs_builtin = false;
+    }
+
     /// Keeps the document as JSON text only (its tree, a dozen times larger, is dropped), so
     /// that a plan over many assets holds the trees only of those being worked on. A document
     /// nested too deep to be parsed again keeps its tree.
@@ -822,6 +829,11 @@ mod tests {
             Asset::from_text(key, br#"{"group": "g"}"#, None).with_builtin_references(kept.clone());
         a.park(&plan_kinds);
         assert_eq!(a.references(&plan_kinds).unwrap(), kept);
+        // Forgotten, they are what the text holds.
+        a.forget_references();
+        let read = a.references(&plan_kinds).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].name, "g");
     }
 
     #[test]

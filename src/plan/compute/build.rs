@@ -247,7 +247,12 @@ fn build_package(
     let written: Vec<Asset> = items
         .into_iter()
         .filter(|it| !it.failed() && matches!(it.action, Some(Action::Create | Action::Overwrite)))
-        .map(|it| it.asset)
+        .map(|it| {
+            // Resolution is over: what the writer holds until its turn is only what it writes.
+            let mut asset = it.asset;
+            asset.forget_references();
+            asset
+        })
         .collect();
     let (name, file) = match s.package.io.single_file(&s.package, &written) {
         None => (format!("{}{ext}", stem(&s.shown)), None),
