@@ -399,32 +399,33 @@ impl<'de> Visitor<'de> for Skip {
 /// string, number and key keeps its bytes), about a third shorter when `text` is indented.
 /// `text` must be JSON a parse accepted; what lies outside strings is copied as it is.
 pub fn without_whitespace(text: &[u8]) -> Vec<u8> {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let mut out = Vec::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest
-        .iter()
-        .position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"'))
-    {
-        out.extend_from_slice(&rest[..at]);
-        if rest[at] != b'"' {
-            rest = &rest[at + 1..];
+    let mut at = 0;
+    while at < text.len() {
+        let end = if is_space(&text[at]) {
+            at += 1;
             continue;
-        }
-        // A string: copied whole, to its closing quote (one not escaped).
-        let mut end = at + 1;
-        while end < rest.len() {
-            match rest[end] {
-                b'\\' => end += 2,
-                b'"' => break,
-                _ => end += 1,
+        } else if text[at] == b'"' {
+            // A string, whole, to its closing quote (one not escaped).
+            let mut end = at + 1;
+            loop {
+                match memchr::memchr2(b'"', b'\\', &text[end.min(text.len())..]) {
+                    Some(i) if text[end + i] == b'\\' => end += i + 2,
+                    Some(i) => break end + i + 1,
+                    None => break text.len(),
+                }
             }
-        }
-        let end = (end + 1).min(rest.len());
-        out.extend_from_slice(&rest[at..end]);
-        rest = &rest[end..];
+        } else {
+            // Up to the next whitespace or string.
+            text[at..]
+                .iter()
+                .position(|b| is_space(b) || *b == b'"')
+                .map_or(text.len(), |i| at + i)
+        };
+        out.extend_from_slice(&text[at..end]);
+        at = end;
     }
-    out.extend_from_slice(rest);
-    out.shrink_to_fit();
     out
 }
 
