@@ -77,7 +77,7 @@ pub fn pack(
         dir.display(),
         pkg.layout,
         pkg.assets.len(),
-        written.digests.len() + usize::from(mode == ManifestMode::Embedded),
+        written.entries + usize::from(mode == ManifestMode::Embedded),
         output.display()
     ))?;
     Ok(ExitCode::from(exit::OK))

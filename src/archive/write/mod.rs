@@ -95,8 +95,9 @@ pub enum ManifestMode {
 pub struct Written {
     /// The package's path.
     pub path: PathBuf,
-    /// SHA-256 of every entry written, the manifest excluded.
-    pub digests: BTreeMap<String, Digest>,
+    /// How many entries were written, the manifest excluded (their digests are in the
+    /// manifest; a run staging many packages does not hold them a second time).
+    pub entries: usize,
     /// Inflated bytes written.
     pub bytes: u64,
 }
@@ -113,7 +114,7 @@ pub fn write_package(
     let staged = stage_package(dest, format, layout, manifest, None, entries, dry_run)?;
     let written = Written {
         path: staged.written.path.clone(),
-        digests: staged.written.digests.clone(),
+        entries: staged.written.entries,
         bytes: staged.written.bytes,
     };
     let parent = fsutil::parent_of(dest).to_path_buf();
@@ -249,12 +250,12 @@ pub fn stage_file(
         .unwrap_or_default();
     let digest = Digest::of(&bytes);
     let digests = BTreeMap::from([(name, digest)]);
-    let manifest_bytes = Manifest::new(layout, digests.clone())
+    let manifest_bytes = Manifest::new(layout, digests)
         .with_promotion(promotion)
         .to_bytes();
     let written = Written {
         path: dest.into(),
-        digests,
+        entries: 1,
         bytes: bytes.len() as u64,
     };
     if dry_run {
@@ -325,7 +326,8 @@ pub fn stage_package(
         .iter()
         .map(|e| (e.name.clone(), e.digest.expect("digests were just taken")))
         .collect();
-    let manifest_bytes = Manifest::new(layout, digests.clone())
+    let count = digests.len();
+    let manifest_bytes = Manifest::new(layout, digests)
         .with_promotion(promotion)
         .to_bytes();
     if manifest == Some(ManifestMode::Embedded) {
@@ -337,7 +339,7 @@ pub fn stage_package(
     let bytes = entries.iter().map(|e| content_size(&e.content)).sum();
     let written = Written {
         path: dest.into(),
-        digests,
+        entries: count,
         bytes,
     };
     if dry_run {

@@ -97,12 +97,12 @@ fn digests_of(pkg: &Package) -> BTreeMap<String, crate::digest::Digest> {
 }
 
 /// What the plan says of `it`, which gives up what only the plan needs (its asset, action and
-/// failure stay).
+/// failure stay; its source key is given up too).
 fn asset_plan(it: &mut Item) -> AssetPlan {
     use std::mem::take;
     AssetPlan {
-        kind: it.source_key.kind.clone(),
-        name: it.source_key.name.clone(),
+        kind: take(&mut it.source_key.kind),
+        name: take(&mut it.source_key.name),
         version: it.source_key.version,
         labels: BTreeMap::new(),
         action: if it.failed() {
