@@ -559,6 +559,8 @@ fn control_characters_from_specs_and_hooks_are_shown_not_acted_on() {
     .unwrap();
     for args in [
         &["plan", "specs/erase.yaml"][..],
+        &["plan", "specs/erase.yaml", "--summary"],
+        &["plan", "specs/erase.yaml", "--format", "markdown"],
         &["apply", "specs/erase.yaml"],
     ] {
         let run = common::hoist_in(dir, args).expect_code(0);
@@ -568,7 +570,15 @@ fn control_characters_from_specs_and_hooks_are_shown_not_acted_on() {
                 "{args:?} {name} holds raw control characters: {text:?}"
             );
         }
-        if args[0] == "plan" {
+        if args[0] == "plan" && args.len() > 2 {
+            // The spec's name is in every form of the plan, escaped once.
+            assert!(
+                run.stdout.contains("\\u{1b}[2Jwiped"),
+                "{args:?} {}",
+                run.stdout
+            );
+            assert!(!run.stdout.contains("\\\\u{1b}"), "{args:?} {}", run.stdout);
+        } else if args[0] == "plan" {
             assert!(
                 run.stdout.contains("ok\\u{1b}[1A\\u{1b}[2K\\u{d}all clear"),
                 "{}",
@@ -602,6 +612,7 @@ fn line_breaks_in_names_cannot_forge_plan_lines() {
     .unwrap();
     for args in [
         &["plan", "spec.yaml"][..],
+        &["plan", "spec.yaml", "--format", "markdown"],
         &["apply", "spec.yaml"],
         &["inspect", "in/api.json"],
     ] {

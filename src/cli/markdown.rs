@@ -9,7 +9,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::render::{package_body, shown_plan, warning_lines};
+use super::render::{package_body, warning_lines};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::text::escape_controls;
@@ -84,8 +84,8 @@ fn fenced(text: &str) -> String {
 }
 
 /// The plan as Markdown of at most `max` bytes; `summary` leaves out the per-package details.
-pub fn plan(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
-    let plan = &shown_plan(plan);
+/// The plan must be made safe to show first ([`super::render::make_shown`]).
+pub fn plan_shown(plan: &Plan, base: &Path, summary: bool, max: usize) -> String {
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let s = &plan.summary;
     let mut out = String::new();
@@ -241,12 +241,18 @@ mod tests {
         }
     }
 
+    /// The comment on `plan`, made safe to show first as the command does.
+    fn shown_md(mut plan: Plan, summary: bool, max: usize) -> String {
+        crate::cli::render::make_shown(&mut plan);
+        super::plan_shown(&plan, std::path::Path::new("."), summary, max)
+    }
+
     #[test]
     fn a_plan_too_big_for_a_comment_is_cut_and_says_so() {
-        let all = super::plan(&plan_of(40), std::path::Path::new("."), false, usize::MAX);
+        let all = shown_md(plan_of(40), false, usize::MAX);
         assert_eq!(all.matches("<details>").count(), 40);
         assert!(!all.contains("left out"));
-        let cut = super::plan(&plan_of(40), std::path::Path::new("."), false, 3_000);
+        let cut = shown_md(plan_of(40), false, 3_000);
         assert!(cut.len() <= 3_000, "{} bytes", cut.len());
         let kept = cut.matches("<details>").count();
         assert!(kept > 0 && kept < 40, "{kept} sections");
@@ -269,7 +275,7 @@ mod tests {
             ));
         }
         let max = super::COMMENT_MAX;
-        let md = super::plan(&plan, std::path::Path::new("."), true, max);
+        let md = shown_md(plan, true, max);
         assert!(md.len() <= max, "{} bytes", md.len());
         assert!(md.contains(&format!("### hoist plan: `{}…`", "n".repeat(200))));
         let rows = md.matches("| `kind-").count();

@@ -67,15 +67,20 @@ pub fn plan(
         })?;
         planned.plan.spec.path = spec_path.display().to_string();
     }
-    let plan = &planned.plan;
     let base = crate::fsutil::parent_of(spec_path);
     let as_json = shown.format == super::PlanFormat::Json;
+    if !as_json {
+        // Saved above as it is; from here on it is only shown: made safe where it is rather
+        // than in a copy (a plan of 100,000 assets is a hundred megabytes).
+        super::render::make_shown(&mut planned.plan);
+    }
+    let plan = &planned.plan;
     let text = match (shown.format, shown.summary) {
         (super::PlanFormat::Json, _) => json(plan),
-        (super::PlanFormat::Text, false) => super::render::plan(plan, base),
-        (super::PlanFormat::Text, true) => super::render::plan_summary(plan, base),
+        (super::PlanFormat::Text, false) => super::render::plan_shown(plan, base),
+        (super::PlanFormat::Text, true) => super::render::plan_summary_shown(plan, base),
         (super::PlanFormat::Markdown, summary) => {
-            super::markdown::plan(plan, base, summary, super::markdown::COMMENT_MAX)
+            super::markdown::plan_shown(plan, base, summary, super::markdown::COMMENT_MAX)
         }
     };
     super::print_as(&text, as_json)?;

@@ -289,9 +289,8 @@ pub(super) fn warning_lines(out: &mut String, warnings: &[Note], at: &dyn Fn(&st
 }
 
 /// The plan's counts only: per package and kind, the warnings by code, the summary.
-pub fn plan_summary(plan: &Plan, base: &Path) -> String {
-    let shown = shown_plan(plan);
-    let plan = &shown;
+/// The plan must be made safe to show first ([`make_shown`]).
+pub fn plan_summary_shown(plan: &Plan, base: &Path) -> String {
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = plan_title(plan);
     out.push('\n');
@@ -330,11 +329,22 @@ fn summary_line(out: &mut String, s: &crate::plan::Summary) {
 /// visible escapes: a line break in a name or a log cannot forge plan lines.
 pub(super) fn shown_plan(plan: &Plan) -> Plan {
     let mut shown = plan.clone();
-    shown.each_text(&mut one_line);
-    shown.spec.name = escape_controls(&shown.spec.name).into_owned();
-    shown.spec.path = escape_controls(&shown.spec.path).into_owned();
-    shown.spec.env = shown.spec.env.map(|e| escape_controls(&e).into_owned());
+    make_shown(&mut shown);
     shown
+}
+
+/// Makes `plan` safe to show, in place: what [`shown_plan`] does to a copy, for a caller that
+/// owns a plan it will only show from now on (a large plan is not copied whole). Once only:
+/// escaping twice would escape the escapes.
+pub fn make_shown(plan: &mut Plan) {
+    plan.each_text(&mut one_line);
+    plan.spec.name = escape_controls(&plan.spec.name).into_owned();
+    plan.spec.path = escape_controls(&plan.spec.path).into_owned();
+    plan.spec.env = plan
+        .spec
+        .env
+        .take()
+        .map(|e| escape_controls(&e).into_owned());
 }
 
 /// The assets of one package, by kind, with what happens to each.
@@ -374,8 +384,11 @@ fn plan_title(plan: &Plan) -> String {
 /// Renders a plan for people; paths are shown from the working folder, given the spec's
 /// folder `base`.
 pub fn plan(plan: &Plan, base: &Path) -> String {
-    let shown = shown_plan(plan);
-    let plan = &shown;
+    plan_shown(&shown_plan(plan), base)
+}
+
+/// [`plan`] of a plan already made safe to show ([`make_shown`]).
+pub fn plan_shown(plan: &Plan, base: &Path) -> String {
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = plan_title(plan);
     if detail() == Detail::Quiet {
