@@ -613,6 +613,7 @@ fn line_breaks_in_names_cannot_forge_plan_lines() {
     for args in [
         &["plan", "spec.yaml"][..],
         &["plan", "spec.yaml", "--format", "markdown"],
+        &["apply", "spec.yaml", "--dry-run"],
         &["apply", "spec.yaml"],
         &["inspect", "in/api.json"],
     ] {

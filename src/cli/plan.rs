@@ -111,7 +111,7 @@ pub fn apply(
     shard: Option<crate::engine::Shard>,
     limits: &Limits,
 ) -> Result<ExitCode, Error> {
-    let (planned, base) = match crate::plan::saved::read_saved_plan(input)? {
+    let (mut planned, base) = match crate::plan::saved::read_saved_plan(input)? {
         Some(saved) => {
             let spec = crate::fsutil::parent_of(input).join(&saved.spec.path);
             let base = crate::fsutil::normalize(crate::fsutil::parent_of(&spec));
@@ -151,28 +151,24 @@ pub fn apply(
         }
         Err(e) => return Err(e),
     };
-    super::print_as(
-        &if as_json {
-            json(&report)
-        } else {
-            human_with_plan(&planned, &report, dry_run, &base)
-        },
-        as_json,
-    )?;
-    let failed = planned.plan.has_failures() || (report.written.is_empty() && !dry_run);
-    exit_soon(planned);
-    Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
-}
-
-fn human_with_plan(planned: &Planned, report: &Report, dry_run: bool, base: &Path) -> String {
-    if dry_run {
+    let nothing_written = report.written.is_empty();
+    let text = if as_json {
+        json(&report)
+    } else if dry_run {
+        // Only shown from here on: made safe where it is, not in a copy.
+        drop(report);
+        super::render::make_shown(&mut planned.plan);
         format!(
             "{}\n(dry run: the outputs were computed and compressed, and nothing was written)\n",
-            super::render::plan(&planned.plan, base)
+            super::render::plan_shown(&planned.plan, &base)
         )
     } else {
-        super::render::report(report, base)
-    }
+        super::render::report(&report, &base)
+    };
+    super::print_as(&text, as_json)?;
+    let failed = planned.plan.has_failures() || (nothing_written && !dry_run);
+    exit_soon(planned);
+    Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))
 }
 
 /// The path of `to` as seen from folder `from`.

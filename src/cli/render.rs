@@ -288,8 +288,8 @@ pub(super) fn warning_lines(out: &mut String, warnings: &[Note], at: &dyn Fn(&st
     }
 }
 
-/// The plan's counts only: per package and kind, the warnings by code, the summary.
-/// The plan must be made safe to show first ([`make_shown`]).
+/// The plan's counts only: per package and kind, the warnings by code, the summary. The plan
+/// must be made safe to show first ([`make_shown`]).
 pub fn plan_summary_shown(plan: &Plan, base: &Path) -> String {
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = plan_title(plan);
@@ -325,16 +325,9 @@ fn summary_line(out: &mut String, s: &crate::plan::Summary) {
     }
 }
 
-/// A copy of the plan with every text from packages, specs or scripts on one line, as
-/// visible escapes: a line break in a name or a log cannot forge plan lines.
-pub(super) fn shown_plan(plan: &Plan) -> Plan {
-    let mut shown = plan.clone();
-    make_shown(&mut shown);
-    shown
-}
-
-/// Makes `plan` safe to show, in place: what [`shown_plan`] does to a copy, for a caller that
-/// owns a plan it will only show from now on (a large plan is not copied whole). Once only:
+/// Makes `plan` safe to show, in place, for a caller that shows it from now on (a large plan
+/// is not copied whole): every text from packages, specs or scripts on one line, as visible
+/// escapes, so that a line break in a name or a log cannot forge plan lines. Once only:
 /// escaping twice would escape the escapes.
 pub fn make_shown(plan: &mut Plan) {
     plan.each_text(&mut one_line);
@@ -365,7 +358,7 @@ pub(super) fn package_body(out: &mut String, p: &crate::plan::PackagePlan) {
 }
 
 /// The first line of a plan: its name, environment, spec and the spec's digest (of a plan
-/// already made safe to show, see [`shown_plan`]).
+/// already made safe to show, see [`make_shown`]).
 fn plan_title(plan: &Plan) -> String {
     let env = plan
         .spec
@@ -382,12 +375,7 @@ fn plan_title(plan: &Plan) -> String {
 }
 
 /// Renders a plan for people; paths are shown from the working folder, given the spec's
-/// folder `base`.
-pub fn plan(plan: &Plan, base: &Path) -> String {
-    plan_shown(&shown_plan(plan), base)
-}
-
-/// [`plan`] of a plan already made safe to show ([`make_shown`]).
+/// folder `base`. The plan must be made safe to show first ([`make_shown`]).
 pub fn plan_shown(plan: &Plan, base: &Path) -> String {
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = plan_title(plan);
