@@ -27,6 +27,7 @@ def run_once(argv, cwd=None, env=None):
         full = list(argv)
         if GNU_TIME:
             full = [GNU_TIME, "-f", "%M %U %S", "-o", rss.name] + full
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         elapsed = time.perf_counter() - start
@@ -40,10 +41,12 @@ def run_once(argv, cwd=None, env=None):
             cpu = float(fields[1]) + float(fields[2])
             system = float(fields[2])
         else:
+            # The children's totals so far: this run's share is the difference (the peak is
+            # the largest of any child, this one's at least).
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
             peak = usage.ru_maxrss * 1024
-            cpu = usage.ru_utime + usage.ru_stime
-            system = usage.ru_stime
+            system = usage.ru_stime - before.ru_stime
+            cpu = usage.ru_utime - before.ru_utime + system
     return elapsed, peak, cpu, system
 
 

@@ -10,7 +10,7 @@ Sections:
             script a user would write (benches/alt_promote.py; serial and a pool of two
             processes) and the floor program (benches/floor.rs), warm; then hoist, the
             scripts and the floor cold (page cache emptied before each run; needs root,
-            skipped otherwise)
+            skipped otherwise, and under --smoke)
   hooks     the same corpus with no hook, a trivial hook and a hook editing every document
   large     (b) the copy-only job on a 400 MiB and a 4 GiB package: hoist apply against cp,
             sha256sum, inflate (unzip -p) and unzip + zip
@@ -90,6 +90,10 @@ def floor_binary():
 def cold_section(a, out, c, assets, commands):
     """The same commands run cold: the page cache emptied before each run, so that the inputs
     come from disk, as on a CI runner's first run. Needs root; without it, says so."""
+    if a.smoke:
+        # The smoke run is part of the test suite: it does not empty the machine's page cache.
+        out.append("Cold runs skipped under --smoke.\n")
+        return
     rows = []
     for label, argv, runs in commands:
         r = measure(label, argv, runs, cold=True)

@@ -127,7 +127,8 @@ impl<'de> Deserialize<'de> for Labels {
         impl<'de> Visitor<'de> for Pairs {
             type Value = Labels;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of strings to strings")
+                // As a map's visitor says it, so that errors read as they did.
+                f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));

@@ -419,6 +419,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_that_are_not_a_map_are_refused_as_a_map_would_be() {
+        for (labels, found) in [
+            ("\"x\"", "string"),
+            ("[]", "sequence"),
+            ("null", "null"),
+        ] {
+            let text = format!(r#"{{"labels": {labels}, "meta": {{"name": "a"}}}}"#);
+            let Err(as_labels) = crate::model::json::parse_as::<AssetDoc>(text.as_bytes()) else {
+                panic!("{text} was read");
+            };
+            #[derive(Deserialize)]
+            #[allow(dead_code)]
+            struct AsMap {
+                labels: BTreeMap<String, String>,
+                meta: Box<serde_json::value::RawValue>,
+            }
+            let Err(as_map) = crate::model::json::parse_as::<AsMap>(text.as_bytes()) else {
+                panic!("{text} was read");
+            };
+            assert_eq!(as_labels, as_map);
+            assert!(
+                as_labels.contains(&format!("invalid type: {found}, expected a map")),
+                "{as_labels}"
+            );
+        }
+    }
+
+    #[test]
     fn the_one_pass_read_accepts_what_the_checked_read_accepts() {
         let checked = |t: &str| -> Option<(Labels, Value)> {
             let doc: AssetDoc = crate::model::json::parse_as(t.as_bytes()).ok()?;
