@@ -420,11 +420,7 @@ mod tests {
 
     #[test]
     fn labels_that_are_not_a_map_are_refused_as_a_map_would_be() {
-        for (labels, found) in [
-            ("\"x\"", "string"),
-            ("[]", "sequence"),
-            ("null", "null"),
-        ] {
+        for (labels, found) in [("\"x\"", "string"), ("[]", "sequence"), ("null", "null")] {
             let text = format!(r#"{{"labels": {labels}, "meta": {{"name": "a"}}}}"#);
             let Err(as_labels) = crate::model::json::parse_as::<AssetDoc>(text.as_bytes()) else {
                 panic!("{text} was read");
