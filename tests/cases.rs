@@ -232,6 +232,7 @@ cases! {
     multi_package_glob => "multi-package-glob",
     on_error_abort => "on-error-abort",
     override_missing_path => "override-missing-path",
+    edit_keeps_spelling => "edit-keeps-spelling",
     override_select => "override-select",
     override_select_unmatched => "override-select-unmatched",
     output_name_shard_report => "output-name-shard-report",

@@ -3,6 +3,7 @@
 pub mod json;
 pub mod kinds;
 mod labels;
+pub mod patch;
 pub mod pointer;
 pub mod pretty;
 pub mod scan;
@@ -180,7 +181,9 @@ struct Doc {
     tree: Option<Box<Value>>,
     /// The tree differs from the text (or there is no text).
     dirty: bool,
-    /// The text is hoist's own compact serialisation of the tree (not the source's text).
+    /// The text is hoist's own: its compact serialisation of the tree, or the text read
+    /// patched ([`patch`]); either way without whitespace between tokens, and written through
+    /// [`pretty::from_compact`].
     compact: bool,
 }
 
@@ -237,12 +240,25 @@ impl Doc {
             if deepest.get() > PARK_DEPTH {
                 return;
             }
+            // A tree edited from a text is written over that text, as a patch would be: what
+            // did not change keeps the spelling it was read with.
+            if let Some(old) = &self.text
+                && let Ok(source) = std::str::from_utf8(old)
+                && let Some(kept) = crate::jsontext::rewrite(source, &parse_parked(old), tree)
+            {
+                out = kept.into_bytes();
+            }
             self.text = Some(out.into());
             self.dirty = false;
             self.compact = true;
         }
         self.tree = None;
     }
+}
+
+/// The pointer of the object or array holding `pointer`'s place (`""` is the document).
+fn parent_pointer(pointer: &str) -> &str {
+    pointer.rsplit_once('/').map_or("", |(p, _)| p)
 }
 
 /// Text hoist wrote or already parsed once parses again.
@@ -413,6 +429,115 @@ impl Asset {
         }
     }
 
+    /// The document's text while it is parked (no tree held): what [`patch`] edits.
+    fn parked_text(&self) -> Option<&[u8]> {
+        match (&self.doc.tree, &self.doc.text) {
+            (None, Some(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Takes `text`, the parked text patched at `place`, as the document: edited and
+    /// whitespace free (written through [`pretty::from_compact`]). The references kept stay
+    /// when no reference field of the kind under `kinds` can lie at, above or below `place`
+    /// (nor, when the patch moved the elements after `place` up, below its array): each is
+    /// then where it was, naming what it named.
+    fn take_patched(&mut self, kinds: &kinds::Kinds, text: Vec<u8>, place: &str, moved: bool) {
+        self.doc.text = Some(text.into());
+        self.doc.compact = true;
+        self.doc.dirty = false;
+        self.edited = true;
+        let place = if moved { parent_pointer(place) } else { place };
+        let apart = |decl: &str| match (pointer::cheap_tokens(decl), pointer::cheap_tokens(place)) {
+            (Some(d), Some(p)) => d.iter().zip(&p).any(|(d, p)| d != "*" && d != p),
+            _ => false,
+        };
+        let clear = match kinds.get(&self.key.kind) {
+            Some(rules) => !rules.refs.iter().all(|d| apart(&d.pointer)),
+            None => false,
+        };
+        if clear || self.kept_refs(kinds).is_none() {
+            self.refs = None;
+        }
+    }
+
+    /// The document as a check of the place `pointer` reads it: the tree while one is held,
+    /// else only the path to that place built from the text ([`patch::view`]: the members
+    /// beside the path, and the whole value at its end).
+    pub fn view_along(&self, pointer: &str) -> Cow<'_, Value> {
+        if let Some(text) = self.parked_text()
+            && let Ok(view) = patch::view(text, pointer)
+        {
+            return Cow::Owned(view);
+        }
+        self.meta()
+    }
+
+    /// The value at `pointer`, read from the text while the document is parked.
+    pub fn value_at(&self, pointer: &str) -> Option<Value> {
+        if let Some(text) = self.parked_text()
+            && let Ok(found) = patch::get(text, pointer)
+        {
+            return found;
+        }
+        pointer::get(&self.meta(), pointer).cloned()
+    }
+
+    /// Writes `value` over the value at `pointer`, if there is one; whether there was. A parked
+    /// document is patched (the rest of its text kept as it is), else its tree is edited.
+    pub fn set_at(&mut self, kinds: &kinds::Kinds, pointer: &str, value: Value) -> bool {
+        if let Some(text) = self.parked_text()
+            && let Ok(patched) = patch::replace(text, pointer, &value)
+        {
+            return patched
+                .map(|t| self.take_patched(kinds, t, pointer, false))
+                .is_some();
+        }
+        self.unpark();
+        if pointer::get(&self.meta(), pointer).is_none() {
+            return false;
+        }
+        if let Some(slot) = pointer::get_mut(self.meta_mut(), pointer) {
+            *slot = value;
+        }
+        true
+    }
+
+    /// Removes the value at `pointer`, if there is one; whether there was (patched or edited as
+    /// [`Asset::set_at`]).
+    pub fn remove_at(&mut self, kinds: &kinds::Kinds, pointer: &str) -> bool {
+        if let Some(text) = self.parked_text()
+            && let Ok(patched) = patch::remove(text, pointer)
+        {
+            return patched
+                .map(|(t, moved)| self.take_patched(kinds, t, pointer, moved))
+                .is_some();
+        }
+        self.unpark();
+        if pointer::get(&self.meta(), pointer).is_none() {
+            return false;
+        }
+        pointer::remove(self.meta_mut(), pointer);
+        true
+    }
+
+    /// Adds `value` as the new member at `pointer` ([`pointer::add`]; patched or edited as
+    /// [`Asset::set_at`]).
+    pub fn add_at(
+        &mut self,
+        kinds: &kinds::Kinds,
+        pointer: &str,
+        value: Value,
+    ) -> Result<(), pointer::AddError> {
+        if let Some(text) = self.parked_text()
+            && let Ok(patched) = patch::add(text, pointer, &value)
+        {
+            return patched.map(|t| self.take_patched(kinds, t, pointer, false));
+        }
+        self.unpark();
+        pointer::add(self.meta_mut(), pointer, value)
+    }
+
     /// Parses the document into a tree that stays until [`Asset::park`]: for a stage that
     /// reads or edits it several times.
     pub fn unpark(&mut self) {
@@ -508,6 +633,29 @@ impl Asset {
             + self.files.values().map(Payload::size).sum::<u64>()
     }
 
+    /// [`Asset::references`], found now if none are kept, and kept from now on as
+    /// [`Asset::park`] keeps them (the same `kinds` must be passed to every later call).
+    pub fn kept_references(&mut self, kinds: &kinds::Kinds) -> &Result<Vec<Reference>, String> {
+        if self.kept_refs(kinds).is_none() {
+            self.refs = Some(self.find_references(kinds));
+            self.refs_builtin = false;
+        }
+        self.refs.as_ref().expect("just kept")
+    }
+
+    /// Points reference `i` of [`Asset::kept_references`] at the asset named `name`: writes
+    /// the name at the reference's place, and the kept references stay, that one renamed (a
+    /// string written over a string leaves every other reference where it was).
+    pub fn retarget_reference(&mut self, kinds: &kinds::Kinds, i: usize, name: &str) {
+        let Some(Ok(mut refs)) = self.refs.take() else {
+            unreachable!("retargeted only among the references kept");
+        };
+        self.set_at(kinds, &refs[i].pointer, Value::String(name.to_string()));
+        refs[i].name = name.to_string();
+        self.refs = Some(Ok(refs));
+        self.refs_builtin = false;
+    }
+
     /// Every reference this asset's document makes to another asset, in declaration then
     /// document order.
     pub fn references(&self, kinds: &kinds::Kinds) -> Result<Vec<Reference>, String> {
@@ -527,6 +675,11 @@ impl Asset {
         match self.kept_refs(kinds) {
             Some(Ok(refs)) => refs.iter().any(|r| f(&r.kind, Some(&r.name))),
             Some(Err(_)) => f("", None),
+            // A parked document's references are found with only their fields built.
+            None if self.parked_text().is_some() => match self.find_references(kinds) {
+                Ok(refs) => refs.iter().any(|r| f(&r.kind, Some(&r.name))),
+                Err(_) => f("", None),
+            },
             None => any_reference(kinds, &self.key.kind, &self.meta(), f),
         }
     }

@@ -198,33 +198,32 @@ fn moved_to<'a>(moves: &'a Moves, kind: &str, name: &str) -> Option<&'a String> 
 
 /// Points every reference of `asset` that names a renamed asset at its new name.
 pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) -> Vec<RefRewrite> {
-    // Most documents name nothing that moved: find that out without copying anything.
-    let hit = asset.any_reference(kinds, |kind, name| {
-        name.is_some_and(|n| moved_to(renamed, kind, n).is_some())
-    });
-    if !hit {
-        return Vec::new();
-    }
-    let Ok(refs) = asset.references(kinds) else {
+    // Found once and kept: most documents name nothing that moved, and what is found here
+    // is what the asset keeps when it is parked.
+    let Ok(refs) = asset.kept_references(kinds) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for r in refs {
-        if let Some(new) = moved_to(renamed, &r.kind, &r.name) {
-            if let Some(slot) = pointer::get_mut(asset.meta_mut(), &r.pointer) {
-                *slot = Value::String(new.clone());
-            }
-            out.push(RefRewrite {
-                pointer: r.pointer.into_owned(),
-                kind: r.kind.into_owned(),
-                from: r.name,
-                to: new.clone(),
-            });
-        }
+    let out: Vec<(usize, RefRewrite)> = refs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let new = moved_to(renamed, &r.kind, &r.name)?;
+            Some((
+                i,
+                RefRewrite {
+                    pointer: r.pointer.clone().into_owned(),
+                    kind: r.kind.clone().into_owned(),
+                    from: r.name.clone(),
+                    to: new.clone(),
+                },
+            ))
+        })
+        .collect();
+    for (i, r) in &out {
+        asset.retarget_reference(kinds, *i, &r.to);
     }
-    // Kept until the plan is made: no room for more.
-    out.shrink_to_fit();
-    out
+    // Kept until the plan is made: collected to its length, no room for more.
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The name of a version promoted to master: its title (as the platform names the asset
@@ -273,10 +272,8 @@ pub(super) fn sync_name_field(kinds: &Kinds, asset: &mut Asset, old: &str, new: 
         return;
     };
     let field = field.as_ref();
-    if pointer::get(&asset.meta(), field).and_then(Value::as_str) == Some(old)
-        && let Some(slot) = pointer::get_mut(asset.meta_mut(), field)
-    {
-        *slot = Value::String(new.to_string());
+    if asset.value_at(field).as_ref().and_then(Value::as_str) == Some(old) {
+        asset.set_at(kinds, field, Value::String(new.to_string()));
     }
 }
 
@@ -412,8 +409,9 @@ pub(super) fn transform(
             if selection.promoted.contains_key(&i) {
                 item.asset.key.version = Version::Master;
             }
-            // Worked on in a tree, and parked again when done.
-            item.asset.unpark();
+            // Edited as text while parked (each edit patches the text it touches); a step
+            // that needs the tree (an override's element selector, a hook) builds it, and it
+            // is parked again when done.
             let mut matched = BTreeSet::new();
             let mut notes = Vec::new();
             let mut env_errors = Vec::new();
@@ -546,8 +544,7 @@ fn strip(spec: &Spec, item: &mut Item, shown: &str, notes: &mut Vec<Note>) {
         return;
     };
     for p in pointers {
-        if pointer::get(&item.asset.meta(), p).is_some() {
-            pointer::remove(item.asset.meta_mut(), p);
+        if item.asset.remove_at(&spec.kinds, p) {
             item.stripped.push(p.clone());
             notes.push(
                 Note::new("strip.removed", format!("removed {p}"))
@@ -576,9 +573,18 @@ fn apply_overrides(
         matched.insert(i);
         for s in &o.set {
             let at = span_text(spec, s.span);
-            let ptr = match check_setting(&item.asset.meta(), s, &at) {
+            // An element selector picks by the elements' fields: the whole tree. Any other
+            // pointer is checked on the path to its place, read from the text.
+            if pointer::tokens(&s.pointer)
+                .map_or(true, |t| t.iter().any(|t| pointer::selector(t).is_some()))
+            {
+                item.asset.unpark();
+            }
+            let doc = item.asset.view_along(&s.pointer);
+            let ptr = match check_setting(&doc, s, &at) {
                 Ok(p) => p,
                 Err(note) => {
+                    drop(doc);
                     item.fail(note);
                     continue;
                 }
@@ -597,28 +603,24 @@ fn apply_overrides(
             let hidden = s.secret
                 || run.platform.hides(&key.kind, &ptr)
                 || holds_secret(&value, run.secrets);
+            let shown = crate::secrets::credentials::override_shown(&value, hidden, &ptr, &doc);
+            let changes = pointer::get(&doc, &ptr) != Some(&value);
+            drop(doc);
             item.overrides.push(OverrideStep {
                 pointer: ptr.clone(),
-                value: crate::secrets::credentials::override_shown(
-                    &value,
-                    hidden,
-                    &ptr,
-                    &item.asset.meta(),
-                ),
+                value: shown,
                 at,
                 op: s.op,
             });
             match s.op {
                 SetOp::Set => {
-                    if pointer::get(&item.asset.meta(), &ptr) != Some(&value)
-                        && let Some(slot) = pointer::get_mut(item.asset.meta_mut(), &ptr)
-                    {
-                        *slot = value;
+                    if changes {
+                        item.asset.set_at(&spec.kinds, &ptr, value);
                     }
                 }
                 SetOp::Add => {
                     // Checked above: the parent is an object without this member.
-                    let _ = pointer::add(item.asset.meta_mut(), &ptr, value);
+                    let _ = item.asset.add_at(&spec.kinds, &ptr, value);
                 }
             }
         }

@@ -1,0 +1,357 @@
+//! A parked document edited as text: the value at a pointer read, replaced, removed or added
+//! to without building the document's tree.
+//!
+//! A parked document's text has no whitespace between its tokens (it is what was read, through
+//! [`super::json::without_whitespace`], or hoist's compact serialisation). An edit keeps every
+//! byte it does not touch, so the strings and numbers of the rest of the document keep the
+//! spelling they were read with (escapes included); a value written is `serde_json`'s compact
+//! serialisation of it, the bytes a serialisation of the whole edited tree gives it. A member
+//! added goes after the object's last member (where a tree puts a new key); a member or element
+//! removed takes the comma before it with it (after it, when it was the first).
+//!
+//! Each function answers [`Unsure`] when the text alone cannot say what the tree would: an
+//! object on the way holds a key twice (the tree keeps the last of them), the pointer is the
+//! whole document or is not well-formed, or the text is not what a parked document holds. The
+//! caller then works on the tree, which gives the answer the text could not.
+
+use std::ops::Range;
+
+use serde_json::{Map, Value};
+
+use super::pointer::{self, AddError};
+
+/// The text cannot tell; ask the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsure;
+
+/// A member of an object or an element of an array, found in the text.
+#[derive(Debug, Clone)]
+struct Member {
+    /// Where the member starts: its key's opening quote, or the element's first byte.
+    start: usize,
+    /// Where its value lies.
+    value: Range<usize>,
+}
+
+/// The value at `pointer` in `text`, `None` when the path does not exist.
+pub fn get(text: &[u8], pointer: &str) -> Result<Option<Value>, Unsure> {
+    let toks = tokens(pointer)?;
+    Ok(match find(text, &toks)? {
+        Some((_, m)) => Some(parse(&text[m.value])?),
+        None => None,
+    })
+}
+
+/// `text` with the value at `pointer` replaced by `value`; `None` when the path does not exist.
+pub fn replace(text: &[u8], pointer: &str, value: &Value) -> Result<Option<Vec<u8>>, Unsure> {
+    let toks = tokens(pointer)?;
+    let Some((_, m)) = find(text, &toks)? else {
+        return Ok(None);
+    };
+    let new = serde_json::to_vec(value).map_err(|_| Unsure)?;
+    Ok(Some(splice(text, m.value, &new)))
+}
+
+/// `text` without the member or element at `pointer`, and whether it was an element (the
+/// elements after it move up); `None` when the path does not exist.
+pub fn remove(text: &[u8], pointer: &str) -> Result<Option<(Vec<u8>, bool)>, Unsure> {
+    let toks = tokens(pointer)?;
+    let Some((container, m)) = find(text, &toks)? else {
+        return Ok(None);
+    };
+    // With the comma before it, or (the first of several) the one after it.
+    let cut = if text[m.start - 1] == b',' {
+        m.start - 1..m.value.end
+    } else if text[m.value.end] == b',' {
+        m.start..m.value.end + 1
+    } else {
+        m.start..m.value.end
+    };
+    debug_assert!(container.start < cut.start && cut.end < container.end);
+    Ok(Some((
+        splice(text, cut, b""),
+        text[container.start] == b'[',
+    )))
+}
+
+/// `text` with `value` added as the new member at `pointer`, whose parent must be an object
+/// without that member.
+pub fn add(text: &[u8], pointer: &str, value: &Value) -> Result<Result<Vec<u8>, AddError>, Unsure> {
+    let mut toks = tokens(pointer)?;
+    if find(text, &toks)?.is_some() {
+        return Ok(Err(AddError::Exists));
+    }
+    let key = toks.pop().expect("tokens gives at least one");
+    let parent = if toks.is_empty() {
+        0..text.len()
+    } else {
+        match find(text, &toks)? {
+            Some((_, m)) => m.value,
+            None => return Ok(Err(no_parent(pointer))),
+        }
+    };
+    if text[parent.start] != b'{' {
+        return Ok(Err(no_parent(pointer)));
+    }
+    if text[parent.end - 1] != b'}' {
+        return Err(Unsure);
+    }
+    let mut member = Vec::new();
+    if parent.end - parent.start > 2 {
+        member.push(b',');
+    }
+    serde_json::to_writer(&mut member, &key).map_err(|_| Unsure)?;
+    member.push(b':');
+    serde_json::to_writer(&mut member, value).map_err(|_| Unsure)?;
+    let close = parent.end - 1;
+    Ok(Ok(splice(text, close..close, &member)))
+}
+
+/// The document as far as a check of the place `pointer` reads it: the whole value there,
+/// and on the way to it every object and array with all their members, each scalar member
+/// as it is and each other object or array as `null`. Whether a place is a credential is
+/// judged on this as on the whole tree (by the names and string values of the members beside
+/// it, at every level from the root), and so is whether it exists and what its parent is.
+pub fn view(text: &[u8], pointer: &str) -> Result<Value, Unsure> {
+    let toks = tokens(pointer)?;
+    if !matches!(text.first(), Some(b'{' | b'[')) {
+        return Err(Unsure);
+    }
+    pruned(text, 0..text.len(), &toks)
+}
+
+fn pruned(text: &[u8], at: Range<usize>, toks: &[String]) -> Result<Value, Unsure> {
+    let Some((first, rest)) = toks.split_first() else {
+        return parse(&text[at]);
+    };
+    let shallow = |r: Range<usize>| -> Result<Value, Unsure> {
+        match text[r.start] {
+            b'{' | b'[' => Ok(Value::Null),
+            _ => parse(&text[r]),
+        }
+    };
+    match text[at.start] {
+        b'{' => {
+            let mut map = Map::new();
+            for (key, value) in members(text, at.start)? {
+                let key = key_text(text, key)?;
+                let v = if key == *first {
+                    pruned(text, value, rest)?
+                } else {
+                    shallow(value)?
+                };
+                if map.insert(key, v).is_some() {
+                    return Err(Unsure);
+                }
+            }
+            Ok(Value::Object(map))
+        }
+        b'[' => {
+            let wanted = pointer::index(first);
+            let items = elements(text, at.start)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    if Some(i) == wanted {
+                        pruned(text, r, rest)
+                    } else {
+                        shallow(r)
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Value::Array(items))
+        }
+        _ => parse(&text[at]),
+    }
+}
+
+/// The unescaped tokens of a pointer to a member (not the whole document, which the tree
+/// handles).
+fn tokens(pointer: &str) -> Result<Vec<String>, Unsure> {
+    match pointer::tokens(pointer) {
+        Ok(t) if !t.is_empty() => Ok(t),
+        _ => Err(Unsure),
+    }
+}
+
+fn no_parent(pointer: &str) -> AddError {
+    let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+    AddError::NoParent(if parent.is_empty() {
+        "/".into()
+    } else {
+        parent.into()
+    })
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, Unsure> {
+    serde_json::from_slice(bytes).map_err(|_| Unsure)
+}
+
+fn splice(text: &[u8], cut: Range<usize>, with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() - cut.len() + with.len());
+    out.extend_from_slice(&text[..cut.start]);
+    out.extend_from_slice(with);
+    out.extend_from_slice(&text[cut.end..]);
+    out
+}
+
+/// The member `toks` names, with the range of the object or array holding it; `None` when
+/// the path does not exist.
+fn find(text: &[u8], toks: &[String]) -> Result<Option<(Range<usize>, Member)>, Unsure> {
+    // The whole document is not scanned first: each object or array on the way is, to its
+    // end (a key given twice anywhere on the way is seen).
+    let mut here = 0..text.len();
+    let mut found = None;
+    for t in toks {
+        let Some(m) = member(text, here.start, t)? else {
+            return Ok(None);
+        };
+        found = Some((here, m.clone()));
+        here = m.value;
+    }
+    Ok(found)
+}
+
+/// Member `token` of the object or array starting at `at`; `None` for a scalar or when it
+/// has no such member.
+fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure> {
+    match text[at] {
+        b'{' => {
+            let mut found = None;
+            for (key, value) in members(text, at)? {
+                if key_is(text, key.clone(), token)? {
+                    if found.is_some() {
+                        // The tree keeps the last of the two; leave it to the tree.
+                        return Err(Unsure);
+                    }
+                    found = Some(Member {
+                        start: key.start,
+                        value,
+                    });
+                }
+            }
+            Ok(found)
+        }
+        b'[' => {
+            let Some(i) = pointer::index(token) else {
+                return Ok(None);
+            };
+            Ok(elements(text, at)?.into_iter().nth(i).map(|value| Member {
+                start: value.start,
+                value,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Each member of the object starting at `at`: its key's range (quotes included) and its
+/// value's.
+fn members(text: &[u8], at: usize) -> Result<Vec<(Range<usize>, Range<usize>)>, Unsure> {
+    let mut out = Vec::new();
+    let mut i = at + 1;
+    if text.get(i) == Some(&b'}') {
+        return Ok(out);
+    }
+    loop {
+        if text.get(i) != Some(&b'"') {
+            return Err(Unsure);
+        }
+        let key_end = string_end(text, i)?;
+        if text.get(key_end) != Some(&b':') {
+            return Err(Unsure);
+        }
+        let value_end = value_end(text, key_end + 1)?;
+        out.push((i..key_end, key_end + 1..value_end));
+        match text.get(value_end) {
+            Some(b',') => i = value_end + 1,
+            Some(b'}') => return Ok(out),
+            _ => return Err(Unsure),
+        }
+    }
+}
+
+/// Each element of the array starting at `at`.
+fn elements(text: &[u8], at: usize) -> Result<Vec<Range<usize>>, Unsure> {
+    let mut out = Vec::new();
+    let mut i = at + 1;
+    if text.get(i) == Some(&b']') {
+        return Ok(out);
+    }
+    loop {
+        let end = value_end(text, i)?;
+        out.push(i..end);
+        match text.get(end) {
+            Some(b',') => i = end + 1,
+            Some(b']') => return Ok(out),
+            _ => return Err(Unsure),
+        }
+    }
+}
+
+/// Whether the key at `key` (a string, quotes included) is `token`.
+fn key_is(text: &[u8], key: Range<usize>, token: &str) -> Result<bool, Unsure> {
+    let raw = &text[key.start + 1..key.end - 1];
+    if !raw.contains(&b'\\') {
+        return Ok(raw == token.as_bytes());
+    }
+    Ok(key_text(text, key)? == token)
+}
+
+fn key_text(text: &[u8], key: Range<usize>) -> Result<String, Unsure> {
+    let raw = &text[key.start + 1..key.end - 1];
+    if !raw.contains(&b'\\') {
+        return String::from_utf8(raw.to_vec()).map_err(|_| Unsure);
+    }
+    serde_json::from_slice(&text[key]).map_err(|_| Unsure)
+}
+
+/// Where the string starting at `at` ends (after its closing quote).
+fn string_end(text: &[u8], at: usize) -> Result<usize, Unsure> {
+    let mut i = at + 1;
+    loop {
+        match memchr::memchr2(b'"', b'\\', text.get(i..).ok_or(Unsure)?) {
+            Some(n) if text[i + n] == b'\\' => i += n + 2,
+            Some(n) => return Ok(i + n + 1),
+            None => return Err(Unsure),
+        }
+    }
+}
+
+/// Where the value starting at `at` ends.
+fn value_end(text: &[u8], at: usize) -> Result<usize, Unsure> {
+    match text.get(at).ok_or(Unsure)? {
+        b'"' => string_end(text, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while let Some(&b) = text.get(i) {
+                match b {
+                    b'"' => {
+                        i = string_end(text, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            Err(Unsure)
+        }
+        // A number or a literal runs to the next separator.
+        b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => Ok(text[at..]
+            .iter()
+            .position(|b| matches!(b, b',' | b'}' | b']'))
+            .map_or(text.len(), |n| at + n)),
+        _ => Err(Unsure),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,198 @@
+use super::*;
+use crate::secrets::credentials::secret_depth;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
+        // Quotes, backslashes, brackets, separators and credential words in strings.
+        prop::sample::select(vec!["password", "value", "name", "key", "x"])
+            .prop_map(|s| Value::String(s.into())),
+        "[a-z\"\\\\{}\\[\\]:,/~ \n\u{1}\u{e9}]{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    prop::sample::select(vec!["name", "value", "password", "token", "a"])
+                        .prop_map(String::from),
+                    "[a-z\"\\\\/~:{\\[,]{0,5}",
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A document (an object, as every parked document is) and a pointer into it: to one of its
+/// places, or one step past one (a place that may not exist).
+fn doc_and_pointer() -> impl Strategy<Value = (Value, String)> {
+    prop::collection::btree_map("[a-z/~]{0,3}", value(), 0..5)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+        .prop_flat_map(|doc| {
+            let mut places = Vec::new();
+            every_place(&doc, &mut String::new(), &mut places);
+            let n = places.len();
+            (
+                Just(doc),
+                Just(places),
+                0..n,
+                prop_oneof![Just(None), "[a-z0-9/~]{0,2}".prop_map(Some)],
+            )
+        })
+        .prop_map(|(doc, places, i, extra)| {
+            let mut p = places[i].clone();
+            if let Some(t) = extra {
+                p.push('/');
+                p.push_str(&pointer::escape(&t));
+            }
+            (doc, p)
+        })
+}
+
+fn every_place(v: &Value, here: &mut String, out: &mut Vec<String>) {
+    if !here.is_empty() {
+        out.push(here.clone());
+    }
+    let len = here.len();
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                here.push('/');
+                here.push_str(&pointer::escape(k));
+                every_place(x, here, out);
+                here.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                here.push_str(&format!("/{i}"));
+                every_place(x, here, out);
+                here.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    if out.is_empty() {
+        out.push("/none".into());
+    }
+}
+
+fn compact(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap()
+}
+
+fn shown(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+proptest! {
+    // Each edit of the text is the compact serialisation of the same edit of the tree, byte
+    // for byte (the text being the tree's own serialisation).
+    #[test]
+    fn edits_of_the_text_are_edits_of_the_tree((doc, p) in doc_and_pointer(), new in value()) {
+        let text = compact(&doc);
+        prop_assert_eq!(get(&text, &p).unwrap(), pointer::get(&doc, &p).cloned());
+
+        let mut tree = doc.clone();
+        let replaced = replace(&text, &p, &new).unwrap();
+        match pointer::get_mut(&mut tree, &p) {
+            Some(slot) => {
+                *slot = new.clone();
+                prop_assert_eq!(shown(&replaced.unwrap()), shown(&compact(&tree)));
+            }
+            None => prop_assert!(replaced.is_none()),
+        }
+
+        let mut tree = doc.clone();
+        let removed = remove(&text, &p).unwrap();
+        match pointer::remove(&mut tree, &p) {
+            Some(_) => prop_assert_eq!(shown(&removed.unwrap().0), shown(&compact(&tree))),
+            None => prop_assert!(removed.is_none()),
+        }
+
+        let mut tree = doc.clone();
+        let added = add(&text, &p, &new).unwrap();
+        match pointer::add(&mut tree, &p, new.clone()) {
+            Ok(()) => prop_assert_eq!(shown(&added.unwrap()), shown(&compact(&tree))),
+            Err(e) => prop_assert_eq!(added.unwrap_err(), e),
+        }
+    }
+
+    // What a check of a place reads from the view is what it reads from the whole tree:
+    // whether the place is a credential (and how deep), the value there, and its parent's kind.
+    #[test]
+    fn a_view_answers_as_the_tree((doc, p) in doc_and_pointer()) {
+        let seen = view(&compact(&doc), &p).unwrap();
+        prop_assert_eq!(secret_depth(&p, [Some(&seen), None]), secret_depth(&p, [Some(&doc), None]));
+        prop_assert_eq!(pointer::get(&seen, &p), pointer::get(&doc, &p));
+        let parent = p.rsplit_once('/').map_or("", |(a, _)| a);
+        prop_assert_eq!(
+            pointer::get(&seen, parent).map(Value::is_object),
+            pointer::get(&doc, parent).map(Value::is_object)
+        );
+    }
+}
+
+#[test]
+fn the_rest_of_the_text_keeps_its_spelling() {
+    let text = br#"{"caf\u00e9":"a\/b","n":1.50,"x":{"y":[1,2,3]},"z":"\u0041"}"#;
+    let got = replace(text, "/x/y/1", &json!("two")).unwrap().unwrap();
+    assert_eq!(
+        shown(&got),
+        r#"{"caf\u00e9":"a\/b","n":1.50,"x":{"y":[1,"two",3]},"z":"\u0041"}"#
+    );
+    // Keys are matched by what they say, escaped or not.
+    let got = remove(text, "/café").unwrap().unwrap().0;
+    assert_eq!(shown(&got), r#"{"n":1.50,"x":{"y":[1,2,3]},"z":"\u0041"}"#);
+    let got = remove(text, "/z").unwrap().unwrap().0;
+    assert_eq!(
+        shown(&got),
+        r#"{"caf\u00e9":"a\/b","n":1.50,"x":{"y":[1,2,3]}}"#
+    );
+    let got = add(br#"{"a":{}}"#, "/a/b~1c", &json!({"k": [true]}))
+        .unwrap()
+        .unwrap();
+    assert_eq!(shown(&got), r#"{"a":{"b/c":{"k":[true]}}}"#);
+    // Numbers keep their text (as in a tree read from it).
+    assert_eq!(
+        get(text, "/n").unwrap(),
+        Some(serde_json::from_str::<Value>("1.50").unwrap())
+    );
+}
+
+#[test]
+fn what_only_the_tree_can_answer_is_left_to_it() {
+    // A key given twice (the tree keeps the last), the whole document, a malformed pointer,
+    // text with whitespace between tokens.
+    let twice = br#"{"a":1,"a":2}"#;
+    assert_eq!(get(twice, "/a"), Err(Unsure));
+    assert_eq!(replace(twice, "/a", &json!(3)), Err(Unsure));
+    assert_eq!(view(twice, "/b"), Err(Unsure));
+    assert_eq!(get(br#"{"a":1}"#, ""), Err(Unsure));
+    assert_eq!(get(br#"{"a":1}"#, "a"), Err(Unsure));
+    assert_eq!(get(br#"{"a":~}"#, "/a~2"), Err(Unsure));
+    assert_eq!(get(br#"{"a": 1}"#, "/a"), Err(Unsure));
+}
+
+#[test]
+fn a_view_keeps_the_members_beside_the_path_and_not_below_them() {
+    let text = br#"{"name":"password","value":{"deep":1},"other":[1,{"x":2}],"k":true}"#;
+    assert_eq!(
+        view(text, "/value").unwrap(),
+        json!({"name": "password", "value": {"deep": 1}, "other": null, "k": true})
+    );
+    assert_eq!(
+        view(text, "/other/1/x").unwrap(),
+        json!({"name": "password", "value": null, "other": [1, {"x": 2}], "k": true})
+    );
+}
