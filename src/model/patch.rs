@@ -245,9 +245,11 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
     }
 }
 
-/// Each member of the object starting at `at`: its key's range (quotes included) and its
-/// value's.
-fn members(text: &[u8], at: usize) -> Result<Vec<(Range<usize>, Range<usize>)>, Unsure> {
+/// The members of an object: each key's range in the text (quotes included) and its value's.
+type Members = Vec<(Range<usize>, Range<usize>)>;
+
+/// Each member of the object starting at `at`.
+fn members(text: &[u8], at: usize) -> Result<Members, Unsure> {
     let mut out = Vec::new();
     let mut i = at + 1;
     if text.get(i) == Some(&b'}') {
