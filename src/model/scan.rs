@@ -5,17 +5,53 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-// A number's "map" holds the number's text, not a string value of the document.
-use super::json::{Key, NUMBER_TOKEN};
+use super::json::Key;
 
-/// Whether `f` returns true for some string value (not key) of the JSON text `bytes`. Text
-/// that does not parse holds none.
+/// Whether `f` returns true for some string value (not key) of the JSON text `bytes`, a
+/// document a parse accepted. One pass from quote to quote: a string followed by `:` is a
+/// key; a value is handed over as it is unless it holds an escape (then decoded).
 pub fn any_string(bytes: &[u8], f: &mut dyn FnMut(&str) -> bool) -> bool {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    matches!(Strings { f }.deserialize(&mut de), Ok(true))
+    let mut at = 0;
+    while let Some(n) = memchr::memchr(b'"', &bytes[at..]) {
+        let start = at + n;
+        let mut end = start + 1;
+        let mut escaped = false;
+        loop {
+            let Some(rest) = bytes.get(end..) else {
+                return false;
+            };
+            match memchr::memchr2(b'"', b'\\', rest) {
+                Some(i) if rest[i] == b'\\' => {
+                    escaped = true;
+                    end += i + 2;
+                }
+                Some(i) => {
+                    end += i + 1;
+                    break;
+                }
+                None => return false,
+            }
+        }
+        at = end;
+        let next = bytes[end..]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if next == Some(&b':') {
+            continue;
+        }
+        let hit = if escaped {
+            serde_json::from_slice::<String>(&bytes[start..end]).is_ok_and(|s| f(&s))
+        } else {
+            std::str::from_utf8(&bytes[start + 1..end - 1]).is_ok_and(|s| f(s))
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
 }
 
 /// The values of the top-level fields `names` of the JSON object text `bytes`, in the order
@@ -25,70 +61,6 @@ pub fn top_fields(bytes: &[u8], names: &[&str]) -> Vec<Option<Value>> {
     Fields { names }
         .deserialize(&mut de)
         .unwrap_or_else(|_| vec![None; names.len()])
-}
-
-struct Strings<'f, 'g> {
-    f: &'f mut (dyn FnMut(&str) -> bool + 'g),
-}
-
-impl<'de> DeserializeSeed<'de> for Strings<'_, '_> {
-    type Value = bool;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Strings<'_, '_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        Ok((self.f)(v))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        let mut hit = false;
-        while let Some(h) = seq.next_element_seed(Strings { f: &mut *self.f })? {
-            hit |= h;
-            if hit {
-                // The rest is still read, so that the text is checked to its end.
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                break;
-            }
-        }
-        Ok(hit)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut hit = false;
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if hit || key.0 == NUMBER_TOKEN {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            hit = map.next_value_seed(Strings { f: &mut *self.f })?;
-        }
-        Ok(hit)
-    }
 }
 
 struct Fields<'n> {
@@ -157,6 +129,15 @@ mod tests {
         assert!(!any_string(&text, &mut |s| s.starts_with("1234")));
         // Escapes are read as the strings they spell.
         assert!(any_string(br#"{"a": ["\u0078"]}"#, &mut |s| s == "x"));
+        // A key is a key before whitespace too; quotes, colons and backslashes inside strings
+        // end nothing.
+        let text = br#"{"k" : "v:", "l":["\"q\":", "\\"] , "m":{"n":"o"}}"#;
+        let mut seen = Vec::new();
+        any_string(text, &mut |s| {
+            seen.push(s.to_string());
+            false
+        });
+        assert_eq!(seen, ["v:", "\"q\":", "\\", "o"]);
     }
 
     #[test]

@@ -36,6 +36,13 @@ pub fn warn(kinds: &Kinds, items: &[Vec<Item>], shown: &[&str], warnings: &mut V
     // iterated, so no hash order reaches an output; its hash is seeded per run, so names a
     // package chose cannot be made to collide.
     let old_names: HashSet<&str> = moved.keys().copied().collect();
+    // And before hashing, a string of a length no old name has is turned away.
+    let mut lengths = vec![false; moved.keys().map(|n| n.len()).max().unwrap_or(0) + 1];
+    for n in moved.keys() {
+        lengths[n.len()] = true;
+    }
+    let may_be_old =
+        |text: &str| lengths.get(text.len()).copied().unwrap_or(false) && old_names.contains(text);
     for (package, shown) in items.iter().zip(shown) {
         // Most documents hold no old name: each is scanned without building anything, in
         // parallel, and the notes are put back in item order.
@@ -46,7 +53,7 @@ pub fn warn(kinds: &Kinds, items: &[Vec<Item>], shown: &[&str], warnings: &mut V
                     return Vec::new();
                 }
                 // The text is scanned first; the tree is built for a hit only.
-                if !it.asset.any_string(&mut |text| old_names.contains(text)) {
+                if !it.asset.any_string(&mut |text| may_be_old(text)) {
                     return Vec::new();
                 }
                 let mut hits: Vec<(String, &str)> = Vec::new();
