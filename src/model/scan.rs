@@ -45,7 +45,7 @@ pub fn any_string(bytes: &[u8], f: &mut dyn FnMut(&str) -> bool) -> bool {
         let hit = if escaped {
             serde_json::from_slice::<String>(&bytes[start..end]).is_ok_and(|s| f(&s))
         } else {
-            std::str::from_utf8(&bytes[start + 1..end - 1]).is_ok_and(|s| f(s))
+            std::str::from_utf8(&bytes[start + 1..end - 1]).is_ok_and(&mut *f)
         };
         if hit {
             return true;
