@@ -16,7 +16,9 @@ mod folder;
 mod zipfile;
 
 use folder::{open_dir, open_file};
-use zipfile::{Checked, RawBounded, SharedFile, is_plain_config_file, open_zip, stored_bytes};
+use zipfile::{
+    Checked, RawBounded, SharedFile, is_plain_config_file, open_zip, stored_bytes, with_inflater,
+};
 
 /// How an entry's bytes are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,11 +186,9 @@ impl Source {
                 };
                 match entry.method {
                     Method::Stored => f(&mut Checked::new(bounded, entry, &self.path)),
-                    Method::Deflated => f(&mut Checked::new(
-                        flate2::read::DeflateDecoder::new(bounded),
-                        entry,
-                        &self.path,
-                    )),
+                    Method::Deflated => with_inflater(bounded, |inflating| {
+                        f(&mut Checked::new(inflating, entry, &self.path))
+                    }),
                 }
             }
             Kind::File => {

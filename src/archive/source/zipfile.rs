@@ -47,6 +47,88 @@ impl<R: Read> Read for RawBounded<'_, R> {
     }
 }
 
+/// Inflates a raw deflate stream read from `inner` with the inflater and input buffer of
+/// this thread, reset for each entry: a new one would clear a 32 KiB buffer and set up its
+/// state each time, which costs more than inflating a small entry. It reads as
+/// `flate2::read::DeflateDecoder` does: the input is read 32 KiB at a time; a stream that
+/// stops before its end is an `UnexpectedEof`, bad data `InvalidInput`.
+pub(super) fn with_inflater<R: Read, T>(inner: R, f: impl FnOnce(&mut Inflating<R>) -> T) -> T {
+    thread_local! {
+        static INFLATER: std::cell::RefCell<Option<(flate2::Decompress, Box<[u8]>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    // Taken out while in use (a nested read makes its own) and put back after.
+    let (mut state, buf) = INFLATER
+        .with(|cell| cell.borrow_mut().take())
+        .unwrap_or_else(|| {
+            (
+                flate2::Decompress::new(false),
+                vec![0; 32 << 10].into_boxed_slice(),
+            )
+        });
+    state.reset(false);
+    let mut reader = Inflating {
+        inner,
+        state,
+        buf,
+        pos: 0,
+        filled: 0,
+    };
+    let out = f(&mut reader);
+    let Inflating { state, buf, .. } = reader;
+    INFLATER.with(|cell| *cell.borrow_mut() = Some((state, buf)));
+    out
+}
+
+/// See [`with_inflater`].
+pub(super) struct Inflating<R> {
+    inner: R,
+    state: flate2::Decompress,
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+}
+
+impl<R: Read> Read for Inflating<R> {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        use flate2::{FlushDecompress, Status};
+        loop {
+            if self.pos == self.filled {
+                self.filled = self.inner.read(&mut self.buf)?;
+                self.pos = 0;
+            }
+            let input = &self.buf[self.pos..self.filled];
+            let eof = input.is_empty();
+            let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
+            let flush = if eof {
+                FlushDecompress::Finish
+            } else {
+                FlushDecompress::None
+            };
+            let ret = self.state.decompress(input, dst, flush);
+            let read = (self.state.total_out() - before_out) as usize;
+            self.pos += (self.state.total_in() - before_in) as usize;
+            match ret {
+                // Nothing out yet and more to come: asked again (0 would mean the end).
+                Ok(Status::Ok | Status::BufError) if read == 0 && !eof && !dst.is_empty() => {}
+                Ok(Status::Ok | Status::BufError) if read == 0 && eof && !dst.is_empty() => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "incomplete deflate stream",
+                    ));
+                }
+                Ok(_) => return Ok(read),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "corrupt deflate stream",
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// Enforces the declared size and turns the reader's failures into package errors.
 pub(super) struct Checked<'a, R> {
     inner: R,
@@ -480,4 +562,58 @@ pub(super) fn is_plain_config_file(path: &Path) -> bool {
         .and_then(|f| read_at(&f, &mut magic, 0))
         .is_ok_and(|n| n == 2 && magic == *b"PK");
     !zip
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn deflated(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// What a reader gives: the bytes, or the error's kind and words.
+    fn outcome(r: &mut dyn Read) -> Result<Vec<u8>, (io::ErrorKind, String)> {
+        let mut out = Vec::new();
+        r.read_to_end(&mut out)
+            .map(|_| out)
+            .map_err(|e| (e.kind(), e.to_string()))
+    }
+
+    #[test]
+    fn the_inflater_of_a_thread_reads_each_stream_as_a_new_decoder_would() {
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let good = deflated(b"{\"name\": \"a\"}");
+        let streams = [
+            good.clone(),
+            deflated(&big),
+            // Bad data, a stream cut short, nothing at all, then good ones again: each starts
+            // from a clean state whatever the one before left.
+            vec![0xff; 40],
+            deflated(&big)[..1000].to_vec(),
+            Vec::new(),
+            good.clone(),
+            deflated(b""),
+            deflated(&big),
+        ];
+        // Told in a line: the length and CRC of the bytes, or the error.
+        let told = |o: &Result<Vec<u8>, (io::ErrorKind, String)>| match o {
+            Ok(bytes) => format!("{} bytes, crc {:08x}", bytes.len(), crc32fast::hash(bytes)),
+            Err(e) => format!("{e:?}"),
+        };
+        for (i, s) in streams.iter().enumerate() {
+            let want = outcome(&mut flate2::read::DeflateDecoder::new(&s[..]));
+            let got = with_inflater(&s[..], |r| outcome(r));
+            assert_eq!(told(&got), told(&want), "stream {i}");
+        }
+        assert_eq!(
+            with_inflater(&good[..], |r| outcome(r)).unwrap(),
+            b"{\"name\": \"a\"}"
+        );
+    }
 }
