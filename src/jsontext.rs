@@ -90,6 +90,8 @@ impl Scan<'_> {
             b'{' => {
                 self.at += 1;
                 let mut members: Vec<(String, usize, Node)> = Vec::new();
+                // Keys seen, in a set: an object of many keys is read in linear time.
+                let mut seen = std::collections::HashSet::new();
                 self.ws();
                 if self.eat(b'}').is_none() {
                     loop {
@@ -97,7 +99,7 @@ impl Scan<'_> {
                         let key_at = self.at;
                         self.string()?;
                         let key: String = serde_json::from_str(&self.text[key_at..self.at]).ok()?;
-                        if members.iter().any(|(k, _, _)| *k == key) {
+                        if !seen.insert(key.clone()) {
                             return None;
                         }
                         self.ws();

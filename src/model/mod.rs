@@ -643,17 +643,28 @@ impl Asset {
         self.refs.as_ref().expect("just kept")
     }
 
-    /// Points reference `i` of [`Asset::kept_references`] at the asset named `name`: writes
-    /// the name at the reference's place, and the kept references stay, that one renamed (a
-    /// string written over a string leaves every other reference where it was).
-    pub fn retarget_reference(&mut self, kinds: &kinds::Kinds, i: usize, name: &str) {
-        let Some(Ok(mut refs)) = self.refs.take() else {
-            unreachable!("retargeted only among the references kept");
-        };
-        self.set_at(kinds, &refs[i].pointer, Value::String(name.to_string()));
-        refs[i].name = name.to_string();
-        self.refs = Some(Ok(refs));
-        self.refs_builtin = false;
+    /// Points reference `i` of [`Asset::kept_references`], read from the field at `pointer`, at
+    /// the asset named `name`: writes the name there, and the kept references stay, that one
+    /// renamed (a string written over a string leaves every other reference where it was).
+    /// When another reference was read from the same field (two declarations reaching it), or
+    /// none are kept, they are found again when next asked for.
+    pub fn retarget_reference(
+        &mut self,
+        kinds: &kinds::Kinds,
+        pointer: &str,
+        i: usize,
+        name: &str,
+    ) {
+        let kept = self.refs.take();
+        self.set_at(kinds, pointer, Value::String(name.to_string()));
+        if let Some(Ok(mut refs)) = kept
+            && refs.get(i).is_some_and(|r| r.pointer == pointer)
+            && refs.iter().filter(|r| r.pointer == pointer).count() == 1
+        {
+            refs[i].name = name.to_string();
+            self.refs = Some(Ok(refs));
+            self.refs_builtin = false;
+        }
     }
 
     /// Every reference this asset's document makes to another asset, in declaration then
@@ -987,6 +998,59 @@ mod tests {
         let read = a.references(&plan_kinds).unwrap();
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].name, "g");
+    }
+
+    #[test]
+    fn a_value_set_deep_in_a_deep_document_is_read_again() {
+        // 100 levels read, 40 more written below them: past what a parked text may hold, so
+        // the edit is made on the tree, which stays.
+        let path = "/a".repeat(100);
+        let text = format!("{}1{}", r#"{"a":"#.repeat(100), "}".repeat(100));
+        let kinds = kinds::Kinds::builtin();
+        let mut a = Asset::from_text(
+            AssetKey::new("app", "x", Version::None),
+            text.as_bytes(),
+            None,
+        );
+        let deep = (0..40).fold(serde_json::json!(1), |v, _| serde_json::json!([v]));
+        assert!(a.set_at(kinds, &path, deep.clone()));
+        a.park(kinds);
+        assert_eq!(pointer::get(&a.meta(), &path), Some(&deep));
+    }
+
+    #[test]
+    fn a_field_two_declarations_read_is_read_again_once_renamed() {
+        const REFS: &[kinds::RefDecl] = &[kinds::r("/x", "app"), kinds::r("/*", "widget")];
+        let declared = kinds::kind("spec", "widget", "", REFS, None);
+        let kinds = kinds::Kinds::with_declared(vec![declared]).unwrap();
+        let mut a = Asset::from_text(
+            AssetKey::new("widget", "w", Version::None),
+            br#"{"x":"old"}"#,
+            None,
+        );
+        let found = a.kept_references(&kinds).clone().unwrap();
+        assert_eq!(found.len(), 2);
+        let i = found.iter().position(|r| r.kind == "app").unwrap();
+        a.retarget_reference(&kinds, "/x", i, "new");
+        let now = a.references(&kinds).unwrap();
+        assert!(now.iter().all(|r| r.name == "new"), "{now:?}");
+        // A field only one declaration reads keeps the kept list, renamed.
+        let mut b = Asset::from_text(
+            AssetKey::new("api", "b", Version::None),
+            br#"{"group":"g","backend":"s"}"#,
+            None,
+        );
+        let builtin = kinds::Kinds::builtin();
+        let found = b.kept_references(builtin).clone().unwrap();
+        let i = found.iter().position(|r| r.pointer == "/group").unwrap();
+        b.retarget_reference(builtin, "/group", i, "g2");
+        assert!(b.refs.is_some());
+        let now = b.references(builtin).unwrap();
+        assert_eq!(now[i].name, "g2");
+        assert_eq!(now, {
+            b.forget_references();
+            b.references(builtin).unwrap()
+        });
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! [`super::json::without_whitespace`], or hoist's compact serialisation). An edit keeps every
 //! byte it does not touch, so the strings and numbers of the rest of the document keep the
 //! spelling they were read with (escapes included); a value written is `serde_json`'s compact
-//! serialisation of it, the bytes a serialisation of the whole edited tree gives it. A member
+//! serialisation of it (an object or array written over one, merged into its text as
+//! [`crate::jsontext`] merges: what both hold keeps its bytes). A member
 //! added goes after the object's last member (where a tree puts a new key); a member or element
 //! removed takes the comma before it with it (after it, when it was the first).
 //!
@@ -43,13 +44,43 @@ pub fn get(text: &[u8], pointer: &str) -> Result<Option<Value>, Unsure> {
 }
 
 /// `text` with the value at `pointer` replaced by `value`; `None` when the path does not exist.
+/// An object or array written over one is written over its text as [`crate::jsontext`] does
+/// (what is the same in both keeps its bytes), as the tree's edit would be when parked.
 pub fn replace(text: &[u8], pointer: &str, value: &Value) -> Result<Option<Vec<u8>>, Unsure> {
     let toks = tokens(pointer)?;
+    too_deep(&toks, value)?;
     let Some((_, m)) = find(text, &toks)? else {
         return Ok(None);
     };
-    let new = serde_json::to_vec(value).map_err(|_| Unsure)?;
+    let old = &text[m.value.clone()];
+    let merged = match (old[0], value) {
+        (b'{', Value::Object(_)) | (b'[', Value::Array(_)) => std::str::from_utf8(old)
+            .ok()
+            .and_then(|o| crate::jsontext::rewrite(o, &parse(old).ok()?, value)),
+        _ => None,
+    };
+    let new = match merged {
+        Some(m) => m.into_bytes(),
+        None => serde_json::to_vec(value).map_err(|_| Unsure)?,
+    };
     Ok(Some(splice(text, m.value, &new)))
+}
+
+/// A value written at the end of `toks` would nest deeper than a parked document may (its
+/// text must parse again): left to the tree, which stays unparked then.
+fn too_deep(toks: &[String], value: &Value) -> Result<(), Unsure> {
+    fn depth(v: &Value) -> usize {
+        match v {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    // The document itself is one level; each token steps into one more.
+    if 1 + toks.len() + depth(value) > super::PARK_DEPTH {
+        return Err(Unsure);
+    }
+    Ok(())
 }
 
 /// `text` without the member or element at `pointer`, and whether it was an element (the
@@ -78,6 +109,7 @@ pub fn remove(text: &[u8], pointer: &str) -> Result<Option<(Vec<u8>, bool)>, Uns
 /// without that member.
 pub fn add(text: &[u8], pointer: &str, value: &Value) -> Result<Result<Vec<u8>, AddError>, Unsure> {
     let mut toks = tokens(pointer)?;
+    too_deep(&toks, value)?;
     if find(text, &toks)?.is_some() {
         return Ok(Err(AddError::Exists));
     }
@@ -90,7 +122,7 @@ pub fn add(text: &[u8], pointer: &str, value: &Value) -> Result<Result<Vec<u8>, 
             None => return Ok(Err(no_parent(pointer))),
         }
     };
-    if text[parent.start] != b'{' {
+    if text.get(parent.start) != Some(&b'{') {
         return Ok(Err(no_parent(pointer)));
     }
     if text[parent.end - 1] != b'}' {
@@ -215,7 +247,7 @@ fn find(text: &[u8], toks: &[String]) -> Result<Option<(Range<usize>, Member)>, 
 /// Member `token` of the object or array starting at `at`; `None` for a scalar or when it
 /// has no such member.
 fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure> {
-    match text[at] {
+    match *text.get(at).ok_or(Unsure)? {
         b'{' => {
             let mut found = None;
             for (key, value) in members(text, at)? {

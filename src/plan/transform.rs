@@ -220,7 +220,7 @@ pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) ->
         })
         .collect();
     for (i, r) in &out {
-        asset.retarget_reference(kinds, *i, &r.to);
+        asset.retarget_reference(kinds, &r.pointer, *i, &r.to);
     }
     // Kept until the plan is made: collected to its length, no room for more.
     out.into_iter().map(|(_, r)| r).collect()

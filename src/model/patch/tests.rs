@@ -96,8 +96,9 @@ fn shown(bytes: &[u8]) -> String {
 }
 
 proptest! {
-    // Each edit of the text is the compact serialisation of the same edit of the tree, byte
-    // for byte (the text being the tree's own serialisation).
+    // Each edit of the text is the same edit of the tree, byte for byte: its compact
+    // serialisation (the text being the tree's own serialisation), or for a replaced value
+    // the tree written over the text as parking writes it.
     #[test]
     fn edits_of_the_text_are_edits_of_the_tree((doc, p) in doc_and_pointer(), new in value()) {
         let text = compact(&doc);
@@ -108,7 +109,14 @@ proptest! {
         match pointer::get_mut(&mut tree, &p) {
             Some(slot) => {
                 *slot = new.clone();
-                prop_assert_eq!(shown(&replaced.unwrap()), shown(&compact(&tree)));
+                // The value of the tree's edit, in the bytes of that edit written over the
+                // text (as a tree edited from a text is parked): an object written over an
+                // object keeps the old keys' order.
+                let replaced = replaced.unwrap();
+                let text_str = std::str::from_utf8(&text).unwrap();
+                let over = crate::jsontext::rewrite(text_str, &doc, &tree).unwrap();
+                prop_assert_eq!(shown(&replaced), over);
+                prop_assert_eq!(serde_json::from_slice::<Value>(&replaced).unwrap(), tree);
             }
             None => prop_assert!(replaced.is_none()),
         }
@@ -194,5 +202,36 @@ fn a_view_keeps_the_members_beside_the_path_and_not_below_them() {
     assert_eq!(
         view(text, "/other/1/x").unwrap(),
         json!({"name": "password", "value": null, "other": [1, {"x": 2}], "k": true})
+    );
+}
+
+#[test]
+fn an_object_written_over_one_keeps_what_both_hold() {
+    let text = br#"{"a":{"s":"caf\u00e9","n":1},"b":["\/",2]}"#;
+    let got = replace(text, "/a", &json!({"s": "café", "n": 2, "t": true}))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        shown(&got),
+        r#"{"a":{"s":"caf\u00e9","n":2,"t":true},"b":["\/",2]}"#
+    );
+    let got = replace(text, "/b", &json!(["/", 3])).unwrap().unwrap();
+    assert_eq!(shown(&got), r#"{"a":{"s":"caf\u00e9","n":1},"b":["\/",3]}"#);
+}
+
+#[test]
+fn no_text_and_too_deep_values_are_left_to_the_tree() {
+    assert_eq!(get(b"", "/a"), Err(Unsure));
+    assert_eq!(replace(b"", "/a", &json!(1)), Err(Unsure));
+    assert_eq!(remove(b"", "/a"), Err(Unsure));
+    assert_eq!(add(b"", "/a", &json!(1)), Err(Unsure));
+    // A value that would take the document past the depth a parked text may have.
+    let deep = (0..130).fold(json!(1), |v, _| json!([v]));
+    assert_eq!(replace(br#"{"a":1}"#, "/a", &deep), Err(Unsure));
+    assert_eq!(add(br#"{"a":1}"#, "/b", &deep), Err(Unsure));
+    assert!(
+        replace(br#"{"a":1}"#, "/a", &json!([[1]]))
+            .unwrap()
+            .is_some()
     );
 }

@@ -368,7 +368,8 @@ pub fn asset_dir(key: &AssetKey) -> String {
 /// The bytes of `asset.json` for an asset.
 pub fn doc_bytes(asset: &Asset) -> Vec<u8> {
     if let Some(meta) = asset.compact_text() {
-        // The same bytes as the serialisation below, without parsing the parked text.
+        // Pretty JSON as the serialisation below writes it, made from the parked text without
+        // parsing it: its strings and numbers keep the spelling they were read with.
         let mut out = b"{\n".to_vec();
         if !asset.labels.is_empty() {
             out.extend_from_slice(b"  \"labels\": ");
