@@ -1,5 +1,7 @@
 //! The asset model: what a package holds, independent of its layout.
 
+#[cfg(test)]
+mod arbitrary;
 pub mod json;
 pub mod kinds;
 mod labels;

@@ -74,16 +74,9 @@ mod tests {
     use serde_json::{Value, json};
 
     fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|n| json!(n)),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(|f| json!(f)),
-            // Quotes, backslashes, brackets, separators and control characters in strings.
-            "[a-z\"\\\\{}\\[\\]:, \n\t\u{1}\u{e9}\u{1f600}]{0,12}".prop_map(Value::String),
-        ];
+        // Quotes, backslashes, brackets, separators and control characters in strings.
+        let leaf =
+            crate::model::arbitrary::scalar("[a-z\"\\\\{}\\[\\]:, \n\t\u{1}\u{e9}\u{1f600}]{0,12}");
         leaf.prop_recursive(5, 64, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
