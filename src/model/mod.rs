@@ -422,8 +422,9 @@ impl Asset {
         }
     }
 
-    /// The document's text when it is parked as hoist's compact serialisation of it (the
-    /// form [`pretty::from_compact`] reformats), so that it is written without a parse.
+    /// The document's text when it is parked as hoist's own text of it (its compact
+    /// serialisation, or the text read and then patched: the form [`pretty::from_compact`]
+    /// reformats), so that it is written without a parse.
     pub fn compact_text(&self) -> Option<&[u8]> {
         match (&self.doc.tree, &self.doc.text) {
             (None, Some(text)) if self.doc.compact => Some(text),
