@@ -243,8 +243,11 @@ impl Doc {
                 return;
             }
             // A tree edited from a text is written over that text, as a patch would be: what
-            // did not change keeps the spelling it was read with.
+            // did not change keeps the spelling it was read with. Only a text with an escape
+            // or an exponent can be spelled otherwise than serde_json writes it; any other is
+            // written from the tree (no second parse).
             if let Some(old) = &self.text
+                && may_spell_otherwise(old)
                 && let Ok(source) = std::str::from_utf8(old)
                 && let Some(kept) = crate::jsontext::rewrite(source, &parse_parked(old), tree)
             {
@@ -256,6 +259,24 @@ impl Doc {
         }
         self.tree = None;
     }
+}
+
+/// Whether JSON text `text` holds a string escape or a number with an exponent: the only
+/// spellings (besides whitespace and key order) in which it may differ from what serde_json
+/// writes for the value it holds.
+fn may_spell_otherwise(text: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut before = 0u8;
+    for &b in text {
+        match (in_string, b) {
+            (true, b'\\') => return true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'e' | b'E') if before.is_ascii_digit() => return true,
+            _ => {}
+        }
+        before = b;
+    }
+    false
 }
 
 /// The pointer of the object or array holding `pointer`'s place (`""` is the document).
@@ -1054,6 +1075,20 @@ mod tests {
             b.forget_references();
             b.references(builtin).unwrap()
         });
+    }
+
+    #[test]
+    fn only_escapes_and_exponents_are_spelled_otherwise() {
+        for (text, may) in [
+            (r#"{"a":true,"b":false,"e":"e1","n":[1.5,-2,null]}"#, false),
+            (r#"{"a":"x\"y"}"#, true),
+            (r#"{"a":"\u00e9"}"#, true),
+            (r#"{"n":1e5}"#, true),
+            (r#"{"n":[2.5E-3]}"#, true),
+            (r#"{"s":"1e5"}"#, false),
+        ] {
+            assert_eq!(may_spell_otherwise(text.as_bytes()), may, "{text}");
+        }
     }
 
     #[test]

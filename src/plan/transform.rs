@@ -496,6 +496,9 @@ fn run_transform_hooks(run: &Run<'_>, host: &HookHost, item: &mut Item) {
         {
             continue;
         }
+        // A hook reads the whole document, several times (its credentials, the conversion to
+        // Lua, the changes it made): parsed once, here.
+        item.asset.unpark();
         // The asset moves into the hook; what stays behind when it fails or is dropped only
         // needs its key.
         let labels_before = item.asset.labels_json();
