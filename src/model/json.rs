@@ -399,6 +399,25 @@ impl<'de> Visitor<'de> for Skip {
     }
 }
 
+/// Where the JSON string whose opening quote is at `at` ends (just after its closing quote,
+/// the first one no backslash escapes), and whether it holds an escape; `None` when the text
+/// ends first.
+pub(crate) fn string_end(text: &[u8], at: usize) -> Option<(usize, bool)> {
+    let mut i = at + 1;
+    let mut escaped = false;
+    loop {
+        let rest = text.get(i..)?;
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(n) if rest[n] == b'\\' => {
+                escaped = true;
+                i += n + 2;
+            }
+            Some(n) => return Some((i + n + 1, escaped)),
+            None => return None,
+        }
+    }
+}
+
 /// The JSON text `text` without the whitespace between its tokens: the same document (every
 /// string, number and key keeps its bytes), about a third shorter when `text` is indented.
 /// `text` must be JSON a parse accepted; what lies outside strings is copied as it is.
@@ -412,14 +431,7 @@ pub fn without_whitespace(text: &[u8]) -> Vec<u8> {
             continue;
         } else if text[at] == b'"' {
             // A string, whole, to its closing quote (one not escaped).
-            let mut end = at + 1;
-            loop {
-                match memchr::memchr2(b'"', b'\\', &text[end.min(text.len())..]) {
-                    Some(i) if text[end + i] == b'\\' => end += i + 2,
-                    Some(i) => break end + i + 1,
-                    None => break text.len(),
-                }
-            }
+            string_end(text, at).map_or(text.len(), |(end, _)| end)
         } else {
             // Up to the next whitespace or string.
             text[at..]

@@ -342,14 +342,9 @@ fn key_text(text: &[u8], key: Range<usize>) -> Result<String, Unsure> {
 
 /// Where the string starting at `at` ends (after its closing quote).
 fn string_end(text: &[u8], at: usize) -> Result<usize, Unsure> {
-    let mut i = at + 1;
-    loop {
-        match memchr::memchr2(b'"', b'\\', text.get(i..).ok_or(Unsure)?) {
-            Some(n) if text[i + n] == b'\\' => i += n + 2,
-            Some(n) => return Ok(i + n + 1),
-            None => return Err(Unsure),
-        }
-    }
+    super::json::string_end(text, at)
+        .map(|(end, _)| end)
+        .ok_or(Unsure)
 }
 
 /// Where the value starting at `at` ends.

@@ -17,24 +17,9 @@ pub fn any_string(bytes: &[u8], f: &mut dyn FnMut(&str) -> bool) -> bool {
     let mut at = 0;
     while let Some(n) = memchr::memchr(b'"', &bytes[at..]) {
         let start = at + n;
-        let mut end = start + 1;
-        let mut escaped = false;
-        loop {
-            let Some(rest) = bytes.get(end..) else {
-                return false;
-            };
-            match memchr::memchr2(b'"', b'\\', rest) {
-                Some(i) if rest[i] == b'\\' => {
-                    escaped = true;
-                    end += i + 2;
-                }
-                Some(i) => {
-                    end += i + 1;
-                    break;
-                }
-                None => return false,
-            }
-        }
+        let Some((end, escaped)) = super::json::string_end(bytes, start) else {
+            return false;
+        };
         at = end;
         let next = bytes[end..]
             .iter()
