@@ -56,13 +56,13 @@ pub fn attach(
                     for c in &mut changes {
                         c.by = Some(credit(it, &c.pointer));
                     }
-                    it.diff = changes;
+                    it.diff = changes.into();
                     let mut labels = diff::json(&old.labels_json(), &it.asset.labels_json());
                     for c in &mut labels {
                         c.by = Some(label_credit(it, &c.pointer));
                     }
-                    it.label_diff = labels;
-                    it.files = files(old, &it.asset, Lines::Shown);
+                    it.label_diff = labels.into();
+                    it.files = files(old, &it.asset, Lines::Shown).into();
                     mask(it, [Some(&old_doc), Some(&new_doc)], *platform, recorded);
                 }
                 (Some(Action::Create), _) => {

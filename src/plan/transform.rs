@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde_json::Value;
+use thin_vec::ThinVec;
 
 use super::inputs::{EnvLookup, span_text};
 use super::select::Selection;
@@ -25,13 +26,13 @@ pub struct Item {
     /// The asset as it is now.
     pub asset: Asset,
     /// Renames, in order.
-    pub renames: Vec<RenameStep>,
+    pub renames: ThinVec<RenameStep>,
     /// Fields removed by `strip`.
-    pub stripped: Vec<String>,
+    pub stripped: ThinVec<String>,
     /// Fields set by overrides.
-    pub overrides: Vec<OverrideStep>,
+    pub overrides: ThinVec<OverrideStep>,
     /// References rewritten to follow renames.
-    pub references: Vec<RefRewrite>,
+    pub references: ThinVec<RefRewrite>,
     /// Why it fails, once it does (boxed: few items fail).
     pub error: Option<Box<Note>>,
     /// References already unresolved before any transform (warned at selection).
@@ -41,26 +42,28 @@ pub struct Item {
     /// The script that dropped the asset, when a transform hook returned nil.
     pub dropped: Option<String>,
     /// Lines hooks logged for this asset: (script, line).
-    pub logs: Vec<(String, String)>,
+    pub logs: ThinVec<(String, String)>,
     /// What transform hooks changed in the document, field by field, each naming its hook.
-    pub edits: Vec<Change>,
+    pub edits: ThinVec<Change>,
     /// What transform hooks changed in the labels (pointers into the labels), each naming its
     /// hook.
-    pub label_edits: Vec<Change>,
+    pub label_edits: ThinVec<Change>,
     /// How the labels written differ from the target's (pointers into the labels).
-    pub label_diff: Vec<Change>,
+    pub label_diff: ThinVec<Change>,
     /// The field-level difference the plan shows (see [`crate::plan::changes`]).
-    pub diff: Vec<Change>,
+    pub diff: ThinVec<Change>,
     /// Payload files that differ from the target's.
-    pub files: Vec<FileChange>,
+    pub files: ThinVec<FileChange>,
     /// Steps on the platform after the import (see [`crate::plan::AssetPlan::after_import`]).
-    pub after_import: Vec<Note>,
+    pub after_import: ThinVec<Note>,
 }
 
 // Every item of a run lives until the plan is made (100,000 at once in the benchmark): what
-// only some items have is boxed. A field that makes it larger should be weighed against that.
+// only some items have is boxed, and its lists are `ThinVec`s (one pointer, and no allocation
+// while empty, as most of them stay), 8 bytes each where a `Vec` takes 24. A field that makes
+// it larger should be weighed against that.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<Item>() <= 664);
+const _: () = assert!(std::mem::size_of::<Item>() <= 488);
 
 impl Item {
     /// Fails the item with `note` (the first failure is the one kept).
@@ -387,21 +390,21 @@ pub(super) fn transform(
             let mut item = Item {
                 source_key: asset.key.clone(),
                 asset,
-                renames: Vec::new(),
-                stripped: Vec::new(),
-                overrides: Vec::new(),
-                references: Vec::new(),
+                renames: ThinVec::new(),
+                stripped: ThinVec::new(),
+                overrides: ThinVec::new(),
+                references: ThinVec::new(),
                 error: None,
                 unresolved: selection.unresolved.get(&i).cloned().unwrap_or_default(),
                 action: None,
                 dropped: None,
-                logs: Vec::new(),
-                edits: Vec::new(),
-                label_edits: Vec::new(),
-                label_diff: Vec::new(),
-                diff: Vec::new(),
-                files: Vec::new(),
-                after_import: Vec::new(),
+                logs: ThinVec::new(),
+                edits: ThinVec::new(),
+                label_edits: ThinVec::new(),
+                label_diff: ThinVec::new(),
+                diff: ThinVec::new(),
+                files: ThinVec::new(),
+                after_import: ThinVec::new(),
             };
             if let Some(note) = selection.failures.get(&i) {
                 item.fail(note.clone());
@@ -438,9 +441,9 @@ pub(super) fn transform(
                             .hint("make the rename rules give distinct names"),
                         );
                     }
-                    item.renames = steps.clone();
+                    item.renames = steps.iter().cloned().collect();
                     strip(spec, &mut item, shown, &mut notes);
-                    item.references = rewrite_refs(&spec.kinds, &mut item.asset, &renamed);
+                    item.references = rewrite_refs(&spec.kinds, &mut item.asset, &renamed).into();
                     if new != &key.1 {
                         sync_name_field(&spec.kinds, &mut item.asset, &key.1, new);
                         item.asset.key.name = new.clone();

@@ -65,9 +65,9 @@ pub struct Source {
     /// SHA-256 of each entry's content, once taken from its bytes.
     digests: Vec<std::sync::OnceLock<Digest>>,
     /// SHA-256 of each ZIP entry's stored (compressed) bytes, once taken.
-    stored: Vec<std::sync::OnceLock<Digest>>,
+    stored: digests::Sparse,
     /// The content digest the package's manifest lists, for entries copied unchanged.
-    listed: Vec<std::sync::OnceLock<Digest>>,
+    listed: digests::Sparse,
     /// The caps it was opened with; they bound what is parsed out of it too.
     limits: Limits,
 }
@@ -235,8 +235,11 @@ impl Source {
         for (slot, e) in entries.iter_mut().enumerate() {
             e.slot = slot;
         }
-        let cells = || entries.iter().map(|_| std::sync::OnceLock::new()).collect();
-        let (digests, stored, listed) = (cells(), cells(), cells());
+        let digests = entries.iter().map(|_| std::sync::OnceLock::new()).collect();
+        let (stored, listed) = (
+            digests::Sparse::new(entries.len()),
+            digests::Sparse::new(entries.len()),
+        );
         Source {
             path: path.into(),
             kind,
