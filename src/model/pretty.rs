@@ -17,7 +17,8 @@ pub fn from_compact(compact: &[u8], level: usize, out: &mut Vec<u8>) {
         let b = compact[i];
         match b {
             b'"' => {
-                let end = string_end(compact, i);
+                let end =
+                    crate::model::json::string_end(compact, i).map_or(compact.len(), |(e, _)| e);
                 out.extend_from_slice(&compact[i..end]);
                 i = end;
                 continue;
@@ -47,19 +48,6 @@ pub fn from_compact(compact: &[u8], level: usize, out: &mut Vec<u8>) {
         }
         i += 1;
     }
-}
-
-/// The index just past the string that starts with the quote at `start`.
-fn string_end(text: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < text.len() {
-        match text[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    text.len()
 }
 
 fn newline(out: &mut Vec<u8>, depth: usize) {
