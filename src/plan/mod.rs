@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 pub use compute::{PackageOutput, Planned, compute, compute_loaded, input_digests, load_inputs};
 pub use counts::{AssetCounts, Summary};
@@ -188,17 +189,21 @@ pub struct AssetPlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_version: Option<Version>,
     /// Renames, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub renames: Vec<RenameStep>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<RenameStep>")]
+    pub renames: ThinVec<RenameStep>,
     /// Fields removed by `strip`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stripped: Vec<String>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<String>")]
+    pub stripped: ThinVec<String>,
     /// Fields set by the environment's overrides (secrets masked).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub overrides: Vec<OverrideStep>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<OverrideStep>")]
+    pub overrides: ThinVec<OverrideStep>,
     /// References rewritten to follow renames.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<RefRewrite>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<RefRewrite>")]
+    pub references: ThinVec<RefRewrite>,
     /// Whether the document differs from the source's.
     pub changed: bool,
     /// Why it fails (boxed: a run holds one entry per asset, and few fail).
@@ -210,20 +215,24 @@ pub struct AssetPlan {
     /// Field by field, how the document written differs from the target's asset of the same
     /// name (an overwrite), or what transform hooks changed (a create); each change names the
     /// step that made it. Credentials are masked.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diff: Vec<crate::diff::Change>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<crate::diff::Change>")]
+    pub diff: ThinVec<crate::diff::Change>,
     /// Payload files that differ from the target's asset (an overwrite).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<FileChange>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<FileChange>")]
+    pub files: ThinVec<FileChange>,
     /// Label by label (pointers into the labels, `/NAME`), how the labels written differ from
     /// the target asset's (an overwrite), or what transform hooks changed (a create).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub label_diff: Vec<crate::diff::Change>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<crate::diff::Change>")]
+    pub label_diff: ThinVec<crate::diff::Change>,
     /// What the operator does on the platform after importing it, where the platform needs
     /// a step an import cannot carry (enebular: register the private node a flow uses, then
     /// save the flow again).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after_import: Vec<Note>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    #[schemars(with = "Vec<Note>")]
+    pub after_import: ThinVec<Note>,
 }
 
 /// A payload file that differs from the target's: its digests and sizes, and for small text
@@ -288,10 +297,11 @@ pub struct OverrideStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefRewrite {
-    /// JSON pointer of the field.
-    pub pointer: String,
-    /// Kind referred to.
-    pub kind: String,
+    /// JSON pointer of the field (the kind table's own text when it names one field, as a
+    /// [`crate::model::Reference`]'s: a run holds one rewrite per reference to a renamed asset).
+    pub pointer: std::borrow::Cow<'static, str>,
+    /// Kind referred to (shared with the kind table likewise).
+    pub kind: std::borrow::Cow<'static, str>,
     /// Old name.
     pub from: String,
     /// New name.
@@ -408,17 +418,17 @@ impl AssetPlan {
             action,
             output_name: name.into(),
             output_version: None,
-            renames: Vec::new(),
-            stripped: Vec::new(),
-            overrides: Vec::new(),
-            references: Vec::new(),
+            renames: ThinVec::new(),
+            stripped: ThinVec::new(),
+            overrides: ThinVec::new(),
+            references: ThinVec::new(),
             changed: false,
             error: None,
             dropped: None,
-            diff: Vec::new(),
-            files: Vec::new(),
-            label_diff: Vec::new(),
-            after_import: Vec::new(),
+            diff: ThinVec::new(),
+            files: ThinVec::new(),
+            label_diff: ThinVec::new(),
+            after_import: ThinVec::new(),
         }
     }
 

@@ -214,8 +214,8 @@ pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) ->
             Some((
                 i,
                 RefRewrite {
-                    pointer: r.pointer.clone().into_owned(),
-                    kind: r.kind.clone().into_owned(),
+                    pointer: r.pointer.clone(),
+                    kind: r.kind.clone(),
                     from: r.name.clone(),
                     to: new.clone(),
                 },

@@ -13,6 +13,7 @@
 //! refuse (key, sizes, status, value type, labels) fails with 400001 and the rest go on.
 
 use std::collections::BTreeMap;
+use thin_vec::ThinVec;
 
 use serde_json::Value;
 
@@ -274,18 +275,18 @@ impl Items<'_> {
             action: Action::Create,
             output_name: kv.key.clone(),
             output_version: None,
-            renames,
-            stripped,
-            overrides,
-            references: Vec::new(),
+            renames: renames.into(),
+            stripped: stripped.into(),
+            overrides: overrides.into(),
+            references: ThinVec::new(),
             changed: kv.doc != item.doc,
             error: error
                 .map(|e| Box::new(e.asset(format!("config/{}", item.shown())).package(shown))),
             dropped: None,
-            diff: Vec::new(),
-            files: Vec::new(),
-            label_diff: Vec::new(),
-            after_import: Vec::new(),
+            diff: ThinVec::new(),
+            files: ThinVec::new(),
+            label_diff: ThinVec::new(),
+            after_import: ThinVec::new(),
         };
         let sent = plan.error.is_none().then_some(kv);
         (plan, sent)
@@ -377,7 +378,7 @@ fn answer(
                     continue;
                 }
                 p.action = Action::Overwrite;
-                p.diff = diff;
+                p.diff = diff.into();
                 let mut v = after;
                 crate::secrets::credentials::mask_inside(&mut v);
                 if kv.field("status").is_none_or(str::is_empty) {
