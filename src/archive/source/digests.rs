@@ -95,19 +95,20 @@ impl Sparse {
         }
     }
 
-    /// The digest of entry `slot`, if it was set.
+    /// The digest of entry `slot`, if it was set. A slot is an entry of this source: any
+    /// other is the caller's mistake, and panics (as indexing a list of cells did).
     pub(super) fn get(&self, slot: usize) -> Option<Digest> {
-        self.cells.get()?.get(slot)?.get().copied()
+        assert!(slot < self.len, "entry {slot} of a source of {}", self.len);
+        self.cells.get()?[slot].get().copied()
     }
 
     /// Sets the digest of entry `slot`; the first one set stays.
     pub(super) fn set(&self, slot: usize, digest: Digest) {
+        assert!(slot < self.len, "entry {slot} of a source of {}", self.len);
         let cells = self
             .cells
             .get_or_init(|| (0..self.len).map(|_| std::sync::OnceLock::new()).collect());
-        if let Some(cell) = cells.get(slot) {
-            let _ = cell.set(digest);
-        }
+        let _ = cells[slot].set(digest);
     }
 }
 
@@ -127,8 +128,11 @@ mod tests {
         cells.set(2, Digest::of(b"two"));
         assert_eq!(cells.get(2), Some(Digest::of(b"two")));
         assert_eq!(cells.get(1), Some(Digest::of(b"one")));
-        // A slot past the end holds nothing and takes nothing.
-        cells.set(3, Digest::of(b"past"));
-        assert_eq!(cells.get(3), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "entry 3 of a source of 3")]
+    fn a_slot_past_the_end_is_a_mistake() {
+        Sparse::new(3).get(3);
     }
 }
