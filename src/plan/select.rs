@@ -19,10 +19,17 @@ impl Names {
 
     /// Records a kind and name.
     pub fn add(&mut self, kind: &str, name: &str) {
-        self.0
-            .entry(kind.to_string())
-            .or_default()
-            .insert(name.to_string());
+        // The kind is copied only the first time it is seen: resolution adds every name
+        // written, one package after another, on one thread.
+        match self.0.get_mut(kind) {
+            Some(names) => {
+                names.insert(name.to_string());
+            }
+            None => {
+                self.0
+                    .insert(kind.to_string(), BTreeSet::from([name.to_string()]));
+            }
+        }
     }
 }
 
