@@ -265,16 +265,23 @@ impl Doc {
 /// spellings (besides whitespace and key order) in which it may differ from what serde_json
 /// writes for the value it holds.
 fn may_spell_otherwise(text: &[u8]) -> bool {
-    let mut in_string = false;
-    let mut before = 0u8;
-    for &b in text {
-        match (in_string, b) {
-            (true, b'\\') => return true,
-            (true, b'"') | (false, b'"') => in_string = !in_string,
-            (false, b'e' | b'E') if before.is_ascii_digit() => return true,
-            _ => {}
+    let mut at = 0;
+    // Outside strings, from one quote or exponent letter to the next; a string whole.
+    while let Some(n) = memchr::memchr3(b'"', b'e', b'E', &text[at..]) {
+        let i = at + n;
+        if text[i] != b'"' {
+            if i > 0 && text[i - 1].is_ascii_digit() {
+                return true;
+            }
+            at = i + 1;
+            continue;
         }
-        before = b;
+        match json::string_end(text, i) {
+            Some((_, true)) => return true,
+            Some((end, false)) => at = end,
+            // A string the text ends in: an escape in what is left of it.
+            None => return text[i..].contains(&b'\\'),
+        }
     }
     false
 }
