@@ -200,11 +200,15 @@ fn moved_to<'a>(moves: &'a Moves, kind: &str, name: &str) -> Option<&'a String> 
 }
 
 /// Points every reference of `asset` that names a renamed asset at its new name.
-pub(super) fn rewrite_refs(kinds: &Kinds, asset: &mut Asset, renamed: &Moves) -> Vec<RefRewrite> {
+pub(super) fn rewrite_refs(
+    kinds: &Kinds,
+    asset: &mut Asset,
+    renamed: &Moves,
+) -> ThinVec<RefRewrite> {
     // Found once and kept: most documents name nothing that moved, and what is found here
     // is what the asset keeps when it is parked.
     let Ok(refs) = asset.kept_references(kinds) else {
-        return Vec::new();
+        return ThinVec::new();
     };
     let out: Vec<(usize, RefRewrite)> = refs
         .iter()
@@ -443,7 +447,7 @@ pub(super) fn transform(
                     }
                     item.renames = steps.iter().cloned().collect();
                     strip(spec, &mut item, shown, &mut notes);
-                    item.references = rewrite_refs(&spec.kinds, &mut item.asset, &renamed).into();
+                    item.references = rewrite_refs(&spec.kinds, &mut item.asset, &renamed);
                     if new != &key.1 {
                         sync_name_field(&spec.kinds, &mut item.asset, &key.1, new);
                         item.asset.key.name = new.clone();
