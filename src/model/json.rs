@@ -10,6 +10,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+pub mod compact;
+
 /// Parses `bytes` as JSON, refusing an object that holds a key twice.
 pub fn parse(bytes: &[u8]) -> Result<Value, String> {
     if let Some(value) = parse_unique(bytes) {

@@ -388,9 +388,15 @@ impl Asset {
     /// tokens (a third of an indented document; every string and number keeps its bytes):
     /// an unchanged document is written from its entry, not from this text.
     pub fn from_text(key: AssetKey, text: &[u8], origin: Option<EntryRef>) -> Self {
+        Asset::from_compact(key, json::without_whitespace(text).into(), origin)
+    }
+
+    /// [`Asset::from_text`] of a text that is already without whitespace between its tokens
+    /// ([`json::without_whitespace`]'s, or [`json::compact::squeeze`]'s).
+    pub fn from_compact(key: AssetKey, text: Arc<[u8]>, origin: Option<EntryRef>) -> Self {
         let mut asset = Asset::new(key, Value::Null, origin);
         asset.doc = Doc {
-            text: Some(json::without_whitespace(text).into()),
+            text: Some(text),
             tree: None,
             dirty: false,
             compact: false,

@@ -348,7 +348,7 @@ fn string_end(text: &[u8], at: usize) -> Result<usize, Unsure> {
 }
 
 /// Where the value starting at `at` ends.
-fn value_end(text: &[u8], at: usize) -> Result<usize, Unsure> {
+pub(super) fn value_end(text: &[u8], at: usize) -> Result<usize, Unsure> {
     match text.get(at).ok_or(Unsure)? {
         b'"' => string_end(text, at),
         b'{' | b'[' => {

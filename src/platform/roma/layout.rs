@@ -29,48 +29,55 @@ struct AssetDoc {
     meta: Box<serde_json::value::RawValue>,
 }
 
-/// The same document, its labels kept as written to be parsed in one pass.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssetDocRaw<'a> {
-    #[serde(borrow, default)]
-    labels: RawLabels<'a>,
-    meta: Box<serde_json::value::RawValue>,
-}
-
-/// The labels' text, when present; `null` is text too (refused as labels, as [`AssetDoc`]
-/// refuses it), where an `Option` would read it as absent.
-#[derive(Default)]
-struct RawLabels<'a>(Option<&'a serde_json::value::RawValue>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawLabels<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <&'a serde_json::value::RawValue>::deserialize(d).map(|v| RawLabels(Some(v)))
+/// `asset.json` read in one pass ([`crate::model::json::compact::squeeze`]), or `None` when
+/// that pass cannot say, for [`read_doc`] to read it with the passes that name what is wrong.
+/// Whatever it reads, it reads as they do: the labels, the text of `meta` without whitespace
+/// (what the asset keeps), and of `meta` only the fields [`check_meta`] reads of a document of
+/// `kind` (its name and references), each as in the whole document.
+fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)> {
+    use crate::model::json::{compact, parse_unique_nested};
+    let squeezed = compact::squeeze(bytes)?;
+    let text = &squeezed.text;
+    if text.first() != Some(&b'{') {
+        return None;
     }
-}
-
-/// `asset.json` read in one pass over each part, or `None` when [`crate::model::json::parse_as`]
-/// would refuse it (and says why); what it accepts is what that accepts. Of `meta`, only the
-/// fields [`check_meta`] reads of a document of `kind` are built (its name and references):
-/// the asset keeps the text, and a stage that needs the tree parses it.
-fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(AssetDoc, Value)> {
-    use crate::model::json::{parse_pruned_nested, parse_unique_nested};
-    let raw: AssetDocRaw<'_> = serde_json::from_slice(bytes).ok()?;
-    // Each part is one container deep in the file.
-    let labels = match raw.labels.0 {
-        Some(text) => {
-            serde_json::from_value(parse_unique_nested(text.get().as_bytes(), 1)?).ok()?
+    // `labels` at most and `meta`, as `AssetDoc` takes them (each once: the pass refuses a
+    // key twice).
+    let (mut labels, mut meta) = (None, None);
+    for (key, value) in &squeezed.top {
+        match &text[key.clone()] {
+            b"labels" => labels = Some(&text[value.clone()]),
+            b"meta" => meta = Some(&text[value.clone()]),
+            _ => return None,
         }
+    }
+    let meta = meta?;
+    // Each part is one container deep in the file.
+    let labels = match labels {
+        Some(text) => serde_json::from_value(parse_unique_nested(text, 1)?).ok()?,
         None => Labels::new(),
     };
-    let meta = parse_pruned_nested(raw.meta.get().as_bytes(), 1, &checked_fields(kind))?;
-    Some((
-        AssetDoc {
-            labels,
-            meta: raw.meta,
-        },
-        meta,
-    ))
+    let fields = compact::pruned(meta, &checked_fields(kind))?;
+    Some((labels, meta.into(), fields))
+}
+
+/// `asset.json` read: its labels, the text of `meta` without whitespace, and `meta` as far as
+/// [`check_meta`] reads it; or why it is no such document.
+fn read_doc(
+    bytes: &[u8],
+    kind: &str,
+    doc_name: &str,
+) -> Result<(Labels, Arc<[u8]>, Value), String> {
+    if let Some(read) = read_doc_fast(bytes, kind) {
+        return Ok(read);
+    }
+    // The message, from the passes that name what is wrong and where.
+    let doc: AssetDoc =
+        crate::model::json::parse_as(bytes).map_err(|e| format!("{doc_name}: {e}"))?;
+    let meta: Value = serde_json::from_str(doc.meta.get())
+        .map_err(|e| format!("{doc_name}: {}", crate::model::json::value_not_shown(e)))?;
+    let text = crate::model::json::without_whitespace(doc.meta.get().as_bytes());
+    Ok((doc.labels, text.into(), meta))
 }
 
 #[derive(Serialize)]
@@ -275,21 +282,8 @@ fn load_asset(
     let entry = source.find(&doc_name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
     source.remember_digest(entry, &bytes);
-    let (doc, meta) = match read_doc_fast(&bytes, &key.kind) {
-        Some(read) => read,
-        None => {
-            // The message, from the passes that name what is wrong and where.
-            let doc: AssetDoc = crate::model::json::parse_as(&bytes)
-                .map_err(|e| ("asset.bad_json", format!("{doc_name}: {e}")))?;
-            let meta: Value = serde_json::from_str(doc.meta.get()).map_err(|e| {
-                (
-                    "asset.bad_json",
-                    format!("{doc_name}: {}", crate::model::json::value_not_shown(e)),
-                )
-            })?;
-            (doc, meta)
-        }
-    };
+    let (labels, text, meta) =
+        read_doc(&bytes, &key.kind, &doc_name).map_err(|e| ("asset.bad_json", e))?;
     check_meta(key, &meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
     // Found now from the fields read, so that no stage reads the text again for them.
     let refs = crate::model::references_of(kinds::Kinds::builtin(), &key.kind, &meta)
@@ -299,9 +293,9 @@ fn load_asset(
         name: doc_name,
         size: entry.size,
     };
-    let mut asset = Asset::from_text(key.clone(), doc.meta.get().as_bytes(), Some(origin))
-        .with_builtin_references(refs);
-    asset.labels = doc.labels;
+    let mut asset =
+        Asset::from_compact(key.clone(), text, Some(origin)).with_builtin_references(refs);
+    asset.labels = labels;
     for (rel, (name, size)) in group.files {
         asset.files.insert(
             rel,
@@ -444,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn the_one_pass_read_accepts_what_the_checked_read_accepts() {
+    fn the_one_pass_read_reads_as_the_checked_read() {
         let checked = |t: &str| -> Option<(Labels, Value)> {
             let doc: AssetDoc = crate::model::json::parse_as(t.as_bytes()).ok()?;
             Some((doc.labels, serde_json::from_str(doc.meta.get()).ok()?))
@@ -468,7 +462,7 @@ mod tests {
         .map(str::to_string)
         // The file may nest 127 containers: the object, then 126 in `meta`, arrays or
         // objects, empty or not, numbers at the bottom or not.
-        .chain([125, 126, 127].into_iter().flat_map(|n| {
+        .chain([100, 119, 120, 125, 126, 127].into_iter().flat_map(|n| {
             [
                 format!(r#"{{"meta": {}1.0{}}}"#, "[".repeat(n), "]".repeat(n)),
                 format!(
@@ -480,11 +474,23 @@ mod tests {
             ]
         })) {
             let text = text.as_str();
-            let fast = read_doc_fast(text.as_bytes(), "api");
             let want = checked(text);
-            assert_eq!(fast.is_some(), want.is_some(), "{text}");
-            if let (Some((doc, meta)), Some((labels, whole))) = (fast, want) {
-                assert_eq!(doc.labels, labels, "{text}");
+            let read = read_doc(text.as_bytes(), "api", "asset.json");
+            assert_eq!(read.is_ok(), want.is_some(), "{text}");
+            // The one pass answers for every document read, but those that nest deeper than
+            // it follows.
+            let deepest = text.chars().filter(|c| matches!(c, '{' | '[')).count();
+            let fast = read_doc_fast(text.as_bytes(), "api");
+            if deepest <= crate::model::json::compact::DEEPEST {
+                assert_eq!(fast.is_some(), want.is_some(), "{text}");
+            }
+            if let (Ok((labels, meta_text, meta)), Some((want_labels, whole))) = (read, want) {
+                assert_eq!(labels, want_labels, "{text}");
+                let doc: AssetDoc = crate::model::json::parse_as(text.as_bytes()).unwrap();
+                assert_eq!(
+                    &meta_text[..],
+                    &crate::model::json::without_whitespace(doc.meta.get().as_bytes())[..]
+                );
                 // Only the fields the checks read are built, each as in the whole document.
                 for field in checked_fields("api") {
                     assert_eq!(

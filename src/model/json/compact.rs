@@ -1,0 +1,357 @@
+//! One pass over a document file as the reader needs it: checked as the validating parse
+//! checks it ([`super::parse_unique`]: syntax, UTF-8, each key once, nesting) and written
+//! without whitespace between tokens (as [`super::without_whitespace`] writes it), with the
+//! root object's members found on the way. What lies on the reference and name paths is then
+//! read from that text ([`pruned`]) without parsing the rest again.
+//!
+//! Each answers `None` whenever it cannot be sure, and never accepts what the validating parse
+//! refuses: a key holding an escape or spelled as `serde_json`'s number marker, an escaped
+//! surrogate, more than [`DEEPEST`] containers nested. The caller then takes the slower
+//! passes, which accept or refuse and name what is wrong and where.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::{NUMBER_TOKEN, Pruned, Rests};
+
+/// The most containers nested that this pass follows: fewer than the parser allows a file
+/// (127), so that nothing it accepts is refused by the parser for its depth.
+pub const DEEPEST: usize = 120;
+
+/// A document file without whitespace, and where its root object's members lie in it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Squeezed {
+    /// The file's text without whitespace between tokens.
+    pub text: Vec<u8>,
+    /// Each member of the root object, in order: its key's range in `text` (inside the
+    /// quotes; a key holds no escape) and its value's. Empty when the root is no object.
+    pub top: Vec<(Range<usize>, Range<usize>)>,
+}
+
+/// An open container: an object with the index of its first key in the key list, or an array.
+enum Open {
+    Object { keys_from: usize },
+    Array,
+}
+
+/// `bytes` checked and squeezed; see the module.
+pub fn squeeze(bytes: &[u8]) -> Option<Squeezed> {
+    // Outside strings a byte that is not ASCII is no JSON at all, so checking the whole text
+    // is checking its strings, as the parser does.
+    std::str::from_utf8(bytes).ok()?;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut open: Vec<Open> = Vec::new();
+    // The keys of every open object, innermost last (ranges in `out`, inside the quotes).
+    let mut keys: Vec<Range<usize>> = Vec::new();
+    let mut top = Vec::new();
+    // The key of the root object's member being read, and where its value starts.
+    let mut pending: Option<(Range<usize>, usize)> = None;
+    let mut i = skip_space(bytes, 0);
+    'value: loop {
+        // A value starts at `i`.
+        match *bytes.get(i)? {
+            b'{' | b'[' => {
+                if open.len() >= DEEPEST {
+                    return None;
+                }
+                let object = bytes[i] == b'{';
+                out.push(bytes[i]);
+                i = skip_space(bytes, i + 1);
+                let close = if object { b'}' } else { b']' };
+                if bytes.get(i) == Some(&close) {
+                    out.push(close);
+                    i += 1;
+                } else if object {
+                    open.push(Open::Object {
+                        keys_from: keys.len(),
+                    });
+                    i = key(bytes, i, &mut out, &mut keys, &open, &mut pending)?;
+                    continue 'value;
+                } else {
+                    open.push(Open::Array);
+                    continue 'value;
+                }
+            }
+            b'"' => {
+                let end = string(bytes, i)?.0;
+                out.extend_from_slice(&bytes[i..end]);
+                i = end;
+            }
+            b't' | b'f' | b'n' => {
+                let word: &[u8] = match bytes[i] {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                if !bytes[i..].starts_with(word) {
+                    return None;
+                }
+                out.extend_from_slice(word);
+                i += word.len();
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = number(bytes, i)?;
+                out.extend_from_slice(&bytes[i..end]);
+                i = end;
+            }
+            _ => return None,
+        }
+        // A value ended at `i`: what follows it in its container, or the end of the text.
+        loop {
+            if open.len() == 1
+                && let Some((k, from)) = pending.take()
+            {
+                top.push((k, from..out.len()));
+            }
+            i = skip_space(bytes, i);
+            let Some(inner) = open.last() else {
+                return (i == bytes.len()).then_some(Squeezed { text: out, top });
+            };
+            let object = matches!(inner, Open::Object { .. });
+            match bytes.get(i)? {
+                b',' => {
+                    out.push(b',');
+                    i = skip_space(bytes, i + 1);
+                    if object {
+                        i = key(bytes, i, &mut out, &mut keys, &open, &mut pending)?;
+                    }
+                    continue 'value;
+                }
+                b'}' if object => {
+                    let Some(Open::Object { keys_from }) = open.pop() else {
+                        unreachable!("the innermost container is an object");
+                    };
+                    if keys.len() - keys_from > FEW && repeated(&out, &keys[keys_from..]) {
+                        return None;
+                    }
+                    keys.truncate(keys_from);
+                    out.push(b'}');
+                    i += 1;
+                }
+                b']' if !object => {
+                    open.pop();
+                    out.push(b']');
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// How many keys an object's new key is compared with one by one; past that, its keys are
+/// sorted once the object closes.
+const FEW: usize = 16;
+
+/// Reads the key at `i` of the innermost open object, its colon and the whitespace after:
+/// where its value starts. A key holding an escape, or the parser's number marker, is left
+/// to the slower passes.
+fn key(
+    bytes: &[u8],
+    i: usize,
+    out: &mut Vec<u8>,
+    keys: &mut Vec<Range<usize>>,
+    open: &[Open],
+    pending: &mut Option<(Range<usize>, usize)>,
+) -> Option<usize> {
+    if bytes.get(i) != Some(&b'"') {
+        return None;
+    }
+    let (end, escaped) = string(bytes, i)?;
+    let name = &bytes[i + 1..end - 1];
+    if escaped || name == NUMBER_TOKEN.as_bytes() {
+        return None;
+    }
+    let Some(Open::Object { keys_from }) = open.last() else {
+        unreachable!("a key is read in an object");
+    };
+    let held = &keys[*keys_from..];
+    if held.len() < FEW && held.iter().any(|k| &out[k.clone()] == name) {
+        return None;
+    }
+    out.push(b'"');
+    let at = out.len();
+    out.extend_from_slice(name);
+    let range = at..out.len();
+    out.push(b'"');
+    keys.push(range.clone());
+    let i = skip_space(bytes, end);
+    if bytes.get(i) != Some(&b':') {
+        return None;
+    }
+    out.push(b':');
+    if open.len() == 1 {
+        *pending = Some((range, out.len()));
+    }
+    Some(skip_space(bytes, i + 1))
+}
+
+/// Whether two of an object's `keys` (ranges in `text`) are the same.
+fn repeated(text: &[u8], keys: &[Range<usize>]) -> bool {
+    let mut names: Vec<&[u8]> = keys.iter().map(|k| &text[k.clone()]).collect();
+    names.sort_unstable();
+    names.windows(2).any(|w| w[0] == w[1])
+}
+
+/// The JSON whitespace the parser skips.
+fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The string whose opening quote is at `i`: where it ends (after its closing quote) and
+/// whether it holds an escape. `None` for a control character, an unknown escape, or an
+/// escaped surrogate that is not one of a pair.
+fn string(bytes: &[u8], i: usize) -> Option<(usize, bool)> {
+    let mut j = i + 1;
+    let mut escaped = false;
+    loop {
+        let n = bytes[j..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        j += n;
+        match bytes[j] {
+            b'"' => return Some((j + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match *bytes.get(j + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                    b'u' => match unit(bytes, j)? {
+                        // A leading surrogate must have its trailing one right after it.
+                        0xD800..=0xDBFF => match unit(bytes, j + 6) {
+                            Some(0xDC00..=0xDFFF) => j += 12,
+                            _ => return None,
+                        },
+                        0xDC00..=0xDFFF => return None,
+                        _ => j += 6,
+                    },
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The UTF-16 unit of the `\\uXXXX` escape at `j` (its backslash).
+fn unit(bytes: &[u8], j: usize) -> Option<u16> {
+    if bytes.get(j..j + 2)? != b"\\u" {
+        return None;
+    }
+    let hex = bytes.get(j + 2..j + 6)?;
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+}
+
+/// Where the number starting at `i` ends: `-`, an integer part without a leading zero, a
+/// fraction and an exponent, each with at least one digit.
+fn number(bytes: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    if bytes.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match bytes.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(i),
+        _ => return None,
+    }
+    if bytes.get(i) == Some(&b'.') {
+        let end = digits(i + 1);
+        if end == i + 1 {
+            return None;
+        }
+        i = end;
+    }
+    if let Some(b'e' | b'E') = bytes.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = bytes.get(i) {
+            i += 1;
+        }
+        let end = digits(i);
+        if end == i {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
+}
+
+/// What [`super::parse_pruned_nested`] builds of the document `text`, read from a text
+/// [`squeeze`] wrote (no whitespace, no key with an escape): the same value, without parsing
+/// what no path reaches. `None` when a path is no pointer, or the text is not such a text.
+pub fn pruned(text: &[u8], paths: &[&str]) -> Option<Value> {
+    let toks: Vec<Vec<Cow<'_, str>>> = paths
+        .iter()
+        .map(|p| super::super::pointer::cheap_tokens(p))
+        .collect::<Option<_>>()?;
+    let at: Vec<&[Cow<'_, str>]> = toks.iter().map(Vec::as_slice).collect();
+    let (value, end) = walk(text, 0, &at, true)?;
+    (end == text.len()).then_some(value)
+}
+
+/// The value at `at` as [`Pruned`] builds it, and where it ends. The root is always walked as
+/// a container of its type, as the parse reads it.
+fn walk(text: &[u8], at: usize, paths: Rests<'_, '_>, root: bool) -> Option<(Value, usize)> {
+    let seed = Pruned { left: 0, paths };
+    if paths.is_empty() && !root {
+        let end = super::super::patch::value_end(text, at).ok()?;
+        return Some((Value::Null, end));
+    }
+    let scalar = !matches!(text.get(at)?, b'{' | b'[');
+    if paths.iter().any(|p| p.is_empty()) || scalar {
+        let end = super::super::patch::value_end(text, at).ok()?;
+        return Some((serde_json::from_slice(&text[at..end]).ok()?, end));
+    }
+    let mut i = at + 1;
+    if text[at] == b'{' {
+        let mut out = serde_json::Map::new();
+        if text.get(i) == Some(&b'}') {
+            return Some((Value::Object(out), i + 1));
+        }
+        loop {
+            let (end, escaped) = super::string_end(text, i)?;
+            if escaped || text.get(end) != Some(&b':') {
+                return None;
+            }
+            let key = std::str::from_utf8(&text[i + 1..end - 1]).ok()?;
+            let rests = seed.through(key, None);
+            let (value, after) = walk(text, end + 1, &rests, false)?;
+            if !rests.is_empty() {
+                out.insert(key.to_string(), value);
+            }
+            match text.get(after)? {
+                b',' => i = after + 1,
+                b'}' => return Some((Value::Object(out), after + 1)),
+                _ => return None,
+            }
+        }
+    }
+    let mut items = Vec::new();
+    if text.get(i) == Some(&b']') {
+        return Some((Value::Array(items), i + 1));
+    }
+    loop {
+        let rests = seed.through("", Some(items.len()));
+        let (value, after) = walk(text, i, &rests, false)?;
+        items.push(value);
+        match text.get(after)? {
+            b',' => i = after + 1,
+            b']' => return Some((Value::Array(items), after + 1)),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

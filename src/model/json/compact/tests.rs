@@ -1,0 +1,233 @@
+use super::super::{parse_pruned_nested, parse_unique, without_whitespace};
+use super::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        crate::model::arbitrary::scalar("[ab0\"\\\\\n\u{1}\u{e9}\u{1F600}/ ]{0,5}"),
+        Just(json!(1e300)),
+        Just(json!(-0.5)),
+    ];
+    leaf.prop_recursive(5, 48, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            // Plain keys mostly; now and then one the writer escapes (left to the parser).
+            prop::collection::btree_map(
+                prop_oneof![9 => "[ab01~/ ]{0,2}", 1 => "[a\"\\\\]{1,2}"],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec!["a", "b", "0", "1", "*", "~1", "~0", "a b"]),
+        0..4,
+    )
+    .prop_map(|t| t.iter().map(|t| format!("/{t}")).collect())
+}
+
+/// Text of `v` with whitespace put between tokens as `space` says (each of its bytes: where
+/// the next token boundary gets a space, a newline, a tab, or nothing).
+fn spaced(v: &Value, space: &[u8]) -> Vec<u8> {
+    let compact = serde_json::to_vec(v).unwrap();
+    let mut out = Vec::new();
+    let mut n = 0;
+    let mut at = 0;
+    while at < compact.len() {
+        let end = if compact[at] == b'"' {
+            super::super::string_end(&compact, at).unwrap().0
+        } else if compact[at].is_ascii_alphanumeric() || compact[at] == b'-' {
+            // A number or a literal, whole.
+            at + compact[at..]
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || b"+-.".contains(b)))
+                .unwrap_or(compact.len() - at)
+        } else {
+            at + 1
+        };
+        let pick = space.get(n % space.len().max(1)).copied().unwrap_or(0);
+        n += 1;
+        out.extend_from_slice(match pick % 5 {
+            0 => b"",
+            1 => b" ",
+            2 => b"\n  ",
+            3 => b"\t",
+            _ => b"\r\n",
+        });
+        out.extend_from_slice(&compact[at..end]);
+        at = end;
+    }
+    out
+}
+
+proptest! {
+    /// Whatever this pass accepts, the validating parse accepts as the same document; its text
+    /// is the squeezed text, its members the root's; and it accepts every document of plain
+    /// keys.
+    #[test]
+    fn it_reads_as_the_validating_parse_and_the_squeeze(
+        v in value(),
+        space in prop::collection::vec(any::<u8>(), 0..16),
+        paths in prop::collection::vec(path(), 0..4),
+    ) {
+        let text = spaced(&v, &space);
+        let parsed = parse_unique(&text);
+        prop_assert_eq!(parsed.as_ref(), Some(&v));
+        let Some(sq) = squeeze(&text) else {
+            // Only a key holding an escape is left to the parser here.
+            prop_assert!(has_escaped_key(&v));
+            return Ok(());
+        };
+        prop_assert_eq!(&sq.text, &without_whitespace(&text));
+        let members: Vec<(String, Value)> = sq.top.iter().map(|(k, r)| {
+            (String::from_utf8(sq.text[k.clone()].to_vec()).unwrap(),
+             serde_json::from_slice(&sq.text[r.clone()]).unwrap())
+        }).collect();
+        let expected: Vec<(String, Value)> = match &v {
+            Value::Object(m) => m.iter().map(|(k, x)| (k.clone(), x.clone())).collect(),
+            _ => Vec::new(),
+        };
+        prop_assert_eq!(members, expected);
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        prop_assert_eq!(pruned(&sq.text, &refs), parse_pruned_nested(&text, 1, &refs));
+    }
+
+    /// A document damaged anywhere: accepted only when the validating parse accepts it too, and
+    /// then as the same document.
+    #[test]
+    fn it_never_accepts_what_the_parse_refuses(
+        v in value(),
+        cuts in prop::collection::vec((any::<prop::sample::Index>(), 0usize..12), 1..3),
+    ) {
+        let mut text = serde_json::to_vec_pretty(&v).unwrap();
+        let junk: &[&[u8]] = &[b"\"", b"\\", b",", b":", b"{", b"}", b"[", b"]", b"0", b"-",
+            b"e", b"\x01", b"\\ud800", b"\xff"];
+        for (at, what) in &cuts {
+            let at = at.index(text.len() + 1);
+            match what {
+                0 => { if at < text.len() { text.remove(at); } }
+                n => { let j = junk[(n - 1) % junk.len()]; text.splice(at..at, j.iter().copied()); }
+            }
+        }
+        if let Some(sq) = squeeze(&text) {
+            let whole = parse_unique(&text);
+            prop_assert!(whole.is_some(), "accepted {:?}", String::from_utf8_lossy(&text));
+            prop_assert_eq!(parse_unique(&sq.text), whole);
+            prop_assert_eq!(sq.text, without_whitespace(&text));
+        }
+    }
+}
+
+fn has_escaped_key(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| {
+            k.contains(['"', '\\']) || k.chars().any(char::is_control) || has_escaped_key(x)
+        }),
+        Value::Array(items) => items.iter().any(has_escaped_key),
+        _ => false,
+    }
+}
+
+#[test]
+fn what_the_parse_refuses_is_refused() {
+    let deep = format!("{}1{}", "[".repeat(DEEPEST + 1), "]".repeat(DEEPEST + 1));
+    let many = |dup: &str| {
+        let mut keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        keys.push(format!("\"{dup}\":0"));
+        format!("{{{}}}", keys.join(","))
+    };
+    for bad in [
+        r#"{"a":1,"a":2}"#.to_string(),
+        r#"{"x":{"a":1,"b":{},"a":2}}"#.to_string(),
+        many("k7"),
+        many("k39"),
+        "{\"a\":\"x\u{1}\"}".to_string(),
+        r#"{"a":"\x"}"#.to_string(),
+        r#"{"a":"\u12"}"#.to_string(),
+        r#"{"a":"\ud800"}"#.to_string(),
+        r#"{"a":"\udc00x"}"#.to_string(),
+        r#"{"a":01}"#.to_string(),
+        r#"{"a":1.}"#.to_string(),
+        r#"{"a":.5}"#.to_string(),
+        r#"{"a":-}"#.to_string(),
+        r#"{"a":1e}"#.to_string(),
+        r#"{"a":+1}"#.to_string(),
+        r#"{"a":tru}"#.to_string(),
+        r#"{"a":nulll}"#.to_string(),
+        r#"{"a":1,}"#.to_string(),
+        r#"[1,]"#.to_string(),
+        r#"{"a" 1}"#.to_string(),
+        r#"{"a":1} x"#.to_string(),
+        r#"{"a":1}{}"#.to_string(),
+        r#"{"a":[}"#.to_string(),
+        r#"{"a":1"#.to_string(),
+        "\u{c}{}".to_string(),
+        "".to_string(),
+        "  ".to_string(),
+        deep,
+    ] {
+        assert_eq!(squeeze(bad.as_bytes()), None, "{bad}");
+    }
+    assert_eq!(squeeze(b"{\"a\":\"\xff\"}"), None);
+    // Left to the parser, which reads them: an escaped key, the number marker as a key.
+    for unsure in [r#"{"\u0061":1}"#, r#"{"$serde_json::private::Number":"1"}"#] {
+        assert_eq!(squeeze(unsure.as_bytes()), None, "{unsure}");
+        assert!(parse_unique(unsure.as_bytes()).is_some(), "{unsure}");
+    }
+}
+
+#[test]
+fn what_the_parse_reads_is_read_and_kept_as_spelled() {
+    let at_limit = format!("{}1{}", "[".repeat(DEEPEST), "]".repeat(DEEPEST));
+    for good in [
+        "{\n  \"a\" : [ 1 , -0.5e+3, 1E999 , 0 ] ,\t\"b\":\"x \\\" \\u00e9 \\/ \\ud83d\\ude00\"\r\n}",
+        r#"{"a":{},"b":[],"c":[{}],"d":null,"e":true,"f":false,"g":""}"#,
+        "\"s\"",
+        " 12 ",
+        &at_limit,
+    ] {
+        let sq = squeeze(good.as_bytes()).unwrap_or_else(|| panic!("{good}"));
+        assert_eq!(sq.text, without_whitespace(good.as_bytes()), "{good}");
+        assert!(parse_unique(good.as_bytes()).is_some(), "{good}");
+    }
+    let sq = squeeze(br#" { "labels" : { "x" : "y" } , "meta" : [ 1 ] } "#).unwrap();
+    let top: Vec<(&[u8], &[u8])> = sq
+        .top
+        .iter()
+        .map(|(k, v)| (&sq.text[k.clone()], &sq.text[v.clone()]))
+        .collect();
+    assert_eq!(
+        top,
+        vec![
+            (&b"labels"[..], &br#"{"x":"y"}"#[..]),
+            (&b"meta"[..], &b"[1]"[..])
+        ]
+    );
+}
+
+#[test]
+fn what_no_path_reaches_is_null_in_an_array_and_absent_in_an_object() {
+    for (text, paths) in [
+        (r#"[false,{"a":1,"b":[2]}]"#, vec!["/1/a"]),
+        (r#"[false]"#, vec![]),
+        (r#"{"a":[1,{"x":"y"}],"b":2}"#, vec!["/a/*/x"]),
+        (r#"{"a":"s"}"#, vec![""]),
+        (r#"7"#, vec!["/a"]),
+    ] {
+        let sq = squeeze(text.as_bytes()).unwrap();
+        assert_eq!(
+            pruned(&sq.text, &paths),
+            parse_pruned_nested(text.as_bytes(), 1, &paths),
+            "{text} {paths:?}"
+        );
+    }
+    assert_eq!(
+        pruned(br#"[false,{"a":1,"b":[2]}]"#, &["/1/a"]),
+        Some(json!([null, {"a": 1}]))
+    );
+}
