@@ -259,31 +259,44 @@ impl State {
         let mut ahead = self.ahead.pop_front().unwrap_or_default();
         if ahead.len() != items.len() {
             ahead.clear();
+            ahead.resize_with(items.len(), || None);
         }
+        // What was read ahead stays true of a document that still holds the text it was read
+        // from; the others (resolution changed them) are read again.
+        for (it, read) in items.iter().zip(ahead.iter_mut()) {
+            let fresh = read.as_ref().is_some_and(|(text, facts)| {
+                facts.fits(&it.asset.key.kind)
+                    && it
+                        .asset
+                        .current_text()
+                        .is_some_and(|now| std::sync::Arc::ptr_eq(now, text))
+            });
+            if !writes(it) || !fresh {
+                *read = None;
+            }
+        }
+        let stale: Vec<&Asset> = items
+            .iter()
+            .zip(&ahead)
+            .filter(|(it, read)| writes(it) && read.is_none())
+            .map(|(it, _)| &it.asset)
+            .collect();
+        // A few are read here: waking the other threads would cost more.
+        let again: Vec<Facts> = if stale.len() < 64 {
+            stale.into_iter().map(Facts::of).collect()
+        } else {
+            stale.into_par_iter().map(Facts::of).collect()
+        };
+        let mut again = again.into_iter();
         let facts: Vec<Facts> = items
-            .par_iter()
-            .enumerate()
-            .map(|(i, it)| {
-                if !writes(it) {
-                    return Facts::None;
-                }
-                let known = ahead
-                    .get(i)
-                    .and_then(|read| read.as_ref())
-                    .filter(|(text, facts)| {
-                        facts.fits(&it.asset.key.kind)
-                            && it
-                                .asset
-                                .current_text()
-                                .is_some_and(|now| std::sync::Arc::ptr_eq(now, text))
-                    });
-                match known {
-                    Some((_, facts)) => facts.clone(),
-                    None => Facts::of(&it.asset),
-                }
+            .iter()
+            .zip(ahead)
+            .map(|(it, read)| match read {
+                _ if !writes(it) => Facts::None,
+                Some((_, facts)) => facts,
+                None => again.next().expect("read again above"),
             })
             .collect();
-        drop(ahead);
         for (it, facts) in items.iter_mut().zip(facts) {
             if !writes(it) {
                 continue;
