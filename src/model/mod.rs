@@ -747,7 +747,9 @@ impl Asset {
     pub fn top_fields(&self, names: &[&str]) -> Vec<Option<Value>> {
         match (&self.doc.tree, &self.doc.text) {
             (Some(tree), _) => names.iter().map(|n| tree.get(n).cloned()).collect(),
-            (None, Some(text)) => scan::top_fields(text, names),
+            (None, Some(text)) => {
+                patch::top_fields(text, names).unwrap_or_else(|_| scan::top_fields(text, names))
+            }
             (None, None) => vec![None; names.len()],
         }
     }

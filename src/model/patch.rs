@@ -43,6 +43,30 @@ pub fn get(text: &[u8], pointer: &str) -> Result<Option<Value>, Unsure> {
     })
 }
 
+/// The values of the root object's members `names`, in the order of `names` (`None` for a
+/// member it lacks; of a key given twice, the last, as the tree keeps it), reading only those
+/// members' values.
+pub fn top_fields(text: &[u8], names: &[&str]) -> Result<Vec<Option<Value>>, Unsure> {
+    if text.first() != Some(&b'{') {
+        return Err(Unsure);
+    }
+    let all = members(text, 0)?;
+    if all.last().map_or(2, |(_, v)| v.end + 1) != text.len() {
+        return Err(Unsure);
+    }
+    let mut out = vec![None; names.len()];
+    for (key, value) in all {
+        // A name asked twice gets the value in its first place only.
+        for (slot, name) in out.iter_mut().zip(names) {
+            if key_is(text, key.clone(), name)? {
+                *slot = Some(parse(&text[value.clone()])?);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `text` with the value at `pointer` replaced by `value`; `None` when the path does not exist.
 /// An object or array written over one is written over its text as [`crate::jsontext`] does
 /// (what is the same in both keeps its bytes), as the tree's edit would be when parked.

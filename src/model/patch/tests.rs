@@ -229,3 +229,51 @@ fn no_text_and_too_deep_values_are_left_to_the_tree() {
             .is_some()
     );
 }
+
+proptest! {
+    /// The root's members read from the text are what the whole parse reads, for names the
+    /// document has and names it lacks; an empty object and a key given twice included.
+    #[test]
+    fn top_fields_of_the_text_are_those_of_the_parse(
+        (doc, _) in doc_and_pointer(),
+        extra in prop::sample::select(vec!["name", "value", "zz", ""]),
+        twice in any::<bool>(),
+    ) {
+        let mut text = serde_json::to_vec(&doc).unwrap();
+        if twice && text.len() > 2 {
+            // The same key again at the end, with another value: the last counts.
+            text.pop();
+            text.extend_from_slice(br#","name":"again"}"#);
+        }
+        let names: Vec<String> = match &doc {
+            Value::Object(m) => m.keys().cloned().chain([extra.to_string()]).collect(),
+            _ => vec![extra.to_string()],
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let by_parse = crate::model::scan::top_fields(&text, &names);
+        match top_fields(&text, &names) {
+            Ok(read) => prop_assert_eq!(read, by_parse),
+            // Only a key with an escape (as the writer spells it) is left to the parse.
+            Err(Unsure) => prop_assert!(text.contains(&b'\\')),
+        }
+    }
+}
+
+#[test]
+fn top_fields_leave_what_is_no_parked_object_to_the_parse() {
+    for text in [
+        &b"[1]"[..],
+        b"{\"a\":1} ",
+        b"{\"a\":1}x",
+        b"",
+        b"{\"a\" :1}",
+        b"\"s\"",
+    ] {
+        assert_eq!(top_fields(text, &["a"]), Err(Unsure), "{text:?}");
+    }
+    assert_eq!(top_fields(b"{}", &["a"]), Ok(vec![None]));
+    assert_eq!(
+        top_fields(br#"{"a":1,"b":{"a":2},"a":[3]}"#, &["a", "b", "c"]),
+        Ok(vec![Some(json!([3])), Some(json!({"a": 2})), None])
+    );
+}
