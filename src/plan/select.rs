@@ -1,17 +1,30 @@
 //! Selection: which assets of a package the spec takes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::Note;
 use crate::model::{AssetKey, Reference, Version};
 use crate::package::Package;
 use crate::spec::{Selector, Spec};
 
-/// What the target holds, by kind and name.
+/// What the target holds, by kind and name. Resolution asks it of every name it writes and
+/// adds each, one package after another on one thread, so it is hashed (foldhash, seeded at
+/// random per set, so names a package chose cannot be made to collide); it is never iterated
+/// but through [`Names::sorted`], so no hash order reaches an output.
 #[derive(Debug, Default, Clone)]
-pub struct Names(pub BTreeMap<String, BTreeSet<String>>);
+pub struct Names(HashMap<String, HashSet<String, RandomState>, RandomState>);
+
+type RandomState = foldhash::quality::RandomState;
 
 impl Names {
+    /// Every kind and name, in order.
+    pub fn sorted(&self) -> BTreeMap<String, BTreeSet<String>> {
+        self.0
+            .iter()
+            .map(|(kind, names)| (kind.clone(), names.iter().cloned().collect()))
+            .collect()
+    }
+
     /// Whether an asset of this kind and name is there.
     pub fn has(&self, kind: &str, name: &str) -> bool {
         self.0.get(kind).is_some_and(|n| n.contains(name))
@@ -26,8 +39,9 @@ impl Names {
                 names.insert(name.to_string());
             }
             None => {
-                self.0
-                    .insert(kind.to_string(), BTreeSet::from([name.to_string()]));
+                let mut names = HashSet::default();
+                names.insert(name.to_string());
+                self.0.insert(kind.to_string(), names);
             }
         }
     }

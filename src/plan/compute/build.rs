@@ -36,7 +36,7 @@ pub(super) fn make_host(
         env: opts.env.clone(),
         vars: env.map(|e| e.vars.clone()).unwrap_or_default(),
         seed: spec.seed.clone(),
-        target: target.0.clone(),
+        target: target.sorted(),
         secrets: secrets.clone(),
     };
     let names: Vec<String> = scripts.iter().map(|(s, _)| s.clone()).collect();

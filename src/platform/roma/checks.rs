@@ -431,6 +431,20 @@ impl State {
 
 impl TargetChecks for State {
     fn prepare(&mut self, packages: &[&[Item]]) {
+        // The tables grow by every API and data source of the run: made that large at once,
+        // they are not rehashed as they grow, on the thread everything waits for.
+        let count = |kind: &str| {
+            packages
+                .iter()
+                .flat_map(|items| items.iter())
+                .filter(|it| it.asset.key.kind == kind)
+                .count()
+        };
+        let (apis, data_sources) = (count("api"), count("data_source"));
+        self.paths.reserve(apis);
+        self.path_of.reserve(apis);
+        self.ids.reserve(data_sources);
+        self.id_of.reserve(data_sources);
         self.ahead = packages
             .par_iter()
             .map(|items| {
