@@ -35,7 +35,7 @@ struct AssetDoc {
 /// (what the asset keeps), and of `meta` only the fields [`check_meta`] reads of a document of
 /// `kind` (its name and references), each as in the whole document.
 fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)> {
-    use crate::model::json::{compact, parse_unique_nested};
+    use crate::model::json::compact;
     let squeezed = compact::squeeze(bytes)?;
     let text = &squeezed.text;
     if text.first() != Some(&b'{') {
@@ -52,9 +52,9 @@ fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)>
         }
     }
     let meta = meta?;
-    // Each part is one container deep in the file.
+    // The pass has checked the labels' text (each key once): they are read straight from it.
     let labels = match labels {
-        Some(text) => serde_json::from_value(parse_unique_nested(text, 1)?).ok()?,
+        Some(text) => serde_json::from_slice(text).ok()?,
         None => Labels::new(),
     };
     let fields = compact::pruned(meta, &checked_fields(kind))?;
