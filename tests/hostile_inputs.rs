@@ -633,3 +633,47 @@ fn line_breaks_in_names_cannot_forge_plan_lines() {
         );
     }
 }
+
+/// `serde_json` reads an object whose first key is `$serde_json::private::Number` as a number
+/// and one whose first key is `$serde_json::private::RawValue` as raw text: a document holding
+/// one would be one thing as written and another in the plan, or would not parse again once
+/// held (this crashed a run). Each fails its own asset, named, and the rest is written; it
+/// makes no difference whether the key is spelled with an escape, or the document is edited.
+#[test]
+fn keys_the_json_reader_reserves_fail_their_asset_not_the_run() {
+    let spec = format!("{SPEC}rename:\n  - {{kind: app, prefix: \"prod-\"}}\n");
+    for (label, text) in [
+        (
+            "raw value marker",
+            r#"{"meta": {"name": "b", "x": {"$serde_json::private::RawValue": 5}}}"#,
+        ),
+        (
+            "number marker",
+            r#"{"meta": {"name": "b", "x": {"$serde_json::private::Number": "abc"}}}"#,
+        ),
+        (
+            "escaped marker",
+            r#"{"meta": {"name": "b", "x": {"\u0024serde_json::private::RawValue": "{\"name\": \"c\"}"}}}"#,
+        ),
+        (
+            "marker as meta",
+            r#"{"meta": {"$serde_json::private::RawValue": "{\"name\": \"b\"}"}}"#,
+        ),
+    ] {
+        for spec in [SPEC, spec.as_str()] {
+            let bytes = zip_with(Entry::new("assets/app/b/asset.json", text));
+            let run = check(
+                label,
+                "evil.zip",
+                &bytes,
+                spec,
+                Expect::AssetFails("asset.bad_json"),
+            );
+            assert!(
+                run.stdout.contains("$serde_json::private::"),
+                "{label}: the key is named\n{}",
+                run.stdout
+            );
+        }
+    }
+}

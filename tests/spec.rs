@@ -150,3 +150,26 @@ fn types_are_checked_with_places() {
         "error[spec.type]: s.yaml:4:36: expected true or false, found string \"yes\"\n  |\n4 |   - {kind: api, with_dependencies: yes}\n  |                                    ^^^\nerror[spec.type]: s.yaml:5:18: expected true or false, found integer `3`\n  |\n5 | output: {merged: 3}\n  |                  ^\ns.yaml: 2 problems in the spec\n"
     );
 }
+
+/// A key the JSON reader reads as a number or as raw text cannot come in through the spec:
+/// not as a field an override names, nor inside a value it writes. (As an object's first key
+/// the reader has already taken it for what it means; after another, it is a key, which a
+/// later edit could make the first.)
+#[test]
+fn overrides_may_not_write_keys_the_json_reader_reserves() {
+    let run = plan_spec(
+        "version: 1\nsources: [x]\nenvironments:\n  prod:\n    overrides:\n      - kind: api\n        set:\n          /a/$serde_json::private::Number: 1\n          /b: {x: {a: 1, \"$serde_json::private::RawValue\": 5}}\n",
+    )
+    .expect_code(2);
+    assert!(
+        run.stderr.contains("error[spec.bad_pointer]: s.yaml:8:11:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("error[spec.bad_value]: s.yaml:9:15:")
+            && run.stderr.contains("\"$serde_json::private::RawValue\""),
+        "{}",
+        run.stderr
+    );
+}

@@ -12,15 +12,96 @@ use serde_json::Value;
 
 pub mod compact;
 
-/// Parses `bytes` as JSON, refusing an object that holds a key twice.
+/// Parses `bytes` as JSON, refusing an object that holds a key twice, or a key the parser
+/// reserves ([`reserved_key`]).
 pub fn parse(bytes: &[u8]) -> Result<Value, String> {
     if let Some(value) = parse_unique(bytes) {
+        refuse_reserved(bytes)?;
         return Ok(value);
     }
     // The message, from the two passes that name what is wrong and where.
     let value: Value = serde_json::from_slice(bytes).map_err(value_not_shown)?;
     unique_keys(bytes)?;
+    refuse_reserved(bytes)?;
     Ok(value)
+}
+
+/// How the keys `serde_json` gives a meaning of its own begin: an object whose first key is
+/// `$serde_json::private::Number` is read as a number, one whose first key is
+/// `$serde_json::private::RawValue` as the text it holds. A document holding such an object
+/// would be one thing as written and another once parsed (in the plan, in a diff), or would
+/// not parse again at all; no platform document needs such a key, so it is refused wherever
+/// a document or a value comes in.
+pub const RESERVED_PREFIX: &str = "$serde_json::private::";
+
+/// Whether `key` is one [`RESERVED_PREFIX`] reserves.
+pub fn is_reserved(key: &str) -> bool {
+    key.starts_with(RESERVED_PREFIX)
+}
+
+/// The first key of the JSON text `bytes` (a text a parse accepted) that [`is_reserved`],
+/// escapes decoded.
+pub fn reserved_key(bytes: &[u8]) -> Option<String> {
+    // Every such key holds a `$`, written as it is or as `\u0024`.
+    if memchr::memchr(b'$', bytes).is_none() && memchr::memmem::find(bytes, b"\\u0024").is_none() {
+        return None;
+    }
+    let mut at = 0;
+    while let Some(n) = memchr::memchr(b'"', &bytes[at..]) {
+        let start = at + n;
+        let (end, escaped) = string_end(bytes, start)?;
+        at = end;
+        let is_key = bytes[end..]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            == Some(&b':');
+        if !is_key {
+            continue;
+        }
+        let key: std::borrow::Cow<'_, str> = if escaped {
+            match serde_json::from_slice::<String>(&bytes[start..end]) {
+                Ok(key) => key.into(),
+                Err(_) => continue,
+            }
+        } else {
+            String::from_utf8_lossy(&bytes[start + 1..end - 1])
+        };
+        if is_reserved(&key) {
+            return Some(key.into_owned());
+        }
+    }
+    None
+}
+
+/// The first object key of `value` that [`is_reserved`].
+pub fn reserved_key_in(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if is_reserved(k) {
+                Some(k.as_str())
+            } else {
+                reserved_key_in(v)
+            }
+        }),
+        Value::Array(items) => items.iter().find_map(reserved_key_in),
+        _ => None,
+    }
+}
+
+/// [`reserved_key`] as the error that refuses the document.
+pub fn refuse_reserved(bytes: &[u8]) -> Result<(), String> {
+    match reserved_key(bytes) {
+        Some(key) => Err(reserved_message(&key)),
+        None => Ok(()),
+    }
+}
+
+/// Why a document or value holding the reserved `key` is refused.
+pub fn reserved_message(key: &str) -> String {
+    format!(
+        "the key {:?} is one the JSON reader gives a meaning of its own (it would read the object as something other than what is written), so the document is refused",
+        crate::text::escape_controls(key)
+    )
 }
 
 /// Parses `bytes` as JSON in one pass, or `None` when it is not JSON or an object holds a key
@@ -447,10 +528,12 @@ pub fn without_whitespace(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Parses `bytes` as JSON into `T`, refusing an object that holds a key twice.
+/// Parses `bytes` as JSON into `T`, refusing an object that holds a key twice, or a key the
+/// parser reserves ([`reserved_key`]).
 pub fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let value: T = serde_json::from_slice(bytes).map_err(value_not_shown)?;
     unique_keys(bytes)?;
+    refuse_reserved(bytes)?;
     Ok(value)
 }
 

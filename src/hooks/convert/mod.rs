@@ -305,6 +305,7 @@ fn object_changes(
             .to_str()
             .map_err(|_| mlua::Error::runtime("an object key is not valid UTF-8"))?
             .to_string();
+        refuse_reserved(&key)?;
         let value = match value {
             Some(v) => v,
             None => map[key.as_str()].clone(),
@@ -312,6 +313,18 @@ fn object_changes(
         built.push((key, value));
     }
     Ok(Some(Value::Object(in_order(built, Some(map)))))
+}
+
+/// A key the JSON reader gives a meaning of its own ([`crate::model::json::RESERVED_PREFIX`]):
+/// the document would not read back as the script wrote it.
+fn refuse_reserved(key: &str) -> mlua::Result<()> {
+    if crate::model::json::is_reserved(key) {
+        return Err(mlua::Error::runtime(format!(
+            "the object key {:?} is one the JSON reader gives a meaning of its own (it would read the object as something else), so a script may not write it",
+            crate::text::escape_controls(key)
+        )));
+    }
+    Ok(())
 }
 
 /// Whether a script marked the table as an array (`ctx.json.array`).
@@ -399,6 +412,7 @@ fn table_to_json(
                 )));
             }
         };
+        refuse_reserved(&key)?;
         meter.charge(key.len())?;
         entries.push((key, v));
     }

@@ -281,3 +281,24 @@ fn decode_refuses_documents_deeper_than_the_limit() {
         .to_string();
     assert!(e.contains("recursion limit"), "{e}");
 }
+
+#[test]
+fn a_key_the_json_reader_reserves_is_refused_new_or_in_a_changed_object() {
+    let lua = lua();
+    for key in [
+        "$serde_json::private::Number",
+        "$serde_json::private::RawValue",
+    ] {
+        // A new object holding it.
+        let t = eval(&lua, &format!("return {{ x = {{ [{key:?}] = 'abc' }} }}"));
+        let e = from_lua(&lua, &t, None, &mut meter()).unwrap_err();
+        assert!(e.to_string().contains(key), "{e}");
+        // Added to an object the document had.
+        let t = eval(&lua, &format!("return {{ a = 1, [{key:?}] = 5 }}"));
+        let e = changes(&lua, &t, &json!({"a": 1}), &mut meter()).unwrap_err();
+        assert!(e.to_string().contains(key), "{e}");
+    }
+    // A key that only looks like it is fine.
+    let t = eval(&lua, "return { ['serde_json::private::Number'] = 1 }");
+    assert!(from_lua(&lua, &t, None, &mut meter()).is_ok());
+}

@@ -5,7 +5,7 @@
 //! read from that text ([`pruned`]) without parsing the rest again.
 //!
 //! Each answers `None` whenever it cannot be sure, and never accepts what the validating parse
-//! refuses: a key holding an escape or spelled as `serde_json`'s number marker, an escaped
+//! refuses: a key holding an escape or one the parser reserves ([`super::RESERVED_PREFIX`]), an escaped
 //! surrogate, more than [`DEEPEST`] containers nested. The caller then takes the slower
 //! passes, which accept or refuse and name what is wrong and where.
 
@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use super::{NUMBER_TOKEN, Pruned, Rests};
+use super::{Pruned, Rests};
 
 /// The most containers nested that this pass follows: fewer than the parser allows a file
 /// (127), so that nothing it accepts is refused by the parser for its depth.
@@ -161,7 +161,7 @@ fn key(
     }
     let (end, escaped) = string(bytes, i)?;
     let name = &bytes[i + 1..end - 1];
-    if escaped || name == NUMBER_TOKEN.as_bytes() {
+    if escaped || name.starts_with(super::RESERVED_PREFIX.as_bytes()) {
         return None;
     }
     let Some(Open::Object { keys_from }) = open.last() else {

@@ -90,6 +90,17 @@ impl V {
     }
     pub(super) fn pointer(&mut self, p: &Spanned<String>) -> Option<String> {
         match pointer::tokens(&p.value) {
+            Ok(t) if t.iter().any(|t| crate::model::json::is_reserved(t)) => {
+                self.error(
+                    p.span,
+                    "spec.bad_pointer",
+                    format!(
+                        "a pointer may not name a key beginning with {:?}: the JSON reader gives such keys a meaning of their own",
+                        crate::model::json::RESERVED_PREFIX
+                    ),
+                );
+                None
+            }
             Ok(t) if !t.is_empty() => Some(p.value.clone()),
             Ok(_) => {
                 self.error(

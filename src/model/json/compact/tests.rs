@@ -175,7 +175,11 @@ fn what_the_parse_refuses_is_refused() {
     }
     assert_eq!(squeeze(b"{\"a\":\"\xff\"}"), None);
     // Left to the parser, which reads them: an escaped key, the number marker as a key.
-    for unsure in [r#"{"\u0061":1}"#, r#"{"$serde_json::private::Number":"1"}"#] {
+    for unsure in [
+        r#"{"\u0061":1}"#,
+        r#"{"$serde_json::private::Number":"1"}"#,
+        r#"{"a":{"b":1,"$serde_json::private::RawValue":"1"}}"#,
+    ] {
         assert_eq!(squeeze(unsure.as_bytes()), None, "{unsure}");
         assert!(parse_unique(unsure.as_bytes()).is_some(), "{unsure}");
     }
@@ -230,4 +234,25 @@ fn what_no_path_reaches_is_null_in_an_array_and_absent_in_an_object() {
         pruned(br#"[false,{"a":1,"b":[2]}]"#, &["/1/a"]),
         Some(json!([null, {"a": 1}]))
     );
+}
+
+#[test]
+fn reserved_keys_are_found_as_keys_escaped_or_not_and_only_as_keys() {
+    use super::super::reserved_key;
+    for (text, found) in [
+        (r#"{"a":{"$serde_json::private::Number" :"1"}}"#, true),
+        (
+            r#"{"a":[{"b":1,"\u0024serde_json::private::RawValue":2}]}"#,
+            true,
+        ),
+        (r#"{"a":"$serde_json::private::Number"}"#, false),
+        (r#"["$serde_json::private::Number",{"x":"$"}]"#, false),
+        (
+            r#"{"$serde_json::privat":1,"a\"$serde_json::private::Number":2}"#,
+            false,
+        ),
+        (r#"{"a":1}"#, false),
+    ] {
+        assert_eq!(reserved_key(text.as_bytes()).is_some(), found, "{text}");
+    }
 }
