@@ -43,6 +43,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// [`write_atomic`] of content made as it is written, through a buffer, by `write`.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    fs::create_dir_all(parent_of(path))?;
+    let tmp = stage_with(path, write)?;
+    move_into_place(tmp, path)?;
+    sync_dir(parent_of(path));
+    Ok(())
+}
+
 /// Writes `bytes` to a temporary file beside `path`, flushed to disk and readable, so that
 /// only the rename into place ([`move_into_place`]) is left.
 pub fn stage_bytes(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {

@@ -338,6 +338,78 @@ fn print_as(text: &str, json: bool) -> Result<(), Error> {
         })
 }
 
+/// Writes `value` to stdout as pretty JSON as it is serialised, masked as [`print_as`] masks
+/// JSON: a plan or a report of a large run is a hundred megabytes of text, which need not be
+/// held whole. The text is masked a piece at a time, each piece ending at a line break; no
+/// string of JSON text holds a raw line break, and a secret holding one makes the whole text
+/// one piece, as before.
+fn print_json_of<T: serde::Serialize>(value: &T) -> Result<(), Error> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = LineMasked {
+        out: std::io::BufWriter::with_capacity(64 << 10, stdout.lock()),
+        held: Vec::new(),
+        piece: MASK_PIECE,
+        whole: crate::secrets::remembered_span_lines(),
+    };
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.finish());
+    written.map_err(|e| Error::Io {
+        path: "<stdout>".into(),
+        action: "cannot write",
+        source: e,
+    })
+}
+
+/// Text passed on masked ([`crate::secrets::scrub`]) in pieces that end at a line break.
+struct LineMasked<W: std::io::Write> {
+    out: W,
+    held: Vec<u8>,
+    /// How much is held before the lines in it are passed on.
+    piece: usize,
+    /// Hold everything to the end (a secret holds a line break).
+    whole: bool,
+}
+
+/// How much text is held before the lines in it are masked and passed on.
+const MASK_PIECE: usize = 256 << 10;
+
+impl<W: std::io::Write> LineMasked<W> {
+    /// Masks and passes on `held[..end]`, which ends at a line break or at the end.
+    fn pass(&mut self, end: usize) -> std::io::Result<()> {
+        let text = std::str::from_utf8(&self.held[..end])
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        self.out.write_all(crate::secrets::scrub(text).as_bytes())?;
+        self.held.drain(..end);
+        Ok(())
+    }
+
+    /// Passes on what is left and flushes.
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.pass(self.held.len())?;
+        self.out.flush()
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for LineMasked<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.held.extend_from_slice(buf);
+        if !self.whole
+            && self.held.len() >= self.piece
+            && let Some(nl) = memchr::memrchr(b'\n', &self.held)
+        {
+            self.pass(nl + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes human output to stdout (see [`print_as`]).
 fn print_out(text: &str) -> Result<(), Error> {
     print_as(text, false)
@@ -569,5 +641,44 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Text masked a piece at a time reads as the whole masked at once, whatever the pieces:
+    /// secrets at the ends of pieces, on lines of their own and inside longer values; and a
+    /// secret holding a line break (which pieces could cut) makes the text one piece.
+    #[test]
+    fn text_masked_line_by_line_is_the_whole_text_masked() {
+        use std::io::Write;
+        let mut secrets = crate::secrets::Secrets::new();
+        secrets.add("piece-secret-7Qz");
+        crate::secrets::remember(&secrets);
+        let text: String = (0..400)
+            .map(|i| match i % 3 {
+                0 => "  \"v\": \"piece-secret-7Qz\",\n".to_string(),
+                1 => format!("  \"w{i}\": \"xpiece-secret-7Qzx piece-secret-7Qz\"\n"),
+                _ => format!("{i}\n"),
+            })
+            .collect();
+        let whole = crate::secrets::scrub(&text).into_owned();
+        assert!(!whole.contains("piece-secret-7Qz"));
+        for piece in [1, 7, 16, 100, 4096] {
+            for chunk in [1, 3, 64] {
+                let mut m = LineMasked {
+                    out: Vec::new(),
+                    held: Vec::new(),
+                    piece,
+                    whole: false,
+                };
+                for part in text.as_bytes().chunks(chunk) {
+                    m.write_all(part).unwrap();
+                }
+                m.finish().unwrap();
+                assert_eq!(String::from_utf8(m.out).unwrap(), whole, "{piece} {chunk}");
+            }
+        }
+        let mut lines = crate::secrets::Secrets::new();
+        lines.add("two-line\nsecret-Kq9");
+        crate::secrets::remember(&lines);
+        assert!(crate::secrets::remembered_span_lines());
     }
 }

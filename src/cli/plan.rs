@@ -58,9 +58,12 @@ pub fn plan(
         crate::fsutil::keep_apart(&planned.protected, &[save]).map_err(Error::Usage)?;
         let dir = crate::fsutil::parent_of(save);
         planned.plan.spec.path = relative(dir, spec_path)?;
-        let mut bytes = serde_json::to_vec_pretty(&planned.plan).expect("plans serialise");
-        bytes.push(b'\n');
-        crate::fsutil::write_atomic(save, &bytes).map_err(|e| Error::Io {
+        // Written as it is serialised: the plan of a large run is a hundred megabytes of text.
+        crate::fsutil::write_atomic_with(save, |w| {
+            serde_json::to_writer_pretty(&mut *w, &planned.plan)?;
+            w.write_all(b"\n")
+        })
+        .map_err(|e| Error::Io {
             path: save.into(),
             action: "cannot write the plan",
             source: e,
@@ -76,14 +79,20 @@ pub fn plan(
     }
     let plan = &planned.plan;
     let text = match (shown.format, shown.summary) {
-        (super::PlanFormat::Json, _) => json(plan),
-        (super::PlanFormat::Text, false) => super::render::plan_shown(plan, base),
-        (super::PlanFormat::Text, true) => super::render::plan_summary_shown(plan, base),
-        (super::PlanFormat::Markdown, summary) => {
-            super::markdown::plan_shown(plan, base, summary, super::markdown::COMMENT_MAX)
-        }
+        (super::PlanFormat::Json, _) => None,
+        (super::PlanFormat::Text, false) => Some(super::render::plan_shown(plan, base)),
+        (super::PlanFormat::Text, true) => Some(super::render::plan_summary_shown(plan, base)),
+        (super::PlanFormat::Markdown, summary) => Some(super::markdown::plan_shown(
+            plan,
+            base,
+            summary,
+            super::markdown::COMMENT_MAX,
+        )),
     };
-    super::print_as(&text, as_json)?;
+    match text {
+        Some(text) => super::print_as(&text, false)?,
+        None => super::print_json_of(plan)?,
+    }
     let code = if plan.has_failures() {
         exit::FAILED
     } else if exit_code && plan.has_changes() {
@@ -153,19 +162,22 @@ pub fn apply(
     };
     let nothing_written = report.written.is_empty();
     let text = if as_json {
-        json(&report)
+        super::print_json_of(&report)?;
+        None
     } else if dry_run {
         // Only shown from here on: made safe where it is, not in a copy.
         drop(report);
         super::render::make_shown(&mut planned.plan);
-        format!(
+        Some(format!(
             "{}\n(dry run: the outputs were computed and compressed, and nothing was written)\n",
             super::render::plan_shown(&planned.plan, &base)
-        )
+        ))
     } else {
-        super::render::report(&report, &base)
+        Some(super::render::report(&report, &base))
     };
-    super::print_as(&text, as_json)?;
+    if let Some(text) = text {
+        super::print_as(&text, false)?;
+    }
     let failed = planned.plan.has_failures() || (nothing_written && !dry_run);
     exit_soon(planned);
     Ok(ExitCode::from(if failed { exit::FAILED } else { exit::OK }))

@@ -210,6 +210,15 @@ pub fn for_people(text: &str) -> String {
     crate::text::for_terminal(&scrub(text)).into_owned()
 }
 
+/// Whether a secret [`remember`]ed so far holds a line break, in any of the forms it is masked
+/// in: text masked a piece at a time, each piece ending at a line break, is masked as the whole
+/// would be unless one does.
+pub fn remembered_span_lines() -> bool {
+    REMEMBERED.lock().map_or(true, |all| {
+        all.values.iter().any(|v| v.contains(['\n', '\r']))
+    })
+}
+
 /// `text` masked with every secret [`remember`]ed so far.
 pub fn scrub(text: &str) -> Cow<'_, str> {
     match REMEMBERED.lock() {
