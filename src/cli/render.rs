@@ -484,7 +484,13 @@ fn counts_table(packages: &[crate::report::PackageReport], at: &dyn Fn(&str) -> 
 /// Renders the report of an apply for people; paths are shown from the working folder, given
 /// the spec's folder `base`.
 pub fn report(report: &Report, base: &Path) -> String {
+    // Only the warnings and logs shown are made safe to show (a large run has tens of
+    // thousands of warnings, and shows the first few); the counts are the report's.
+    let max = cap(REPORT_LINES);
+    let (warnings, logs) = (report.warnings.len(), report.logs.len());
     let mut shown = report.clone();
+    shown.warnings = report.warnings.iter().take(max).cloned().collect();
+    shown.logs = report.logs.iter().take(max).cloned().collect();
     for n in shown
         .errors
         .iter_mut()
@@ -525,32 +531,22 @@ pub fn report(report: &Report, base: &Path) -> String {
             }
         }
     }
-    if !report.warnings.is_empty() {
-        let _ = writeln!(out, "\nwarnings ({}):", report.warnings.len());
-        let max = cap(REPORT_LINES);
-        for w in report.warnings.iter().take(max) {
+    if warnings > 0 {
+        let _ = writeln!(out, "\nwarnings ({warnings}):");
+        for w in report.warnings.iter() {
             let _ = writeln!(out, "  [{}] {}{}", w.code, who(w, &at), w.message);
         }
-        if report.warnings.len() > max {
-            let _ = writeln!(
-                out,
-                "  … and {} more in report.json",
-                report.warnings.len() - max
-            );
+        if warnings > max {
+            let _ = writeln!(out, "  … and {} more in report.json", warnings - max);
         }
     }
-    if !report.logs.is_empty() {
-        let _ = writeln!(out, "\nhook logs ({}):", report.logs.len());
-        let max = cap(REPORT_LINES);
-        for l in report.logs.iter().take(max) {
+    if logs > 0 {
+        let _ = writeln!(out, "\nhook logs ({logs}):");
+        for l in report.logs.iter() {
             let _ = writeln!(out, "  {}{}", who(l, &at), l.message);
         }
-        if report.logs.len() > max {
-            let _ = writeln!(
-                out,
-                "  … and {} more in report.json",
-                report.logs.len() - max
-            );
+        if logs > max {
+            let _ = writeln!(out, "  … and {} more in report.json", logs - max);
         }
     }
     if let Some(a) = &report.abort {
