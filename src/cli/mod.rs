@@ -363,6 +363,37 @@ fn print_json_of<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     })
 }
 
+/// Writes human output to stdout as `make` hands it on, in pieces that each end at a line
+/// break, each masked and made safe for a terminal as [`print_as`] does the whole (a secret
+/// holding a line break makes the whole text one piece).
+fn print_pieces(
+    make: impl FnOnce(&mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    use std::io::Write;
+    let failed = |e| Error::Io {
+        path: "<stdout>".into(),
+        action: "cannot write",
+        source: e,
+    };
+    if crate::secrets::remembered_span_lines() {
+        let mut all = String::new();
+        make(&mut |piece| {
+            all.push_str(piece);
+            Ok(())
+        })
+        .map_err(failed)?;
+        return print_as(&all, false);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
+    make(&mut |piece| {
+        let masked = crate::secrets::scrub(piece);
+        out.write_all(crate::text::for_terminal(&masked).as_bytes())
+    })
+    .and_then(|()| out.flush())
+    .map_err(failed)
+}
+
 /// Text passed on masked ([`crate::secrets::scrub`]) in pieces that end at a line break.
 struct LineMasked<W: std::io::Write> {
     out: W,

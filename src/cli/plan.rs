@@ -78,20 +78,18 @@ pub fn plan(
         super::render::make_shown(&mut planned.plan);
     }
     let plan = &planned.plan;
-    let text = match (shown.format, shown.summary) {
-        (super::PlanFormat::Json, _) => None,
-        (super::PlanFormat::Text, false) => Some(super::render::plan_shown(plan, base)),
-        (super::PlanFormat::Text, true) => Some(super::render::plan_summary_shown(plan, base)),
-        (super::PlanFormat::Markdown, summary) => Some(super::markdown::plan_shown(
-            plan,
-            base,
-            summary,
-            super::markdown::COMMENT_MAX,
-        )),
-    };
-    match text {
-        Some(text) => super::print_as(&text, false)?,
-        None => super::print_json_of(plan)?,
+    match (shown.format, shown.summary) {
+        (super::PlanFormat::Json, _) => super::print_json_of(plan)?,
+        (super::PlanFormat::Text, false) => {
+            super::print_pieces(|emit| super::render::plan_shown_in_pieces(plan, base, emit))?
+        }
+        (super::PlanFormat::Text, true) => {
+            super::print_as(&super::render::plan_summary_shown(plan, base), false)?
+        }
+        (super::PlanFormat::Markdown, summary) => super::print_as(
+            &super::markdown::plan_shown(plan, base, summary, super::markdown::COMMENT_MAX),
+            false,
+        )?,
     }
     let code = if plan.has_failures() {
         exit::FAILED

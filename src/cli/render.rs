@@ -377,6 +377,25 @@ fn plan_title(plan: &Plan) -> String {
 /// Renders a plan for people; paths are shown from the working folder, given the spec's
 /// folder `base`. The plan must be made safe to show first ([`make_shown`]).
 pub fn plan_shown(plan: &Plan, base: &Path) -> String {
+    let mut all = String::new();
+    plan_shown_in_pieces(plan, base, &mut |piece| {
+        all.push_str(piece);
+        Ok(())
+    })
+    .expect("a string takes every piece");
+    all
+}
+
+/// How much of a plan's text is made before it is handed on.
+const PIECE: usize = 256 << 10;
+
+/// [`plan_shown`], handed to `emit` in pieces as it is made, each ending at a line break: the
+/// text of a large run's plan is tens of megabytes, which need not be held whole.
+pub fn plan_shown_in_pieces(
+    plan: &Plan,
+    base: &Path,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let at = |p: &str| escape_controls(&crate::fsutil::shown_from(base, p)).into_owned();
     let mut out = plan_title(plan);
     if detail() == Detail::Quiet {
@@ -398,11 +417,15 @@ pub fn plan_shown(plan: &Plan, base: &Path) -> String {
             note_line(&mut out, "  ", a, &at);
         }
         summary_line(&mut out, &plan.summary);
-        return out;
+        return emit(&out);
     }
     for p in &plan.packages {
         let _ = writeln!(out, "\n{} → {}", at(&p.source), at(&p.output));
         package_body(&mut out, p);
+        if out.len() >= PIECE {
+            emit(&out)?;
+            out.clear();
+        }
     }
     if let Some(m) = &plan.merged {
         let _ = writeln!(out, "\nmerged target state → {}", at(m));
@@ -422,7 +445,7 @@ pub fn plan_shown(plan: &Plan, base: &Path) -> String {
         note_line(&mut out, "  ", a, &at);
     }
     summary_line(&mut out, &plan.summary);
-    out
+    emit(&out)
 }
 
 /// `package: asset` of a note, the package shown from the working folder.
