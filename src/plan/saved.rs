@@ -20,18 +20,62 @@ pub fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
         action: "cannot read the plan",
         source: e,
     })?;
-    let probe: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Usage(format!("{}: not a plan file: {e}", input.display())))?;
-    if probe.get("format").and_then(|f| f.as_u64()) != Some(u64::from(PLAN_FORMAT)) {
+    // Its format first, reading nothing else into memory: a large run's plan is a hundred
+    // megabytes of text, which as a JSON tree would take several times that.
+    let format: Option<u64> = match serde_json::from_slice::<FormatOnly>(&bytes) {
+        Ok(f) => f.format,
+        Err(e) if e.is_syntax() || e.is_eof() || e.is_io() => {
+            return Err(Error::Usage(format!(
+                "{}: not a plan file: {e}",
+                input.display()
+            )));
+        }
+        // JSON, but no object with one `format`.
+        Err(_) => None,
+    };
+    if format != Some(u64::from(PLAN_FORMAT)) {
         return Err(Error::Usage(format!(
             "{}: not a plan of format {PLAN_FORMAT} (write one with hoist plan SPEC -o {})",
             input.display(),
             input.display()
         )));
     }
-    serde_json::from_value(probe)
+    serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))
+}
+
+/// A plan file's `format` (the last given, as a JSON tree keeps it), when the file is an
+/// object and the format a number that fits; the rest is read past, not kept.
+struct FormatOnly {
+    format: Option<u64>,
+}
+
+impl<'de> serde::Deserialize<'de> for FormatOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = FormatOnly;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a plan object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FormatOnly, A::Error> {
+                let mut format = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "format" {
+                        format = map.next_value::<serde_json::Value>()?.as_u64();
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(FormatOnly { format })
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 /// Recomputes a saved plan and refuses if anything changed since: first the spec's bytes,
@@ -281,5 +325,33 @@ mod tests {
                 .contains("assets/app/orders/asset.json was modified"),
             "{e}"
         );
+    }
+
+    /// A file named .json that is no plan of this format is refused for what it is, and
+    /// reading one never builds its whole tree.
+    #[test]
+    fn what_is_no_saved_plan_is_refused_for_what_it_is() {
+        let t = tempfile::tempdir().unwrap();
+        for (text, want) in [
+            ("{\"format\": ", "not a plan file"),
+            ("not json", "not a plan file"),
+            ("{} {}", "not a plan file"),
+            ("[2]", "not a plan of format"),
+            ("{\"other\": 1}", "not a plan of format"),
+            ("{\"format\": 999}", "not a plan of format"),
+            ("{\"format\": \"2\"}", "not a plan of format"),
+            ("{\"format\": {\"x\": 2}}", "not a plan of format"),
+            ("{\"format\": 2}", "damaged plan file"),
+            ("{\"format\": 2, \"packages\": 3}", "damaged plan file"),
+        ] {
+            let path = t.path().join("p.json");
+            std::fs::write(&path, text).unwrap();
+            let Err(Error::Usage(m)) = read_saved_plan(&path) else {
+                panic!("{text} was read");
+            };
+            assert!(m.contains(want), "{text}: {m}");
+        }
+        // Another name is no saved plan: read as a spec.
+        assert!(matches!(read_saved_plan(Path::new("spec.yaml")), Ok(None)));
     }
 }
