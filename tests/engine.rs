@@ -219,6 +219,41 @@ fn a_stale_plan_is_refused_naming_what_changed() {
     );
 }
 
+/// What the plan says is what is compared, not how its file is spelled: an edit of what it
+/// says is refused, a file written again with other whitespace applies.
+#[test]
+fn a_plan_edited_by_hand_is_refused_and_one_only_reformatted_applies() {
+    stale_after(
+        |ws| {
+            let p = ws.join("plan.json");
+            let text = fs::read_to_string(&p).unwrap();
+            assert!(text.contains("\"generator\": \""));
+            fs::write(
+                p,
+                text.replacen("\"generator\": \"", "\"generator\": \"x", 1),
+            )
+            .unwrap();
+        },
+        "the plan differs",
+    );
+    let ws = workspace();
+    let plan = [
+        "plan",
+        "specs/orders-to-prod.yaml",
+        "--env",
+        "prod",
+        "-o",
+        "plan.json",
+    ];
+    hoist_in(ws.path(), &plan).expect_code(0);
+    let p = ws.path().join("plan.json");
+    let text = fs::read_to_string(&p).unwrap();
+    let compact: String = text.lines().map(str::trim_start).collect();
+    assert!(compact.len() < text.len());
+    fs::write(&p, compact).unwrap();
+    hoist_in(ws.path(), &["apply", "plan.json"]).expect_code(0);
+}
+
 #[test]
 fn an_abort_writes_nothing_at_all() {
     let ws = workspace();

@@ -10,8 +10,39 @@ use super::{
 use crate::error::Error;
 use crate::spec::Spec;
 
+/// A saved plan as applying it needs it: the spec and the inputs it was made from, and the
+/// digest of what it says (its text without whitespace between tokens, which is the compact
+/// serialisation of the plan hoist wrote). The rest of the file is checked, never built: a
+/// large run's plan is a hundred megabytes of text, and several times that as values.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// The spec it was made from.
+    pub spec: super::SpecInfo,
+    /// The digests of the inputs it was made from.
+    pub inputs: super::InputDigests,
+    said: crate::digest::Digest,
+}
+
+impl Saved {
+    /// A plan held in memory, as it would read once saved.
+    pub fn of(plan: &Plan) -> Saved {
+        Saved {
+            spec: plan.spec.clone(),
+            inputs: plan.inputs.clone(),
+            said: what_it_says(plan),
+        }
+    }
+}
+
+/// The parts of a plan file that are read.
+#[derive(serde::Deserialize)]
+struct Head {
+    spec: super::SpecInfo,
+    inputs: super::InputDigests,
+}
+
 /// A plan file, if `input` is one.
-pub fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
+pub fn read_saved_plan(input: &Path) -> Result<Option<Saved>, Error> {
     if input.extension().and_then(|e| e.to_str()) != Some("json") {
         return Ok(None);
     }
@@ -40,9 +71,15 @@ pub fn read_saved_plan(input: &Path) -> Result<Option<Plan>, Error> {
             input.display()
         )));
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))
+    let head: Head = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Usage(format!("{}: damaged plan file: {e}", input.display())))?;
+    // The whole file parsed above: its text without whitespace is what it says.
+    let said = crate::digest::Digest::of(&crate::model::json::without_whitespace(&bytes));
+    Ok(Some(Saved {
+        spec: head.spec,
+        inputs: head.inputs,
+        said,
+    }))
 }
 
 /// A plan file's `format` (the last given, as a JSON tree keeps it), when the file is an
@@ -84,26 +121,33 @@ impl<'de> serde::Deserialize<'de> for FormatOnly {
 /// plan); `env_lookup` reads the process environment.
 pub fn replan(
     plan_path: &Path,
-    saved: Plan,
+    saved: Saved,
     env: Option<String>,
     out_dir: Option<PathBuf>,
     base: &PlanOptions,
     env_lookup: &EnvLookup,
 ) -> Result<Planned, Error> {
+    // The saved plan is compared whole once the run is planned again, by the digest of what it
+    // says: the plan applies only if it says exactly what hoist would write now (whitespace
+    // aside); a file edited by hand, or by another hoist, does not.
+    let Saved {
+        spec: saved_spec,
+        inputs: saved_inputs,
+        said,
+    } = saved;
     if out_dir.is_some() {
         return Err(Error::Usage(
             "a saved plan names its outputs; apply it without --out, or plan again with another output.dir".into(),
         ));
     }
-    if env.is_some() && env != saved.spec.env {
+    if env.is_some() && env != saved_spec.env {
         return Err(Error::Usage(format!(
             "the plan was made for environment {}; --env {} does not match",
-            saved.spec.env.as_deref().unwrap_or("(none)"),
+            saved_spec.env.as_deref().unwrap_or("(none)"),
             env.as_deref().unwrap_or("")
         )));
     }
-    let unset: Vec<&String> = saved
-        .spec
+    let unset: Vec<&String> = saved_spec
         .env_vars
         .iter()
         .filter(|name| env_lookup(name).is_none())
@@ -128,25 +172,24 @@ pub fn replan(
         )));
     }
     let spec_path =
-        crate::fsutil::normalize(&crate::fsutil::parent_of(plan_path).join(&saved.spec.path));
+        crate::fsutil::normalize(&crate::fsutil::parent_of(plan_path).join(&saved_spec.path));
     let stale = |changes: Vec<String>| stale_error(plan_path, &changes);
     let bytes = std::fs::read(&spec_path).map_err(|e| Error::Io {
         path: spec_path.clone(),
         action: "cannot read the plan's spec",
         source: e,
     })?;
-    if crate::digest::Digest::of(&bytes) != saved.spec.sha256 {
+    if crate::digest::Digest::of(&bytes) != saved_spec.sha256 {
         return Err(stale(vec![format!(
             "the spec {} changed",
             spec_path.display()
         )]));
     }
     let spec = Spec::load(&spec_path)?;
-    let gone: Vec<String> = saved
-        .inputs
+    let gone: Vec<String> = saved_inputs
         .sources
         .keys()
-        .chain(saved.inputs.target.iter().map(|t| &t.path))
+        .chain(saved_inputs.target.iter().map(|t| &t.path))
         .filter(|p| !spec.resolve(p).exists())
         .map(|p| format!("input {p} is gone"))
         .collect();
@@ -154,7 +197,7 @@ pub fn replan(
         return Err(stale(gone));
     }
     let opts = PlanOptions {
-        env: saved.spec.env.clone(),
+        env: saved_spec.env.clone(),
         spec_display: Some(spec_path.display().to_string()),
         out_dir,
         ..base.clone()
@@ -166,16 +209,24 @@ pub fn replan(
             Error::Spec(spec.error_at(None, "hook.script", format!("{script}: {message}")))
         })?;
     let fresh = input_digests(&loaded, hooks);
-    let changes = changed_inputs(&saved.inputs, &fresh);
+    let changes = changed_inputs(&saved_inputs, &fresh);
     if !changes.is_empty() {
         return Err(stale(changes));
     }
     let mut planned = compute_loaded(&spec, &opts, env_lookup, loaded)?;
-    planned.plan.spec.path = saved.spec.path.clone();
-    if planned.plan != saved {
+    planned.plan.spec.path = saved_spec.path.clone();
+    if what_it_says(&planned.plan) != said {
         return Err(stale(vec!["the inputs are unchanged but the plan differs (another hoist version, or edited by hand)".into()]));
     }
     Ok(planned)
+}
+
+/// The digest of `plan`'s compact serialisation: the text `hoist plan -o` writes, without
+/// the whitespace between its tokens.
+fn what_it_says(plan: &Plan) -> crate::digest::Digest {
+    let mut sink = crate::digest::HashingWriter::new(std::io::sink());
+    serde_json::to_writer(&mut sink, plan).expect("plans serialise");
+    sink.finish().0
 }
 
 fn stale_error(plan_path: &Path, changes: &[String]) -> Error {
@@ -309,16 +360,24 @@ mod tests {
         let plan_path = t.path().join("plan.json");
         assert_eq!(saved.spec.env_vars, ["PW"]);
         // Unchanged: the same plan again.
-        let again = replan(&plan_path, saved.clone(), None, None, &options(), &set).unwrap();
+        let again = replan(&plan_path, Saved::of(&saved), None, None, &options(), &set).unwrap();
         assert_eq!(again.plan.packages, saved.packages);
         // A variable the plan read is unset now.
-        let e = replan(&plan_path, saved.clone(), None, None, &options(), &unset).unwrap_err();
+        let e = replan(
+            &plan_path,
+            Saved::of(&saved),
+            None,
+            None,
+            &options(),
+            &unset,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("PW set, and it is unset now"), "{e}");
         // An entry of a source changed.
         let doc = t.path().join("in/orders/assets/app/orders/asset.json");
         let text = std::fs::read_to_string(&doc).unwrap();
         std::fs::write(&doc, text.replace("orders", "orders ")).unwrap();
-        let e = replan(&plan_path, saved, None, None, &options(), &set).unwrap_err();
+        let e = replan(&plan_path, Saved::of(&saved), None, None, &options(), &set).unwrap_err();
         assert_eq!(e.code(), "plan.stale", "{e}");
         assert!(
             e.to_string()
