@@ -150,20 +150,23 @@ fn plans_are_deterministic_text() {
     assert_eq!(strip(&c.stdout), a.stdout);
 }
 
-fn stale_after(edit: impl FnOnce(&Path), expect: &str) {
+/// A workspace whose `plan.json` is the saved plan of the orders example for prod.
+fn with_saved_plan() -> tempfile::TempDir {
     let ws = workspace();
-    hoist_in(
-        ws.path(),
-        &[
-            "plan",
-            "specs/orders-to-prod.yaml",
-            "--env",
-            "prod",
-            "-o",
-            "plan.json",
-        ],
-    )
-    .expect_code(0);
+    let plan = [
+        "plan",
+        "specs/orders-to-prod.yaml",
+        "--env",
+        "prod",
+        "-o",
+        "plan.json",
+    ];
+    hoist_in(ws.path(), &plan).expect_code(0);
+    ws
+}
+
+fn stale_after(edit: impl FnOnce(&Path), expect: &str) {
+    let ws = with_saved_plan();
     edit(ws.path());
     let run = hoist_in(ws.path(), &["apply", "plan.json"]).expect_code(2);
     assert!(run.stderr.contains("error[plan.stale]"), "{}", run.stderr);
@@ -236,16 +239,7 @@ fn a_plan_edited_by_hand_is_refused_and_one_only_reformatted_applies() {
         },
         "the plan differs",
     );
-    let ws = workspace();
-    let plan = [
-        "plan",
-        "specs/orders-to-prod.yaml",
-        "--env",
-        "prod",
-        "-o",
-        "plan.json",
-    ];
-    hoist_in(ws.path(), &plan).expect_code(0);
+    let ws = with_saved_plan();
     let p = ws.path().join("plan.json");
     let text = fs::read_to_string(&p).unwrap();
     let compact: String = text.lines().map(str::trim_start).collect();
