@@ -677,3 +677,26 @@ fn keys_the_json_reader_reserves_fail_their_asset_not_the_run() {
         }
     }
 }
+
+/// The same keys in a YAML source (an APIG export): refused at reading, never read as a
+/// number or as raw text, and never held to crash the run when the document is parsed again
+/// (a path item's methods are taken out of it, which made the key its first).
+#[test]
+fn keys_the_json_reader_reserves_in_a_yaml_source_are_refused() {
+    for key in [
+        "$serde_json::private::RawValue",
+        "$serde_json::private::Number",
+    ] {
+        let text = format!(
+            "swagger: \"2.0\"\ninfo: {{title: orders_api}}\npaths:\n  /orders:\n    get: {{operationId: listOrders, responses: {{\"200\": {{description: ok}}}}}}\n    \"{key}\": \"not json\"\n"
+        );
+        let run = check(
+            key,
+            "api.yaml",
+            text.as_bytes(),
+            SPEC,
+            Expect::Refused("package.layout"),
+        );
+        assert!(run.stderr.contains(key), "{}", run.stderr);
+    }
+}

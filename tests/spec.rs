@@ -152,13 +152,13 @@ fn types_are_checked_with_places() {
 }
 
 /// A key the JSON reader reads as a number or as raw text cannot come in through the spec:
-/// not as a field an override names, nor inside a value it writes. (As an object's first key
-/// the reader has already taken it for what it means; after another, it is a key, which a
-/// later edit could make the first.)
+/// not as a field an override names, nor as a key anywhere inside a value it writes (as an
+/// object's first key the reader would take it for what it means; after another, a later edit
+/// could make it the first).
 #[test]
 fn overrides_may_not_write_keys_the_json_reader_reserves() {
     let run = plan_spec(
-        "version: 1\nsources: [x]\nenvironments:\n  prod:\n    overrides:\n      - kind: api\n        set:\n          /a/$serde_json::private::Number: 1\n          /b: {x: {a: 1, \"$serde_json::private::RawValue\": 5}}\n",
+        "version: 1\nsources: [x]\nenvironments:\n  prod:\n    overrides:\n      - kind: api\n        set:\n          /a/$serde_json::private::Number: 1\n          /b: {x: {a: 1, \"$serde_json::private::RawValue\": 5}}\n          /c: {\"$serde_json::private::Number\": \"7\"}\n",
     )
     .expect_code(2);
     assert!(
@@ -167,8 +167,15 @@ fn overrides_may_not_write_keys_the_json_reader_reserves() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("error[spec.bad_value]: s.yaml:9:15:")
+        run.stderr.contains("error[spec.bad_value]: s.yaml:9:26:")
             && run.stderr.contains("\"$serde_json::private::RawValue\""),
+        "{}",
+        run.stderr
+    );
+    // As an object's first key it was read as a number before: refused as well.
+    assert!(
+        run.stderr.contains("error[spec.bad_value]: s.yaml:10:16:")
+            && run.stderr.contains("\"$serde_json::private::Number\""),
         "{}",
         run.stderr
     );

@@ -349,6 +349,7 @@ fn print_json_of<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     let mut out = LineMasked {
         out: std::io::BufWriter::with_capacity(64 << 10, stdout.lock()),
         held: Vec::new(),
+        last_break: None,
         piece: MASK_PIECE,
         whole: crate::secrets::remembered_span_lines(),
     };
@@ -398,6 +399,9 @@ fn print_pieces(
 struct LineMasked<W: std::io::Write> {
     out: W,
     held: Vec<u8>,
+    /// Where the last line break in `held` is, found in each write's own bytes (a long line
+    /// arrives in many small writes: `held` is never searched again).
+    last_break: Option<usize>,
     /// How much is held before the lines in it are passed on.
     piece: usize,
     /// Hold everything to the end (a secret holds a line break).
@@ -426,12 +430,15 @@ impl<W: std::io::Write> LineMasked<W> {
 
 impl<W: std::io::Write> std::io::Write for LineMasked<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(at) = memchr::memrchr(b'\n', buf) {
+            self.last_break = Some(self.held.len() + at);
+        }
         self.held.extend_from_slice(buf);
         if !self.whole
             && self.held.len() >= self.piece
-            && let Some(nl) = memchr::memrchr(b'\n', &self.held)
+            && let Some(at) = self.last_break.take()
         {
-            self.pass(nl + 1)?;
+            self.pass(at + 1)?;
         }
         Ok(buf.len())
     }
@@ -675,8 +682,9 @@ mod tests {
     }
 
     /// Text masked a piece at a time reads as the whole masked at once, whatever the pieces:
-    /// secrets at the ends of pieces, on lines of their own and inside longer values; and a
-    /// secret holding a line break (which pieces could cut) makes the text one piece.
+    /// secrets at the ends of pieces, on lines of their own, inside longer values and after a
+    /// line longer than a piece; and a secret holding a line break (which pieces could cut)
+    /// makes the text one piece.
     #[test]
     fn text_masked_line_by_line_is_the_whole_text_masked() {
         use std::io::Write;
@@ -697,6 +705,7 @@ mod tests {
                 let mut m = LineMasked {
                     out: Vec::new(),
                     held: Vec::new(),
+                    last_break: None,
                     piece,
                     whole: false,
                 };
@@ -707,6 +716,27 @@ mod tests {
                 assert_eq!(String::from_utf8(m.out).unwrap(), whole, "{piece} {chunk}");
             }
         }
+        // A line far longer than a piece, arriving two bytes at a time (as the serialiser
+        // writes an escaped string), then a secret: held until its line ends.
+        let long = format!(
+            "{}piece-secret-7Qz\"\nend piece-secret-7Qz\n",
+            "\\\"".repeat(200_000)
+        );
+        let mut m = LineMasked {
+            out: Vec::new(),
+            held: Vec::new(),
+            last_break: None,
+            piece: 1024,
+            whole: false,
+        };
+        for part in long.as_bytes().chunks(2) {
+            m.write_all(part).unwrap();
+        }
+        m.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(m.out).unwrap(),
+            crate::secrets::scrub(&long)
+        );
         let mut lines = crate::secrets::Secrets::new();
         lines.add("two-line\nsecret-Kq9");
         crate::secrets::remember(&lines);

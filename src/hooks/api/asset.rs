@@ -157,6 +157,19 @@ pub(crate) fn asset_back(
                     "asset.labels must map strings to strings",
                 ));
             }
+            // Written into the document, such a key would make it refused when read again.
+            if let Some((k, _)) = labels
+                .iter()
+                .find(|(k, _)| crate::model::json::is_reserved(k))
+            {
+                return Err(HookError::new(
+                    HookFailure::BadReturn,
+                    format!(
+                        "the label key {:?} is one the JSON reader gives a meaning of its own, so a script may not write it",
+                        crate::text::escape_controls(k)
+                    ),
+                ));
+            }
         }
         Ok(LuaValue::Nil) => {}
         _ => {

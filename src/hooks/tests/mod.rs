@@ -457,3 +457,34 @@ fn the_watchdog_stops_a_call_stuck_in_a_c_function() {
         );
     }
 }
+
+/// A key the JSON reader gives a meaning of its own cannot come out of a script: not in the
+/// document (new, or added to an object it had), nor among the labels; the call fails, the
+/// run goes on.
+#[test]
+fn a_script_cannot_write_a_key_the_json_reader_reserves() {
+    for (name, body) in [
+        (
+            "meta",
+            r#"a.meta.x = { ["$serde_json::private::Number"] = "abc" }"#,
+        ),
+        ("added", r#"a.meta["$serde_json::private::RawValue"] = 5"#),
+        (
+            "labels",
+            r#"a.labels["$serde_json::private::Number"] = "7""#,
+        ),
+    ] {
+        let script = format!("scripts/{name}.lua");
+        let (_d, h) = host(&[(
+            script.as_str(),
+            &format!("return {{ transform = function(a, ctx) {body}; return a end }}"),
+        )]);
+        let Err(e) = h.transform(&script, api(json!({"name": "orders-list"}))) else {
+            panic!("{name}: the script's result was taken");
+        };
+        assert!(
+            e.message.contains("$serde_json::private::"),
+            "{name}: {e:?}"
+        );
+    }
+}

@@ -416,6 +416,23 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
         match self.pairs.next() {
             Some((k, v)) => {
                 self.value = Some(v);
+                // A key the JSON reader gives a meaning of its own would make the object read
+                // as something else (as the first key) or not parse again once written.
+                if let crate::yaml::Value::Scalar(key) = &k.value
+                    && crate::model::json::is_reserved(&key.text)
+                {
+                    return Err(DeError {
+                        code: "spec.bad_value",
+                        message: format!(
+                            "the key {:?} is one the JSON reader gives a meaning of its own (it would read the object as something other than what is written), so it is refused",
+                            crate::text::escape_controls(&key.text)
+                        ),
+                        help: None,
+                        node: None,
+                        span: None,
+                    }
+                    .at(k));
+                }
                 seed.deserialize(De {
                     node: k,
                     removed: self.removed,
