@@ -400,6 +400,10 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
     }
 }
 
+/// How the keys `serde_json` gives a meaning of its own begin (the model's
+/// `json::RESERVED_PREFIX`; this layer sits below it).
+pub(crate) const RESERVED_PREFIX: &str = "$serde_json::private::";
+
 struct MapAccess<'a> {
     pairs: std::vec::IntoIter<&'a (Node, Node)>,
     value: Option<&'a Node>,
@@ -419,13 +423,13 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
                 // A key the JSON reader gives a meaning of its own would make the object read
                 // as something else (as the first key) or not parse again once written.
                 if let crate::yaml::Value::Scalar(key) = &k.value
-                    && crate::model::json::is_reserved(&key.text)
+                    && key.text.starts_with(RESERVED_PREFIX)
                 {
                     return Err(DeError {
                         code: "spec.bad_value",
                         message: format!(
                             "the key {:?} is one the JSON reader gives a meaning of its own (it would read the object as something other than what is written), so it is refused",
-                            crate::text::escape_controls(&key.text)
+                            key.text
                         ),
                         help: None,
                         node: None,

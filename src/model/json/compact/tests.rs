@@ -239,6 +239,11 @@ fn what_no_path_reaches_is_null_in_an_array_and_absent_in_an_object() {
 #[test]
 fn reserved_keys_are_found_as_keys_escaped_or_not_and_only_as_keys() {
     use super::super::reserved_key;
+    // The YAML reader, a layer below, refuses the same keys.
+    assert_eq!(
+        super::super::RESERVED_PREFIX,
+        crate::yaml::de::RESERVED_PREFIX
+    );
     for (text, found) in [
         (r#"{"a":{"$serde_json::private::Number" :"1"}}"#, true),
         (
