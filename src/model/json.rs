@@ -73,21 +73,6 @@ pub fn reserved_key(bytes: &[u8]) -> Option<String> {
     None
 }
 
-/// The first object key of `value` that [`is_reserved`].
-pub fn reserved_key_in(value: &Value) -> Option<&str> {
-    match value {
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if is_reserved(k) {
-                Some(k.as_str())
-            } else {
-                reserved_key_in(v)
-            }
-        }),
-        Value::Array(items) => items.iter().find_map(reserved_key_in),
-        _ => None,
-    }
-}
-
 /// [`reserved_key`] as the error that refuses the document.
 pub fn refuse_reserved(bytes: &[u8]) -> Result<(), String> {
     match reserved_key(bytes) {

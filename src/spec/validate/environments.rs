@@ -157,17 +157,6 @@ impl V {
                 let Some(pointer) = self.pointer(ptr) else {
                     continue;
                 };
-                if let Some(key) = crate::model::json::reserved_key_in(&value.value) {
-                    self.error(
-                        value.span,
-                        "spec.bad_value",
-                        format!(
-                            "the value holds the key {:?}, one the JSON reader gives a meaning of its own (it would read the object as something else); no document may hold it",
-                            crate::text::escape_controls(key)
-                        ),
-                    );
-                    continue;
-                }
                 match ValueTemplate::parse(&value.value) {
                     Ok(t) => {
                         let marked = r.secret.unwrap_or(false);
