@@ -331,11 +331,16 @@ fn print_as(text: &str, json: bool) -> Result<(), Error> {
     std::io::stdout()
         .lock()
         .write_all(shown.as_bytes())
-        .map_err(|e| Error::Io {
-            path: "<stdout>".into(),
-            action: "cannot write",
-            source: e,
-        })
+        .map_err(stdout_failed)
+}
+
+/// Writing to stdout failed.
+fn stdout_failed(e: std::io::Error) -> Error {
+    Error::Io {
+        path: "<stdout>".into(),
+        action: "cannot write",
+        source: e,
+    }
 }
 
 /// Writes `value` to stdout as pretty JSON as it is serialised, masked as [`print_as`] masks
@@ -346,22 +351,12 @@ fn print_as(text: &str, json: bool) -> Result<(), Error> {
 fn print_json_of<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     use std::io::Write;
     let stdout = std::io::stdout();
-    let mut out = LineMasked {
-        out: std::io::BufWriter::with_capacity(64 << 10, stdout.lock()),
-        held: Vec::new(),
-        last_break: None,
-        piece: MASK_PIECE,
-        whole: crate::secrets::remembered_span_lines(),
-    };
+    let mut out = LineMasked::new(stdout.lock(), false);
     let written = serde_json::to_writer_pretty(&mut out, value)
         .map_err(std::io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.finish());
-    written.map_err(|e| Error::Io {
-        path: "<stdout>".into(),
-        action: "cannot write",
-        source: e,
-    })
+    written.map_err(stdout_failed)
 }
 
 /// Writes human output to stdout as `make` hands it on, in pieces that each end at a line
@@ -371,31 +366,15 @@ fn print_pieces(
     make: impl FnOnce(&mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()>,
 ) -> Result<(), Error> {
     use std::io::Write;
-    let failed = |e| Error::Io {
-        path: "<stdout>".into(),
-        action: "cannot write",
-        source: e,
-    };
-    if crate::secrets::remembered_span_lines() {
-        let mut all = String::new();
-        make(&mut |piece| {
-            all.push_str(piece);
-            Ok(())
-        })
-        .map_err(failed)?;
-        return print_as(&all, false);
-    }
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
-    make(&mut |piece| {
-        let masked = crate::secrets::scrub(piece);
-        out.write_all(crate::text::for_terminal(&masked).as_bytes())
-    })
-    .and_then(|()| out.flush())
-    .map_err(failed)
+    let mut out = LineMasked::new(stdout.lock(), true);
+    make(&mut |piece| out.write_all(piece.as_bytes()))
+        .and_then(|()| out.finish())
+        .map_err(stdout_failed)
 }
 
-/// Text passed on masked ([`crate::secrets::scrub`]) in pieces that end at a line break.
+/// Text passed on masked ([`crate::secrets::scrub`]), and made safe for a terminal when it is
+/// shown to people, in pieces that end at a line break.
 struct LineMasked<W: std::io::Write> {
     out: W,
     held: Vec<u8>,
@@ -406,17 +385,37 @@ struct LineMasked<W: std::io::Write> {
     piece: usize,
     /// Hold everything to the end (a secret holds a line break).
     whole: bool,
+    /// Escape what a terminal would act on ([`crate::text::for_terminal`]).
+    terminal: bool,
 }
 
 /// How much text is held before the lines in it are masked and passed on.
 const MASK_PIECE: usize = 256 << 10;
 
 impl<W: std::io::Write> LineMasked<W> {
+    /// Text for `out`, buffered; `terminal` when it is shown to people rather than JSON.
+    fn new(out: W, terminal: bool) -> LineMasked<std::io::BufWriter<W>> {
+        LineMasked {
+            out: std::io::BufWriter::with_capacity(64 << 10, out),
+            held: Vec::new(),
+            last_break: None,
+            piece: MASK_PIECE,
+            whole: crate::secrets::remembered_span_lines(),
+            terminal,
+        }
+    }
+
     /// Masks and passes on `held[..end]`, which ends at a line break or at the end.
     fn pass(&mut self, end: usize) -> std::io::Result<()> {
         let text = std::str::from_utf8(&self.held[..end])
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        self.out.write_all(crate::secrets::scrub(text).as_bytes())?;
+        let masked = crate::secrets::scrub(text);
+        let shown = if self.terminal {
+            crate::text::for_terminal(&masked)
+        } else {
+            masked
+        };
+        self.out.write_all(shown.as_bytes())?;
         self.held.drain(..end);
         Ok(())
     }
@@ -708,6 +707,7 @@ mod tests {
                     last_break: None,
                     piece,
                     whole: false,
+                    terminal: false,
                 };
                 for part in text.as_bytes().chunks(chunk) {
                     m.write_all(part).unwrap();
@@ -728,6 +728,7 @@ mod tests {
             last_break: None,
             piece: 1024,
             whole: false,
+            terminal: false,
         };
         for part in long.as_bytes().chunks(2) {
             m.write_all(part).unwrap();
