@@ -38,11 +38,8 @@ fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)>
     use crate::model::json::compact;
     let squeezed = compact::squeeze(bytes)?;
     let text = &squeezed.text;
-    if text.first() != Some(&b'{') {
-        return None;
-    }
     // `labels` at most and `meta`, as `AssetDoc` takes them (each once: the pass refuses a
-    // key twice).
+    // key twice; a root that is no object has no members, so no `meta`).
     let (mut labels, mut meta) = (None, None);
     for (key, value) in &squeezed.top {
         match &text[key.clone()] {
