@@ -46,31 +46,45 @@ pub fn reserved_key(bytes: &[u8]) -> Option<String> {
     if memchr::memchr(b'$', bytes).is_none() && memchr::memmem::find(bytes, b"\\u0024").is_none() {
         return None;
     }
+    let mut found = None;
+    any_text(bytes, true, &mut |key| {
+        let hit = is_reserved(key);
+        if hit {
+            found = Some(key.to_string());
+        }
+        hit
+    });
+    found
+}
+
+/// Whether `f` returns true for some key (`keys`) or some string value (not `keys`) of the
+/// JSON text `bytes`, a document a parse accepted. One pass from quote to quote: a string
+/// followed by `:` is a key; a string is handed over as it is unless it holds an escape (then
+/// decoded).
+pub(crate) fn any_text(bytes: &[u8], keys: bool, f: &mut dyn FnMut(&str) -> bool) -> bool {
     let mut at = 0;
     while let Some(n) = memchr::memchr(b'"', &bytes[at..]) {
         let start = at + n;
-        let (end, escaped) = string_end(bytes, start)?;
+        let Some((end, escaped)) = string_end(bytes, start) else {
+            return false;
+        };
         at = end;
-        let is_key = bytes[end..]
+        let next = bytes[end..]
             .iter()
-            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            == Some(&b':');
-        if !is_key {
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if (next == Some(&b':')) != keys {
             continue;
         }
-        let key: std::borrow::Cow<'_, str> = if escaped {
-            match serde_json::from_slice::<String>(&bytes[start..end]) {
-                Ok(key) => key.into(),
-                Err(_) => continue,
-            }
+        let hit = if escaped {
+            serde_json::from_slice::<String>(&bytes[start..end]).is_ok_and(|s| f(&s))
         } else {
-            String::from_utf8_lossy(&bytes[start + 1..end - 1])
+            std::str::from_utf8(&bytes[start + 1..end - 1]).is_ok_and(&mut *f)
         };
-        if is_reserved(&key) {
-            return Some(key.into_owned());
+        if hit {
+            return true;
         }
     }
-    None
+    false
 }
 
 /// [`reserved_key`] as the error that refuses the document.
@@ -82,7 +96,7 @@ pub fn refuse_reserved(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Why a document or value holding the reserved `key` is refused.
-pub fn reserved_message(key: &str) -> String {
+fn reserved_message(key: &str) -> String {
     format!(
         "the key {:?} is one the JSON reader gives a meaning of its own (it would read the object as something other than what is written), so the document is refused",
         crate::text::escape_controls(key)

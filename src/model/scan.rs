@@ -14,29 +14,7 @@ use super::json::Key;
 /// document a parse accepted. One pass from quote to quote: a string followed by `:` is a
 /// key; a value is handed over as it is unless it holds an escape (then decoded).
 pub fn any_string(bytes: &[u8], f: &mut dyn FnMut(&str) -> bool) -> bool {
-    let mut at = 0;
-    while let Some(n) = memchr::memchr(b'"', &bytes[at..]) {
-        let start = at + n;
-        let Some((end, escaped)) = super::json::string_end(bytes, start) else {
-            return false;
-        };
-        at = end;
-        let next = bytes[end..]
-            .iter()
-            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-        if next == Some(&b':') {
-            continue;
-        }
-        let hit = if escaped {
-            serde_json::from_slice::<String>(&bytes[start..end]).is_ok_and(|s| f(&s))
-        } else {
-            std::str::from_utf8(&bytes[start + 1..end - 1]).is_ok_and(&mut *f)
-        };
-        if hit {
-            return true;
-        }
-    }
-    false
+    super::json::any_text(bytes, false, f)
 }
 
 /// The values of the top-level fields `names` of the JSON object text `bytes`, in the order
