@@ -353,5 +353,127 @@ fn walk(text: &[u8], at: usize, paths: Rests<'_, '_>, root: bool) -> Option<(Val
     }
 }
 
+/// Calls `f(path, pointer, value)` for every value one of `paths` (pointers whose tokens may
+/// be `*`, as in the kind table) reaches in `text`, a text [`squeeze`] wrote: `path` is the
+/// index of the path in `paths`, `pointer` where the value lies (each `*` replaced by the key
+/// or index it stood for, as [`crate::model::pointer::expand_values`] writes it) and `value`
+/// its text. Values come in document order, and each path reaches what it reaches in the
+/// parsed document. Nothing is built or copied but the pointer of the value being read.
+///
+/// `None` when unsure, and then `f` may have been called for some values: a path that is no
+/// pointer or has a token holding `~` (an escape), a key holding an escape, or a text that is
+/// no such text.
+pub fn each_at<'t>(
+    text: &'t [u8],
+    paths: &[&str],
+    f: &mut dyn FnMut(usize, &str, &'t [u8]),
+) -> Option<()> {
+    let mut rests: Vec<(usize, &str)> = Vec::with_capacity(paths.len() * 2);
+    for (n, p) in paths.iter().enumerate() {
+        if !(p.is_empty() || p.starts_with('/')) || p.contains('~') {
+            return None;
+        }
+        rests.push((n, p));
+    }
+    let mut here = String::new();
+    let end = visit(text, 0, 0, &mut rests, &mut here, f)?;
+    (end == text.len()).then_some(())
+}
+
+/// [`each_at`] from the value at `at`, whose pointer is `here`, for the paths whose rest
+/// lies in `rests[from..]`; where the value ends.
+fn visit<'t>(
+    text: &'t [u8],
+    at: usize,
+    from: usize,
+    rests: &mut Vec<(usize, &str)>,
+    here: &mut String,
+    f: &mut dyn FnMut(usize, &str, &'t [u8]),
+) -> Option<usize> {
+    use super::super::patch::value_end;
+    let to = rests.len();
+    let mut end = None;
+    for &(n, rest) in &rests[from..to] {
+        if rest.is_empty() {
+            let e = match end {
+                Some(e) => e,
+                None => *end.insert(value_end(text, at).ok()?),
+            };
+            f(n, here, &text[at..e]);
+        }
+    }
+    let deeper = rests[from..to].iter().any(|(_, rest)| !rest.is_empty());
+    let object = match text.get(at)? {
+        b'{' if deeper => true,
+        b'[' if deeper => false,
+        _ => return end.map_or_else(|| value_end(text, at).ok(), Some),
+    };
+    let close = if object { b'}' } else { b']' };
+    let mut i = at + 1;
+    if text.get(i) == Some(&close) {
+        return Some(i + 1);
+    }
+    let mut index = 0usize;
+    loop {
+        let (key, start) = if object {
+            let (key_end, escaped) = super::string_end(text, i)?;
+            if escaped || text.get(key_end) != Some(&b':') {
+                return None;
+            }
+            let key = std::str::from_utf8(&text[i + 1..key_end - 1]).ok()?;
+            (Some(key), key_end + 1)
+        } else {
+            (None, i)
+        };
+        for k in from..to {
+            let (n, rest) = rests[k];
+            // `rests` grows while this loop reads below `to`.
+            let Some(rest) = rest.strip_prefix('/') else {
+                continue;
+            };
+            let (token, tail) = match rest.find('/') {
+                Some(slash) => (&rest[..slash], &rest[slash..]),
+                None => (rest, ""),
+            };
+            let hit = token == "*"
+                || match key {
+                    Some(key) => token == key,
+                    None => crate::model::pointer::index(token) == Some(index),
+                };
+            if hit {
+                rests.push((n, tail));
+            }
+        }
+        let after = if rests.len() > to {
+            let len = here.len();
+            here.push('/');
+            match key {
+                Some(key) if key.contains(['~', '/']) => {
+                    here.push_str(&crate::model::pointer::escape(key));
+                }
+                Some(key) => here.push_str(key),
+                None => {
+                    use std::fmt::Write;
+                    let _ = write!(here, "{index}");
+                }
+            }
+            let e = visit(text, start, to, rests, here, f);
+            here.truncate(len);
+            rests.truncate(to);
+            e?
+        } else {
+            value_end(text, start).ok()?
+        };
+        match *text.get(after)? {
+            b',' => {
+                i = after + 1;
+                index += 1;
+            }
+            b if b == close => return Some(after + 1),
+            _ => return None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 //! `asset.json` holds `{"labels": {…}, "meta": {…}}`: labels for selection and the
 //! platform's document. A directory kept in Git may leave out `hoist.json`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -14,7 +15,9 @@ use crate::archive::error::PackageError;
 use crate::archive::manifest::MANIFEST_NAME;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
-use crate::model::{Asset, AssetKey, EntryRef, Labels, Payload, Version, kinds, pointer};
+use crate::model::{
+    Asset, AssetKey, EntryRef, Labels, Payload, Reference, Version, kinds, pointer,
+};
 use crate::package::{AssetFailure, Layout, LayoutIo, Package, payload_entry};
 
 /// File name of an asset's document.
@@ -35,8 +38,15 @@ struct AssetDoc {
 /// (what the asset keeps), and of `meta` only the fields [`check_meta`] reads of a document of
 /// `kind` (its name and references), each as in the whole document.
 fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)> {
-    use crate::model::json::compact;
-    let squeezed = compact::squeeze(bytes)?;
+    let (labels, meta) = one_pass(bytes)?;
+    let fields = crate::model::json::compact::pruned(&meta, &checked_fields(kind))?;
+    Some((labels, meta, fields))
+}
+
+/// The labels and the text of `meta` of `asset.json`, read in one pass (see
+/// [`read_doc_fast`]); `None` when that pass cannot say.
+fn one_pass(bytes: &[u8]) -> Option<(Labels, Arc<[u8]>)> {
+    let squeezed = crate::model::json::compact::squeeze(bytes)?;
     let text = &squeezed.text;
     // `labels` at most and `meta`, as `AssetDoc` takes them (each once: the pass refuses a
     // key twice; a root that is no object has no members, so no `meta`).
@@ -54,8 +64,106 @@ fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)>
         Some(text) => serde_json::from_slice(text).ok()?,
         None => Labels::new(),
     };
-    let fields = compact::pruned(meta, &checked_fields(kind))?;
-    Some((labels, meta.into(), fields))
+    Some((labels, meta.into()))
+}
+
+/// What [`read_checked`] reads of `asset.json`: its labels, the text of `meta` without
+/// whitespace, and the references it makes.
+type Checked = (Labels, Arc<[u8]>, Vec<Reference>);
+
+/// `asset.json` of the asset `key` read and checked as [`check_meta`] checks it: its labels,
+/// the text of `meta` without whitespace, and the references it makes; or the code and
+/// message of what is wrong.
+///
+/// The references are read straight from the text when it is plain there
+/// ([`references_in_text`]); else (seldom) the file is read again by [`read_doc`], as far as
+/// the checks read it.
+fn read_checked(
+    bytes: &[u8],
+    key: &AssetKey,
+    doc_name: &str,
+) -> Result<Checked, (&'static str, String)> {
+    if let Some((labels, text)) = one_pass(bytes)
+        && let Some(refs) = references_in_text(key, &text)
+    {
+        return Ok((labels, text, refs));
+    }
+    let (labels, text, meta) =
+        read_doc(bytes, &key.kind, doc_name).map_err(|e| ("asset.bad_json", e))?;
+    check_meta(key, &meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
+    let refs = crate::model::references_of(kinds::Kinds::builtin(), &key.kind, &meta)
+        .map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
+    Ok((labels, text, refs))
+}
+
+/// The references a document of `key`'s kind makes, read from `meta`, the text of its `meta`
+/// without whitespace ([`crate::model::json::compact::each_at`]), when [`check_meta`] finds
+/// nothing wrong with it and every value it reads is plain: each reference `null` or a string
+/// without an escape, the name field no such string or the asset's name. The same
+/// references, in the same order, as [`crate::model::references_of`] finds in the parsed
+/// document. `None` otherwise, for the parsed document to say.
+fn references_in_text(key: &AssetKey, meta: &[u8]) -> Option<Vec<Reference>> {
+    if meta.first() != Some(&b'{') {
+        return None;
+    }
+    let Some(rules) = kinds::rules(&key.kind) else {
+        return Some(Vec::new());
+    };
+    let mut paths: Vec<&str> = rules.refs.iter().map(|d| d.pointer.as_ref()).collect();
+    let name_at = rules.name_field.as_deref().map(|field| {
+        paths.push(field);
+        paths.len() - 1
+    });
+    let mut found: Vec<(usize, Reference)> = Vec::new();
+    let mut plain = true;
+    crate::model::json::compact::each_at(meta, &paths, &mut |n, at, value| {
+        if Some(n) == name_at {
+            // Only a string is compared, as the check compares it.
+            if value.first() == Some(&b'"') {
+                plain &= plain_string(value) == Some(key.name.as_str());
+            }
+            return;
+        }
+        if value == b"null" {
+            return;
+        }
+        match plain_string(value) {
+            Some(name) if !name.is_empty() => {
+                let decl = &rules.refs[n];
+                found.push((
+                    n,
+                    Reference {
+                        pointer: if at == decl.pointer {
+                            decl.pointer.clone()
+                        } else {
+                            Cow::Owned(at.to_string())
+                        },
+                        kind: decl.target.clone(),
+                        name: name.to_string(),
+                        owner: decl.owner,
+                    },
+                ));
+            }
+            _ => plain = false,
+        }
+    })?;
+    if !plain {
+        return None;
+    }
+    // In the kind table's order, each declaration's in document order (the sort is stable).
+    found.sort_by_key(|(n, _)| *n);
+    let mut refs: Vec<Reference> = found.into_iter().map(|(_, r)| r).collect();
+    // Kept with the asset while it is parked, as `references_of` keeps its own.
+    refs.shrink_to_fit();
+    Some(refs)
+}
+
+/// The string `value` (a JSON string's text) holds, when it holds no escape.
+fn plain_string(value: &[u8]) -> Option<&str> {
+    match crate::model::json::string_end(value, 0)? {
+        (end, false) if end == value.len() => std::str::from_utf8(&value[1..end - 1]).ok(),
+        _ => None,
+    }
 }
 
 /// `asset.json` read: its labels, the text of `meta` without whitespace, and `meta` as far as
@@ -279,12 +387,8 @@ fn load_asset(
     let entry = source.find(&doc_name).expect("grouped from the listing");
     let bytes = source.read(entry).map_err(|e| (e.code(), e.to_string()))?;
     source.remember_digest(entry, &bytes);
-    let (labels, text, meta) =
-        read_doc(&bytes, &key.kind, &doc_name).map_err(|e| ("asset.bad_json", e))?;
-    check_meta(key, &meta).map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
-    // Found now from the fields read, so that no stage reads the text again for them.
-    let refs = crate::model::references_of(kinds::Kinds::builtin(), &key.kind, &meta)
-        .map_err(|m| ("asset.bad_doc", format!("{doc_name}: {m}")))?;
+    // The references are found now, so that no stage reads the text again for them.
+    let (labels, text, refs) = read_checked(&bytes, key, &doc_name)?;
     let origin = EntryRef {
         source: Arc::clone(&source),
         name: doc_name,
@@ -499,6 +603,93 @@ mod tests {
                 assert_eq!(meta.is_object(), whole.is_object());
             }
         }
+    }
+
+    proptest::proptest! {
+        /// What is read straight from the text is what the checks and the reference walk
+        /// find in the parsed document; and every document whose name and references are
+        /// plain (null, or strings without an escape) is read so.
+        #[test]
+        fn references_read_from_the_text_are_those_of_the_parsed_document(
+            kind in proptest::sample::select(vec!["api", "api", "api", "api_group", "task", "x_unknown"]),
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "name", "group", "backend", "environments", "plugins", "app",
+                        "source", "authorizer", "other",
+                    ]),
+                    field_value(),
+                ),
+                1..8,
+            ),
+        ) {
+            use proptest::prelude::*;
+            let meta = Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+            let key = AssetKey::new(kind, "a", Version::None);
+            let text = crate::model::json::without_whitespace(&serde_json::to_vec(&meta).unwrap());
+            let checked = check_meta(&key, &meta).and_then(|()| {
+                crate::model::references_of(kinds::Kinds::builtin(), kind, &meta)
+            });
+            match references_in_text(&key, &text) {
+                Some(refs) => prop_assert_eq!(Ok(refs), checked),
+                None => prop_assert!(
+                    checked.is_err() || text.contains(&b'\\'),
+                    "{} was left to the parse",
+                    String::from_utf8_lossy(&text)
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn references_read_from_the_text_come_in_the_kind_tables_order() {
+        let key = AssetKey::new("api", "a", Version::None);
+        let meta = serde_json::json!({
+            "plugins": ["p1", null, "p2"], "backend": "b", "name": "a", "group": "g"
+        });
+        let text = crate::model::json::without_whitespace(meta.to_string().as_bytes());
+        let refs = references_in_text(&key, &text).expect("plain");
+        let found: Vec<(&str, &str)> = refs.iter().map(|r| (&*r.pointer, &*r.name)).collect();
+        assert_eq!(
+            found,
+            [
+                ("/group", "g"),
+                ("/backend", "b"),
+                ("/plugins/0", "p1"),
+                ("/plugins/2", "p2")
+            ]
+        );
+        assert_eq!(
+            Ok(refs),
+            crate::model::references_of(kinds::Kinds::builtin(), "api", &meta)
+        );
+    }
+
+    /// A value for a field of [`references_read_from_the_text_are_those_of_the_parsed_document`]:
+    /// names plain or escaped, empty, of other types, in arrays and objects.
+    fn field_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            6 => "(a|b|\u{e9}|a/b)".prop_map(Value::String),
+            2 => "(c\"d|e\n|)".prop_map(Value::String),
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::Bool),
+            1 => (-2i64..3).prop_map(Value::from),
+            1 => Just(Value::String("a".into())),
+        ];
+        let names = proptest::collection::vec(
+            prop_oneof![4 => "(a|b)".prop_map(Value::String), 1 => Just(Value::Null)],
+            0..4,
+        )
+        .prop_map(Value::Array);
+        let nested = leaf.clone().prop_recursive(2, 12, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                proptest::collection::btree_map("(datasource|x|0)", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        prop_oneof![4 => leaf, 2 => names, 1 => nested]
     }
 
     #[test]

@@ -123,6 +123,69 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Every path reaches through the text what it reaches in the parsed document, in the
+    /// same order and at the same pointers; the walk is unsure only of a path holding an
+    /// escape or a key holding one.
+    #[test]
+    fn each_at_reaches_what_the_pointers_reach(
+        v in value(),
+        paths in prop::collection::vec(path(), 0..4),
+    ) {
+        let Some(sq) = squeeze(&serde_json::to_vec(&v).unwrap()) else {
+            return Ok(());
+        };
+        let at: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let mut seen: Vec<(usize, String, Value)> = Vec::new();
+        let read = each_at(&sq.text, &at, &mut |n, pointer, text| {
+            seen.push((n, pointer.to_string(), serde_json::from_slice(text).unwrap()));
+        });
+        if read.is_none() {
+            prop_assert!(paths.iter().any(|p| p.contains('~')) || has_escaped_key(&v));
+            return Ok(());
+        }
+        for (n, p) in at.iter().enumerate() {
+            let want: Vec<(String, Value)> = crate::model::pointer::expand_values(&v, p)
+                .into_iter()
+                .map(|(pointer, value)| (pointer, value.clone()))
+                .collect();
+            let got: Vec<(String, Value)> = seen
+                .iter()
+                .filter(|(m, _, _)| *m == n)
+                .map(|(_, pointer, value)| (pointer.clone(), value.clone()))
+                .collect();
+            prop_assert_eq!(got, want, "path {}", p);
+        }
+    }
+}
+
+#[test]
+fn each_at_reads_through_arrays_and_objects_and_past_what_no_path_reaches() {
+    let text = br#"{"a":[{"b":"x"},{"c":1},{"b":null}],"d":{"e~f":"y","g/h":[1,[2]]},"i":"}"}"#;
+    let mut seen = Vec::new();
+    let paths = ["/a/*/b", "/d/*", "/a/1", "/i", "/nowhere/x", ""];
+    let read = each_at(text, &paths, &mut |n, at, value| {
+        seen.push(format!("{n} {at} {}", String::from_utf8_lossy(value)));
+    });
+    assert_eq!(read, Some(()));
+    let root = format!("5  {}", String::from_utf8_lossy(text));
+    assert_eq!(
+        seen,
+        [
+            root.as_str(),
+            "0 /a/0/b \"x\"",
+            "2 /a/1 {\"c\":1}",
+            "0 /a/2/b null",
+            "1 /d/e~0f \"y\"",
+            "1 /d/g~1h [1,[2]]",
+            "3 /i \"}\"",
+        ]
+    );
+    // A path holding an escape, and a text that is not one value, are left to the parse.
+    assert_eq!(each_at(text, &["/d/e~0f"], &mut |_, _, _| {}), None);
+    assert_eq!(each_at(b"{}{}", &["/a"], &mut |_, _, _| {}), None);
+}
+
 fn has_escaped_key(v: &Value) -> bool {
     match v {
         Value::Object(m) => m.iter().any(|(k, x)| {
