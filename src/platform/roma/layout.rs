@@ -152,9 +152,9 @@ fn references_in_text(key: &AssetKey, meta: &[u8]) -> Option<Vec<Reference>> {
     }
     // In the kind table's order, each declaration's in document order (the sort is stable).
     found.sort_by_key(|(n, _)| *n);
-    let mut refs: Vec<Reference> = found.into_iter().map(|(_, r)| r).collect();
-    // Kept with the asset while it is parked, as `references_of` keeps its own.
-    refs.shrink_to_fit();
+    // Kept with the asset while it is parked: made to its length.
+    let mut refs = Vec::with_capacity(found.len());
+    refs.extend(found.into_iter().map(|(_, r)| r));
     Some(refs)
 }
 
