@@ -28,6 +28,29 @@ pub struct Squeezed {
     /// Each member of the root object, in order: its key's range in `text` (inside the
     /// quotes; a key holds no escape) and its value's. Empty when the root is no object.
     pub top: Vec<(Range<usize>, Range<usize>)>,
+    /// Each member of an object that is the value of a root member, in order.
+    pub inner: Vec<Member>,
+}
+
+/// A member of an object that is the value of a member of the root object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Which member of the root holds the object (its index in [`Squeezed::top`]).
+    pub of: usize,
+    /// The member's key's range in the text (inside the quotes; a key holds no escape).
+    pub key: Range<usize>,
+    /// The member's value's range in the text.
+    pub value: Range<usize>,
+}
+
+impl Squeezed {
+    /// The members of the object that is the value of the root's member `of`, in order;
+    /// none when that value is no object or an empty one.
+    pub fn members_of(&self, of: usize) -> &[Member] {
+        let from = self.inner.partition_point(|m| m.of < of);
+        let to = self.inner.partition_point(|m| m.of <= of);
+        &self.inner[from..to]
+    }
 }
 
 /// An open container: an object with the index of its first key in the key list, or an array.
@@ -46,8 +69,10 @@ pub fn squeeze(bytes: &[u8]) -> Option<Squeezed> {
     // The keys of every open object, innermost last (ranges in `out`, inside the quotes).
     let mut keys: Vec<Range<usize>> = Vec::new();
     let mut top = Vec::new();
-    // The key of the root object's member being read, and where its value starts.
-    let mut pending: Option<(Range<usize>, usize)> = None;
+    let mut inner = Vec::new();
+    // The key of the member being read of the root object, and of an object that is the
+    // value of one of its members, and where its value starts.
+    let mut pending: [Option<(Range<usize>, usize)>; 2] = [None, None];
     let mut i = skip_space(bytes, 0);
     'value: loop {
         // A value starts at `i`.
@@ -100,14 +125,30 @@ pub fn squeeze(bytes: &[u8]) -> Option<Squeezed> {
         }
         // A value ended at `i`: what follows it in its container, or the end of the text.
         loop {
-            if open.len() == 1
-                && let Some((k, from)) = pending.take()
-            {
-                top.push((k, from..out.len()));
+            match open.len() {
+                1 => {
+                    if let Some((k, from)) = pending[0].take() {
+                        top.push((k, from..out.len()));
+                    }
+                }
+                2 => {
+                    if let Some((key, from)) = pending[1].take() {
+                        inner.push(Member {
+                            of: top.len(),
+                            key,
+                            value: from..out.len(),
+                        });
+                    }
+                }
+                _ => {}
             }
             i = skip_space(bytes, i);
             let Some(inner) = open.last() else {
-                return (i == bytes.len()).then_some(Squeezed { text: out, top });
+                return (i == bytes.len()).then_some(Squeezed {
+                    text: out,
+                    top,
+                    inner,
+                });
             };
             let object = matches!(inner, Open::Object { .. });
             match bytes.get(i)? {
@@ -154,7 +195,7 @@ fn key(
     out: &mut Vec<u8>,
     keys: &mut Vec<Range<usize>>,
     open: &[Open],
-    pending: &mut Option<(Range<usize>, usize)>,
+    pending: &mut [Option<(Range<usize>, usize)>; 2],
 ) -> Option<usize> {
     if bytes.get(i) != Some(&b'"') {
         return None;
@@ -182,8 +223,11 @@ fn key(
         return None;
     }
     out.push(b':');
-    if open.len() == 1 {
-        *pending = Some((range, out.len()));
+    // The root's members, and those of an object that is the value of one of them.
+    match open {
+        [_] => pending[0] = Some((range, out.len())),
+        [Open::Object { .. }, _] => pending[1] = Some((range, out.len())),
+        _ => {}
     }
     Some(skip_space(bytes, i + 1))
 }
@@ -354,30 +398,94 @@ fn walk(text: &[u8], at: usize, paths: Rests<'_, '_>, root: bool) -> Option<(Val
 }
 
 /// Calls `f(path, pointer, value)` for every value one of `paths` (pointers whose tokens may
-/// be `*`, as in the kind table) reaches in `text`, a text [`squeeze`] wrote: `path` is the
-/// index of the path in `paths`, `pointer` where the value lies (each `*` replaced by the key
-/// or index it stood for, as [`crate::model::pointer::expand_values`] writes it) and `value`
-/// its text. Values come in document order, and each path reaches what it reaches in the
-/// parsed document. Nothing is built or copied but the pointer of the value being read.
+/// be `*`, as in the kind table) reaches in the value `text[value]`, a text [`squeeze`] wrote
+/// or a value in one: `path` is the index of the path in `paths`, `pointer` where the value
+/// lies (each `*` replaced by the key or index it stood for, as
+/// [`crate::model::pointer::expand_values`] writes it) and `value` its text. Values come in
+/// document order, and each path reaches what it reaches in the parsed document. Nothing is
+/// built or copied but the pointer of the value being read. `members` are the value's
+/// members when they are known ([`Squeezed::members_of`]), so that they are not looked for.
 ///
 /// `None` when unsure, and then `f` may have been called for some values: a path that is no
 /// pointer or has a token holding `~` (an escape), a key holding an escape, or a text that is
 /// no such text.
 pub fn each_at<'t>(
     text: &'t [u8],
+    value: Range<usize>,
+    members: Option<&[Member]>,
     paths: &[&str],
     f: &mut dyn FnMut(usize, &str, &'t [u8]),
 ) -> Option<()> {
-    let mut rests: Vec<(usize, &str)> = Vec::with_capacity(paths.len() * 2);
+    let mut rests: Vec<Rest<'_>> = Vec::with_capacity(paths.len() * 2);
     for (n, p) in paths.iter().enumerate() {
         if !(p.is_empty() || p.starts_with('/')) || p.contains('~') {
             return None;
         }
-        rests.push((n, p));
+        rests.push(Rest::of(n, p));
     }
     let mut here = String::new();
-    let end = visit(text, 0, 0, &mut rests, &mut here, f)?;
-    (end == text.len()).then_some(())
+    let Some(members) = members else {
+        let end = visit(text, value.start, 0, &mut rests, &mut here, f)?;
+        return (end == value.end).then_some(());
+    };
+    if text.get(value.start) != Some(&b'{') {
+        return None;
+    }
+    for rest in &rests {
+        if rest.token.is_none() {
+            f(rest.path, "", &text[value.clone()]);
+        }
+    }
+    let to = rests.len();
+    for m in members {
+        let key = &text[m.key.clone()];
+        if let Some(end) = enter(
+            text,
+            Some(key),
+            0,
+            m.value.start,
+            0,
+            to,
+            &mut rests,
+            &mut here,
+            f,
+        )? && end != m.value.end
+        {
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// What is left of one path of [`each_at`] at a value: its next token (`None` once the path
+/// ends at the value) and the pointer after that token.
+#[derive(Clone, Copy)]
+struct Rest<'p> {
+    path: usize,
+    token: Option<&'p str>,
+    tail: &'p str,
+}
+
+impl<'p> Rest<'p> {
+    /// The rest `rest` (empty, or a pointer) of path `path`.
+    fn of(path: usize, rest: &'p str) -> Self {
+        let Some(rest) = rest.strip_prefix('/') else {
+            return Rest {
+                path,
+                token: None,
+                tail: "",
+            };
+        };
+        let (token, tail) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], &rest[slash..]),
+            None => (rest, ""),
+        };
+        Rest {
+            path,
+            token: Some(token),
+            tail,
+        }
+    }
 }
 
 /// [`each_at`] from the value at `at`, whose pointer is `here`, for the paths whose rest
@@ -386,23 +494,23 @@ fn visit<'t>(
     text: &'t [u8],
     at: usize,
     from: usize,
-    rests: &mut Vec<(usize, &str)>,
+    rests: &mut Vec<Rest<'_>>,
     here: &mut String,
     f: &mut dyn FnMut(usize, &str, &'t [u8]),
 ) -> Option<usize> {
     use super::super::patch::value_end;
     let to = rests.len();
     let mut end = None;
-    for &(n, rest) in &rests[from..to] {
-        if rest.is_empty() {
+    for rest in &rests[from..to] {
+        if rest.token.is_none() {
             let e = match end {
                 Some(e) => e,
                 None => *end.insert(value_end(text, at).ok()?),
             };
-            f(n, here, &text[at..e]);
+            f(rest.path, here, &text[at..e]);
         }
     }
-    let deeper = rests[from..to].iter().any(|(_, rest)| !rest.is_empty());
+    let deeper = rests[from..to].iter().any(|r| r.token.is_some());
     let object = match text.get(at)? {
         b'{' if deeper => true,
         b'[' if deeper => false,
@@ -420,49 +528,13 @@ fn visit<'t>(
             if escaped || text.get(key_end) != Some(&b':') {
                 return None;
             }
-            let key = std::str::from_utf8(&text[i + 1..key_end - 1]).ok()?;
-            (Some(key), key_end + 1)
+            (Some(&text[i + 1..key_end - 1]), key_end + 1)
         } else {
             (None, i)
         };
-        for k in from..to {
-            let (n, rest) = rests[k];
-            // `rests` grows while this loop reads below `to`.
-            let Some(rest) = rest.strip_prefix('/') else {
-                continue;
-            };
-            let (token, tail) = match rest.find('/') {
-                Some(slash) => (&rest[..slash], &rest[slash..]),
-                None => (rest, ""),
-            };
-            let hit = token == "*"
-                || match key {
-                    Some(key) => token == key,
-                    None => crate::model::pointer::index(token) == Some(index),
-                };
-            if hit {
-                rests.push((n, tail));
-            }
-        }
-        let after = if rests.len() > to {
-            let len = here.len();
-            here.push('/');
-            match key {
-                Some(key) if key.contains(['~', '/']) => {
-                    here.push_str(&crate::model::pointer::escape(key));
-                }
-                Some(key) => here.push_str(key),
-                None => {
-                    use std::fmt::Write;
-                    let _ = write!(here, "{index}");
-                }
-            }
-            let e = visit(text, start, to, rests, here, f);
-            here.truncate(len);
-            rests.truncate(to);
-            e?
-        } else {
-            value_end(text, start).ok()?
+        let after = match enter(text, key, index, start, from, to, rests, here, f)? {
+            Some(end) => end,
+            None => value_end(text, start).ok()?,
         };
         match *text.get(after)? {
             b',' => {
@@ -473,6 +545,65 @@ fn visit<'t>(
             _ => return None,
         }
     }
+}
+
+/// Enters the member `key` (or the element `index`, without a key) of a container visited
+/// for the paths in `rests[from..to]`, its value starting at `start`, when a path goes on
+/// through it: where its value ends, or `None` inside when none does.
+#[allow(clippy::too_many_arguments)]
+fn enter<'t>(
+    text: &'t [u8],
+    key: Option<&[u8]>,
+    index: usize,
+    start: usize,
+    from: usize,
+    to: usize,
+    rests: &mut Vec<Rest<'_>>,
+    here: &mut String,
+    f: &mut dyn FnMut(usize, &str, &'t [u8]),
+) -> Option<Option<usize>> {
+    // `rests` grows while this loop reads below `to`.
+    for k in from..to {
+        let Rest {
+            path,
+            token: Some(token),
+            tail,
+        } = rests[k]
+        else {
+            continue;
+        };
+        let hit = token == "*"
+            || match key {
+                Some(key) => token.as_bytes() == key,
+                None => crate::model::pointer::index(token) == Some(index),
+            };
+        if hit {
+            rests.push(Rest::of(path, tail));
+        }
+    }
+    if rests.len() == to {
+        return Some(None);
+    }
+    let len = here.len();
+    here.push('/');
+    match key {
+        Some(key) => {
+            let key = std::str::from_utf8(key).ok()?;
+            if key.contains(['~', '/']) {
+                here.push_str(&crate::model::pointer::escape(key));
+            } else {
+                here.push_str(key);
+            }
+        }
+        None => {
+            use std::fmt::Write;
+            let _ = write!(here, "{index}");
+        }
+    }
+    let end = visit(text, start, to, rests, here, f);
+    here.truncate(len);
+    rests.truncate(to);
+    end.map(Some)
 }
 
 #[cfg(test)]

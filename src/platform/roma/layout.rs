@@ -15,6 +15,7 @@ use crate::archive::error::PackageError;
 use crate::archive::manifest::MANIFEST_NAME;
 use crate::archive::source::Source;
 use crate::archive::write::OutEntry;
+use crate::model::json::compact::Squeezed;
 use crate::model::{
     Asset, AssetKey, EntryRef, Labels, Payload, Reference, Version, kinds, pointer,
 };
@@ -38,23 +39,24 @@ struct AssetDoc {
 /// (what the asset keeps), and of `meta` only the fields [`check_meta`] reads of a document of
 /// `kind` (its name and references), each as in the whole document.
 fn read_doc_fast(bytes: &[u8], kind: &str) -> Option<(Labels, Arc<[u8]>, Value)> {
-    let (labels, meta) = one_pass(bytes)?;
-    let fields = crate::model::json::compact::pruned(&meta, &checked_fields(kind))?;
-    Some((labels, meta, fields))
+    let (squeezed, labels, meta) = one_pass(bytes)?;
+    let meta = &squeezed.text[squeezed.top[meta].1.clone()];
+    let fields = crate::model::json::compact::pruned(meta, &checked_fields(kind))?;
+    Some((labels, meta.into(), fields))
 }
 
-/// The labels and the text of `meta` of `asset.json`, read in one pass (see
-/// [`read_doc_fast`]); `None` when that pass cannot say.
-fn one_pass(bytes: &[u8]) -> Option<(Labels, Arc<[u8]>)> {
+/// `asset.json` read in one pass (see [`read_doc_fast`]): the file squeezed, its labels,
+/// and which of the root's members is `meta`; `None` when that pass cannot say.
+fn one_pass(bytes: &[u8]) -> Option<(Squeezed, Labels, usize)> {
     let squeezed = crate::model::json::compact::squeeze(bytes)?;
     let text = &squeezed.text;
     // `labels` at most and `meta`, as `AssetDoc` takes them (each once: the pass refuses a
     // key twice; a root that is no object has no members, so no `meta`).
     let (mut labels, mut meta) = (None, None);
-    for (key, value) in &squeezed.top {
+    for (n, (key, value)) in squeezed.top.iter().enumerate() {
         match &text[key.clone()] {
             b"labels" => labels = Some(&text[value.clone()]),
-            b"meta" => meta = Some(&text[value.clone()]),
+            b"meta" => meta = Some(n),
             _ => return None,
         }
     }
@@ -64,7 +66,7 @@ fn one_pass(bytes: &[u8]) -> Option<(Labels, Arc<[u8]>)> {
         Some(text) => serde_json::from_slice(text).ok()?,
         None => Labels::new(),
     };
-    Some((labels, meta.into()))
+    Some((squeezed, labels, meta))
 }
 
 /// What [`read_checked`] reads of `asset.json`: its labels, the text of `meta` without
@@ -83,9 +85,10 @@ fn read_checked(
     key: &AssetKey,
     doc_name: &str,
 ) -> Result<Checked, (&'static str, String)> {
-    if let Some((labels, text)) = one_pass(bytes)
-        && let Some(refs) = references_in_text(key, &text)
+    if let Some((squeezed, labels, meta)) = one_pass(bytes)
+        && let Some(refs) = references_in_text(key, &squeezed, meta)
     {
+        let text = squeezed.text[squeezed.top[meta].1.clone()].into();
         return Ok((labels, text, refs));
     }
     let (labels, text, meta) =
@@ -96,14 +99,16 @@ fn read_checked(
     Ok((labels, text, refs))
 }
 
-/// The references a document of `key`'s kind makes, read from `meta`, the text of its `meta`
-/// without whitespace ([`crate::model::json::compact::each_at`]), when [`check_meta`] finds
-/// nothing wrong with it and every value it reads is plain: each reference `null` or a string
-/// without an escape, the name field no such string or the asset's name. The same
-/// references, in the same order, as [`crate::model::references_of`] finds in the parsed
-/// document. `None` otherwise, for the parsed document to say.
-fn references_in_text(key: &AssetKey, meta: &[u8]) -> Option<Vec<Reference>> {
-    if meta.first() != Some(&b'{') {
+/// The references a document of `key`'s kind makes, read from the text of its `meta` (the
+/// root's member `meta` of `squeezed`, with the members the pass noted:
+/// [`crate::model::json::compact::each_at`]), when [`check_meta`] finds nothing wrong with it
+/// and every value it reads is plain: each reference `null` or a string without an escape,
+/// the name field no such string or the asset's name. The same references, in the same
+/// order, as [`crate::model::references_of`] finds in the parsed document. `None` otherwise,
+/// for the parsed document to say.
+fn references_in_text(key: &AssetKey, squeezed: &Squeezed, meta: usize) -> Option<Vec<Reference>> {
+    let value = squeezed.top.get(meta)?.1.clone();
+    if squeezed.text.get(value.start) != Some(&b'{') {
         return None;
     }
     let Some(rules) = kinds::rules(&key.kind) else {
@@ -116,37 +121,44 @@ fn references_in_text(key: &AssetKey, meta: &[u8]) -> Option<Vec<Reference>> {
     });
     let mut found: Vec<(usize, Reference)> = Vec::new();
     let mut plain = true;
-    crate::model::json::compact::each_at(meta, &paths, &mut |n, at, value| {
-        if Some(n) == name_at {
-            // Only a string is compared, as the check compares it.
-            if value.first() == Some(&b'"') {
-                plain &= plain_string(value) == Some(key.name.as_str());
+    let members = squeezed.members_of(meta);
+    crate::model::json::compact::each_at(
+        &squeezed.text,
+        value,
+        Some(members),
+        &paths,
+        &mut |n, at, value| {
+            if Some(n) == name_at {
+                // Only a string is compared, as the check compares it.
+                if value.first() == Some(&b'"') {
+                    plain &= plain_string(value) == Some(key.name.as_str());
+                }
+                return;
             }
-            return;
-        }
-        if value == b"null" {
-            return;
-        }
-        match plain_string(value) {
-            Some(name) if !name.is_empty() => {
-                let decl = &rules.refs[n];
-                found.push((
-                    n,
-                    Reference {
-                        pointer: if at == decl.pointer {
-                            decl.pointer.clone()
-                        } else {
-                            Cow::Owned(at.to_string())
+            if value == b"null" {
+                return;
+            }
+            match plain_string(value) {
+                Some(name) if !name.is_empty() => {
+                    let decl = &rules.refs[n];
+                    found.push((
+                        n,
+                        Reference {
+                            pointer: if at == decl.pointer {
+                                decl.pointer.clone()
+                            } else {
+                                Cow::Owned(at.to_string())
+                            },
+                            kind: decl.target.clone(),
+                            name: name.to_string(),
+                            owner: decl.owner,
                         },
-                        kind: decl.target.clone(),
-                        name: name.to_string(),
-                        owner: decl.owner,
-                    },
-                ));
+                    ));
+                }
+                _ => plain = false,
             }
-            _ => plain = false,
-        }
-    })?;
+        },
+    )?;
     if !plain {
         return None;
     }
@@ -630,7 +642,7 @@ mod tests {
             let checked = check_meta(&key, &meta).and_then(|()| {
                 crate::model::references_of(kinds::Kinds::builtin(), kind, &meta)
             });
-            match references_in_text(&key, &text) {
+            match refs_in(&key, &text) {
                 Some(refs) => prop_assert_eq!(Ok(refs), checked),
                 None => prop_assert!(
                     checked.is_err() || text.contains(&b'\\'),
@@ -648,7 +660,7 @@ mod tests {
             "plugins": ["p1", null, "p2"], "backend": "b", "name": "a", "group": "g"
         });
         let text = crate::model::json::without_whitespace(meta.to_string().as_bytes());
-        let refs = references_in_text(&key, &text).expect("plain");
+        let refs = refs_in(&key, &text).expect("plain");
         let found: Vec<(&str, &str)> = refs.iter().map(|r| (&*r.pointer, &*r.name)).collect();
         assert_eq!(
             found,
@@ -663,6 +675,15 @@ mod tests {
             Ok(refs),
             crate::model::references_of(kinds::Kinds::builtin(), "api", &meta)
         );
+    }
+
+    /// [`references_in_text`] of a document whose `meta` has the text `meta`.
+    fn refs_in(key: &AssetKey, meta: &[u8]) -> Option<Vec<Reference>> {
+        let mut doc = br#"{"labels":{},"meta":"#.to_vec();
+        doc.extend_from_slice(meta);
+        doc.push(b'}');
+        let squeezed = crate::model::json::compact::squeeze(&doc).unwrap();
+        references_in_text(key, &squeezed, 1)
     }
 
     /// A value for a field of [`references_read_from_the_text_are_those_of_the_parsed_document`]:

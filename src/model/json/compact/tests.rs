@@ -93,6 +93,20 @@ proptest! {
             _ => Vec::new(),
         };
         prop_assert_eq!(members, expected);
+        // And the members of each object that is a root member's value.
+        for (n, (_, x)) in sq.top.iter().enumerate() {
+            let inner: Vec<(String, Value)> = sq.members_of(n).iter().map(|m| {
+                (String::from_utf8(sq.text[m.key.clone()].to_vec()).unwrap(),
+                 serde_json::from_slice(&sq.text[m.value.clone()]).unwrap())
+            }).collect();
+            let whole: Value = serde_json::from_slice(&sq.text[x.clone()]).unwrap();
+            let expected: Vec<(String, Value)> = match whole {
+                Value::Object(m) => m.into_iter().collect(),
+                _ => Vec::new(),
+            };
+            prop_assert_eq!(inner, expected);
+        }
+        prop_assert_eq!(sq.inner.len(), (0..sq.top.len()).map(|n| sq.members_of(n).len()).sum::<usize>());
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
         prop_assert_eq!(pruned(&sq.text, &refs), parse_pruned_nested(&text, 1, &refs));
     }
@@ -137,9 +151,21 @@ proptest! {
         };
         let at: Vec<&str> = paths.iter().map(String::as_str).collect();
         let mut seen: Vec<(usize, String, Value)> = Vec::new();
-        let read = each_at(&sq.text, &at, &mut |n, pointer, text| {
+        let read = each_at(&sq.text, 0..sq.text.len(), None, &at, &mut |n, pointer, text| {
             seen.push((n, pointer.to_string(), serde_json::from_slice(text).unwrap()));
         });
+        // The same value as a root member's, its members noted by the pass: the same.
+        let mut doc = br#"{"x":[],"m":"#.to_vec();
+        doc.extend_from_slice(&sq.text);
+        doc.push(b'}');
+        let held = squeeze(&doc).unwrap();
+        let mut seen_held: Vec<(usize, String, Value)> = Vec::new();
+        let members = v.is_object().then(|| held.members_of(1));
+        let read_held = each_at(&held.text, held.top[1].1.clone(), members, &at, &mut |n, pointer, text| {
+            seen_held.push((n, pointer.to_string(), serde_json::from_slice(text).unwrap()));
+        });
+        prop_assert_eq!(read_held, read);
+        prop_assert_eq!(&seen_held, &seen);
         if read.is_none() {
             prop_assert!(paths.iter().any(|p| p.contains('~')) || has_escaped_key(&v));
             return Ok(());
@@ -164,7 +190,7 @@ fn each_at_reads_through_arrays_and_objects_and_past_what_no_path_reaches() {
     let text = br#"{"a":[{"b":"x"},{"c":1},{"b":null}],"d":{"e~f":"y","g/h":[1,[2]]},"i":"}"}"#;
     let mut seen = Vec::new();
     let paths = ["/a/*/b", "/d/*", "/a/1", "/i", "/nowhere/x", ""];
-    let read = each_at(text, &paths, &mut |n, at, value| {
+    let read = each_at(text, 0..text.len(), None, &paths, &mut |n, at, value| {
         seen.push(format!("{n} {at} {}", String::from_utf8_lossy(value)));
     });
     assert_eq!(read, Some(()));
@@ -182,8 +208,14 @@ fn each_at_reads_through_arrays_and_objects_and_past_what_no_path_reaches() {
         ]
     );
     // A path holding an escape, and a text that is not one value, are left to the parse.
-    assert_eq!(each_at(text, &["/d/e~0f"], &mut |_, _, _| {}), None);
-    assert_eq!(each_at(b"{}{}", &["/a"], &mut |_, _, _| {}), None);
+    assert_eq!(
+        each_at(text, 0..text.len(), None, &["/d/e~0f"], &mut |_, _, _| {}),
+        None
+    );
+    assert_eq!(
+        each_at(b"{}{}", 0..4, None, &["/a"], &mut |_, _, _| {}),
+        None
+    );
 }
 
 fn has_escaped_key(v: &Value) -> bool {
