@@ -485,10 +485,7 @@ impl Asset {
         self.doc.dirty = false;
         self.edited = true;
         let place = if moved { parent_pointer(place) } else { place };
-        let apart = |decl: &str| match (pointer::cheap_tokens(decl), pointer::cheap_tokens(place)) {
-            (Some(d), Some(p)) => d.iter().zip(&p).any(|(d, p)| d != "*" && d != p),
-            _ => false,
-        };
+        let apart = |decl: &str| pointer::part(decl, place);
         let clear = match kinds.get(&self.key.kind) {
             Some(rules) => !rules.refs.iter().all(|d| apart(&d.pointer)),
             None => false,

@@ -50,12 +50,11 @@ pub fn top_fields(text: &[u8], names: &[&str]) -> Result<Vec<Option<Value>>, Uns
     if text.first() != Some(&b'{') {
         return Err(Unsure);
     }
-    let all = members(text, 0)?;
-    if all.last().map_or(2, |(_, v)| v.end + 1) != text.len() {
-        return Err(Unsure);
-    }
     let mut out = vec![None; names.len()];
-    for (key, value) in all {
+    let mut end = 2;
+    for member in members(text, 0) {
+        let (key, value) = member?;
+        end = value.end + 1;
         // A name asked twice gets the value in its first place only.
         for (slot, name) in out.iter_mut().zip(names) {
             if key_is(text, key.clone(), name)? {
@@ -63,6 +62,9 @@ pub fn top_fields(text: &[u8], names: &[&str]) -> Result<Vec<Option<Value>>, Uns
                 break;
             }
         }
+    }
+    if end != text.len() {
+        return Err(Unsure);
     }
     Ok(out)
 }
@@ -189,7 +191,8 @@ fn pruned(text: &[u8], at: Range<usize>, toks: &[String]) -> Result<Value, Unsur
     match text[at.start] {
         b'{' => {
             let mut map = Map::new();
-            for (key, value) in members(text, at.start)? {
+            for member in members(text, at.start) {
+                let (key, value) = member?;
                 let key = key_text(text, key)?;
                 let v = if key == *first {
                     pruned(text, value, rest)?
@@ -204,10 +207,10 @@ fn pruned(text: &[u8], at: Range<usize>, toks: &[String]) -> Result<Value, Unsur
         }
         b'[' => {
             let wanted = pointer::index(first);
-            let items = elements(text, at.start)?
-                .into_iter()
+            let items = elements(text, at.start)
                 .enumerate()
                 .map(|(i, r)| {
+                    let r = r?;
                     if Some(i) == wanted {
                         pruned(text, r, rest)
                     } else {
@@ -274,7 +277,8 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
     match *text.get(at).ok_or(Unsure)? {
         b'{' => {
             let mut found = None;
-            for (key, value) in members(text, at)? {
+            for member in members(text, at) {
+                let (key, value) = member?;
                 if key_is(text, key.clone(), token)? {
                     if found.is_some() {
                         // The tree keeps the last of the two; leave it to the tree.
@@ -292,57 +296,105 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
             let Some(i) = pointer::index(token) else {
                 return Ok(None);
             };
-            Ok(elements(text, at)?.into_iter().nth(i).map(|value| Member {
-                start: value.start,
-                value,
-            }))
+            // Every element is walked, as far as the array's end.
+            let mut found = None;
+            for (n, value) in elements(text, at).enumerate() {
+                let value = value?;
+                if n == i {
+                    found = Some(Member {
+                        start: value.start,
+                        value,
+                    });
+                }
+            }
+            Ok(found)
         }
         _ => Ok(None),
     }
 }
 
-/// The members of an object: each key's range in the text (quotes included) and its value's.
-type Members = Vec<(Range<usize>, Range<usize>)>;
-
-/// Each member of the object starting at `at`.
-fn members(text: &[u8], at: usize) -> Result<Members, Unsure> {
-    let mut out = Vec::new();
-    let mut i = at + 1;
-    if text.get(i) == Some(&b'}') {
-        return Ok(out);
-    }
-    loop {
-        if text.get(i) != Some(&b'"') {
-            return Err(Unsure);
-        }
-        let key_end = string_end(text, i)?;
-        if text.get(key_end) != Some(&b':') {
-            return Err(Unsure);
-        }
-        let value_end = value_end(text, key_end + 1)?;
-        out.push((i..key_end, key_end + 1..value_end));
-        match text.get(value_end) {
-            Some(b',') => i = value_end + 1,
-            Some(b'}') => return Ok(out),
-            _ => return Err(Unsure),
-        }
+/// Each member of the object starting at `at`: its key's range in the text (quotes
+/// included) and its value's; an error ends the walk.
+fn members(text: &[u8], at: usize) -> Items<'_> {
+    Items {
+        text,
+        at: at + 1,
+        object: true,
+        started: false,
+        done: false,
     }
 }
 
-/// Each element of the array starting at `at`.
-fn elements(text: &[u8], at: usize) -> Result<Vec<Range<usize>>, Unsure> {
-    let mut out = Vec::new();
-    let mut i = at + 1;
-    if text.get(i) == Some(&b']') {
-        return Ok(out);
+/// Each element's range of the array starting at `at`; an error ends the walk.
+fn elements(text: &[u8], at: usize) -> impl Iterator<Item = Result<Range<usize>, Unsure>> {
+    Items {
+        text,
+        at: at + 1,
+        object: false,
+        started: false,
+        done: false,
     }
-    loop {
-        let end = value_end(text, i)?;
-        out.push(i..end);
+    .map(|item| item.map(|(_, value)| value))
+}
+
+/// Where a member's key (quotes included; empty for an element) and its value lie.
+type Spans = (Range<usize>, Range<usize>);
+
+/// The walk of [`members`] and [`elements`] over a container's text, without collecting it.
+struct Items<'t> {
+    text: &'t [u8],
+    /// Where the next item (or the container's close) starts.
+    at: usize,
+    object: bool,
+    /// Whether an item was read: the container may close before the first only.
+    started: bool,
+    done: bool,
+}
+
+impl Items<'_> {
+    fn next_item(&mut self) -> Result<Option<Spans>, Unsure> {
+        let (text, i) = (self.text, self.at);
+        let close = if self.object { b'}' } else { b']' };
+        if self.done {
+            return Ok(None);
+        }
+        if !self.started && text.get(i) == Some(&close) {
+            self.done = true;
+            return Ok(None);
+        }
+        let (key, from) = if self.object {
+            if text.get(i) != Some(&b'"') {
+                return Err(Unsure);
+            }
+            let key_end = string_end(text, i)?;
+            if text.get(key_end) != Some(&b':') {
+                return Err(Unsure);
+            }
+            (i..key_end, key_end + 1)
+        } else {
+            (i..i, i)
+        };
+        self.started = true;
+        let end = value_end(text, from)?;
         match text.get(end) {
-            Some(b',') => i = end + 1,
-            Some(b']') => return Ok(out),
+            Some(b',') => self.at = end + 1,
+            Some(&b) if b == close => self.done = true,
             _ => return Err(Unsure),
+        }
+        Ok(Some((key, from..end)))
+    }
+}
+
+impl Iterator for Items<'_> {
+    type Item = Result<Spans, Unsure>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_item() {
+            Ok(item) => item.map(Ok),
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
         }
     }
 }

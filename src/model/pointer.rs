@@ -91,6 +91,25 @@ pub(crate) fn cheap_tokens(pointer: &str) -> Option<Vec<Cow<'_, str>>> {
         .collect()
 }
 
+/// Whether the pointers `decl` (whose tokens may be `*`, each standing for any one) and
+/// `place` part at some step both have: a token of `decl` that is no `*` differs from the
+/// token of `place` at the same step. `false` when either is malformed. The tokens are
+/// compared as written, without copying: RFC 6901 spells each token one way only.
+pub(crate) fn part(decl: &str, place: &str) -> bool {
+    let well_formed = |p: &str| {
+        (p.is_empty() || p.starts_with('/'))
+            && p.match_indices('~')
+                .all(|(i, _)| matches!(p.as_bytes().get(i + 1), Some(b'0' | b'1')))
+    };
+    if !well_formed(decl) || !well_formed(place) || decl.is_empty() || place.is_empty() {
+        return false;
+    }
+    decl[1..]
+        .split('/')
+        .zip(place[1..].split('/'))
+        .any(|(d, p)| d != "*" && d != p)
+}
+
 /// The value at `pointer`, if the path exists.
 pub fn get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut cur = doc;
@@ -334,6 +353,26 @@ fn walk<'v>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointers_part_as_their_tokens_do() {
+        let by_tokens = |d: &str, p: &str| match (cheap_tokens(d), cheap_tokens(p)) {
+            (Some(d), Some(p)) => d.iter().zip(&p).any(|(d, p)| d != "*" && d != p),
+            _ => false,
+        };
+        let all = [
+            "", "/", "/a", "/a/b", "/b", "/*", "/*/b", "/a/*", "/a~1b", "/a~0b", "/a~2", "/a~",
+            "a", "//", "/~1", "/0", "/00", "/a/b/c",
+        ];
+        for d in all {
+            for p in all {
+                assert_eq!(part(d, p), by_tokens(d, p), "{d:?} {p:?}");
+            }
+        }
+        assert!(part("/group", "/name"));
+        assert!(!part("/environments/*", "/environments/0"));
+        assert!(!part("/a~1b", "/a~1b/c"));
+    }
 
     #[test]
     fn selectors_pick_one_element_by_a_field() {
