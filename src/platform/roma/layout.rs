@@ -623,12 +623,19 @@ mod tests {
         /// plain (null, or strings without an escape) is read so.
         #[test]
         fn references_read_from_the_text_are_those_of_the_parsed_document(
-            kind in proptest::sample::select(vec!["api", "api", "api", "api_group", "task", "x_unknown"]),
+            kind in proptest::sample::select(
+                kinds::Kinds::builtin()
+                    .names()
+                    .chain(["api", "api", "x_unknown"])
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            ),
             fields in proptest::collection::vec(
                 (
                     proptest::sample::select(vec![
                         "name", "group", "backend", "environments", "plugins", "app",
-                        "source", "authorizer", "other",
+                        "source", "target", "authorizer", "authorizations", "destinations",
+                        "product", "environment", "api", "other",
                     ]),
                     field_value(),
                 ),
@@ -637,6 +644,7 @@ mod tests {
         ) {
             use proptest::prelude::*;
             let meta = Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+            let kind = kind.as_str();
             let key = AssetKey::new(kind, "a", Version::None);
             let text = crate::model::json::without_whitespace(&serde_json::to_vec(&meta).unwrap());
             let checked = check_meta(&key, &meta).and_then(|()| {
@@ -706,8 +714,12 @@ mod tests {
         let nested = leaf.clone().prop_recursive(2, 12, 3, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
-                proptest::collection::btree_map("(datasource|x|0)", inner, 0..3)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                proptest::collection::btree_map(
+                    "(datasource|api|environment|topic|x|0)",
+                    inner,
+                    0..3
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         });
         prop_oneof![4 => leaf, 2 => names, 1 => nested]
