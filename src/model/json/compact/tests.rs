@@ -218,6 +218,31 @@ fn each_at_reads_through_arrays_and_objects_and_past_what_no_path_reaches() {
     );
 }
 
+proptest! {
+    /// The word-at-a-time search finds the first quote, backslash or control character, as
+    /// a byte-by-byte search does, wherever it lies in the word and whatever lies around it.
+    #[test]
+    fn special_bytes_are_found_as_one_at_a_time(
+        bytes in prop::collection::vec(
+            prop_oneof![
+                6 => 0x20u8..0x7f,
+                1 => Just(b'"'),
+                1 => Just(b'\\'),
+                1 => 0u8..0x20,
+                2 => 0x80u8..=0xff,
+                1 => prop::sample::select(vec![0x21u8, 0x5d, 0x1f, 0x7f, 0xa2, 0xdc, 0x01]),
+            ],
+            0..80,
+        ),
+        plain_before in 0usize..40,
+    ) {
+        let mut text = vec![b'a'; plain_before];
+        text.extend_from_slice(&bytes);
+        let want = text.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        prop_assert_eq!(special(&text), want);
+    }
+}
+
 fn has_escaped_key(v: &Value) -> bool {
     match v {
         Value::Object(m) => m.iter().any(|(k, x)| {
