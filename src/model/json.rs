@@ -489,7 +489,7 @@ pub(crate) fn string_end(text: &[u8], at: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
         let rest = text.get(i..)?;
-        match memchr::memchr2(b'"', b'\\', rest) {
+        match quote_or_backslash(rest) {
             Some(n) if rest[n] == b'\\' => {
                 escaped = true;
                 i += n + 2;
@@ -498,6 +498,42 @@ pub(crate) fn string_end(text: &[u8], at: usize) -> Option<(usize, bool)> {
             None => return None,
         }
     }
+}
+
+/// Where the first quote or backslash of `bytes` lies. Most strings of a document are short
+/// (keys, names), so the first sixteen bytes are looked at a word at a time ([`run_ends`]);
+/// the rest, the tail of a long string, by `memchr`.
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    for (k, word) in (&mut words).take(2).enumerate() {
+        let flags = run_ends(
+            u64::from_le_bytes(word.try_into().expect("eight bytes")),
+            false,
+        );
+        if flags != 0 {
+            return Some(k * 8 + flags.trailing_zeros() as usize / 8);
+        }
+    }
+    let from = (bytes.len() / 8).min(2) * 8;
+    memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|n| from + n)
+}
+
+/// Flags, by the high bit of each of its bytes, the bytes of `word` (eight bytes of text,
+/// little-endian) that end a string's plain run: a quote or a backslash, and with `control` a
+/// control character too. A borrow can flag a byte only above one that truly is one, so the
+/// lowest flag always is.
+pub(crate) fn run_ends(word: u64, control: bool) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    let quote = zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
+    let below = if control {
+        word.wrapping_sub(ONES * 0x20) & !word
+    } else {
+        0
+    };
+    (quote | backslash | below) & HIGH
 }
 
 /// The JSON text `text` without the whitespace between its tokens: the same document (every
@@ -648,6 +684,31 @@ impl<'de> Visitor<'de> for Check<'_> {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        /// The end of a string is found as a byte-by-byte search finds its first quote or
+        /// backslash, wherever it lies: in the first two words or after them, in a word
+        /// among bytes of every kind.
+        #[test]
+        fn a_strings_end_is_the_first_quote_or_backslash(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => 0x20u8..0x7f,
+                    1 => proptest::strategy::Just(b'"'),
+                    1 => proptest::strategy::Just(b'\\'),
+                    1 => 0u8..0x20,
+                    2 => 0x80u8..=0xff,
+                ],
+                0..48,
+            ),
+            plain_before in 0usize..40,
+        ) {
+            let mut text = vec![b'a'; plain_before];
+            text.extend_from_slice(&bytes);
+            let want = text.iter().position(|&b| b == b'"' || b == b'\\');
+            proptest::prop_assert_eq!(super::quote_or_backslash(&text), want);
+        }
+    }
+
     #[test]
     fn the_one_pass_parse_builds_the_same_value_and_refuses_what_parse_refuses() {
         for text in [

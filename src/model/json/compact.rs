@@ -280,22 +280,15 @@ fn string(bytes: &[u8], i: usize) -> Option<(usize, bool)> {
 }
 
 /// Where the first byte of `bytes` that ends a string's plain run lies: a quote, a backslash
-/// or a control character. Eight bytes are looked at a time: in each word, a byte is flagged
-/// when it is one of them (a borrow can flag a byte only above one that truly is, so the
-/// lowest flag is always a true one).
+/// or a control character, looked for eight bytes at a time ([`super::run_ends`]).
 fn special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    let plain = |b: &u8| *b != b'"' && *b != b'\\' && *b >= 0x20;
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-        let quote = zero(x ^ (ONES * u64::from(b'"')));
-        let backslash = zero(x ^ (ONES * u64::from(b'\\')));
-        let control = x.wrapping_sub(ONES * 0x20) & !x;
-        let flags = (quote | backslash | control) & HIGH;
+        let flags = super::run_ends(
+            u64::from_le_bytes(word.try_into().expect("eight bytes")),
+            true,
+        );
         if flags != 0 {
             return Some(at + flags.trailing_zeros() as usize / 8);
         }
@@ -304,7 +297,7 @@ fn special(bytes: &[u8]) -> Option<usize> {
     words
         .remainder()
         .iter()
-        .position(|b| !plain(b))
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         .map(|n| at + n)
 }
 
