@@ -359,6 +359,7 @@ pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, 
         project: None,
         data: None,
     };
+    pkg.assets.reserve_exact(groups.len());
     for (key, group) in groups {
         match load_asset(&mut pkg, &key, group) {
             Ok(asset) => pkg.assets.push(asset),
@@ -367,8 +368,11 @@ pub fn read(io: &'static dyn LayoutIo, source: &Arc<Source>) -> Result<Package, 
             }
         }
     }
-    let failed: Vec<String> = failures.iter().map(|f| f.asset.clone()).collect();
-    pkg.assets.retain(|a| !failed.contains(&a.key.to_string()));
+    // An asset a failure names is not read (most packages have none: no name is made then).
+    if !failures.is_empty() {
+        let failed: Vec<String> = failures.iter().map(|f| f.asset.clone()).collect();
+        pkg.assets.retain(|a| !failed.contains(&a.key.to_string()));
+    }
     failures.sort();
     failures.dedup();
     pkg.failures = failures;
