@@ -315,7 +315,7 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
 
 /// Each member of the object starting at `at`: its key's range in the text (quotes
 /// included) and its value's; an error ends the walk.
-fn members(text: &[u8], at: usize) -> Items<'_> {
+pub(super) fn members(text: &[u8], at: usize) -> Items<'_> {
     Items {
         text,
         at: at + 1,
@@ -326,7 +326,10 @@ fn members(text: &[u8], at: usize) -> Items<'_> {
 }
 
 /// Each element's range of the array starting at `at`; an error ends the walk.
-fn elements(text: &[u8], at: usize) -> impl Iterator<Item = Result<Range<usize>, Unsure>> {
+pub(super) fn elements(
+    text: &[u8],
+    at: usize,
+) -> impl Iterator<Item = Result<Range<usize>, Unsure>> {
     Items {
         text,
         at: at + 1,
@@ -338,10 +341,10 @@ fn elements(text: &[u8], at: usize) -> impl Iterator<Item = Result<Range<usize>,
 }
 
 /// Where a member's key (quotes included; empty for an element) and its value lie.
-type Spans = (Range<usize>, Range<usize>);
+pub(super) type Spans = (Range<usize>, Range<usize>);
 
 /// The walk of [`members`] and [`elements`] over a container's text, without collecting it.
-struct Items<'t> {
+pub(super) struct Items<'t> {
     text: &'t [u8],
     /// Where the next item (or the container's close) starts.
     at: usize,

@@ -459,20 +459,17 @@ pub fn each_at<'t>(
     let to = rests.len();
     for m in members {
         let key = &text[m.key.clone()];
-        if let Some(end) = enter(
+        enter(
             text,
             Some(key),
             0,
-            m.value.start,
+            m.value.clone(),
             0,
             to,
             &mut rests,
             &mut here,
             f,
-        )? && end != m.value.end
-        {
-            return None;
-        }
+        )?;
     }
     Some(())
 }
@@ -509,7 +506,8 @@ impl<'p> Rest<'p> {
 }
 
 /// [`each_at`] from the value at `at`, whose pointer is `here`, for the paths whose rest
-/// lies in `rests[from..]`; where the value ends.
+/// lies in `rests[from..]`; where the value ends. A container's members and elements are
+/// walked as the patches walk them ([`super::super::patch::members`]).
 fn visit<'t>(
     text: &'t [u8],
     at: usize,
@@ -518,7 +516,7 @@ fn visit<'t>(
     here: &mut String,
     f: &mut dyn FnMut(usize, &str, &'t [u8]),
 ) -> Option<usize> {
-    use super::super::patch::value_end;
+    use super::super::patch::{elements, members, value_end};
     let to = rests.len();
     let mut end = None;
     for rest in &rests[from..to] {
@@ -530,58 +528,50 @@ fn visit<'t>(
             f(rest.path, here, &text[at..e]);
         }
     }
-    let deeper = rests[from..to].iter().any(|r| r.token.is_some());
-    let object = match text.get(at)? {
-        b'{' if deeper => true,
-        b'[' if deeper => false,
-        _ => return end.map_or_else(|| value_end(text, at).ok(), Some),
-    };
-    let close = if object { b'}' } else { b']' };
-    let mut i = at + 1;
-    if text.get(i) == Some(&close) {
-        return Some(i + 1);
+    if rests[from..to].iter().all(|r| r.token.is_none())
+        || !matches!(text.get(at), Some(b'{' | b'['))
+    {
+        return end.map_or_else(|| value_end(text, at).ok(), Some);
     }
-    let mut index = 0usize;
-    loop {
-        let (key, start) = if object {
-            let (key_end, escaped) = super::string_end(text, i)?;
-            if escaped || text.get(key_end) != Some(&b':') {
+    // Where the container ends: after its last item's value (a close the walk checked), or
+    // after its open when it has none.
+    let mut walked = at + 2;
+    if text[at] == b'{' {
+        for member in members(text, at) {
+            let (key, value) = member.ok()?;
+            walked = value.end + 1;
+            // Inside its quotes; a key holding an escape is left to the parse.
+            let key = &text[key.start + 1..key.end - 1];
+            if key.contains(&b'\\') {
                 return None;
             }
-            (Some(&text[i + 1..key_end - 1]), key_end + 1)
-        } else {
-            (None, i)
-        };
-        let after = match enter(text, key, index, start, from, to, rests, here, f)? {
-            Some(end) => end,
-            None => value_end(text, start).ok()?,
-        };
-        match *text.get(after)? {
-            b',' => {
-                i = after + 1;
-                index += 1;
-            }
-            b if b == close => return Some(after + 1),
-            _ => return None,
+            enter(text, Some(key), 0, value, from, to, rests, here, f)?;
+        }
+    } else {
+        for (index, value) in elements(text, at).enumerate() {
+            let value = value.ok()?;
+            walked = value.end + 1;
+            enter(text, None, index, value, from, to, rests, here, f)?;
         }
     }
+    end.map_or(Some(walked), |e| (e == walked).then_some(e))
 }
 
 /// Enters the member `key` (or the element `index`, without a key) of a container visited
-/// for the paths in `rests[from..to]`, its value starting at `start`, when a path goes on
-/// through it: where its value ends, or `None` inside when none does.
+/// for the paths in `rests[from..to]`, its value lying at `value`, when a path goes on
+/// through it; `None` when unsure.
 #[allow(clippy::too_many_arguments)]
 fn enter<'t>(
     text: &'t [u8],
     key: Option<&[u8]>,
     index: usize,
-    start: usize,
+    value: Range<usize>,
     from: usize,
     to: usize,
     rests: &mut Vec<Rest<'_>>,
     here: &mut String,
     f: &mut dyn FnMut(usize, &str, &'t [u8]),
-) -> Option<Option<usize>> {
+) -> Option<()> {
     // `rests` grows while this loop reads below `to`.
     for k in from..to {
         let Rest {
@@ -602,7 +592,7 @@ fn enter<'t>(
         }
     }
     if rests.len() == to {
-        return Some(None);
+        return Some(());
     }
     let len = here.len();
     here.push('/');
@@ -620,10 +610,10 @@ fn enter<'t>(
             let _ = write!(here, "{index}");
         }
     }
-    let end = visit(text, start, to, rests, here, f);
+    let end = visit(text, value.start, to, rests, here, f);
     here.truncate(len);
     rests.truncate(to);
-    end.map(Some)
+    (end? == value.end).then_some(())
 }
 
 #[cfg(test)]

@@ -216,6 +216,7 @@ fn each_at_reads_through_arrays_and_objects_and_past_what_no_path_reaches() {
         each_at(b"{}{}", 0..4, None, &["/a"], &mut |_, _, _| {}),
         None
     );
+    assert_eq!(each_at(b"", 0..0, None, &["/a"], &mut |_, _, _| {}), None);
 }
 
 proptest! {
