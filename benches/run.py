@@ -152,7 +152,16 @@ def section_many(a, out):
     out.append(f"- hoist --jobs 2 CPU against the floor's: **{j2['cpu_s'] / max(fl['cpu_s'], 0.01):.1f}x** "
                f"({j2['cpu_s'] / max(fl_full['cpu_s'], 0.01):.1f}x against the floor with CRC, SHA-256 and writing); "
                f"the floor is benches/floor.rs, one inflater and one deflater reused per thread.")
-    out.append(f"- --jobs 2 against --jobs 1: **{j1['median_s'] / j2['median_s']:.2f}x**.\n")
+    out.append(f"- --jobs 2 against --jobs 1: **{j1['median_s'] / j2['median_s']:.2f}x**.")
+    # What the wall-clock aims against the scripts leave beside the floor: the floor does
+    # nothing but inflate, deflate, check, hash and write, so an aim at or below its own
+    # ratio cannot be met by any program that also reads, plans and reports.
+    out.append(f"- The floor itself against the scripts, by wall clock: **{py['median_s'] / fl['median_s']:.1f}x** "
+               f"the serial one and **{py2['median_s'] / fl['median_s']:.1f}x** the two-process one "
+               f"(floor --full: {py['median_s'] / fl_full['median_s']:.1f}x and {py2['median_s'] / fl_full['median_s']:.1f}x). "
+               f"20x the serial script is {py['median_s'] / 20:.3f} s, {py['median_s'] / 20 / fl_full['median_s']:.2f}x "
+               f"the floor --full's wall time; 8x the two-process one is {py2['median_s'] / 8:.3f} s, "
+               f"{py2['median_s'] / 8 / fl_full['median_s']:.2f}x.\n")
     cold_section(a, out, c, assets, [
         ("hoist --jobs 2 apply spec.yaml --env prod",
          [a.hoist, "--jobs", "2", "apply", spec, "--env", "prod"], a.runs),
