@@ -302,11 +302,11 @@ fn resolve_package(
     w.platform.refuse(spec, items);
     let groups = groups_of(items);
     let mut abort = None;
-    // Names this package takes, on top of what exists: kept apart so nothing large is copied.
-    let mut reserved = Names::default();
-    for (kind, name) in groups.keys() {
-        reserved.add(kind, name);
-    }
+    // Names this package takes, on top of what exists: kept apart so nothing large is copied,
+    // and the group keys borrowed, not copied again (this runs on one thread, for every
+    // package in turn). New names a rename takes are few.
+    let grouped = NameSet::of(groups.keys().map(|(k, n)| (k.as_str(), n.as_str())));
+    let mut renamed = Names::default();
     let mut moved = Moves::new();
     for ((kind, name), idxs) in &groups {
         if !existing.has(kind, name) {
@@ -364,7 +364,8 @@ fn resolve_package(
                 }
             }
             Policy::Rename(strategy) => {
-                let taken = |k: &str, n: &str| existing.has(k, n) || reserved.has(k, n);
+                let taken =
+                    |k: &str, n: &str| existing.has(k, n) || grouped.has(k, n) || renamed.has(k, n);
                 let group = Group {
                     kind,
                     name,
@@ -380,7 +381,7 @@ fn resolve_package(
                     &decided_by,
                     &taken,
                 ) {
-                    reserved.add(kind, &new);
+                    renamed.add(kind, &new);
                     moved
                         .entry(kind.clone())
                         .or_default()
@@ -416,75 +417,109 @@ fn resolve_package(
 /// selection and stay warnings.
 fn check_references(kinds: &crate::model::kinds::Kinds, items: &mut [Item], existing: &Names) {
     loop {
-        let mut outputs = Names::default();
-        let mut failed = Names::default();
-        // A failed item's action is `Fail` (`Item::fail`).
-        for it in items.iter() {
-            match it.action {
-                Some(Action::Create | Action::Overwrite) => {
-                    outputs.add(&it.asset.key.kind, &it.asset.key.name)
+        // What the package writes and what fails, borrowed from the items while the pass
+        // looks (nothing is copied); the failures it finds are marked after it.
+        let failures: Vec<(usize, Note)> = {
+            let mut outputs = NameSet::default();
+            let mut failed = NameSet::default();
+            // A failed item's action is `Fail` (`Item::fail`).
+            for it in items.iter() {
+                let key = (it.asset.key.kind.as_str(), it.asset.key.name.as_str());
+                match it.action {
+                    Some(Action::Create | Action::Overwrite) => outputs.add(key),
+                    Some(Action::Fail) => failed.add(key),
+                    _ => {}
                 }
-                Some(Action::Fail) => failed.add(&it.asset.key.kind, &it.asset.key.name),
-                _ => {}
             }
-        }
-        let mut changed = false;
-        for it in items.iter_mut() {
-            if !matches!(it.action, Some(Action::Create | Action::Overwrite)) {
-                continue;
-            }
-            // Most documents resolve every reference: check that without copying anything.
-            let unresolved = it.asset.any_reference(kinds, |kind, name| {
-                name.is_none_or(|n| {
-                    !(outputs.has(kind, n) || existing.has(kind, n) || kinds.always_there(kind, n))
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| matches!(it.action, Some(Action::Create | Action::Overwrite)))
+                .filter_map(|(i, it)| {
+                    unresolved_reference(kinds, it, existing, &outputs, &failed).map(|n| (i, n))
                 })
-            });
-            if !unresolved {
-                continue;
-            }
-            let refs = match it.asset.references(kinds) {
-                Ok(r) => r,
-                Err(m) => {
-                    it.fail(Note::new("asset.bad_reference", m));
-                    changed = true;
-                    continue;
-                }
-            };
-            for r in refs {
-                if outputs.has(&r.kind, &r.name)
-                    || existing.has(&r.kind, &r.name)
-                    || kinds.always_there(&r.kind, &r.name)
-                {
-                    continue;
-                }
-                // Unresolved already at selection (and warned about then), with the same
-                // name at the same place: a reference a rename rewrote held another name
-                // there at selection, so it is never taken for one of these.
-                if it.unresolved.contains(&(
-                    r.pointer.to_string(),
-                    r.kind.to_string(),
-                    r.name.clone(),
-                )) {
-                    continue;
-                }
-                let note = if failed.has(&r.kind, &r.name) {
-                    Note::new(
-                        "ref.failed_dependency",
-                        format!("{} names {}/{}, which fails", r.pointer, r.kind, r.name),
-                    )
-                    .hint("fix the failing asset first; its error is listed too")
-                } else {
-                    Note::new("ref.dangling", format!("{} names {}/{}, which does not exist after the transform", r.pointer, r.kind, r.name))
-                        .hint("a rename, override or hook broke this reference; every reference must name an asset of the output or the target")
-                };
-                it.fail(note);
-                changed = true;
-                break;
-            }
-        }
-        if !changed {
+                .collect()
+        };
+        if failures.is_empty() {
             return;
         }
+        for (i, note) in failures {
+            items[i].fail(note);
+        }
+    }
+}
+
+/// Why the written item `it` fails for its references, if it does: the first reference that
+/// names neither an asset the package writes (`outputs`), nor one that exists, nor one that
+/// is always there, and that was not already unresolved at selection.
+fn unresolved_reference(
+    kinds: &crate::model::kinds::Kinds,
+    it: &Item,
+    existing: &Names,
+    outputs: &NameSet<'_>,
+    failed: &NameSet<'_>,
+) -> Option<Note> {
+    // Most documents resolve every reference: check that without copying anything.
+    let unresolved = it.asset.any_reference(kinds, |kind, name| {
+        name.is_none_or(|n| {
+            !(outputs.has(kind, n) || existing.has(kind, n) || kinds.always_there(kind, n))
+        })
+    });
+    if !unresolved {
+        return None;
+    }
+    let refs = match it.asset.references(kinds) {
+        Ok(r) => r,
+        Err(m) => return Some(Note::new("asset.bad_reference", m)),
+    };
+    for r in refs {
+        if outputs.has(&r.kind, &r.name)
+            || existing.has(&r.kind, &r.name)
+            || kinds.always_there(&r.kind, &r.name)
+        {
+            continue;
+        }
+        // Unresolved already at selection (and warned about then), with the same
+        // name at the same place: a reference a rename rewrote held another name
+        // there at selection, so it is never taken for one of these.
+        if it
+            .unresolved
+            .contains(&(r.pointer.to_string(), r.kind.to_string(), r.name.clone()))
+        {
+            continue;
+        }
+        return Some(if failed.has(&r.kind, &r.name) {
+            Note::new(
+                "ref.failed_dependency",
+                format!("{} names {}/{}, which fails", r.pointer, r.kind, r.name),
+            )
+            .hint("fix the failing asset first; its error is listed too")
+        } else {
+            Note::new("ref.dangling", format!("{} names {}/{}, which does not exist after the transform", r.pointer, r.kind, r.name))
+                .hint("a rename, override or hook broke this reference; every reference must name an asset of the output or the target")
+        });
+    }
+    None
+}
+
+/// Kinds and names borrowed from the items of one package: looked up only, never iterated,
+/// so no hash order reaches an output.
+#[derive(Default)]
+struct NameSet<'a>(std::collections::HashSet<(&'a str, &'a str), foldhash::quality::RandomState>);
+
+impl<'a> NameSet<'a> {
+    fn of(keys: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut set = NameSet::default();
+        set.0.extend(keys);
+        set
+    }
+
+    fn add(&mut self, key: (&'a str, &'a str)) {
+        self.0.insert(key);
+    }
+
+    fn has(&self, kind: &str, name: &str) -> bool {
+        self.0.contains(&(kind, name))
     }
 }
 

@@ -5,6 +5,7 @@
 
 // Lookups only: no map here is ever iterated, so hashing cannot reach an output.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -17,6 +18,10 @@ use crate::plan::{Action, Note};
 
 /// Group, method (upper case), path and match mode of an API.
 type ApiPath = (String, String, String, MatchMode);
+
+/// An asset's name as the tables hold it: one copy shared by the table of what is held and
+/// the table of what each name holds.
+type Name = Arc<str>;
 
 /// How an API's path matches a request (`match_mode`): `NORMAL`, the exact path, or `SWA`,
 /// every path that starts with it. An API is created with exact matching unless it says
@@ -62,13 +67,13 @@ type Map<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 /// What the target holds, updated with every package's outputs in order.
 pub struct State {
     /// API paths in use, with the API that holds each and where it is.
-    paths: Map<ApiPath, (String, &'static str)>,
+    paths: Map<Arc<ApiPath>, (Name, &'static str)>,
     /// The path each API holds, by name.
-    path_of: Map<String, ApiPath>,
+    path_of: Map<Name, Arc<ApiPath>>,
     /// Data-source ids in use, with the data source that holds each and where it is.
-    ids: Map<String, (String, &'static str)>,
+    ids: Map<Arc<str>, (Name, &'static str)>,
     /// The id each data source holds, by name.
-    id_of: Map<String, String>,
+    id_of: Map<Name, Arc<str>>,
     /// The target's functions by URN; `None` when the target lists none.
     functions: Option<BTreeMap<String, Function>>,
     has_target: bool,
@@ -129,12 +134,12 @@ fn strings(v: &Value, ptr: &str) -> BTreeSet<String> {
 
 /// Frees what the asset `name` held in `held` (found through `of`).
 fn free<K: Eq + std::hash::Hash>(
-    held: &mut Map<K, (String, &'static str)>,
-    of: &mut Map<String, K>,
+    held: &mut Map<K, (Name, &'static str)>,
+    of: &mut Map<Name, K>,
     name: &str,
 ) {
     if let Some(k) = of.remove(name)
-        && held.get(&k).is_some_and(|(holder, _)| holder == name)
+        && held.get(&k).is_some_and(|(holder, _)| &**holder == name)
     {
         held.remove(&k);
     }
@@ -203,12 +208,14 @@ impl State {
         for (((kind, name), asset), facts) in ctx.target.iter().zip(facts) {
             match (kind.as_str(), facts) {
                 (_, Facts::Api(Some(p))) => {
-                    path_of.insert(name.clone(), p.clone());
-                    paths.entry(p).or_insert((name.clone(), "the target"));
+                    let (name, p): (Name, _) = (Arc::from(name.as_str()), Arc::new(p));
+                    path_of.insert(Arc::clone(&name), Arc::clone(&p));
+                    paths.entry(p).or_insert((name, "the target"));
                 }
                 (_, Facts::DataSource(Some(id))) => {
-                    id_of.insert(name.clone(), id.clone());
-                    ids.entry(id).or_insert((name.clone(), "the target"));
+                    let (name, id): (Name, Arc<str>) = (Arc::from(name.as_str()), Arc::from(id));
+                    id_of.insert(Arc::clone(&name), Arc::clone(&id));
+                    ids.entry(id).or_insert((name, "the target"));
                 }
                 ("function", _) => {
                     let m = asset.meta();
@@ -336,9 +343,9 @@ impl State {
     }
 
     fn api(&mut self, it: &Item, key: ApiPath) -> Option<Note> {
-        let name = &it.asset.key.name;
+        let name = it.asset.key.name.as_str();
         match self.paths.get(&key) {
-            Some((holder, place)) if holder != name => Some(
+            Some((holder, place)) if &**holder != name => Some(
                 Note::new(
                     "roma.api_path",
                     format!(
@@ -352,17 +359,19 @@ impl State {
                 .hint("two APIs of one group may not share method, path and match mode: change req_uri, req_method or match_mode, or exclude one"),
             ),
             _ => {
-                self.path_of.insert(name.clone(), key.clone());
-                self.paths.insert(key, (name.clone(), "this run"));
+                // The name and the path are shared by both tables, each made once.
+                let (name, key): (Name, _) = (Arc::from(name), Arc::new(key));
+                self.path_of.insert(Arc::clone(&name), Arc::clone(&key));
+                self.paths.insert(key, (name, "this run"));
                 None
             }
         }
     }
 
     fn data_source(&mut self, it: &Item, id: String) -> Option<Note> {
-        let name = &it.asset.key.name;
-        match self.ids.get(&id) {
-            Some((holder, place)) if holder != name || it.action != Some(Action::Overwrite) => {
+        let name = it.asset.key.name.as_str();
+        match self.ids.get(id.as_str()) {
+            Some((holder, place)) if &**holder != name || it.action != Some(Action::Overwrite) => {
                 Some(
                     Note::new(
                         "roma.datasource_id",
@@ -372,8 +381,9 @@ impl State {
                 )
             }
             _ => {
-                self.id_of.insert(name.clone(), id.clone());
-                self.ids.insert(id, (name.clone(), "this run"));
+                let (name, id): (Name, Arc<str>) = (Arc::from(name), Arc::from(id));
+                self.id_of.insert(Arc::clone(&name), Arc::clone(&id));
+                self.ids.insert(id, (name, "this run"));
                 None
             }
         }
