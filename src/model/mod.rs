@@ -177,7 +177,10 @@ impl Payload {
 /// about ten times the bytes of the text.
 #[derive(Debug, Clone)]
 struct Doc {
-    /// JSON text of the document as it is now, unless the tree has changed since.
+    /// JSON text of the document as it is now, unless the tree has changed since. Each of
+    /// its objects gives every key once ([`patch::Checked`]): it is a text the reader accepted
+    /// (which refuses a key given twice), hoist's serialisation of a tree, or a patch of one
+    /// of them.
     text: Option<Arc<[u8]>>,
     /// The parsed document (boxed: most documents are parked, without one).
     tree: Option<Box<Value>>,
@@ -384,7 +387,8 @@ impl Asset {
 
     /// An asset read from a package whose document is kept as the JSON `text` it was read
     /// from, parked from the start: no tree is built until a stage asks for one. The text
-    /// must be a JSON document the reader accepted. It is kept without the whitespace between
+    /// must be a JSON document the reader accepted (so no object in it gives a key twice: the
+    /// document's edits rely on it). It is kept without the whitespace between
     /// tokens (a third of an indented document; every string and number keeps its bytes):
     /// an unchanged document is written from its entry, not from this text.
     pub fn from_text(key: AssetKey, text: &[u8], origin: Option<EntryRef>) -> Self {
@@ -510,7 +514,7 @@ impl Asset {
     /// The value at `pointer`, read from the text while the document is parked.
     pub fn value_at(&self, pointer: &str) -> Option<Value> {
         if let Some(text) = self.parked_text()
-            && let Ok(found) = patch::get(text, pointer)
+            && let Ok(found) = patch::Checked(text).get(pointer)
         {
             return found;
         }
@@ -521,7 +525,7 @@ impl Asset {
     /// document is patched (the rest of its text kept as it is), else its tree is edited.
     pub fn set_at(&mut self, kinds: &kinds::Kinds, pointer: &str, value: Value) -> bool {
         if let Some(text) = self.parked_text()
-            && let Ok(patched) = patch::replace(text, pointer, &value)
+            && let Ok(patched) = patch::Checked(text).replace(pointer, &value)
         {
             return patched
                 .map(|t| self.take_patched(kinds, t, pointer, false))
@@ -541,7 +545,7 @@ impl Asset {
     /// [`Asset::set_at`]).
     pub fn remove_at(&mut self, kinds: &kinds::Kinds, pointer: &str) -> bool {
         if let Some(text) = self.parked_text()
-            && let Ok(patched) = patch::remove(text, pointer)
+            && let Ok(patched) = patch::Checked(text).remove(pointer)
         {
             return patched
                 .map(|(t, moved)| self.take_patched(kinds, t, pointer, moved))
@@ -564,7 +568,7 @@ impl Asset {
         value: Value,
     ) -> Result<(), pointer::AddError> {
         if let Some(text) = self.parked_text()
-            && let Ok(patched) = patch::add(text, pointer, &value)
+            && let Ok(patched) = patch::Checked(text).add(pointer, &value)
         {
             return patched.map(|t| self.take_patched(kinds, t, pointer, false));
         }
@@ -744,9 +748,9 @@ impl Asset {
     pub fn top_fields(&self, names: &[&str]) -> Vec<Option<Value>> {
         match (&self.doc.tree, &self.doc.text) {
             (Some(tree), _) => names.iter().map(|n| tree.get(n).cloned()).collect(),
-            (None, Some(text)) => {
-                patch::top_fields(text, names).unwrap_or_else(|_| scan::top_fields(text, names))
-            }
+            (None, Some(text)) => patch::Checked(text)
+                .top_fields(names)
+                .unwrap_or_else(|_| scan::top_fields(text, names)),
             (None, None) => vec![None; names.len()],
         }
     }

@@ -34,10 +34,60 @@ struct Member {
     value: Range<usize>,
 }
 
+/// A text each of whose objects gives every key once: a document hoist read and checked (the
+/// reader refuses a key given twice, escapes decoded), or wrote itself (its serialisation of a
+/// tree, or a patch of such a text: an edit never adds a key an object holds). What only the
+/// whole of every object on the way could tell of another text, that a key is given twice,
+/// cannot be, so a member is taken at its place and the walk stops there: the rest of the
+/// object (the large parameter list after an API's backend, say) is not walked. The answers
+/// are those of the functions of the same names for any other text.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'a>(pub &'a [u8]);
+
+impl Checked<'_> {
+    /// [`get`].
+    pub fn get(self, pointer: &str) -> Result<Option<Value>, Unsure> {
+        get_in(self.0, pointer, Walk::ToThePlace)
+    }
+
+    /// [`top_fields`].
+    pub fn top_fields(self, names: &[&str]) -> Result<Vec<Option<Value>>, Unsure> {
+        top_fields_in(self.0, names, Walk::ToThePlace)
+    }
+
+    /// [`replace`].
+    pub fn replace(self, pointer: &str, value: &Value) -> Result<Option<Vec<u8>>, Unsure> {
+        replace_in(self.0, pointer, value, Walk::ToThePlace)
+    }
+
+    /// [`remove`].
+    pub fn remove(self, pointer: &str) -> Result<Option<(Vec<u8>, bool)>, Unsure> {
+        remove_in(self.0, pointer, Walk::ToThePlace)
+    }
+
+    /// [`add`].
+    pub fn add(self, pointer: &str, value: &Value) -> Result<Result<Vec<u8>, AddError>, Unsure> {
+        add_in(self.0, pointer, value, Walk::ToThePlace)
+    }
+}
+
+/// How far a walk goes through each object and array on its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// To its end, to see a key given twice.
+    Whole,
+    /// To the member wanted ([`Checked`] texts).
+    ToThePlace,
+}
+
 /// The value at `pointer` in `text`, `None` when the path does not exist.
 pub fn get(text: &[u8], pointer: &str) -> Result<Option<Value>, Unsure> {
+    get_in(text, pointer, Walk::Whole)
+}
+
+fn get_in(text: &[u8], pointer: &str, walk: Walk) -> Result<Option<Value>, Unsure> {
     let toks = tokens(pointer)?;
-    Ok(match find(text, &toks)? {
+    Ok(match find(text, &toks, walk)? {
         Some((_, m)) => Some(parse(&text[m.value])?),
         None => None,
     })
@@ -47,10 +97,20 @@ pub fn get(text: &[u8], pointer: &str) -> Result<Option<Value>, Unsure> {
 /// member it lacks; of a key given twice, the last, as the tree keeps it), reading only those
 /// members' values.
 pub fn top_fields(text: &[u8], names: &[&str]) -> Result<Vec<Option<Value>>, Unsure> {
+    top_fields_in(text, names, Walk::Whole)
+}
+
+fn top_fields_in(text: &[u8], names: &[&str], walk: Walk) -> Result<Vec<Option<Value>>, Unsure> {
     if text.first() != Some(&b'{') {
         return Err(Unsure);
     }
     let mut out = vec![None; names.len()];
+    // Distinct names still to find (a name asked twice is found once).
+    let mut left = names
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| !names[..*i].contains(n))
+        .count();
     let mut end = 2;
     for member in members(text, 0) {
         let (key, value) = member?;
@@ -58,9 +118,15 @@ pub fn top_fields(text: &[u8], names: &[&str]) -> Result<Vec<Option<Value>>, Uns
         // A name asked twice gets the value in its first place only.
         for (slot, name) in out.iter_mut().zip(names) {
             if key_is(text, key.clone(), name)? {
+                if slot.is_none() {
+                    left -= 1;
+                }
                 *slot = Some(parse(&text[value.clone()])?);
                 break;
             }
+        }
+        if walk == Walk::ToThePlace && left == 0 {
+            return Ok(out);
         }
     }
     if end != text.len() {
@@ -73,9 +139,18 @@ pub fn top_fields(text: &[u8], names: &[&str]) -> Result<Vec<Option<Value>>, Uns
 /// An object or array written over one is written over its text as [`crate::jsontext`] does
 /// (what is the same in both keeps its bytes), as the tree's edit would be when parked.
 pub fn replace(text: &[u8], pointer: &str, value: &Value) -> Result<Option<Vec<u8>>, Unsure> {
+    replace_in(text, pointer, value, Walk::Whole)
+}
+
+fn replace_in(
+    text: &[u8],
+    pointer: &str,
+    value: &Value,
+    walk: Walk,
+) -> Result<Option<Vec<u8>>, Unsure> {
     let toks = tokens(pointer)?;
     too_deep(&toks, value)?;
-    let Some((_, m)) = find(text, &toks)? else {
+    let Some((_, m)) = find(text, &toks, walk)? else {
         return Ok(None);
     };
     let old = &text[m.value.clone()];
@@ -112,8 +187,12 @@ fn too_deep(toks: &[String], value: &Value) -> Result<(), Unsure> {
 /// `text` without the member or element at `pointer`, and whether it was an element (the
 /// elements after it move up); `None` when the path does not exist.
 pub fn remove(text: &[u8], pointer: &str) -> Result<Option<(Vec<u8>, bool)>, Unsure> {
+    remove_in(text, pointer, Walk::Whole)
+}
+
+fn remove_in(text: &[u8], pointer: &str, walk: Walk) -> Result<Option<(Vec<u8>, bool)>, Unsure> {
     let toks = tokens(pointer)?;
-    let Some((container, m)) = find(text, &toks)? else {
+    let Some((container, m)) = find(text, &toks, walk)? else {
         return Ok(None);
     };
     // With the comma before it, or (the first of several) the one after it.
@@ -134,16 +213,25 @@ pub fn remove(text: &[u8], pointer: &str) -> Result<Option<(Vec<u8>, bool)>, Uns
 /// `text` with `value` added as the new member at `pointer`, whose parent must be an object
 /// without that member.
 pub fn add(text: &[u8], pointer: &str, value: &Value) -> Result<Result<Vec<u8>, AddError>, Unsure> {
+    add_in(text, pointer, value, Walk::Whole)
+}
+
+fn add_in(
+    text: &[u8],
+    pointer: &str,
+    value: &Value,
+    walk: Walk,
+) -> Result<Result<Vec<u8>, AddError>, Unsure> {
     let mut toks = tokens(pointer)?;
     too_deep(&toks, value)?;
-    if find(text, &toks)?.is_some() {
+    if find(text, &toks, walk)?.is_some() {
         return Ok(Err(AddError::Exists));
     }
     let key = toks.pop().expect("tokens gives at least one");
     let parent = if toks.is_empty() {
         0..text.len()
     } else {
-        match find(text, &toks)? {
+        match find(text, &toks, walk)? {
             Some((_, m)) => m.value,
             None => return Ok(Err(no_parent(pointer))),
         }
@@ -256,13 +344,17 @@ fn splice(text: &[u8], cut: Range<usize>, with: &[u8]) -> Vec<u8> {
 
 /// The member `toks` names, with the range of the object or array holding it; `None` when
 /// the path does not exist.
-fn find(text: &[u8], toks: &[String]) -> Result<Option<(Range<usize>, Member)>, Unsure> {
+fn find(
+    text: &[u8],
+    toks: &[String],
+    walk: Walk,
+) -> Result<Option<(Range<usize>, Member)>, Unsure> {
     // The whole document is not scanned first: each object or array on the way is, to its
-    // end (a key given twice anywhere on the way is seen).
+    // end (a key given twice anywhere on the way is seen), or to the member wanted.
     let mut here = 0..text.len();
     let mut found = None;
     for t in toks {
-        let Some(m) = member(text, here.start, t)? else {
+        let Some(m) = member(text, here.start, t, walk)? else {
             return Ok(None);
         };
         found = Some((here, m.clone()));
@@ -273,7 +365,7 @@ fn find(text: &[u8], toks: &[String]) -> Result<Option<(Range<usize>, Member)>, 
 
 /// Member `token` of the object or array starting at `at`; `None` for a scalar or when it
 /// has no such member.
-fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure> {
+fn member(text: &[u8], at: usize, token: &str, walk: Walk) -> Result<Option<Member>, Unsure> {
     match *text.get(at).ok_or(Unsure)? {
         b'{' => {
             let mut found = None;
@@ -288,6 +380,9 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
                         start: key.start,
                         value,
                     });
+                    if walk == Walk::ToThePlace {
+                        break;
+                    }
                 }
             }
             Ok(found)
@@ -296,7 +391,7 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
             let Some(i) = pointer::index(token) else {
                 return Ok(None);
             };
-            // Every element is walked, as far as the array's end.
+            // Every element is walked, as far as the array's end (or to the one wanted).
             let mut found = None;
             for (n, value) in elements(text, at).enumerate() {
                 let value = value?;
@@ -305,6 +400,9 @@ fn member(text: &[u8], at: usize, token: &str) -> Result<Option<Member>, Unsure>
                         start: value.start,
                         value,
                     });
+                    if walk == Walk::ToThePlace {
+                        break;
+                    }
                 }
             }
             Ok(found)

@@ -277,3 +277,52 @@ fn top_fields_leave_what_is_no_parked_object_to_the_parse() {
         Ok(vec![Some(json!([3])), Some(json!({"a": 2})), None])
     );
 }
+
+proptest! {
+    /// A checked text (each key once in every object: here the tree's own serialisation)
+    /// answers every question as any text does, though its walks stop at the member wanted;
+    /// names asked twice, and names the document lacks, included.
+    #[test]
+    fn a_checked_text_answers_as_any_text(
+        (doc, p) in doc_and_pointer(),
+        new in value(),
+        extra in prop::sample::select(vec!["name", "value", "zz", ""]),
+        pick in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+    ) {
+        let text = compact(&doc);
+        let checked = Checked(&text);
+        prop_assert_eq!(checked.get(&p), get(&text, &p));
+        prop_assert_eq!(checked.replace(&p, &new), replace(&text, &p, &new));
+        prop_assert_eq!(checked.remove(&p), remove(&text, &p));
+        prop_assert_eq!(checked.add(&p, &new), add(&text, &p, &new));
+        let keys: Vec<String> = match &doc {
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let mut names: Vec<&str> = pick
+            .iter()
+            .filter(|_| !keys.is_empty())
+            .map(|i| keys[i.index(keys.len())].as_str())
+            .collect();
+        names.push(extra);
+        prop_assert_eq!(checked.top_fields(&names), top_fields(&text, &names));
+    }
+}
+
+#[test]
+fn a_checked_walk_stops_at_the_member_it_wants() {
+    // Past the member wanted the text is not read: damage there goes unseen by a checked
+    // walk, and is seen by a whole one.
+    let text = br#"{"a":{"b":1,"c":[1,2,3]},"z":"never closed}"#;
+    assert_eq!(Checked(text).get("/a/b"), Ok(Some(json!(1))));
+    assert_eq!(get(text, "/a/b"), Err(Unsure));
+    assert_eq!(Checked(text).get("/a/c/1"), Ok(Some(json!(2))));
+    assert_eq!(
+        Checked(text).top_fields(&["a", "a"]),
+        Ok(vec![Some(json!({"b": 1, "c": [1, 2, 3]})), None])
+    );
+    assert_eq!(top_fields(text, &["a"]), Err(Unsure));
+    let array = br#"[10,20,"never closed]"#;
+    assert_eq!(Checked(array).get("/1"), Ok(Some(json!(20))));
+    assert_eq!(get(array, "/1"), Err(Unsure));
+}
