@@ -385,19 +385,21 @@ impl Asset {
         }
     }
 
-    /// An asset read from a package whose document is kept as the JSON `text` it was read
-    /// from, parked from the start: no tree is built until a stage asks for one. The text
-    /// must be a JSON document the reader accepted (so no object in it gives a key twice: the
-    /// document's edits rely on it). It is kept without the whitespace between
-    /// tokens (a third of an indented document; every string and number keeps its bytes):
-    /// an unchanged document is written from its entry, not from this text.
-    pub fn from_text(key: AssetKey, text: &[u8], origin: Option<EntryRef>) -> Self {
+    /// [`Asset::from_compact`] of any JSON text a test writes, its whitespace taken out.
+    #[cfg(test)]
+    pub(crate) fn from_text(key: AssetKey, text: &[u8], origin: Option<EntryRef>) -> Self {
         Asset::from_compact(key, json::without_whitespace(text).into(), origin)
     }
 
-    /// [`Asset::from_text`] of a text that is already without whitespace between its tokens
-    /// ([`json::without_whitespace`]'s, or [`json::compact::squeeze`]'s).
-    pub fn from_compact(key: AssetKey, text: Arc<[u8]>, origin: Option<EntryRef>) -> Self {
+    /// An asset read from a package whose document is kept as the JSON `text` it was read
+    /// from, parked from the start: no tree is built until a stage asks for one. The text
+    /// must be a JSON document the reader accepted (so no object in it gives a key twice, and
+    /// it is well formed to its end: the document's edits and reads rely on both and walk it
+    /// only as far as what they want, [`patch::Checked`]), without the whitespace between its
+    /// tokens ([`json::compact::squeeze`]'s, or [`json::without_whitespace`]'s): a third of an
+    /// indented document, every string and number keeping its bytes. An unchanged document
+    /// is written from its entry, not from this text. Only the crate's readers make one.
+    pub(crate) fn from_compact(key: AssetKey, text: Arc<[u8]>, origin: Option<EntryRef>) -> Self {
         let mut asset = Asset::new(key, Value::Null, origin);
         asset.doc = Doc {
             text: Some(text),
