@@ -180,3 +180,30 @@ fn overrides_may_not_write_keys_the_json_reader_reserves() {
         run.stderr
     );
 }
+
+/// An override that matches nothing because the asset that would have brought in its target
+/// could not be read: the run stops at the spec, before any plan lists the broken asset, so
+/// the error names it (where, and why it could not be read).
+#[test]
+fn an_unmatched_override_names_the_asset_that_could_not_be_read() {
+    let ws = common::workspace();
+    let broken = ws
+        .path()
+        .join("examples/packages/orders-dev/assets/task/orders-sync/asset.json");
+    fs::write(&broken, r#"{"meta": {"name": "orders-sync""#).unwrap();
+    let run = hoist_in(
+        ws.path(),
+        &["plan", "specs/orders-to-prod.yaml", "--env", "prod"],
+    )
+    .expect_code(2);
+    assert!(run.stderr.contains("override.unmatched"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 asset(s) could not be read")
+            && run
+                .stderr
+                .contains("task/orders-sync in ../examples/packages/orders-dev")
+            && run.stderr.contains("asset.bad_json"),
+        "{}",
+        run.stderr
+    );
+}

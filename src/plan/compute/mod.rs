@@ -240,7 +240,7 @@ fn plan_loaded(
         })
         .collect();
     let loaded = &loaded;
-    check_matches(spec, opts, env, &mut transformed, &mut warnings)?;
+    check_matches(spec, opts, env, loaded, &mut transformed, &mut warnings)?;
     let mut existing = target_names.clone();
     let mut items: Vec<Vec<Item>> = Vec::with_capacity(transformed.len());
     let mut logs = Vec::new();
@@ -424,24 +424,45 @@ fn check_matches(
     spec: &Spec,
     opts: &PlanOptions,
     env: Option<&crate::spec::Environment>,
+    loaded: &inputs::Loaded,
     transformed: &mut [(super::transform::Transformed, Vec<bool>)],
     warnings: &mut Vec<Note>,
 ) -> Result<(), Error> {
     let mut diags = Vec::new();
+    // An asset that could not be read is selected by no rule, nor is what it depends on: an
+    // override that matches nothing may be why, and the run stops before the plan that would
+    // list it, so the error names it.
+    let unread: Vec<(&str, &crate::package::AssetFailure)> = loaded
+        .sources
+        .iter()
+        .flat_map(|s| s.package.failures.iter().map(|f| (s.shown.as_str(), f)))
+        .collect();
+    let unread_help = unread.first().map(|(shown, f)| {
+        format!(
+            "{} asset(s) could not be read, so nothing they depend on was selected through them; the first: {} in {shown} ({}: {})",
+            unread.len(),
+            f.asset,
+            f.code,
+            f.message
+        )
+    });
     if let Some(env) = env {
         for (i, o) in env.overrides.iter().enumerate() {
             if !transformed
                 .iter()
                 .any(|(t, _)| t.matched_overrides.contains(&i))
             {
-                diags.push(Diagnostic::new(
-                    "override.unmatched",
-                    Some(o.selector.span),
-                    format!(
-                        "this override of environment {} matches no selected asset",
-                        opts.env.as_deref().unwrap_or("")
-                    ),
-                ));
+                diags.push(
+                    Diagnostic::new(
+                        "override.unmatched",
+                        Some(o.selector.span),
+                        format!(
+                            "this override of environment {} matches no selected asset",
+                            opts.env.as_deref().unwrap_or("")
+                        ),
+                    )
+                    .help(unread_help.clone()),
+                );
             }
         }
     }
